@@ -1,0 +1,144 @@
+//! Bytes → validated [`Body`]: header, CRC, postcard body, then every field checked.
+
+use super::*;
+
+/// Parse and validate a blob, borrowing from `bytes`. Returns the body and its CRC.
+///
+/// Order of checks: length ≥ header + CRC, magic, version, CRC, postcard body, no
+/// trailing bytes, then [`validate`]. The first failure is returned.
+pub fn decode(bytes: &[u8]) -> Result<(Body<'_>, u32), Error> {
+    let min = HEADER_LEN + CRC_LEN;
+    if bytes.len() < min {
+        return Err(Error::Truncated { need: min, have: bytes.len() });
+    }
+    let found = [bytes[0], bytes[1], bytes[2], bytes[3]];
+    if found != MAGIC {
+        return Err(Error::BadMagic { found });
+    }
+    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if version != VERSION {
+        return Err(Error::UnsupportedVersion { found: version, supported: VERSION });
+    }
+    let (payload, crc_bytes) = bytes.split_at(bytes.len() - CRC_LEN);
+    let stored = u32::from_le_bytes([crc_bytes[0], crc_bytes[1], crc_bytes[2], crc_bytes[3]]);
+    let computed = CRC.checksum(payload);
+    if stored != computed {
+        return Err(Error::BadCrc { stored, computed });
+    }
+    let (body, rest) = postcard::take_from_bytes::<Body<'_>>(&payload[HEADER_LEN..])
+        .map_err(|e| postcard_error(e, bytes.len()))?;
+    if !rest.is_empty() {
+        return Err(Error::TrailingBytes { count: rest.len() });
+    }
+    validate(&body)?;
+    Ok((body, computed))
+}
+
+fn postcard_error(e: postcard::Error, have: usize) -> Error {
+    use postcard::Error as P;
+    match e {
+        P::DeserializeUnexpectedEnd => Error::Truncated { need: have + 1, have },
+        P::DeserializeBadVarint => Error::Malformed { what: "bad varint" },
+        P::DeserializeBadUtf8 => Error::Malformed { what: "metadata string is not UTF-8" },
+        P::DeserializeBadBool => Error::Malformed { what: "bad bool" },
+        P::DeserializeBadOption => Error::Malformed { what: "bad option tag" },
+        P::DeserializeBadEnum => Error::Malformed { what: "bad enum tag" },
+        _ => Error::Malformed { what: "postcard decode error" },
+    }
+}
+
+/// Check every field of a body against the format v1 rules (see the [module](super) table).
+/// The encoder runs this too, so no invalid blob is ever written.
+pub fn validate(body: &Body<'_>) -> Result<(), Error> {
+    let m = &body.meta;
+    for (field, s, max) in [
+        ("meta.name", m.name, MAX_NAME_LEN),
+        ("meta.task", m.task, MAX_NAME_LEN),
+        ("meta.summary", m.summary, MAX_SUMMARY_LEN),
+    ] {
+        if s.len() > max {
+            return Err(Error::MetadataTooLong { field, len: s.len(), max });
+        }
+    }
+    let t = &body.topology;
+    match CellKind::from_u8(t.cell) {
+        None => return Err(Error::UnknownCell { found: t.cell }),
+        Some(CellKind::Leaky) => {}
+        Some(cell) => return Err(Error::UnsupportedCell { cell }),
+    }
+    if crate::Transfer::from_u8(t.transfer).is_none() {
+        return Err(Error::UnknownTransfer { found: t.transfer });
+    }
+    for (dim, v, max) in [
+        (Dim::NIn, t.n_in, MAX_IN),
+        (Dim::NRec, t.n_rec, MAX_REC),
+        (Dim::NOut, t.n_out, MAX_OUT),
+    ] {
+        if v == 0 {
+            return Err(Error::DimensionZero { dim });
+        }
+        if v as usize > max {
+            return Err(Error::DimensionTooLarge { dim, found: v as usize, max });
+        }
+    }
+    let q = &body.quant;
+    for (field, v) in [
+        ("quant.state_frac", q.state_frac),
+        ("quant.input_frac", q.input_frac),
+        ("quant.output_frac", q.output_frac),
+    ] {
+        if v > MAX_FRAC {
+            return Err(Error::FracOutOfRange { field, found: v, max: MAX_FRAC });
+        }
+    }
+    if q.alpha_q15 == 0 || q.alpha_q15 > 32768 {
+        return Err(Error::AlphaOutOfRange { found: q.alpha_q15 });
+    }
+    let (n_in, n_rec, n_out) = (t.n_in as usize, t.n_rec as usize, t.n_out as usize);
+    let ts = &body.tensors;
+    check_matrix(TensorId::WIn, &ts.w_in, n_rec, n_in)?;
+    check_matrix(TensorId::WRec, &ts.w_rec, n_rec, n_rec)?;
+    check_matrix(TensorId::WOut, &ts.w_out, n_out, n_rec)?;
+    check_vector(TensorId::BRec, &ts.b_rec, n_rec, DType::I32)?;
+    check_vector(TensorId::BOut, &ts.b_out, n_out, DType::I32)?;
+    check_vector(TensorId::InitState, &ts.init_state, n_rec, DType::I16)?;
+    Ok(())
+}
+
+fn check_shape(id: TensorId, t: &Tensor<'_>, rows: usize, cols: usize, dt: DType) -> Result<(), Error> {
+    let found = (t.rows as usize, t.cols as usize);
+    if found != (rows, cols) {
+        return Err(Error::ShapeMismatch { tensor: id, expected: (rows, cols), found });
+    }
+    let expected = rows * cols * dt.size();
+    if t.data.len() != expected {
+        return Err(Error::TensorLength { tensor: id, expected, found: t.data.len() });
+    }
+    Ok(())
+}
+
+fn check_matrix(id: TensorId, t: &Tensor<'_>, rows: usize, cols: usize) -> Result<(), Error> {
+    let dt = match DType::from_u8(t.dtype) {
+        Some(d @ (DType::I8 | DType::I16)) => d,
+        _ => return Err(Error::BadDtype { tensor: id, found: t.dtype }),
+    };
+    check_shape(id, t, rows, cols, dt)?;
+    if t.frac.len() != rows {
+        return Err(Error::ScaleCount { tensor: id, expected: rows, found: t.frac.len() });
+    }
+    if let Some((row, &found)) = t.frac.iter().enumerate().find(|(_, &f)| f > MAX_WEIGHT_FRAC) {
+        return Err(Error::ShiftOutOfRange { tensor: id, row, found, max: MAX_WEIGHT_FRAC });
+    }
+    Ok(())
+}
+
+fn check_vector(id: TensorId, t: &Tensor<'_>, rows: usize, want: DType) -> Result<(), Error> {
+    if t.dtype != want as u8 {
+        return Err(Error::BadDtype { tensor: id, found: t.dtype });
+    }
+    check_shape(id, t, rows, 1, want)?;
+    if !t.frac.is_empty() {
+        return Err(Error::ScaleCount { tensor: id, expected: 0, found: t.frac.len() });
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! PsychRNN's `Basic` leaky rate RNN, one time step, in fixed point.
+//!
+//! Float equations (α = dt/τ, f the transfer function, ξ ~ N(0, 1)):
+//!
+//! ```text
+//! s_t = (1 − α)·s_{t−1} + α·(W_rec·f(s_{t−1}) + W_in·u_t + b_rec) + sqrt(2α)·σ·ξ_t
+//! y_t = W_out·f(s_t) + b_out
+//! ```
+//!
+//! Fixed point (`fx`, `fu`, `fr`, `fy` the state, input, rate and output fractional bits,
+//! `wᵢ` a weight row's own fractional bits, `G` = [`GUARD_BITS`], `T = fx + G`):
+//!
+//! 1. `pre_i = rs(W_rec[i]·r, w_i + fr − T) + rs(W_in[i]·u, w_i' + fu − T) + b_rec[i]`
+//!    (dot products exact in `i64`, `rs` = rounding shift, saturating adds);
+//! 2. `x_i ← sat16(rs((x_i << G) + rs(α_q15·(pre_i − (x_i << G)), 15) + noise_i, G))`
+//!    where `noise_i = rs(g·noise_mul, 16)` and `g` comes from [`Rng::gauss_s32`];
+//! 3. `r_i = f(x_i)` ([`Transfer::apply_s16`]);
+//! 4. `y_o = sat16(rs(rs(W_out[o]·r, w_o + fr − fy − G) + b_out[o], G))`.
+//!
+//! Every intermediate is an `i64` kept away from overflow (the difference in step 2 is
+//! clamped to ±2^46 before the α multiply); results saturate to `i16`, nothing wraps.
+//! Step 2 updates `x` in place: row `i` reads only the old rates `r` and its own `x_i`.
+
+use crate::blob::GUARD_BITS;
+use crate::fixed::{sat_i16, shift_round};
+use crate::rng::Rng;
+use crate::Model;
+#[allow(unused_imports)]
+use crate::Transfer;
+
+const D_CLAMP: i64 = 1 << 46;
+
+/// One update of state `x` and rates `r` from input `u`, then outputs `y`.
+///
+/// Slices must have the model's lengths (`n_in`, `n_rec`, `n_rec`, `n_out`); shorter
+/// slices are processed as far as they go (never a panic).
+pub fn step(model: &Model<'_>, u: &[i16], x: &mut [i16], r: &mut [i16], y: &mut [i16], rng: &mut Rng) {
+    let g = GUARD_BITS as i32;
+    let fx = model.state_frac() as i32;
+    let fr = model.rate_frac() as i32;
+    let fu = model.input_frac() as i32;
+    let t = fx + g;
+    let alpha = model.alpha_q15() as i64;
+    let noise_mul = model.noise_mul() as i64;
+    let (w_rec, w_in) = (model.w_rec(), model.w_in());
+    for (i, xi) in x.iter_mut().enumerate() {
+        let rec = shift_round(w_rec.dot_row(i, r), w_rec.row_frac(i) as i32 + fr - t);
+        let inp = shift_round(w_in.dot_row(i, u), w_in.row_frac(i) as i32 + fu - t);
+        let pre = rec.saturating_add(inp).saturating_add(model.b_rec(i) as i64);
+        let x_t = (*xi as i64) << g;
+        let d = pre.saturating_sub(x_t).clamp(-D_CLAMP, D_CLAMP);
+        let mut next = x_t + shift_round(alpha * d, 15);
+        if noise_mul != 0 {
+            next += shift_round(rng.gauss_s32() as i64 * noise_mul, 16);
+        }
+        *xi = sat_i16(shift_round(next, g));
+    }
+    rates(model, x, r);
+    outputs(model, r, y);
+}
+
+/// `r = f(x)` elementwise.
+pub fn rates(model: &Model<'_>, x: &[i16], r: &mut [i16]) {
+    let (f, fx) = (model.transfer(), model.state_frac());
+    for (ri, &xi) in r.iter_mut().zip(x) {
+        *ri = f.apply_s16(xi, fx);
+    }
+}
+
+/// `y = W_out·r + b_out` in the output format.
+pub fn outputs(model: &Model<'_>, r: &[i16], y: &mut [i16]) {
+    let g = GUARD_BITS as i32;
+    let fr = model.rate_frac() as i32;
+    let fy = model.output_frac() as i32;
+    let w_out = model.w_out();
+    for (o, yo) in y.iter_mut().enumerate() {
+        let acc = shift_round(w_out.dot_row(o, r), w_out.row_frac(o) as i32 + fr - fy - g);
+        *yo = sat_i16(shift_round(acc.saturating_add(model.b_out(o) as i64), g));
+    }
+}

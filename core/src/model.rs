@@ -1,0 +1,221 @@
+//! [`Model`]: a validated, immutable view of a blob, borrowing its bytes.
+//!
+//! Decoding runs once ([`Model::from_bytes`]: header, CRC, every field); afterwards the
+//! accessors cannot fail and `step` does no checks beyond the input length.
+//!
+//! ```
+//! # let bytes = neuroloop_core::blob::tests_support::tiny_blob();
+//! use neuroloop_core::Model;
+//! let m = Model::from_bytes(&bytes).unwrap();
+//! assert_eq!((m.n_in(), m.n_rec(), m.n_out()), (1, 2, 1));
+//! assert_eq!(m.state_len(), 2 * 2 + 1);
+//! ```
+
+use crate::blob::{self, Body, DType, Error, Tensor};
+use crate::fixed::{dequantize, quantize};
+use crate::kernel::{dot_s16_s16_s64, dot_s8_s16_s64};
+use crate::{CellKind, Transfer};
+
+/// A validated model borrowing the blob bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Model<'a> {
+    body: Body<'a>,
+    crc: u32,
+    len: usize,
+    transfer: Transfer,
+}
+
+/// A weight matrix with per-row scales, borrowed from the blob.
+#[derive(Clone, Copy, Debug)]
+pub struct Weights<'a> {
+    dtype: DType,
+    cols: usize,
+    frac: &'a [u8],
+    data: &'a [u8],
+}
+
+impl<'a> Weights<'a> {
+    fn new(t: &Tensor<'a>) -> Self {
+        // Validated: dtype is i8 or i16.
+        let dtype = DType::from_u8(t.dtype).unwrap_or(DType::I8);
+        Weights { dtype, cols: t.cols as usize, frac: t.frac, data: t.data }
+    }
+
+    /// Element type.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// Fractional bits of row `row` (0 if out of range).
+    #[inline]
+    pub fn row_frac(&self, row: usize) -> u8 {
+        self.frac.get(row).copied().unwrap_or(0)
+    }
+
+    /// Σ_k W[row, k]·x[k] with the row's own scale (fractional bits `row_frac + x_frac`).
+    #[inline]
+    pub fn dot_row(&self, row: usize, x: &[i16]) -> i64 {
+        let size = self.dtype.size();
+        let start = row * self.cols * size;
+        let bytes = self.data.get(start..start + self.cols * size).unwrap_or(&[]);
+        match self.dtype {
+            DType::I16 => dot_s16_s16_s64(bytes, x),
+            _ => dot_s8_s16_s64(bytes, x),
+        }
+    }
+
+    /// Element `(row, col)` as an integer (0 if out of range).
+    pub fn get(&self, row: usize, col: usize) -> i32 {
+        let size = self.dtype.size();
+        let at = (row * self.cols + col) * size;
+        match (self.dtype, self.data.get(at..at + size)) {
+            (DType::I16, Some(b)) => i16::from_le_bytes([b[0], b[1]]) as i32,
+            (_, Some(b)) => b[0] as i8 as i32,
+            _ => 0,
+        }
+    }
+}
+
+fn read_i32(data: &[u8], i: usize) -> i32 {
+    match data.get(4 * i..4 * i + 4) {
+        Some(b) => i32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        None => 0,
+    }
+}
+
+fn read_i16(data: &[u8], i: usize) -> i16 {
+    match data.get(2 * i..2 * i + 2) {
+        Some(b) => i16::from_le_bytes([b[0], b[1]]),
+        None => 0,
+    }
+}
+
+impl<'a> Model<'a> {
+    /// Decode and validate a blob (see [`crate::blob`]); borrows `bytes`.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
+        let (body, crc) = blob::decode(bytes)?;
+        let transfer = Transfer::from_u8(body.topology.transfer)
+            .ok_or(Error::UnknownTransfer { found: body.topology.transfer })?;
+        Ok(Model { body, crc, len: bytes.len(), transfer })
+    }
+
+    /// The decoded body (raw fields).
+    pub fn body(&self) -> &Body<'a> {
+        &self.body
+    }
+    /// CRC-32 of the blob.
+    pub fn crc(&self) -> u32 {
+        self.crc
+    }
+    /// Blob length in bytes.
+    pub fn blob_len(&self) -> usize {
+        self.len
+    }
+    /// Model name.
+    pub fn name(&self) -> &'a str {
+        self.body.meta.name
+    }
+    /// Task name.
+    pub fn task(&self) -> &'a str {
+        self.body.meta.task
+    }
+    /// Cell kind.
+    pub fn cell(&self) -> CellKind {
+        CellKind::Leaky
+    }
+    /// Transfer function.
+    pub fn transfer(&self) -> Transfer {
+        self.transfer
+    }
+    /// Number of inputs.
+    pub fn n_in(&self) -> usize {
+        self.body.topology.n_in as usize
+    }
+    /// Number of recurrent units.
+    pub fn n_rec(&self) -> usize {
+        self.body.topology.n_rec as usize
+    }
+    /// Number of outputs.
+    pub fn n_out(&self) -> usize {
+        self.body.topology.n_out as usize
+    }
+    /// Fractional bits of the state.
+    pub fn state_frac(&self) -> u8 {
+        self.body.quant.state_frac
+    }
+    /// Fractional bits of the rates (depends on the transfer function).
+    pub fn rate_frac(&self) -> u8 {
+        self.transfer.rate_frac(self.state_frac())
+    }
+    /// Fractional bits of the inputs.
+    pub fn input_frac(&self) -> u8 {
+        self.body.quant.input_frac
+    }
+    /// Fractional bits of the outputs.
+    pub fn output_frac(&self) -> u8 {
+        self.body.quant.output_frac
+    }
+    /// α in Q15.
+    pub fn alpha_q15(&self) -> u16 {
+        self.body.quant.alpha_q15
+    }
+    /// Noise multiplier (0 = deterministic).
+    pub fn noise_mul(&self) -> u32 {
+        self.body.quant.noise_mul
+    }
+    /// Noise seed.
+    pub fn seed(&self) -> u32 {
+        self.body.quant.seed
+    }
+    /// Input weights.
+    pub fn w_in(&self) -> Weights<'a> {
+        Weights::new(&self.body.tensors.w_in)
+    }
+    /// Recurrent weights.
+    pub fn w_rec(&self) -> Weights<'a> {
+        Weights::new(&self.body.tensors.w_rec)
+    }
+    /// Output weights.
+    pub fn w_out(&self) -> Weights<'a> {
+        Weights::new(&self.body.tensors.w_out)
+    }
+    /// Recurrent bias `i` at `state_frac + GUARD_BITS`.
+    pub fn b_rec(&self, i: usize) -> i32 {
+        read_i32(self.body.tensors.b_rec.data, i)
+    }
+    /// Output bias `i` at `output_frac + GUARD_BITS`.
+    pub fn b_out(&self, i: usize) -> i32 {
+        read_i32(self.body.tensors.b_out.data, i)
+    }
+    /// Initial state of unit `i` at `state_frac`.
+    pub fn init_state(&self, i: usize) -> i16 {
+        read_i16(self.body.tensors.init_state.data, i)
+    }
+
+    /// `i16` words of caller-owned state a [`Network`](crate::Network) needs:
+    /// state and rates (`n_rec` each) and outputs (`n_out`).
+    pub fn state_len(&self) -> usize {
+        2 * self.n_rec() + self.n_out()
+    }
+
+    /// Bytes of all parameter tensors as stored (weights, biases, initial state).
+    pub fn param_bytes(&self) -> usize {
+        self.body.tensors.iter().iter().map(|(_, t)| t.data.len()).sum()
+    }
+
+    /// Quantize float inputs into `out` (pairs up to the shorter length).
+    pub fn quantize_inputs(&self, x: &[f32], out: &mut [i16]) {
+        let f = self.input_frac();
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = quantize(v, f);
+        }
+    }
+
+    /// Dequantize outputs into `out` (pairs up to the shorter length).
+    pub fn dequantize_outputs(&self, y: &[i16], out: &mut [f32]) {
+        let f = self.output_frac();
+        for (o, &v) in out.iter_mut().zip(y) {
+            *o = dequantize(v as i32, f);
+        }
+    }
+}

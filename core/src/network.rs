@@ -1,0 +1,184 @@
+//! [`Network`]: a validated [`Model`] plus caller-owned [`State`]; `reset` and `step`.
+//!
+//! No heap: the state lives in an `i16` buffer the caller provides (a `static`, the
+//! stack, a firmware model slot), [`Model::state_len`] words long: state `x` and rates
+//! `r` (`n_rec` each) and outputs `y` (`n_out`). RAM for a network is that buffer plus
+//! [`State`]'s few scalar fields, i.e. `4·n_rec + 2·n_out` bytes + ~24.
+//!
+//! ```
+//! # let bytes = neuroloop_core::blob::tests_support::tiny_blob();
+//! use neuroloop_core::{Model, Network};
+//! let model = Model::from_bytes(&bytes).unwrap();
+//! let mut buf = [0i16; 64];
+//! let mut net = Network::new(model, &mut buf).unwrap();
+//! let y = net.step(&[4096]).unwrap(); // input 1.0 in Q3.12
+//! assert_eq!(y.len(), 1);
+//! assert!(net.step(&[1, 2]).is_err()); // wrong input length: an error, not a panic
+//! ```
+
+use crate::cell::leaky;
+use crate::rng::Rng;
+use crate::Model;
+
+/// A step could not run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum StepError {
+    /// The state buffer is shorter than [`Model::state_len`].
+    StateBuffer {
+        /// Words needed.
+        need: usize,
+        /// Words given.
+        have: usize,
+    },
+    /// The input vector does not have `n_in` entries.
+    InputLength {
+        /// `n_in`.
+        expected: usize,
+        /// Entries given.
+        found: usize,
+    },
+}
+
+impl core::fmt::Display for StepError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            StepError::StateBuffer { need, have } => {
+                write!(f, "state buffer holds {have} words, the model needs {need}")
+            }
+            StepError::InputLength { expected, found } => {
+                write!(f, "input has {found} values, the model takes {expected}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for StepError {}
+
+/// Caller-owned run state of one network: `x`, `r`, `y`, the noise PRNG, a step counter.
+#[derive(Debug)]
+pub struct State<'s> {
+    buf: &'s mut [i16],
+    n_rec: usize,
+    n_out: usize,
+    rng: Rng,
+    steps: u32,
+}
+
+impl<'s> State<'s> {
+    /// Take `buf` (at least `model.state_len()` words) and reset it to the model's
+    /// initial state.
+    pub fn new(model: &Model<'_>, buf: &'s mut [i16]) -> Result<Self, StepError> {
+        let need = model.state_len();
+        if buf.len() < need {
+            return Err(StepError::StateBuffer { need, have: buf.len() });
+        }
+        let mut s = State { buf, n_rec: model.n_rec(), n_out: model.n_out(), rng: Rng::new(0), steps: 0 };
+        s.reset(model);
+        Ok(s)
+    }
+
+    /// Back to `init_state`, rates and outputs recomputed, PRNG reseeded, counter 0.
+    pub fn reset(&mut self, model: &Model<'_>) {
+        self.n_rec = model.n_rec();
+        self.n_out = model.n_out();
+        let (x, r, y) = self.split();
+        for (i, xi) in x.iter_mut().enumerate() {
+            *xi = model.init_state(i);
+        }
+        leaky::rates(model, x, r);
+        leaky::outputs(model, r, y);
+        self.rng = Rng::new(model.seed());
+        self.steps = 0;
+    }
+
+    fn split(&mut self) -> (&mut [i16], &mut [i16], &mut [i16]) {
+        let (x, rest) = self.buf.split_at_mut(self.n_rec);
+        let (r, rest) = rest.split_at_mut(self.n_rec);
+        (x, r, &mut rest[..self.n_out])
+    }
+
+    /// One time step of `model` on `input`; returns the outputs.
+    ///
+    /// `model` must be the one this state was made or last reset with (dimensions are
+    /// re-checked: a different model is an error, not a panic).
+    pub fn step(&mut self, model: &Model<'_>, input: &[i16]) -> Result<&[i16], StepError> {
+        if input.len() != model.n_in() {
+            return Err(StepError::InputLength { expected: model.n_in(), found: input.len() });
+        }
+        let need = model.state_len();
+        if self.buf.len() < need {
+            return Err(StepError::StateBuffer { need, have: self.buf.len() });
+        }
+        if model.n_rec() != self.n_rec || model.n_out() != self.n_out {
+            self.reset(model);
+        }
+        let mut rng = self.rng;
+        let (x, r, y) = self.split();
+        leaky::step(model, input, x, r, y, &mut rng);
+        self.rng = rng;
+        self.steps = self.steps.wrapping_add(1);
+        Ok(self.outputs())
+    }
+
+    /// State `x` (`n_rec`, at `state_frac`).
+    pub fn state(&self) -> &[i16] {
+        &self.buf[..self.n_rec]
+    }
+    /// Rates `r = f(x)` (`n_rec`, at `rate_frac`).
+    pub fn rates(&self) -> &[i16] {
+        &self.buf[self.n_rec..2 * self.n_rec]
+    }
+    /// Outputs `y` (`n_out`, at `output_frac`).
+    pub fn outputs(&self) -> &[i16] {
+        &self.buf[2 * self.n_rec..2 * self.n_rec + self.n_out]
+    }
+    /// Steps since the last reset.
+    pub fn steps(&self) -> u32 {
+        self.steps
+    }
+}
+
+/// A model and its state: the usual way to run a network.
+#[derive(Debug)]
+pub struct Network<'m, 's> {
+    model: Model<'m>,
+    state: State<'s>,
+}
+
+impl<'m, 's> Network<'m, 's> {
+    /// A network over `model` with state in `buf` (≥ `model.state_len()` words), reset.
+    pub fn new(model: Model<'m>, buf: &'s mut [i16]) -> Result<Self, StepError> {
+        let state = State::new(&model, buf)?;
+        Ok(Network { model, state })
+    }
+    /// Back to the initial state (and the noise seed).
+    pub fn reset(&mut self) {
+        self.state.reset(&self.model);
+    }
+    /// One time step; `input` has `n_in` values at `input_frac`. Returns the outputs.
+    pub fn step(&mut self, input: &[i16]) -> Result<&[i16], StepError> {
+        self.state.step(&self.model, input)
+    }
+    /// The model.
+    pub fn model(&self) -> &Model<'m> {
+        &self.model
+    }
+    /// The state.
+    pub fn state(&self) -> &[i16] {
+        self.state.state()
+    }
+    /// The rates.
+    pub fn rates(&self) -> &[i16] {
+        self.state.rates()
+    }
+    /// The outputs of the last step.
+    pub fn outputs(&self) -> &[i16] {
+        self.state.outputs()
+    }
+    /// Steps since the last reset.
+    pub fn steps(&self) -> u32 {
+        self.state.steps()
+    }
+}

@@ -1,0 +1,7 @@
+//! neuroloop host tools: train leaky RNNs on cognitive tasks, quantize them to the
+//! fixed-point blob the firmware runs, evaluate float against fixed, inspect blobs.
+//!
+//! Modules never see the command line: `cli` parses, the rest takes typed configs.
+#![deny(missing_docs)]
+
+pub mod model;

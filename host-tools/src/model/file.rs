@@ -1,0 +1,213 @@
+//! Model files: the native float format, kind detection by content, atomic writes.
+//!
+//! The native float model is UTF-8 JSON, one object with the fields of
+//! [`FloatModel`](super::FloatModel); it starts with `"format": "neuroloop-float-model"`
+//! and `"version": 1`. Every command that reads a model looks at the **content** to tell
+//! the kinds apart ([`detect_kind`]): a blob starts with `NLRN`, a PsychRNN `.npz` is a
+//! zip (`PK\x03\x04`), a native model is JSON whose `format` is
+//! `neuroloop-float-model`. File names never decide.
+
+use super::FloatModel;
+use std::path::{Path, PathBuf};
+
+/// What a model file holds, judged from its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A fixed-point `.nlb` blob.
+    Blob,
+    /// A zip archive (PsychRNN `.npz` weights).
+    Npz,
+    /// A native float model (JSON).
+    Native,
+}
+
+impl FileKind {
+    /// Human name.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileKind::Blob => "fixed-point blob (.nlb)",
+            FileKind::Npz => "npz archive (PsychRNN weights)",
+            FileKind::Native => "neuroloop float model (JSON)",
+        }
+    }
+}
+
+/// Errors reading or writing model files; each names the file and, where it applies, the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The content is no model kind neuroloop knows.
+    #[error("{path}: not a model file (neither an NLRN blob, an npz archive nor a neuroloop float model; starts with {start:02x?})")]
+    Unknown {
+        /// The file.
+        path: PathBuf,
+        /// First bytes.
+        start: Vec<u8>,
+    },
+    /// The file is a model, but of another kind than the command needs.
+    #[error("{path}: is a {found}, this command needs a {wanted}")]
+    WrongKind {
+        /// The file.
+        path: PathBuf,
+        /// What it is.
+        found: &'static str,
+        /// What was needed.
+        wanted: &'static str,
+    },
+    /// The JSON does not parse as a float model.
+    #[error("{path}: invalid float model JSON: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parse error (with line and column).
+        source: serde_json::Error,
+    },
+    /// A field has a bad value.
+    #[error("float model field `{field}` {reason}")]
+    Field {
+        /// Field name.
+        field: String,
+        /// What is wrong, with the value.
+        reason: String,
+    },
+    /// A field has a bad value, in a named file.
+    #[error("{path}: float model field `{field}` {reason}")]
+    FileField {
+        /// The file.
+        path: PathBuf,
+        /// Field name.
+        field: String,
+        /// What is wrong, with the value.
+        reason: String,
+    },
+}
+
+/// Tell the kind of a model file from its first bytes.
+pub fn detect_kind(bytes: &[u8]) -> Option<FileKind> {
+    if bytes.starts_with(&neuroloop_core::blob::MAGIC) {
+        return Some(FileKind::Blob);
+    }
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        return Some(FileKind::Npz);
+    }
+    let head = &bytes[..bytes.len().min(4096)];
+    let text = String::from_utf8_lossy(head);
+    let t = text.trim_start();
+    if t.starts_with('{') && t.contains("\"format\"") && t.contains(super::FORMAT) {
+        return Some(FileKind::Native);
+    }
+    None
+}
+
+/// Read a file, naming it on error.
+pub fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
+    std::fs::read(path).map_err(|source| ModelError::Io { path: path.into(), source })
+}
+
+/// Load a native float model (refusing other kinds by name) and validate it.
+pub fn load(path: &Path) -> Result<FloatModel, ModelError> {
+    let bytes = read(path)?;
+    from_bytes(path, &bytes)
+}
+
+/// Parse a native float model from bytes read from `path`.
+pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<FloatModel, ModelError> {
+    match detect_kind(bytes) {
+        Some(FileKind::Native) => {}
+        Some(k) => {
+            return Err(ModelError::WrongKind {
+                path: path.into(),
+                found: k.name(),
+                wanted: FileKind::Native.name(),
+            })
+        }
+        None => {
+            return Err(ModelError::Unknown {
+                path: path.into(),
+                start: bytes[..bytes.len().min(8)].to_vec(),
+            })
+        }
+    }
+    let m: FloatModel = serde_json::from_slice(bytes)
+        .map_err(|source| ModelError::Json { path: path.into(), source })?;
+    m.validate().map_err(|e| match e {
+        ModelError::Field { field, reason } => ModelError::FileField { path: path.into(), field, reason },
+        e => e,
+    })?;
+    Ok(m)
+}
+
+impl FloatModel {
+    /// Validate and write as native JSON, atomically (temp file + rename).
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        self.validate()?;
+        let json = serde_json::to_vec(self).expect("float model serialises");
+        write_atomic(path, &json)
+    }
+}
+
+/// Write `bytes` to `path` atomically: a temp file in the same folder, fsync, rename.
+/// A crash leaves either the old file or the new one, never a torn file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    use std::io::Write;
+    let io = |source| ModelError::Io { path: path.into(), source };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res.map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detect_kind_by_content() {
+        assert_eq!(detect_kind(b"NLRN\x01\x00"), Some(FileKind::Blob));
+        assert_eq!(detect_kind(b"PK\x03\x04rest"), Some(FileKind::Npz));
+        let m = FloatModel::zeros("m", 1, 2, 1);
+        let json = serde_json::to_vec(&m).unwrap();
+        assert_eq!(detect_kind(&json), Some(FileKind::Native));
+        assert_eq!(detect_kind(b"{\"other\": 1}"), None);
+        assert_eq!(detect_kind(b""), None);
+    }
+
+    #[test]
+    fn save_load_round_trip_and_errors_name_file_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.json");
+        let mut m = FloatModel::zeros("m", 2, 3, 1);
+        m.w_rec[4] = 0.25;
+        m.save(&p).unwrap();
+        assert_eq!(load(&p).unwrap(), m);
+
+        let text = std::fs::read_to_string(&p).unwrap().replace("\"n_rec\":3", "\"n_rec\":4");
+        std::fs::write(&p, text).unwrap();
+        let e = load(&p).unwrap_err().to_string();
+        assert!(e.contains("m.json") && e.contains("w_in") && e.contains("4×2"), "{e}");
+
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, b"NLRN\x01\x00garbage").unwrap();
+        let e = load(&bad).unwrap_err().to_string();
+        assert!(e.contains("bad.json") && e.contains("blob"), "{e}");
+    }
+}

@@ -1,0 +1,115 @@
+//! The float reference: PsychRNN's `Basic` forward pass in f64.
+//!
+//! `s_t = (1−α)·s_{t−1} + α·(W_rec·f(s_{t−1}) + W_in·u_t + b_rec) + sqrt(2α)·σ·ξ_t`,
+//! `y_t = W_out·f(s_t) + b_out`, with PsychRNN's time alignment: entry `t` of a
+//! [`Trace`] holds the state and output after the `t`-th update (`s₀` is not stored).
+
+use super::Transfer;
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+/// Effective (constrained) parameters in f64; matrices row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Effective {
+    /// Inputs.
+    pub n_in: usize,
+    /// Recurrent units.
+    pub n_rec: usize,
+    /// Outputs.
+    pub n_out: usize,
+    /// α = dt/τ.
+    pub alpha: f64,
+    /// Recurrent noise σ.
+    pub rec_noise: f64,
+    /// Transfer function.
+    pub transfer: Transfer,
+    /// n_rec × n_in.
+    pub w_in: Vec<f64>,
+    /// n_rec × n_rec.
+    pub w_rec: Vec<f64>,
+    /// n_out × n_rec.
+    pub w_out: Vec<f64>,
+    /// n_rec.
+    pub b_rec: Vec<f64>,
+    /// n_out.
+    pub b_out: Vec<f64>,
+    /// n_rec.
+    pub init_state: Vec<f64>,
+}
+
+/// States and outputs of one trial, `steps` rows each.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Trace {
+    /// Number of time steps.
+    pub steps: usize,
+    /// steps × n_rec.
+    pub states: Vec<f64>,
+    /// steps × n_out.
+    pub outputs: Vec<f64>,
+}
+
+/// `f(x)` in f64.
+pub fn transfer_f64(t: Transfer, x: f64) -> f64 {
+    match t {
+        Transfer::Relu => x.max(0.0),
+        Transfer::Tanh => x.tanh(),
+        Transfer::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        Transfer::Identity => x,
+    }
+}
+
+fn matvec(w: &[f64], x: &[f64], out: &mut [f64]) {
+    let cols = x.len();
+    for (o, row) in out.iter_mut().zip(w.chunks_exact(cols)) {
+        *o = row.iter().zip(x).map(|(a, b)| a * b).sum();
+    }
+}
+
+impl Effective {
+    /// Run one trial on `inputs` (steps × n_in, row-major). Noise is added only when
+    /// `rng` is given and `rec_noise > 0`.
+    pub fn run(&self, inputs: &[f32], mut rng: Option<&mut dyn rand::RngCore>) -> Trace {
+        let steps = inputs.len() / self.n_in.max(1);
+        let mut s = self.init_state.clone();
+        let mut r = vec![0.0; self.n_rec];
+        let mut rec = vec![0.0; self.n_rec];
+        let mut inp = vec![0.0; self.n_rec];
+        let mut y = vec![0.0; self.n_out];
+        let mut u = vec![0.0; self.n_in];
+        let noise_amp = (2.0 * self.alpha).sqrt() * self.rec_noise;
+        let mut trace = Trace {
+            steps,
+            states: Vec::with_capacity(steps * self.n_rec),
+            outputs: Vec::with_capacity(steps * self.n_out),
+        };
+        for t in 0..steps {
+            for (ui, &v) in u.iter_mut().zip(&inputs[t * self.n_in..(t + 1) * self.n_in]) {
+                *ui = v as f64;
+            }
+            for (ri, &si) in r.iter_mut().zip(&s) {
+                *ri = transfer_f64(self.transfer, si);
+            }
+            matvec(&self.w_rec, &r, &mut rec);
+            matvec(&self.w_in, &u, &mut inp);
+            for i in 0..self.n_rec {
+                s[i] = (1.0 - self.alpha) * s[i] + self.alpha * (rec[i] + inp[i] + self.b_rec[i]);
+                if let Some(g) = rng.as_deref_mut() {
+                    if noise_amp > 0.0 {
+                        let xi: f64 = g.sample(StandardNormal);
+                        s[i] += noise_amp * xi;
+                    }
+                }
+            }
+            for (ri, &si) in r.iter_mut().zip(&s) {
+                *ri = transfer_f64(self.transfer, si);
+            }
+            matvec(&self.w_out, &r, &mut y);
+            for (yo, b) in y.iter_mut().zip(&self.b_out) {
+                *yo += b;
+            }
+            trace.states.extend_from_slice(&s);
+            trace.outputs.extend_from_slice(&y);
+        }
+        trace
+    }
+}
