@@ -38,7 +38,12 @@ impl<'a> Weights<'a> {
     fn new(t: &Tensor<'a>) -> Self {
         // Validated: dtype is i8 or i16.
         let dtype = DType::from_u8(t.dtype).unwrap_or(DType::I8);
-        Weights { dtype, cols: t.cols as usize, frac: t.frac, data: t.data }
+        Weights {
+            dtype,
+            cols: t.cols as usize,
+            frac: t.frac,
+            data: t.data,
+        }
     }
 
     /// Element type.
@@ -57,7 +62,10 @@ impl<'a> Weights<'a> {
     pub fn dot_row(&self, row: usize, x: &[i16]) -> i64 {
         let size = self.dtype.size();
         let start = row * self.cols * size;
-        let bytes = self.data.get(start..start + self.cols * size).unwrap_or(&[]);
+        let bytes = self
+            .data
+            .get(start..start + self.cols * size)
+            .unwrap_or(&[]);
         match self.dtype {
             DType::I16 => dot_s16_s16_s64(bytes, x),
             _ => dot_s8_s16_s64(bytes, x),
@@ -94,9 +102,15 @@ impl<'a> Model<'a> {
     /// Decode and validate a blob (see [`crate::blob`]); borrows `bytes`.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
         let (body, crc) = blob::decode(bytes)?;
-        let transfer = Transfer::from_u8(body.topology.transfer)
-            .ok_or(Error::UnknownTransfer { found: body.topology.transfer })?;
-        Ok(Model { body, crc, len: bytes.len(), transfer })
+        let transfer = Transfer::from_u8(body.topology.transfer).ok_or(Error::UnknownTransfer {
+            found: body.topology.transfer,
+        })?;
+        Ok(Model {
+            body,
+            crc,
+            len: bytes.len(),
+            transfer,
+        })
     }
 
     /// The decoded body (raw fields).
@@ -200,7 +214,12 @@ impl<'a> Model<'a> {
 
     /// Bytes of all parameter tensors as stored (weights, biases, initial state).
     pub fn param_bytes(&self) -> usize {
-        self.body.tensors.iter().iter().map(|(_, t)| t.data.len()).sum()
+        self.body
+            .tensors
+            .iter()
+            .iter()
+            .map(|(_, t)| t.data.len())
+            .sum()
     }
 
     /// Quantize float inputs into `out` (pairs up to the shorter length).

@@ -72,9 +72,18 @@ impl<'s> State<'s> {
     pub fn new(model: &Model<'_>, buf: &'s mut [i16]) -> Result<Self, StepError> {
         let need = model.state_len();
         if buf.len() < need {
-            return Err(StepError::StateBuffer { need, have: buf.len() });
+            return Err(StepError::StateBuffer {
+                need,
+                have: buf.len(),
+            });
         }
-        let mut s = State { buf, n_rec: model.n_rec(), n_out: model.n_out(), rng: Rng::new(0), steps: 0 };
+        let mut s = State {
+            buf,
+            n_rec: model.n_rec(),
+            n_out: model.n_out(),
+            rng: Rng::new(0),
+            steps: 0,
+        };
         s.reset(model);
         Ok(s)
     }
@@ -105,11 +114,17 @@ impl<'s> State<'s> {
     /// re-checked: a different model is an error, not a panic).
     pub fn step(&mut self, model: &Model<'_>, input: &[i16]) -> Result<&[i16], StepError> {
         if input.len() != model.n_in() {
-            return Err(StepError::InputLength { expected: model.n_in(), found: input.len() });
+            return Err(StepError::InputLength {
+                expected: model.n_in(),
+                found: input.len(),
+            });
         }
         let need = model.state_len();
         if self.buf.len() < need {
-            return Err(StepError::StateBuffer { need, have: self.buf.len() });
+            return Err(StepError::StateBuffer {
+                need,
+                have: self.buf.len(),
+            });
         }
         if model.n_rec() != self.n_rec || model.n_out() != self.n_out {
             self.reset(model);

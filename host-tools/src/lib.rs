@@ -4,4 +4,8 @@
 //! Modules never see the command line: `cli` parses, the rest takes typed configs.
 #![deny(missing_docs)]
 
+pub mod cli;
+pub mod inspect;
 pub mod model;
+pub mod quantize;
+pub mod sim;

@@ -9,7 +9,10 @@ use super::*;
 pub fn decode(bytes: &[u8]) -> Result<(Body<'_>, u32), Error> {
     let min = HEADER_LEN + CRC_LEN;
     if bytes.len() < min {
-        return Err(Error::Truncated { need: min, have: bytes.len() });
+        return Err(Error::Truncated {
+            need: min,
+            have: bytes.len(),
+        });
     }
     let found = [bytes[0], bytes[1], bytes[2], bytes[3]];
     if found != MAGIC {
@@ -17,7 +20,10 @@ pub fn decode(bytes: &[u8]) -> Result<(Body<'_>, u32), Error> {
     }
     let version = u16::from_le_bytes([bytes[4], bytes[5]]);
     if version != VERSION {
-        return Err(Error::UnsupportedVersion { found: version, supported: VERSION });
+        return Err(Error::UnsupportedVersion {
+            found: version,
+            supported: VERSION,
+        });
     }
     let (payload, crc_bytes) = bytes.split_at(bytes.len() - CRC_LEN);
     let stored = u32::from_le_bytes([crc_bytes[0], crc_bytes[1], crc_bytes[2], crc_bytes[3]]);
@@ -37,13 +43,24 @@ pub fn decode(bytes: &[u8]) -> Result<(Body<'_>, u32), Error> {
 fn postcard_error(e: postcard::Error, have: usize) -> Error {
     use postcard::Error as P;
     match e {
-        P::DeserializeUnexpectedEnd => Error::Truncated { need: have + 1, have },
+        P::DeserializeUnexpectedEnd => Error::Truncated {
+            need: have + 1,
+            have,
+        },
         P::DeserializeBadVarint => Error::Malformed { what: "bad varint" },
-        P::DeserializeBadUtf8 => Error::Malformed { what: "metadata string is not UTF-8" },
+        P::DeserializeBadUtf8 => Error::Malformed {
+            what: "metadata string is not UTF-8",
+        },
         P::DeserializeBadBool => Error::Malformed { what: "bad bool" },
-        P::DeserializeBadOption => Error::Malformed { what: "bad option tag" },
-        P::DeserializeBadEnum => Error::Malformed { what: "bad enum tag" },
-        _ => Error::Malformed { what: "postcard decode error" },
+        P::DeserializeBadOption => Error::Malformed {
+            what: "bad option tag",
+        },
+        P::DeserializeBadEnum => Error::Malformed {
+            what: "bad enum tag",
+        },
+        _ => Error::Malformed {
+            what: "postcard decode error",
+        },
     }
 }
 
@@ -57,7 +74,11 @@ pub fn validate(body: &Body<'_>) -> Result<(), Error> {
         ("meta.summary", m.summary, MAX_SUMMARY_LEN),
     ] {
         if s.len() > max {
-            return Err(Error::MetadataTooLong { field, len: s.len(), max });
+            return Err(Error::MetadataTooLong {
+                field,
+                len: s.len(),
+                max,
+            });
         }
     }
     let t = &body.topology;
@@ -78,7 +99,11 @@ pub fn validate(body: &Body<'_>) -> Result<(), Error> {
             return Err(Error::DimensionZero { dim });
         }
         if v as usize > max {
-            return Err(Error::DimensionTooLarge { dim, found: v as usize, max });
+            return Err(Error::DimensionTooLarge {
+                dim,
+                found: v as usize,
+                max,
+            });
         }
     }
     let q = &body.quant;
@@ -88,7 +113,11 @@ pub fn validate(body: &Body<'_>) -> Result<(), Error> {
         ("quant.output_frac", q.output_frac),
     ] {
         if v > MAX_FRAC {
-            return Err(Error::FracOutOfRange { field, found: v, max: MAX_FRAC });
+            return Err(Error::FracOutOfRange {
+                field,
+                found: v,
+                max: MAX_FRAC,
+            });
         }
     }
     if q.alpha_q15 == 0 || q.alpha_q15 > 32768 {
@@ -105,14 +134,28 @@ pub fn validate(body: &Body<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_shape(id: TensorId, t: &Tensor<'_>, rows: usize, cols: usize, dt: DType) -> Result<(), Error> {
+fn check_shape(
+    id: TensorId,
+    t: &Tensor<'_>,
+    rows: usize,
+    cols: usize,
+    dt: DType,
+) -> Result<(), Error> {
     let found = (t.rows as usize, t.cols as usize);
     if found != (rows, cols) {
-        return Err(Error::ShapeMismatch { tensor: id, expected: (rows, cols), found });
+        return Err(Error::ShapeMismatch {
+            tensor: id,
+            expected: (rows, cols),
+            found,
+        });
     }
     let expected = rows * cols * dt.size();
     if t.data.len() != expected {
-        return Err(Error::TensorLength { tensor: id, expected, found: t.data.len() });
+        return Err(Error::TensorLength {
+            tensor: id,
+            expected,
+            found: t.data.len(),
+        });
     }
     Ok(())
 }
@@ -120,25 +163,51 @@ fn check_shape(id: TensorId, t: &Tensor<'_>, rows: usize, cols: usize, dt: DType
 fn check_matrix(id: TensorId, t: &Tensor<'_>, rows: usize, cols: usize) -> Result<(), Error> {
     let dt = match DType::from_u8(t.dtype) {
         Some(d @ (DType::I8 | DType::I16)) => d,
-        _ => return Err(Error::BadDtype { tensor: id, found: t.dtype }),
+        _ => {
+            return Err(Error::BadDtype {
+                tensor: id,
+                found: t.dtype,
+            })
+        }
     };
     check_shape(id, t, rows, cols, dt)?;
     if t.frac.len() != rows {
-        return Err(Error::ScaleCount { tensor: id, expected: rows, found: t.frac.len() });
+        return Err(Error::ScaleCount {
+            tensor: id,
+            expected: rows,
+            found: t.frac.len(),
+        });
     }
-    if let Some((row, &found)) = t.frac.iter().enumerate().find(|(_, &f)| f > MAX_WEIGHT_FRAC) {
-        return Err(Error::ShiftOutOfRange { tensor: id, row, found, max: MAX_WEIGHT_FRAC });
+    if let Some((row, &found)) = t
+        .frac
+        .iter()
+        .enumerate()
+        .find(|(_, &f)| f > MAX_WEIGHT_FRAC)
+    {
+        return Err(Error::ShiftOutOfRange {
+            tensor: id,
+            row,
+            found,
+            max: MAX_WEIGHT_FRAC,
+        });
     }
     Ok(())
 }
 
 fn check_vector(id: TensorId, t: &Tensor<'_>, rows: usize, want: DType) -> Result<(), Error> {
     if t.dtype != want as u8 {
-        return Err(Error::BadDtype { tensor: id, found: t.dtype });
+        return Err(Error::BadDtype {
+            tensor: id,
+            found: t.dtype,
+        });
     }
     check_shape(id, t, rows, 1, want)?;
     if !t.frac.is_empty() {
-        return Err(Error::ScaleCount { tensor: id, expected: 0, found: t.frac.len() });
+        return Err(Error::ScaleCount {
+            tensor: id,
+            expected: 0,
+            found: t.frac.len(),
+        });
     }
     Ok(())
 }

@@ -209,7 +209,10 @@ impl core::fmt::Display for Error {
             Truncated { need, have } => {
                 write!(f, "blob truncated: need at least {need} bytes, have {have}")
             }
-            BadMagic { found } => write!(f, "bad magic {found:02x?}: not a neuroloop blob (expected \"NLRN\")"),
+            BadMagic { found } => write!(
+                f,
+                "bad magic {found:02x?}: not a neuroloop blob (expected \"NLRN\")"
+            ),
             UnsupportedVersion { found, supported } => write!(
                 f,
                 "unsupported blob format version {found} (this build reads version {supported})"
@@ -223,9 +226,15 @@ impl core::fmt::Display for Error {
             MetadataTooLong { field, len, max } => {
                 write!(f, "metadata field {field} is {len} bytes long (max {max})")
             }
-            UnknownCell { found } => write!(f, "unknown cell kind {found} (0 leaky, 1 gru, 2 lstm)"),
+            UnknownCell { found } => {
+                write!(f, "unknown cell kind {found} (0 leaky, 1 gru, 2 lstm)")
+            }
             UnsupportedCell { cell } => {
-                write!(f, "cell kind {} is not supported by this build", cell.name())
+                write!(
+                    f,
+                    "cell kind {} is not supported by this build",
+                    cell.name()
+                )
             }
             UnknownTransfer { found } => write!(
                 f,
@@ -233,18 +242,36 @@ impl core::fmt::Display for Error {
             ),
             DimensionZero { dim } => write!(f, "dimension {} is zero", dim.name()),
             DimensionTooLarge { dim, found, max } => {
-                write!(f, "dimension {} = {found} is above the limit {max}", dim.name())
+                write!(
+                    f,
+                    "dimension {} = {found} is above the limit {max}",
+                    dim.name()
+                )
             }
             FracOutOfRange { field, found, max } => {
-                write!(f, "{field} = {found} fractional bits is out of range (max {max})")
+                write!(
+                    f,
+                    "{field} = {found} fractional bits is out of range (max {max})"
+                )
             }
             AlphaOutOfRange { found } => {
-                write!(f, "alpha_q15 = {found} is out of range (1..=32768, i.e. 0 < dt/tau <= 1)")
+                write!(
+                    f,
+                    "alpha_q15 = {found} is out of range (1..=32768, i.e. 0 < dt/tau <= 1)"
+                )
             }
             BadDtype { tensor, found } => {
-                write!(f, "tensor {} has dtype byte {found}, not allowed there", tensor.name())
+                write!(
+                    f,
+                    "tensor {} has dtype byte {found}, not allowed there",
+                    tensor.name()
+                )
             }
-            ShapeMismatch { tensor, expected, found } => write!(
+            ShapeMismatch {
+                tensor,
+                expected,
+                found,
+            } => write!(
                 f,
                 "tensor {} has shape {}x{}, expected {}x{}",
                 tensor.name(),
@@ -253,17 +280,30 @@ impl core::fmt::Display for Error {
                 expected.0,
                 expected.1
             ),
-            TensorLength { tensor, expected, found } => write!(
+            TensorLength {
+                tensor,
+                expected,
+                found,
+            } => write!(
                 f,
                 "tensor {} holds {found} bytes, its shape and dtype need {expected}",
                 tensor.name()
             ),
-            ScaleCount { tensor, expected, found } => write!(
+            ScaleCount {
+                tensor,
+                expected,
+                found,
+            } => write!(
                 f,
                 "tensor {} has {found} row scales, expected {expected}",
                 tensor.name()
             ),
-            ShiftOutOfRange { tensor, row, found, max } => write!(
+            ShiftOutOfRange {
+                tensor,
+                row,
+                found,
+                max,
+            } => write!(
                 f,
                 "tensor {} row {row} has {found} fractional bits (max {max})",
                 tensor.name()

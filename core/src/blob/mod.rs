@@ -61,9 +61,9 @@ mod encode;
 mod error;
 
 pub use decode::{decode, validate};
-pub use encode::{encode, max_encoded_len};
 #[cfg(feature = "std")]
 pub use encode::encode_to_vec;
+pub use encode::{encode, max_encoded_len};
 pub use error::{Dim, Error, TensorId};
 
 use serde::{Deserialize, Serialize};
@@ -306,16 +306,71 @@ pub mod tests_support {
         let init = [0u8; 4];
         let m = [6u8, 6];
         let body = Body {
-            meta: Meta { name: "tiny", task: "none", dt: 10.0, tau: 100.0, summary: "" },
-            topology: Topology { cell: 0, transfer: 0, n_in: 1, n_rec: 2, n_out: 1 },
-            quant: QuantParams { state_frac: 12, input_frac: 12, output_frac: 12, alpha_q15: 3277, noise_mul: 0, seed: 1 },
+            meta: Meta {
+                name: "tiny",
+                task: "none",
+                dt: 10.0,
+                tau: 100.0,
+                summary: "",
+            },
+            topology: Topology {
+                cell: 0,
+                transfer: 0,
+                n_in: 1,
+                n_rec: 2,
+                n_out: 1,
+            },
+            quant: QuantParams {
+                state_frac: 12,
+                input_frac: 12,
+                output_frac: 12,
+                alpha_q15: 3277,
+                noise_mul: 0,
+                seed: 1,
+            },
             tensors: Tensors {
-                w_in: Tensor { dtype: 1, rows: 2, cols: 1, frac: &m, data: &w_in },
-                w_rec: Tensor { dtype: 1, rows: 2, cols: 2, frac: &m, data: &w_rec },
-                w_out: Tensor { dtype: 1, rows: 1, cols: 2, frac: &m[..1], data: &w_out },
-                b_rec: Tensor { dtype: 3, rows: 2, cols: 1, frac: &[], data: &b_rec },
-                b_out: Tensor { dtype: 3, rows: 1, cols: 1, frac: &[], data: &b_out },
-                init_state: Tensor { dtype: 2, rows: 2, cols: 1, frac: &[], data: &init },
+                w_in: Tensor {
+                    dtype: 1,
+                    rows: 2,
+                    cols: 1,
+                    frac: &m,
+                    data: &w_in,
+                },
+                w_rec: Tensor {
+                    dtype: 1,
+                    rows: 2,
+                    cols: 2,
+                    frac: &m,
+                    data: &w_rec,
+                },
+                w_out: Tensor {
+                    dtype: 1,
+                    rows: 1,
+                    cols: 2,
+                    frac: &m[..1],
+                    data: &w_out,
+                },
+                b_rec: Tensor {
+                    dtype: 3,
+                    rows: 2,
+                    cols: 1,
+                    frac: &[],
+                    data: &b_rec,
+                },
+                b_out: Tensor {
+                    dtype: 3,
+                    rows: 1,
+                    cols: 1,
+                    frac: &[],
+                    data: &b_out,
+                },
+                init_state: Tensor {
+                    dtype: 2,
+                    rows: 2,
+                    cols: 1,
+                    frac: &[],
+                    data: &init,
+                },
             },
         };
         encode_to_vec(&body).unwrap()

@@ -34,7 +34,14 @@ const D_CLAMP: i64 = 1 << 46;
 ///
 /// Slices must have the model's lengths (`n_in`, `n_rec`, `n_rec`, `n_out`); shorter
 /// slices are processed as far as they go (never a panic).
-pub fn step(model: &Model<'_>, u: &[i16], x: &mut [i16], r: &mut [i16], y: &mut [i16], rng: &mut Rng) {
+pub fn step(
+    model: &Model<'_>,
+    u: &[i16],
+    x: &mut [i16],
+    r: &mut [i16],
+    y: &mut [i16],
+    rng: &mut Rng,
+) {
     let g = GUARD_BITS as i32;
     let fx = model.state_frac() as i32;
     let fr = model.rate_frac() as i32;
@@ -46,7 +53,9 @@ pub fn step(model: &Model<'_>, u: &[i16], x: &mut [i16], r: &mut [i16], y: &mut 
     for (i, xi) in x.iter_mut().enumerate() {
         let rec = shift_round(w_rec.dot_row(i, r), w_rec.row_frac(i) as i32 + fr - t);
         let inp = shift_round(w_in.dot_row(i, u), w_in.row_frac(i) as i32 + fu - t);
-        let pre = rec.saturating_add(inp).saturating_add(model.b_rec(i) as i64);
+        let pre = rec
+            .saturating_add(inp)
+            .saturating_add(model.b_rec(i) as i64);
         let x_t = (*xi as i64) << g;
         let d = pre.saturating_sub(x_t).clamp(-D_CLAMP, D_CLAMP);
         let mut next = x_t + shift_round(alpha * d, 15);

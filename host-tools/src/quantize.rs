@@ -1,0 +1,438 @@
+//! Float model → fixed-point blob (`.nlb`), with scales calibrated on input trials.
+//!
+//! Calibration runs the float reference ([`Effective::run`]) over the calibration
+//! trials and records max |state|, |input| and |output|. Each gets the largest number of
+//! fractional bits `f ≤ 15` with `max · headroom · 2^f ≤ 32767` (power-of-two scales, so
+//! every rescale in the core is a shift). Weight matrices get one scale per row: the
+//! largest `f ≤ 30` with `max|row| · 2^f ≤ 127` (i8) or `32767` (i16). Values are
+//! rounded to nearest. Biases are `i32` at `f + G` (see [`neuroloop_core::blob`]).
+//!
+//! ```no_run
+//! use neuroloop::model::FloatModel;
+//! use neuroloop::quantize::{quantize, QuantConfig, WeightFormat};
+//! let model = FloatModel::zeros("demo", 2, 8, 1);
+//! let trials = vec![vec![0.5f32; 2 * 100]];
+//! let q = quantize(&model, &QuantConfig { weights: WeightFormat::I8, ..Default::default() }, &trials).unwrap();
+//! std::fs::write("demo.nlb", &q.bytes).unwrap();
+//! ```
+
+use crate::model::{Effective, FloatModel};
+use neuroloop_core::blob::{
+    self, Body, DType, Meta, QuantParams, Tensor, Tensors, Topology, GUARD_BITS,
+};
+use neuroloop_core::fixed::{pow2, round_f64};
+use serde::Serialize;
+
+/// Weight element type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightFormat {
+    /// 8-bit weights: a quarter of f32's size.
+    I8,
+    /// 16-bit weights.
+    #[default]
+    I16,
+}
+
+impl WeightFormat {
+    fn qmax(self) -> f64 {
+        match self {
+            WeightFormat::I8 => 127.0,
+            WeightFormat::I16 => 32767.0,
+        }
+    }
+    fn dtype(self) -> DType {
+        match self {
+            WeightFormat::I8 => DType::I8,
+            WeightFormat::I16 => DType::I16,
+        }
+    }
+    /// `i8` / `i16`.
+    pub fn name(self) -> &'static str {
+        self.dtype().name()
+    }
+}
+
+/// Quantizer settings.
+#[derive(Clone, Debug)]
+pub struct QuantConfig {
+    /// Weight element type.
+    pub weights: WeightFormat,
+    /// Range margin over the calibrated maxima (≥ 1).
+    pub headroom: f64,
+    /// Noise PRNG seed stored in the blob.
+    pub seed: u32,
+    /// Text stored in the blob's `summary` (truncated to the format's limit).
+    pub summary: String,
+}
+
+impl Default for QuantConfig {
+    fn default() -> Self {
+        QuantConfig {
+            weights: WeightFormat::I16,
+            headroom: 1.5,
+            seed: 1,
+            summary: String::new(),
+        }
+    }
+}
+
+/// Ranges seen on the calibration trials.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Ranges {
+    /// max |state| (including the initial state).
+    pub state: f64,
+    /// max |input|.
+    pub input: f64,
+    /// max |output|.
+    pub output: f64,
+    /// Calibration trials used.
+    pub trials: usize,
+}
+
+/// Fixed-point formats chosen and what they cost.
+#[derive(Clone, Debug, Serialize)]
+pub struct QuantReport {
+    /// Weight element type.
+    pub weights: WeightFormat,
+    /// Calibrated ranges.
+    pub ranges: Ranges,
+    /// State fractional bits.
+    pub state_frac: u8,
+    /// Input fractional bits.
+    pub input_frac: u8,
+    /// Output fractional bits.
+    pub output_frac: u8,
+    /// α in Q15.
+    pub alpha_q15: u16,
+    /// Weights that did not fit their format and were saturated.
+    pub saturated_weights: usize,
+    /// Bytes of the parameter tensors as stored.
+    pub param_bytes: usize,
+    /// Total blob bytes.
+    pub blob_bytes: usize,
+    /// Largest |w − dequantized w| over all weight matrices.
+    pub max_weight_error: f64,
+}
+
+/// A quantized model: the blob and its report.
+#[derive(Clone, Debug)]
+pub struct Quantized {
+    /// The `.nlb` bytes.
+    pub bytes: Vec<u8>,
+    /// What was chosen.
+    pub report: QuantReport,
+}
+
+/// Why a model could not be quantized.
+#[derive(Debug, thiserror::Error)]
+pub enum QuantError {
+    /// The float model is invalid.
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    /// A calibration trial has the wrong length.
+    #[error("calibration trial {trial} has {len} values, not a multiple of n_in = {n_in}")]
+    TrialShape {
+        /// Trial index.
+        trial: usize,
+        /// Its length.
+        len: usize,
+        /// n_in.
+        n_in: usize,
+    },
+    /// No calibration data.
+    #[error("no calibration trials given")]
+    NoTrials,
+    /// A calibration run produced NaN/∞.
+    #[error("the float model diverges on calibration trial {trial} (state is not finite)")]
+    Diverges {
+        /// Trial index.
+        trial: usize,
+    },
+    /// The model does not fit blob format v1 (too large, bad α, ...).
+    #[error("model does not fit the blob format: {0}")]
+    Blob(neuroloop_core::Error),
+}
+
+/// Fractional bits `f ≤ max_frac` with `m · 2^f ≤ limit` (the largest such), `max_frac` for m = 0.
+pub fn frac_for(m: f64, limit: f64, max_frac: u8) -> u8 {
+    if !(m > 0.0) {
+        return max_frac;
+    }
+    let f = (limit / m).log2().floor();
+    f.clamp(0.0, max_frac as f64) as u8
+}
+
+/// Run the float model over the trials and record the ranges.
+pub fn calibrate(eff: &Effective, trials: &[Vec<f32>]) -> Result<Ranges, QuantError> {
+    if trials.is_empty() {
+        return Err(QuantError::NoTrials);
+    }
+    let mut r = Ranges {
+        state: eff.init_state.iter().fold(0.0, |a, v| a.max(v.abs())),
+        trials: trials.len(),
+        ..Default::default()
+    };
+    for (k, t) in trials.iter().enumerate() {
+        if t.len() % eff.n_in != 0 {
+            return Err(QuantError::TrialShape {
+                trial: k,
+                len: t.len(),
+                n_in: eff.n_in,
+            });
+        }
+        r.input = t.iter().fold(r.input, |a, v| a.max(v.abs() as f64));
+        let tr = eff.run(t, None);
+        if tr.states.iter().any(|v| !v.is_finite()) {
+            return Err(QuantError::Diverges { trial: k });
+        }
+        r.state = tr.states.iter().fold(r.state, |a, v| a.max(v.abs()));
+        r.output = tr.outputs.iter().fold(r.output, |a, v| a.max(v.abs()));
+    }
+    Ok(r)
+}
+
+struct QTensor {
+    frac: Vec<u8>,
+    data: Vec<u8>,
+    saturated: usize,
+    max_err: f64,
+}
+
+fn quantize_matrix(w: &[f64], cols: usize, fmt: WeightFormat) -> QTensor {
+    let qmax = fmt.qmax();
+    let mut t = QTensor {
+        frac: vec![],
+        data: vec![],
+        saturated: 0,
+        max_err: 0.0,
+    };
+    for row in w.chunks_exact(cols) {
+        let m = row.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let f = if m > 0.0 {
+            frac_for(m, qmax, blob::MAX_WEIGHT_FRAC)
+        } else {
+            0
+        };
+        t.frac.push(f);
+        let s = pow2(f as i32);
+        for &v in row {
+            let q = round_f64(v * s);
+            let qc = q.clamp(-(qmax as i64) - 1, qmax as i64);
+            t.saturated += (q != qc) as usize;
+            t.max_err = t.max_err.max((qc as f64 / s - v).abs());
+            match fmt {
+                WeightFormat::I8 => t.data.push(qc as i8 as u8),
+                WeightFormat::I16 => t.data.extend_from_slice(&(qc as i16).to_le_bytes()),
+            }
+        }
+    }
+    t
+}
+
+fn vector_i32(v: &[f64], frac: i32) -> Vec<u8> {
+    v.iter()
+        .flat_map(|&x| {
+            (round_f64(x * pow2(frac)).clamp(i32::MIN as i64, i32::MAX as i64) as i32).to_le_bytes()
+        })
+        .collect()
+}
+
+fn vector_i16(v: &[f64], frac: i32) -> Vec<u8> {
+    v.iter()
+        .flat_map(|&x| {
+            (round_f64(x * pow2(frac)).clamp(i16::MIN as i64, i16::MAX as i64) as i16).to_le_bytes()
+        })
+        .collect()
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Quantize `model`, calibrating on `calib_inputs` (each one trial, steps × n_in row-major).
+pub fn quantize(
+    model: &FloatModel,
+    cfg: &QuantConfig,
+    calib_inputs: &[Vec<f32>],
+) -> Result<Quantized, QuantError> {
+    model.validate()?;
+    let eff = model.effective();
+    let ranges = calibrate(&eff, calib_inputs)?;
+    let h = cfg.headroom.max(1.0);
+    let fx = frac_for(ranges.state * h, 32767.0, blob::MAX_FRAC);
+    let fu = frac_for(ranges.input * h, 32767.0, blob::MAX_FRAC);
+    let fy = frac_for(ranges.output * h, 32767.0, blob::MAX_FRAC);
+    let g = GUARD_BITS as i32;
+    let alpha_q15 = round_f64(eff.alpha * 32768.0).clamp(1, 32768) as u16;
+    let t = (fx as i32 + g) as f64;
+    let noise_amp = (2.0 * eff.alpha).sqrt() * eff.rec_noise * 2f64.powf(t);
+    let noise_mul = round_f64(noise_amp * 65536.0 / neuroloop_core::rng::GAUSS_STD)
+        .clamp(0, u32::MAX as i64) as u32;
+
+    let w_in = quantize_matrix(&eff.w_in, eff.n_in, cfg.weights);
+    let w_rec = quantize_matrix(&eff.w_rec, eff.n_rec, cfg.weights);
+    let w_out = quantize_matrix(&eff.w_out, eff.n_rec, cfg.weights);
+    let b_rec = vector_i32(&eff.b_rec, fx as i32 + g);
+    let b_out = vector_i32(&eff.b_out, fy as i32 + g);
+    let init = vector_i16(&eff.init_state, fx as i32);
+    let dims = |v: usize| u16::try_from(v).unwrap_or(u16::MAX);
+    let (n_in, n_rec, n_out) = (dims(eff.n_in), dims(eff.n_rec), dims(eff.n_out));
+    let dt = cfg.weights.dtype() as u8;
+    let body = Body {
+        meta: Meta {
+            name: truncate(&model.name, blob::MAX_NAME_LEN),
+            task: truncate(&model.task, blob::MAX_NAME_LEN),
+            dt: model.dt,
+            tau: model.tau,
+            summary: truncate(&cfg.summary, blob::MAX_SUMMARY_LEN),
+        },
+        topology: Topology {
+            cell: 0,
+            transfer: model.transfer as u8,
+            n_in,
+            n_rec,
+            n_out,
+        },
+        quant: QuantParams {
+            state_frac: fx,
+            input_frac: fu,
+            output_frac: fy,
+            alpha_q15,
+            noise_mul,
+            seed: cfg.seed,
+        },
+        tensors: Tensors {
+            w_in: Tensor {
+                dtype: dt,
+                rows: n_rec,
+                cols: n_in,
+                frac: &w_in.frac,
+                data: &w_in.data,
+            },
+            w_rec: Tensor {
+                dtype: dt,
+                rows: n_rec,
+                cols: n_rec,
+                frac: &w_rec.frac,
+                data: &w_rec.data,
+            },
+            w_out: Tensor {
+                dtype: dt,
+                rows: n_out,
+                cols: n_rec,
+                frac: &w_out.frac,
+                data: &w_out.data,
+            },
+            b_rec: Tensor {
+                dtype: DType::I32 as u8,
+                rows: n_rec,
+                cols: 1,
+                frac: &[],
+                data: &b_rec,
+            },
+            b_out: Tensor {
+                dtype: DType::I32 as u8,
+                rows: n_out,
+                cols: 1,
+                frac: &[],
+                data: &b_out,
+            },
+            init_state: Tensor {
+                dtype: DType::I16 as u8,
+                rows: n_rec,
+                cols: 1,
+                frac: &[],
+                data: &init,
+            },
+        },
+    };
+    let bytes = blob::encode_to_vec(&body).map_err(QuantError::Blob)?;
+    let param_bytes = body.tensors.iter().iter().map(|(_, t)| t.data.len()).sum();
+    let report = QuantReport {
+        weights: cfg.weights,
+        ranges,
+        state_frac: fx,
+        input_frac: fu,
+        output_frac: fy,
+        alpha_q15,
+        saturated_weights: w_in.saturated + w_rec.saturated + w_out.saturated,
+        param_bytes,
+        blob_bytes: bytes.len(),
+        max_weight_error: w_in.max_err.max(w_rec.max_err).max(w_out.max_err),
+    };
+    Ok(Quantized { bytes, report })
+}
+
+/// Task-like calibration inputs when no task is given: per trial and channel, a few
+/// piecewise-constant levels in [0, 1] plus Gaussian noise (σ 0.1), seeded.
+pub fn default_calibration(n_in: usize, trials: usize, steps: usize, seed: u64) -> Vec<Vec<f32>> {
+    use rand::{Rng, SeedableRng};
+    use rand_distr::StandardNormal;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..trials)
+        .map(|_| {
+            let mut x = vec![0f32; steps * n_in];
+            for c in 0..n_in {
+                let mut level = 0f32;
+                for t in 0..steps {
+                    if t % 50 == 0 {
+                        level = rng.gen_range(0.0..1.0);
+                    }
+                    let n: f32 = rng.sample(StandardNormal);
+                    x[t * n_in + c] = level + 0.1 * n;
+                }
+            }
+            x
+        })
+        .collect()
+}
+
+/// `neuroloop quantize` entry point.
+pub fn run_cli(a: &crate::cli::QuantizeArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let model = crate::model::load(&a.model)?;
+    let weights = match a.weights {
+        crate::cli::WeightArg::I8 => WeightFormat::I8,
+        crate::cli::WeightArg::I16 => WeightFormat::I16,
+    };
+    let trials = default_calibration(model.n_in, a.trials.max(1), a.steps.max(1), a.seed);
+    let cfg = QuantConfig {
+        weights,
+        summary: format!(
+            "quantized {} from {} ({} calibration trials)",
+            weights.name(),
+            a.model.display(),
+            trials.len()
+        ),
+        ..Default::default()
+    };
+    let q = quantize(&model, &cfg, &trials)
+        .with_context(|| format!("quantizing {}", a.model.display()))?;
+    crate::model::file::write_atomic(&a.output, &q.bytes)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&q.report)?);
+    } else {
+        let r = &q.report;
+        eprintln!(
+            "wrote {} ({} bytes, {} weights): state Q{}.{}, input Q{}.{}, output Q{}.{}, alpha {}/32768, {} saturated weights, max weight error {:.2e}",
+            a.output.display(),
+            r.blob_bytes,
+            r.weights.name(),
+            15 - r.state_frac,
+            r.state_frac,
+            15 - r.input_frac,
+            r.input_frac,
+            15 - r.output_frac,
+            r.output_frac,
+            r.alpha_q15,
+            r.saturated_weights,
+            r.max_weight_error
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! Project automation, run as `cargo xtask <task>` (alias in `.cargo/config.toml`).
+//!
+//! | task | what |
+//! |---|---|
+//! | `test` | everything CI checks: fmt, clippy, workspace tests, core for thumbv6m/thumbv7em |
+//!
+//! Needs only cargo (and rustup to add missing targets).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const TASKS: &[(&str, &str)] = &[(
+    "test",
+    "fmt + clippy + all tests + embedded builds (what CI runs)",
+)];
+
+fn main() -> ExitCode {
+    let task = std::env::args().nth(1);
+    let result = match task.as_deref() {
+        Some("test") => test(),
+        _ => {
+            eprintln!("usage: cargo xtask <task>\n\ntasks:");
+            for (name, what) in TASKS {
+                eprintln!("  {name:<12} {what}");
+            }
+            return if task.is_none() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root.
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(project_root());
+    c
+}
+
+fn run(mut cmd: Command) -> Result<(), String> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}"))
+    }
+}
+
+/// Install missing rustup targets (no-op when present).
+fn ensure_targets(targets: &[&str]) -> Result<(), String> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    let installed = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let missing: Vec<&str> = targets
+        .iter()
+        .copied()
+        .filter(|t| !installed.lines().any(|l| l == *t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut c = Command::new("rustup");
+    c.args(["target", "add"]).args(&missing);
+    run(c)
+}
+
+fn test() -> Result<(), String> {
+    ensure_targets(&["thumbv6m-none-eabi", "thumbv7em-none-eabihf"])?;
+    let mut c = cargo();
+    c.args(["fmt", "--all", "--", "--check"]);
+    run(c)?;
+    let mut c = cargo();
+    c.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(c)?;
+    for target in ["thumbv6m-none-eabi", "thumbv7em-none-eabihf"] {
+        let mut c = cargo();
+        c.args([
+            "build",
+            "-p",
+            "neuroloop-core",
+            "--release",
+            "--target",
+            target,
+        ]);
+        run(c)?;
+    }
+    let mut c = cargo();
+    c.args(["test", "--workspace", "--release"]);
+    run(c)?;
+    eprintln!("xtask: all checks passed");
+    Ok(())
+}
