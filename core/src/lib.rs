@@ -13,6 +13,7 @@ pub mod fixed;
 pub mod kernel;
 pub mod model;
 pub mod network;
+pub mod protocol;
 pub mod rng;
 
 pub use activation::Transfer;
