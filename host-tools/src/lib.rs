@@ -9,3 +9,5 @@ pub mod inspect;
 pub mod model;
 pub mod quantize;
 pub mod sim;
+
+pub use model::{FloatModel, Transfer};
