@@ -108,7 +108,10 @@ pub fn detect_kind(bytes: &[u8]) -> Option<FileKind> {
 
 /// Read a file, naming it on error.
 pub fn read(path: &Path) -> Result<Vec<u8>, ModelError> {
-    std::fs::read(path).map_err(|source| ModelError::Io { path: path.into(), source })
+    std::fs::read(path).map_err(|source| ModelError::Io {
+        path: path.into(),
+        source,
+    })
 }
 
 /// Load a native float model (refusing other kinds by name) and validate it.
@@ -135,10 +138,16 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<FloatModel, ModelError> {
             })
         }
     }
-    let m: FloatModel = serde_json::from_slice(bytes)
-        .map_err(|source| ModelError::Json { path: path.into(), source })?;
+    let m: FloatModel = serde_json::from_slice(bytes).map_err(|source| ModelError::Json {
+        path: path.into(),
+        source,
+    })?;
     m.validate().map_err(|e| match e {
-        ModelError::Field { field, reason } => ModelError::FileField { path: path.into(), field, reason },
+        ModelError::Field { field, reason } => ModelError::FileField {
+            path: path.into(),
+            field,
+            reason,
+        },
         e => e,
     })?;
     Ok(m)
@@ -157,12 +166,18 @@ impl FloatModel {
 /// A crash leaves either the old file or the new one, never a torn file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
     use std::io::Write;
-    let io = |source| ModelError::Io { path: path.into(), source };
+    let io = |source| ModelError::Io {
+        path: path.into(),
+        source,
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let res = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -200,10 +215,15 @@ mod tests {
         m.save(&p).unwrap();
         assert_eq!(load(&p).unwrap(), m);
 
-        let text = std::fs::read_to_string(&p).unwrap().replace("\"n_rec\":3", "\"n_rec\":4");
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("\"n_rec\":3", "\"n_rec\":4");
         std::fs::write(&p, text).unwrap();
         let e = load(&p).unwrap_err().to_string();
-        assert!(e.contains("m.json") && e.contains("w_in") && e.contains("4×2"), "{e}");
+        assert!(
+            e.contains("m.json") && e.contains("w_in") && e.contains("4×2"),
+            "{e}"
+        );
 
         let bad = dir.path().join("bad.json");
         std::fs::write(&bad, b"NLRN\x01\x00garbage").unwrap();

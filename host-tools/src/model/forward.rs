@@ -83,7 +83,10 @@ impl Effective {
             outputs: Vec::with_capacity(steps * self.n_out),
         };
         for t in 0..steps {
-            for (ui, &v) in u.iter_mut().zip(&inputs[t * self.n_in..(t + 1) * self.n_in]) {
+            for (ui, &v) in u
+                .iter_mut()
+                .zip(&inputs[t * self.n_in..(t + 1) * self.n_in])
+            {
                 *ui = v as f64;
             }
             for (ri, &si) in r.iter_mut().zip(&s) {

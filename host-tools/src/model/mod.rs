@@ -163,17 +163,32 @@ impl FloatModel {
 
     /// Check sizes, finiteness and ranges; the error names the field and the value.
     pub fn validate(&self) -> Result<(), ModelError> {
-        let bad = |field: &str, reason: String| Err(ModelError::Field { field: field.into(), reason });
+        let bad = |field: &str, reason: String| {
+            Err(ModelError::Field {
+                field: field.into(),
+                reason,
+            })
+        };
         if self.format != FORMAT {
-            return bad("format", format!("is {:?}, expected {FORMAT:?}", self.format));
+            return bad(
+                "format",
+                format!("is {:?}, expected {FORMAT:?}", self.format),
+            );
         }
         if self.version != FORMAT_VERSION {
             return bad(
                 "version",
-                format!("is {}, this build reads version {FORMAT_VERSION}", self.version),
+                format!(
+                    "is {}, this build reads version {FORMAT_VERSION}",
+                    self.version
+                ),
             );
         }
-        for (f, v) in [("n_in", self.n_in), ("n_rec", self.n_rec), ("n_out", self.n_out)] {
+        for (f, v) in [
+            ("n_in", self.n_in),
+            ("n_rec", self.n_rec),
+            ("n_out", self.n_out),
+        ] {
             if v == 0 {
                 return bad(f, "is 0".into());
             }
@@ -182,7 +197,13 @@ impl FloatModel {
             return bad("dt", format!("is {}, must be > 0", self.dt));
         }
         if !(self.tau.is_finite() && self.tau >= self.dt) {
-            return bad("tau", format!("is {}, must be >= dt = {} (alpha = dt/tau <= 1)", self.tau, self.dt));
+            return bad(
+                "tau",
+                format!(
+                    "is {}, must be >= dt = {} (alpha = dt/tau <= 1)",
+                    self.tau, self.dt
+                ),
+            );
         }
         if !(self.rec_noise.is_finite() && self.rec_noise >= 0.0) {
             return bad("rec_noise", format!("is {}, must be >= 0", self.rec_noise));
@@ -191,24 +212,52 @@ impl FloatModel {
         let c = &self.constraints;
         let mut tensors: Vec<(&str, &[f32], usize, String)> = vec![
             ("w_in", &self.w_in, n * i, format!("n_rec×n_in = {n}×{i}")),
-            ("w_rec", &self.w_rec, n * n, format!("n_rec×n_rec = {n}×{n}")),
-            ("w_out", &self.w_out, o * n, format!("n_out×n_rec = {o}×{n}")),
+            (
+                "w_rec",
+                &self.w_rec,
+                n * n,
+                format!("n_rec×n_rec = {n}×{n}"),
+            ),
+            (
+                "w_out",
+                &self.w_out,
+                o * n,
+                format!("n_out×n_rec = {o}×{n}"),
+            ),
             ("b_rec", &self.b_rec, n, format!("n_rec = {n}")),
             ("b_out", &self.b_out, o, format!("n_out = {o}")),
             ("init_state", &self.init_state, n, format!("n_rec = {n}")),
         ];
         if let Some(m) = &c.input_connectivity {
-            tensors.push(("constraints.input_connectivity", m, n * i, format!("n_rec×n_in = {n}×{i}")));
+            tensors.push((
+                "constraints.input_connectivity",
+                m,
+                n * i,
+                format!("n_rec×n_in = {n}×{i}"),
+            ));
         }
         if let Some(m) = &c.rec_connectivity {
-            tensors.push(("constraints.rec_connectivity", m, n * n, format!("n_rec×n_rec = {n}×{n}")));
+            tensors.push((
+                "constraints.rec_connectivity",
+                m,
+                n * n,
+                format!("n_rec×n_rec = {n}×{n}"),
+            ));
         }
         if let Some(m) = &c.output_connectivity {
-            tensors.push(("constraints.output_connectivity", m, o * n, format!("n_out×n_rec = {o}×{n}")));
+            tensors.push((
+                "constraints.output_connectivity",
+                m,
+                o * n,
+                format!("n_out×n_rec = {o}×{n}"),
+            ));
         }
         for (field, v, len, shape) in tensors {
             if v.len() != len {
-                return bad(field, format!("has {} values, expected {len} ({shape})", v.len()));
+                return bad(
+                    field,
+                    format!("has {} values, expected {len} ({shape})", v.len()),
+                );
             }
             if let Some(k) = v.iter().position(|x| !x.is_finite()) {
                 return bad(field, format!("element {k} is {}", v[k]));
@@ -216,7 +265,10 @@ impl FloatModel {
         }
         if let Some(r) = c.dale_ratio {
             if !(r > 0.0 && r <= 1.0) {
-                return bad("constraints.dale_ratio", format!("is {r}, must be in (0, 1]"));
+                return bad(
+                    "constraints.dale_ratio",
+                    format!("is {r}, must be in (0, 1]"),
+                );
             }
         }
         Ok(())
@@ -232,7 +284,9 @@ impl FloatModel {
     /// Dale sign of each recurrent unit's outgoing weights (+1 / −1), or all +1 without Dale.
     pub fn dale_signs(&self) -> Vec<f64> {
         match self.n_excitatory() {
-            Some(ne) => (0..self.n_rec).map(|j| if j < ne { 1.0 } else { -1.0 }).collect(),
+            Some(ne) => (0..self.n_rec)
+                .map(|j| if j < ne { 1.0 } else { -1.0 })
+                .collect(),
             None => vec![1.0; self.n_rec],
         }
     }
@@ -269,14 +323,26 @@ impl FloatModel {
             .w_in
             .iter()
             .zip(&m_in)
-            .map(|(&w, &m)| if dale { (w as f64 * m).abs() } else { w as f64 * m })
+            .map(|(&w, &m)| {
+                if dale {
+                    (w as f64 * m).abs()
+                } else {
+                    w as f64 * m
+                }
+            })
             .collect();
         let w_rec = self
             .w_rec
             .iter()
             .zip(&m_rec)
             .enumerate()
-            .map(|(k, (&w, &m))| if dale { (w as f64 * m).abs() * signs[k % n] } else { w as f64 * m })
+            .map(|(k, (&w, &m))| {
+                if dale {
+                    (w as f64 * m).abs() * signs[k % n]
+                } else {
+                    w as f64 * m
+                }
+            })
             .collect();
         let w_out = self
             .w_out
