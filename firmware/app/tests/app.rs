@@ -1,0 +1,619 @@
+//! The app on the host: mock serial, ticker and pins; the core run is the reference.
+
+use std::collections::VecDeque;
+
+use embedded_hal::digital::{ErrorType as PinErrorType, OutputPin};
+use embedded_hal::pwm::{ErrorType as PwmErrorType, SetDutyCycle};
+use neuroloop_core::blob::CRC;
+use neuroloop_core::protocol::{
+    DeviceMsg, HostMsg, Mode, NackReason, Rule, Source, Stats, Streams, Telemetry, MAX_CHUNK,
+};
+use neuroloop_core::Model;
+use neuroloop_firmware::testing::{
+    default_blob, discrimination_inputs, encode_host, host_run, random_blob, Deframer, NetSpec,
+    RxFrame,
+};
+use neuroloop_firmware::{App, Config, Io, Outputs, Poll, Serial, Slots, Ticker, DEFAULT_BLOB};
+
+#[derive(Default)]
+struct MockSerial {
+    rx: VecDeque<u8>,
+    tx: Vec<u8>,
+}
+impl Serial for MockSerial {
+    fn read(&mut self) -> Option<u8> {
+        self.rx.pop_front()
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.tx.extend_from_slice(bytes);
+    }
+}
+
+/// Clock advances `per_read` on every `now()`; ticks are queued by the test.
+struct MockTicker {
+    clock: u32,
+    per_read: u32,
+    pending: u32,
+    rate: Option<u32>,
+}
+impl Ticker for MockTicker {
+    fn clock_hz(&self) -> u32 {
+        1_000_000
+    }
+    fn now(&mut self) -> u32 {
+        self.clock = self.clock.wrapping_add(self.per_read);
+        self.clock
+    }
+    fn start(&mut self, rate_hz: u32) -> bool {
+        self.rate = Some(rate_hz);
+        rate_hz <= 100_000
+    }
+    fn stop(&mut self) {
+        self.rate = None;
+    }
+    fn take_ticks(&mut self) -> u32 {
+        std::mem::take(&mut self.pending)
+    }
+}
+
+#[derive(Default)]
+struct MockPin(bool);
+impl PinErrorType for MockPin {
+    type Error = core::convert::Infallible;
+}
+impl OutputPin for MockPin {
+    fn set_low(&mut self) -> Result<(), Self::Error> {
+        self.0 = false;
+        Ok(())
+    }
+    fn set_high(&mut self) -> Result<(), Self::Error> {
+        self.0 = true;
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct MockPwm(u16);
+impl PwmErrorType for MockPwm {
+    type Error = core::convert::Infallible;
+}
+impl SetDutyCycle for MockPwm {
+    fn max_duty_cycle(&self) -> u16 {
+        1000
+    }
+    fn set_duty_cycle(&mut self, duty: u16) -> Result<(), Self::Error> {
+        self.0 = duty;
+        Ok(())
+    }
+}
+
+type Board = Io<MockSerial, MockTicker, Outputs<MockPwm, MockPin, 1, 2>>;
+
+struct Dev {
+    slots: Slots<'static>,
+    app: App<'static>,
+    io: Board,
+    deframer: Deframer,
+    seq: u16,
+}
+
+const SLOT: usize = 64 * 1024;
+
+impl Dev {
+    fn new() -> Dev {
+        let a: &'static mut [u8] = Box::leak(vec![0u8; SLOT].into_boxed_slice());
+        let b: &'static mut [u8] = Box::leak(vec![0u8; SLOT].into_boxed_slice());
+        let state: &'static mut [i16] = Box::leak(vec![0i16; 2 * 200 + 8].into_boxed_slice());
+        let mut slots = Slots::new(DEFAULT_BLOB, a, b);
+        let (model, _) = slots.split();
+        let app = App::new(Config { board: "mock" }, &model, state).unwrap();
+        let io = Io {
+            serial: MockSerial::default(),
+            ticker: MockTicker {
+                clock: 0,
+                per_read: 10,
+                pending: 0,
+                rate: None,
+            },
+            actuators: Outputs {
+                pwm: [MockPwm::default()],
+                pins: [MockPin::default(), MockPin::default()],
+            },
+        };
+        Dev {
+            slots,
+            app,
+            io,
+            deframer: Deframer::default(),
+            seq: 0,
+        }
+    }
+
+    /// Poll until idle, committing uploads like `neuroloop_firmware::run` does.
+    fn pump(&mut self) {
+        loop {
+            let swap = {
+                let (model, staging) = self.slots.split();
+                loop {
+                    match self.app.poll(&model, staging, &mut self.io) {
+                        Poll::Idle => break None,
+                        Poll::Busy => {}
+                        Poll::Swap { len } => break Some(len),
+                    }
+                }
+            };
+            match swap {
+                Some(len) => {
+                    self.slots.commit(len);
+                    let (model, _) = self.slots.split();
+                    self.app.adopt(&model);
+                }
+                None => return,
+            }
+        }
+    }
+
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.io.serial.rx.extend(bytes);
+    }
+
+    /// Send one message, run the device, return the frames it sent.
+    fn request(&mut self, msg: HostMsg<'_>) -> Vec<RxFrame> {
+        self.seq = self.seq.wrapping_add(1);
+        let wire = encode_host(self.seq, msg);
+        self.send_raw(&wire);
+        self.pump();
+        self.take_frames()
+    }
+
+    fn take_frames(&mut self) -> Vec<RxFrame> {
+        let tx = std::mem::take(&mut self.io.serial.tx);
+        let mut out = Vec::new();
+        self.deframer.feed(&tx, &mut out);
+        out
+    }
+
+    fn expect_ack(&mut self, msg: HostMsg<'_>) {
+        let seq = self.seq.wrapping_add(1);
+        let f = self.request(msg);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].packet().unwrap().msg, DeviceMsg::Ack { re: seq });
+    }
+
+    fn expect_nack(&mut self, msg: HostMsg<'_>) -> String {
+        let f = self.request(msg);
+        assert_eq!(f.len(), 1);
+        match f[0].packet().unwrap().msg {
+            DeviceMsg::Nack { re, reason } => {
+                assert_eq!(re, self.seq);
+                format!("{reason:?}")
+            }
+            other => panic!("expected Nack, got {other:?}"),
+        }
+    }
+
+    fn upload(&mut self, blob: &[u8], crc: u32, send: usize) -> Vec<RxFrame> {
+        self.expect_ack(HostMsg::UploadBegin {
+            len: blob.len() as u32,
+            crc,
+        });
+        for (i, c) in blob[..send].chunks(MAX_CHUNK).enumerate() {
+            self.expect_ack(HostMsg::UploadChunk {
+                offset: (i * MAX_CHUNK) as u32,
+                bytes: c,
+            });
+        }
+        self.request(HostMsg::UploadCommit)
+    }
+
+    fn stats(&mut self) -> Stats {
+        let f = self.request(HostMsg::GetStats);
+        match f[0].packet().unwrap().msg {
+            DeviceMsg::Stats { stats, .. } => stats,
+            other => panic!("expected Stats, got {other:?}"),
+        }
+    }
+
+    fn lockstep_outputs(&mut self, inputs: &[Vec<i16>]) -> Vec<Vec<i16>> {
+        self.expect_ack(HostMsg::ResetState);
+        self.expect_ack(HostMsg::Start {
+            mode: Mode::Lockstep,
+            streams: Streams {
+                every: 1,
+                ..Streams::default()
+            },
+        });
+        let mut outs = Vec::new();
+        for (k, u) in inputs.iter().enumerate() {
+            let f = self.request(HostMsg::Input {
+                seq: k as u32,
+                values: heapless::Vec::from_slice(u).unwrap(),
+            });
+            assert_eq!(f.len(), 1, "one telemetry frame per input");
+            let t = telemetry(&f[0]);
+            assert_eq!((t.tick, t.input_seq), (k as u32 + 1, k as u32));
+            outs.push(t.outputs.to_vec());
+        }
+        self.expect_ack(HostMsg::Stop);
+        outs
+    }
+
+    fn info_crc(&mut self) -> u32 {
+        let f = self.request(HostMsg::GetInfo);
+        match f[0].packet().unwrap().msg {
+            DeviceMsg::Info(i) => i.model_crc,
+            other => panic!("expected Info, got {other:?}"),
+        }
+    }
+}
+
+fn telemetry(f: &RxFrame) -> Telemetry {
+    match f.packet().unwrap().msg {
+        DeviceMsg::Telemetry(t) => t,
+        other => panic!("expected Telemetry, got {other:?}"),
+    }
+}
+
+#[test]
+fn default_blob_is_current() {
+    let want = default_blob();
+    if std::env::var_os("NEUROLOOP_BLESS").is_some() {
+        std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/default.nlb"), &want).unwrap();
+        return;
+    }
+    assert!(
+        DEFAULT_BLOB == want.as_slice(),
+        "firmware/app/default.nlb is stale: rerun this test with NEUROLOOP_BLESS=1"
+    );
+    Model::from_bytes(DEFAULT_BLOB).unwrap();
+}
+
+#[test]
+fn hello_reports_model_and_refuses_other_versions() {
+    let mut d = Dev::new();
+    let f = d.request(HostMsg::Hello { protocol: 1 });
+    match f[0].packet().unwrap().msg {
+        DeviceMsg::Info(i) => {
+            assert_eq!((i.n_in, i.n_rec, i.n_out), (2, 32, 2));
+            assert_eq!(i.model_crc, Model::from_bytes(DEFAULT_BLOB).unwrap().crc());
+            assert_eq!(i.slot_bytes as usize, SLOT);
+            assert_eq!((i.pwm_channels, i.pins), (1, 2));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(d
+        .expect_nack(HostMsg::Hello { protocol: 99 })
+        .contains("ProtocolVersion"));
+}
+
+#[test]
+fn lockstep_default_model_matches_host() {
+    let mut d = Dev::new();
+    let inputs = discrimination_inputs(200, 2, 1);
+    assert_eq!(d.lockstep_outputs(&inputs), host_run(DEFAULT_BLOB, &inputs));
+}
+
+#[test]
+fn uploads_swap_models_bit_exact_in_both_slots() {
+    let mut d = Dev::new();
+    for (k, spec) in [
+        NetSpec::new(3, 40, 2, 1, 0, 7),
+        NetSpec::new(2, 64, 3, 2, 1, 8),
+        NetSpec::new(4, 20, 1, 1, 2, 9),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let blob = random_blob(spec);
+        let f = d.upload(&blob, CRC.checksum(&blob), blob.len());
+        assert_eq!(
+            f[0].packet().unwrap().msg,
+            DeviceMsg::Ack { re: d.seq },
+            "upload {k}"
+        );
+        assert_eq!(d.info_crc(), Model::from_bytes(&blob).unwrap().crc());
+        let inputs = discrimination_inputs(200, spec.n_in, k as u64);
+        let outs = d.lockstep_outputs(&inputs);
+        assert_eq!(outs, host_run(&blob, &inputs), "model {}", spec.name);
+        assert!(
+            outs.iter().any(|y| y.iter().any(|&v| v != 0)),
+            "outputs are not trivially zero"
+        );
+    }
+    assert_eq!(d.stats().uploads, 3);
+}
+
+#[test]
+fn bad_uploads_are_refused_and_old_model_keeps_running() {
+    let mut d = Dev::new();
+    let inputs = discrimination_inputs(50, 2, 3);
+    let before = d.lockstep_outputs(&inputs);
+    let blob = random_blob(&NetSpec::new(2, 16, 2, 2, 0, 5));
+    let crc = CRC.checksum(&blob);
+
+    let f = d.upload(&blob, crc ^ 1, blob.len());
+    assert!(matches!(
+        f[0].packet().unwrap().msg,
+        DeviceMsg::Nack {
+            reason: NackReason::CrcMismatch { .. },
+            ..
+        }
+    ));
+    let f = d.upload(&blob, crc, blob.len() - 100);
+    assert_eq!(
+        f[0].packet().unwrap().msg,
+        DeviceMsg::Nack {
+            re: d.seq,
+            reason: NackReason::Incomplete {
+                have: blob.len() as u32 - 100,
+                need: blob.len() as u32
+            }
+        }
+    );
+    let mut corrupt = blob.clone();
+    corrupt[20] ^= 0x40;
+    let f = d.upload(&corrupt, CRC.checksum(&corrupt), corrupt.len());
+    match f[0].packet().unwrap().msg {
+        DeviceMsg::Nack {
+            reason: NackReason::BadBlob { detail },
+            ..
+        } => assert!(!detail.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    let r = d.expect_nack(HostMsg::UploadBegin {
+        len: SLOT as u32 + 1,
+        crc: 0,
+    });
+    assert!(
+        r.contains(&format!("len: {}", SLOT + 1)) && r.contains(&format!("max: {SLOT}")),
+        "{r}"
+    );
+    assert!(d.expect_nack(HostMsg::UploadCommit).contains("NoUpload"));
+    d.expect_ack(HostMsg::UploadBegin { len: 10, crc: 0 });
+    assert!(d
+        .expect_nack(HostMsg::UploadChunk {
+            offset: 4,
+            bytes: &[1, 2]
+        })
+        .contains("BadOffset"));
+    assert!(d
+        .expect_nack(HostMsg::UploadChunk {
+            offset: 0,
+            bytes: &[0; 11]
+        })
+        .contains("BadOffset"));
+
+    assert_eq!(d.info_crc(), Model::from_bytes(DEFAULT_BLOB).unwrap().crc());
+    assert_eq!(d.lockstep_outputs(&inputs), before);
+    assert_eq!(d.stats().uploads, 0);
+}
+
+#[test]
+fn model_needing_more_state_than_the_device_has_is_refused() {
+    let mut d = Dev::new();
+    let blob = random_blob(&NetSpec::new(1, 210, 1, 1, 0, 5));
+    let f = d.upload(&blob, CRC.checksum(&blob), blob.len());
+    match f[0].packet().unwrap().msg {
+        DeviceMsg::Nack {
+            reason: NackReason::BadBlob { detail },
+            ..
+        } => assert!(detail.contains("state words"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn garbage_is_counted_and_device_still_answers() {
+    let mut d = Dev::new();
+    let mut rng = neuroloop_firmware::testing::Rng::new(42);
+    let junk: Vec<u8> = (0..10 * 1024).map(|_| rng.next_u64() as u8).collect();
+    d.send_raw(&junk);
+    d.send_raw(&[0]);
+    d.pump();
+    let replies = d.take_frames();
+    let errors = d.stats().rx_frame_errors;
+    assert!(errors >= 20, "{errors} frame errors for 10 KiB of noise");
+    // Noise may decode to a valid message now and then; the device must answer it sanely.
+    assert!(replies.iter().all(|f| f.packet().is_ok()));
+    d.expect_ack(HostMsg::Ping);
+    let inputs = discrimination_inputs(30, 2, 9);
+    d.expect_ack(HostMsg::SetStimulusMap {
+        rules: heapless::Vec::new(),
+    });
+    assert_eq!(d.lockstep_outputs(&inputs), host_run(DEFAULT_BLOB, &inputs));
+}
+
+#[test]
+fn input_errors() {
+    let mut d = Dev::new();
+    let two = heapless::Vec::from_slice(&[1, 2]).unwrap();
+    assert!(d
+        .expect_nack(HostMsg::Input {
+            seq: 0,
+            values: two
+        })
+        .contains("NotRunning"));
+    d.expect_ack(HostMsg::Start {
+        mode: Mode::Lockstep,
+        streams: Streams {
+            every: 1,
+            ..Streams::default()
+        },
+    });
+    let three = heapless::Vec::from_slice(&[1, 2, 3]).unwrap();
+    assert!(d
+        .expect_nack(HostMsg::Input {
+            seq: 0,
+            values: three
+        })
+        .contains("InputLength { expected: 2, found: 3 }"));
+    let mut units = heapless::Vec::new();
+    units.push(32).unwrap();
+    assert!(d
+        .expect_nack(HostMsg::Start {
+            mode: Mode::Lockstep,
+            streams: Streams {
+                every: 1,
+                state_units: units,
+                ..Streams::default()
+            }
+        })
+        .contains("BadIndex"));
+    assert!(d
+        .expect_nack(HostMsg::Start {
+            mode: Mode::Timer { rate_hz: 0 },
+            streams: Streams::default()
+        })
+        .contains("BadRate"));
+    assert!(d
+        .expect_nack(HostMsg::Start {
+            mode: Mode::Timer { rate_hz: 500_000 },
+            streams: Streams::default()
+        })
+        .contains("BadRate"));
+}
+
+#[test]
+fn timer_mode_steps_on_ticks_and_counts_misses() {
+    let mut d = Dev::new();
+    // Clock 1 MHz, rate 1 kHz: period 1000 clocks; a step reads the clock twice (10 apart).
+    d.expect_ack(HostMsg::Start {
+        mode: Mode::Timer { rate_hz: 1000 },
+        streams: Streams::default(),
+    });
+    assert_eq!(d.io.ticker.rate, Some(1000));
+    let u = heapless::Vec::from_slice(&[2048, 1024]).unwrap();
+    assert!(
+        d.request(HostMsg::Input { seq: 5, values: u }).is_empty(),
+        "timer mode: input stored, no reply"
+    );
+    for _ in 0..100 {
+        d.io.ticker.pending = 1;
+        d.pump();
+    }
+    let s = d.stats();
+    assert_eq!((s.steps, s.ticks, s.deadline_misses), (100, 100, 0));
+    assert_eq!(s.max_step_clocks, 10);
+    // Steps now take 2000 clocks, and ticks pile up by 3: both count as misses.
+    d.io.ticker.per_read = 2000;
+    d.io.ticker.pending = 3;
+    d.pump();
+    let s = d.stats();
+    assert_eq!((s.steps, s.ticks, s.deadline_misses), (101, 103, 3));
+    d.expect_ack(HostMsg::Stop);
+    assert_eq!(d.io.ticker.rate, None);
+    d.io.ticker.pending = 5;
+    d.pump();
+    assert_eq!(d.stats().steps, 101, "stopped: ticks do not step");
+}
+
+#[test]
+fn timer_telemetry_uses_latest_input_and_selected_units() {
+    let mut d = Dev::new();
+    let mut units = heapless::Vec::new();
+    units.extend_from_slice(&[0, 31]).unwrap();
+    let streams = Streams {
+        every: 2,
+        state_units: units.clone(),
+        rate_units: units,
+        events: false,
+    };
+    d.expect_ack(HostMsg::Start {
+        mode: Mode::Timer { rate_hz: 1000 },
+        streams,
+    });
+    let inputs = discrimination_inputs(10, 2, 4);
+    let mut tel = Vec::new();
+    for (k, u) in inputs.iter().enumerate() {
+        assert!(d
+            .request(HostMsg::Input {
+                seq: 100 + k as u32,
+                values: heapless::Vec::from_slice(u).unwrap()
+            })
+            .is_empty());
+        d.io.ticker.pending = 1;
+        d.pump();
+        tel.extend(d.take_frames());
+    }
+    assert_eq!(tel.len(), 5, "every 2nd step");
+    let want = host_run(DEFAULT_BLOB, &inputs);
+    for (j, f) in tel.iter().enumerate() {
+        let t = telemetry(f);
+        let k = 2 * j + 1;
+        assert_eq!((t.tick, t.input_seq), (k as u32 + 1, 100 + k as u32));
+        assert_eq!(t.outputs.to_vec(), want[k]);
+        assert_eq!((t.state.len(), t.rates.len()), (2, 2));
+    }
+}
+
+#[test]
+fn stimulus_map_drives_pins_and_reports() {
+    let mut d = Dev::new();
+    let mut rules = heapless::Vec::new();
+    rules
+        .push(Rule::Pwm {
+            source: Source::Output(0),
+            channel: 0,
+            lo: -4096,
+            hi: 4096,
+        })
+        .unwrap();
+    rules
+        .push(Rule::Ttl {
+            source: Source::Output(1),
+            pin: 0,
+            on: 0,
+            off: -1,
+        })
+        .unwrap();
+    rules.push(Rule::Sync { pin: 1, every: 4 }).unwrap();
+    d.expect_ack(HostMsg::SetStimulusMap {
+        rules: rules.clone(),
+    });
+    let mut bad = rules.clone();
+    bad[2] = Rule::Sync { pin: 2, every: 4 };
+    assert!(d
+        .expect_nack(HostMsg::SetStimulusMap { rules: bad })
+        .contains("BadIndex { at: 2 }"));
+    d.expect_ack(HostMsg::Start {
+        mode: Mode::Lockstep,
+        streams: Streams {
+            every: 1,
+            events: true,
+            ..Streams::default()
+        },
+    });
+    let inputs = discrimination_inputs(40, 2, 11);
+    let want = host_run(DEFAULT_BLOB, &inputs);
+    let mut level = false;
+    let mut events = 0;
+    for (k, u) in inputs.iter().enumerate() {
+        let f = d.request(HostMsg::Input {
+            seq: k as u32,
+            values: heapless::Vec::from_slice(u).unwrap(),
+        });
+        let t = telemetry(&f[0]);
+        let y = &want[k];
+        let duty = neuroloop_firmware::stimulus::pwm_permyriad(y[0], -4096, 4096);
+        let new_level = if level { y[1] > -1 } else { y[1] >= 0 };
+        assert_eq!(
+            t.stimulus.to_vec(),
+            vec![duty, new_level as u16, (k % 4 == 0) as u16]
+        );
+        assert_eq!(
+            d.io.actuators.pwm[0].0,
+            (duty as u32 * 1000 / 10_000) as u16
+        );
+        assert_eq!(d.io.actuators.pins[0].0, new_level);
+        assert_eq!(d.io.actuators.pins[1].0, k % 4 == 0);
+        if new_level != level {
+            events += 1;
+            assert_eq!(f.len(), 2);
+            assert!(
+                matches!(f[1].packet().unwrap().msg, DeviceMsg::Event(e) if e.high == new_level && e.rule == 1)
+            );
+        }
+        level = new_level;
+    }
+    let _ = events;
+}
