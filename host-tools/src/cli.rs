@@ -21,6 +21,95 @@ pub enum Command {
     Quantize(QuantizeArgs),
     /// Show a blob's header, dimensions, formats, sizes and CRC status.
     Inspect(InspectArgs),
+    /// Run a model (float, PsychRNN .npz or .nlb) on recorded inputs (.npz key `x`).
+    Run(RunArgs),
+    /// Import a model from another tool's format.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Export a model to another tool's format.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+/// `neuroloop run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Model: native float model, PsychRNN .npz weights or .nlb blob (recognised by content).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Inputs .npz with key `x`, float [batch, steps, N_in].
+    #[arg(long)]
+    pub inputs: PathBuf,
+    /// Output .npz: `outputs` [batch, steps, N_out], `states` [batch, steps, N_rec].
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Time step in ms (PsychRNN .npz models only).
+    #[arg(long)]
+    pub dt: Option<f32>,
+    /// Time constant in ms (PsychRNN .npz models only).
+    #[arg(long)]
+    pub tau: Option<f32>,
+    /// Transfer function (PsychRNN .npz models only).
+    #[arg(long, default_value = "relu")]
+    pub transfer: String,
+    /// Recurrent noise σ (PsychRNN .npz models only; used only with --noise-seed).
+    #[arg(long, default_value_t = 0.0)]
+    pub rec_noise: f32,
+    /// Turn recurrent noise on for float models, with this seed (default: noise off).
+    #[arg(long)]
+    pub noise_seed: Option<u64>,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `neuroloop import <format>`.
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// PsychRNN 1.0.0 weights (`model.save` .npz) → native float model.
+    Psychrnn(ImportPsychrnnArgs),
+}
+
+/// `neuroloop import psychrnn`.
+#[derive(clap::Args, Debug)]
+pub struct ImportPsychrnnArgs {
+    /// PsychRNN weights (.npz).
+    pub weights: PathBuf,
+    /// Time step, ms (not stored in PsychRNN files).
+    #[arg(long)]
+    pub dt: f32,
+    /// Time constant, ms (not stored in PsychRNN files).
+    #[arg(long)]
+    pub tau: f32,
+    /// Transfer function: relu (PsychRNN default), tanh, sigmoid or identity.
+    #[arg(long, default_value = "relu")]
+    pub transfer: String,
+    /// Recurrent noise σ (PsychRNN `rec_noise`).
+    #[arg(long, default_value_t = 0.0)]
+    pub rec_noise: f32,
+    /// Model name (default: the file stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Output native float model (JSON).
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// `neuroloop export <format>`.
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// Native float model → PsychRNN 1.0.0 weights (.npz, loads in `BasicSimulator`).
+    Psychrnn(ExportPsychrnnArgs),
+}
+
+/// `neuroloop export psychrnn`.
+#[derive(clap::Args, Debug)]
+pub struct ExportPsychrnnArgs {
+    /// Native float model.
+    pub model: PathBuf,
+    /// Output PsychRNN weights (.npz).
+    #[arg(short, long)]
+    pub output: PathBuf,
 }
 
 /// `neuroloop quantize`.
@@ -73,6 +162,9 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::Quantize(a) => crate::quantize::run_cli(&a),
         Command::Inspect(a) => crate::inspect::run_cli(&a),
+        Command::Run(a) => crate::run::run_cli(&a),
+        Command::Import(ImportCommand::Psychrnn(a)) => crate::interop::import_cli(&a),
+        Command::Export(ExportCommand::Psychrnn(a)) => crate::interop::export_cli(&a),
     }
 }
 

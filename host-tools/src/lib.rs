@@ -6,8 +6,10 @@
 
 pub mod cli;
 pub mod inspect;
+pub mod interop;
 pub mod model;
 pub mod quantize;
+pub mod run;
 pub mod sim;
 
 pub use model::{FloatModel, Transfer};

@@ -1,0 +1,256 @@
+//! `neuroloop run`: run any model on recorded inputs, PsychRNN-style.
+//!
+//! The model file is recognised by content ([`detect_kind`]): a native float model or
+//! PsychRNN weights (`.npz`, which need `dt`/`tau` from the caller) run in the f64 float
+//! reference ([`Effective::run`](crate::model::Effective::run)); an `.nlb` blob runs in the
+//! fixed-point core ([`crate::sim::run_blob`]) and its states and outputs are dequantized.
+//!
+//! Inputs: an `.npz` with key `x`, float32/float64 `[batch, steps, N_in]`. Output: an
+//! `.npz` with `outputs` `[batch, steps, N_out]` and `states` `[batch, steps, N_rec]`
+//! (float32), with PsychRNN's time alignment: entry `t` holds the state and output after
+//! the `t`-th update; `s₀ = init_state` is not stored. Recurrent noise is off unless a
+//! noise seed is given (float models; a blob carries its own noise settings). The output
+//! is written atomically, only after every trial ran.
+
+use crate::interop::npy::{Array, Data};
+use crate::interop::npz::{self, NpzError};
+use crate::interop::psychrnn::{self, ImportOptions, InteropError};
+use crate::model::{detect_kind, FileKind, FloatModel, ModelError, Trace};
+use std::path::{Path, PathBuf};
+
+/// Input key.
+pub const INPUT_KEY: &str = "x";
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// Model file (native float model, PsychRNN `.npz` or `.nlb`).
+    pub model: PathBuf,
+    /// Inputs `.npz` (key `x`).
+    pub inputs: PathBuf,
+    /// Output `.npz`.
+    pub output: PathBuf,
+    /// How to read a PsychRNN `.npz` model (`dt`, `tau`, ...); required for that kind only.
+    pub psychrnn: Option<ImportOptions>,
+    /// Seed for recurrent noise on float models; `None` runs them noise-free.
+    pub noise_seed: Option<u64>,
+}
+
+/// What ran.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RunSummary {
+    /// Model kind (human name).
+    pub kind: &'static str,
+    /// Trials.
+    pub batch: usize,
+    /// Steps per trial.
+    pub steps: usize,
+    /// Inputs.
+    pub n_in: usize,
+    /// Recurrent units.
+    pub n_rec: usize,
+    /// Outputs.
+    pub n_out: usize,
+}
+
+/// Why a run failed; each names the file and, where it applies, the key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The model file is bad.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The PsychRNN model file is bad.
+    #[error(transparent)]
+    Interop(#[from] InteropError),
+    /// The blob does not decode.
+    #[error("{path}: invalid blob: {source}")]
+    Blob {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's error.
+        source: neuroloop_core::Error,
+    },
+    /// A PsychRNN model was given without `dt`/`tau`.
+    #[error("{path}: PsychRNN weights do not store dt and tau: give --dt MS and --tau MS")]
+    NeedTiming {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The inputs archive is unreadable.
+    #[error("{path}: {source}")]
+    InputsNpz {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: NpzError,
+    },
+    /// The inputs array is missing or malformed.
+    #[error("{path}: key `{key}` {reason}")]
+    Inputs {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: &'static str,
+        /// What is wrong, with the values.
+        reason: String,
+    },
+}
+
+/// A loaded model, ready to run trials.
+pub enum Runner {
+    /// Float reference.
+    Float(FloatModel),
+    /// Fixed-point blob bytes (validated).
+    Blob(Vec<u8>),
+}
+
+impl Runner {
+    /// Load a model of any kind from `path` (`psychrnn` options are needed for `.npz`).
+    pub fn load(path: &Path, psychrnn: Option<&ImportOptions>) -> Result<(Runner, FileKind), RunError> {
+        let bytes = std::fs::read(path).map_err(|source| RunError::Io { path: path.into(), source })?;
+        let kind = detect_kind(&bytes).ok_or_else(|| ModelError::Unknown {
+            path: path.into(),
+            start: bytes[..bytes.len().min(8)].to_vec(),
+        })?;
+        let runner = match kind {
+            FileKind::Native => Runner::Float(crate::model::file::from_bytes(path, &bytes)?),
+            FileKind::Npz => {
+                let opts = psychrnn.ok_or_else(|| RunError::NeedTiming { path: path.into() })?;
+                Runner::Float(psychrnn::import_bytes(path, &bytes, opts)?.model)
+            }
+            FileKind::Blob => {
+                neuroloop_core::Model::from_bytes(&bytes)
+                    .map_err(|source| RunError::Blob { path: path.into(), source })?;
+                Runner::Blob(bytes)
+            }
+        };
+        Ok((runner, kind))
+    }
+
+    /// (n_in, n_rec, n_out).
+    pub fn dims(&self) -> (usize, usize, usize) {
+        match self {
+            Runner::Float(m) => (m.n_in, m.n_rec, m.n_out),
+            Runner::Blob(b) => match neuroloop_core::Model::from_bytes(b) {
+                Ok(m) => (m.n_in(), m.n_rec(), m.n_out()),
+                Err(_) => (0, 0, 0),
+            },
+        }
+    }
+
+    /// Run `batch` trials (`x`: batch × steps × n_in, row-major).
+    pub fn run_batch(&self, x: &[f32], batch: usize, noise_seed: Option<u64>) -> Vec<Trace> {
+        let per = x.len() / batch.max(1);
+        let trials = x.chunks_exact(per.max(1)).take(batch);
+        match self {
+            Runner::Float(m) => {
+                let eff = m.effective();
+                match noise_seed {
+                    Some(seed) => {
+                        use rand::SeedableRng;
+                        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+                        trials.map(|t| eff.run(t, Some(&mut rng))).collect()
+                    }
+                    None => trials.map(|t| eff.run(t, None)).collect(),
+                }
+            }
+            Runner::Blob(b) => {
+                // Validated in `load`.
+                let model = neuroloop_core::Model::from_bytes(b).expect("validated blob");
+                trials.map(|t| crate::sim::run_blob(&model, t)).collect()
+            }
+        }
+    }
+}
+
+/// Read key `x` of an inputs archive: `(batch, steps, values)`; checks shape, dtype, finiteness.
+pub fn load_inputs(path: &Path, n_in: usize) -> Result<(usize, usize, Vec<f32>), RunError> {
+    let bytes = std::fs::read(path).map_err(|source| RunError::Io { path: path.into(), source })?;
+    let mut arrays = npz::read_filtered(&bytes, |k| k == INPUT_KEY)
+        .map_err(|source| RunError::InputsNpz { path: path.into(), source })?;
+    let bad = |reason: String| RunError::Inputs { path: path.into(), key: INPUT_KEY, reason };
+    let a: Array = arrays
+        .remove(INPUT_KEY)
+        .ok_or_else(|| bad("is missing (inputs must be float [batch, steps, N_in])".into()))?;
+    let (batch, steps) = match a.shape[..] {
+        [b, s, c] if c == n_in && b > 0 && s > 0 => (b, s),
+        _ => return Err(bad(format!("has shape {:?} but must be [batch, steps, N_in={n_in}] with batch, steps > 0", a.shape))),
+    };
+    let v: Vec<f32> = match a.data {
+        Data::F32(v) => v,
+        Data::F64(v) => v.into_iter().map(|x| x as f32).collect(),
+        d => return Err(bad(format!("has dtype {} but must be float32 or float64", d.type_name()))),
+    };
+    if let Some(k) = v.iter().position(|x| !x.is_finite()) {
+        let (b, t, c) = (k / (steps * n_in), k / n_in % steps, k % n_in);
+        return Err(bad(format!("element [{b}, {t}, {c}] is {}", v[k])));
+    }
+    Ok((batch, steps, v))
+}
+
+/// Run a model on recorded inputs and write `outputs` and `states`.
+pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
+    let (runner, kind) = Runner::load(&cfg.model, cfg.psychrnn.as_ref())?;
+    let (n_in, n_rec, n_out) = runner.dims();
+    let (batch, steps, x) = load_inputs(&cfg.inputs, n_in)?;
+    let traces = runner.run_batch(&x, batch, cfg.noise_seed);
+    let mut outputs = Vec::with_capacity(batch * steps * n_out);
+    let mut states = Vec::with_capacity(batch * steps * n_rec);
+    for t in &traces {
+        outputs.extend(t.outputs.iter().map(|&v| v as f32));
+        states.extend(t.states.iter().map(|&v| v as f32));
+    }
+    let outputs = Array { shape: vec![batch, steps, n_out], data: Data::F32(outputs) };
+    let states = Array { shape: vec![batch, steps, n_rec], data: Data::F32(states) };
+    let bytes = npz::write([("outputs", &outputs), ("states", &states)]);
+    crate::model::file::write_atomic(&cfg.output, &bytes)?;
+    Ok(RunSummary { kind: kind.name(), batch, steps, n_in, n_rec, n_out })
+}
+
+/// `neuroloop run` entry point.
+pub fn run_cli(a: &crate::cli::RunArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let psychrnn = match (a.dt, a.tau) {
+        (Some(dt), Some(tau)) => {
+            let transfer = crate::model::Transfer::from_name(&a.transfer).with_context(|| {
+                format!("--transfer {:?}: expected relu, tanh, sigmoid or identity", a.transfer)
+            })?;
+            Some(ImportOptions { dt, tau, transfer, rec_noise: a.rec_noise, name: None })
+        }
+        (None, None) => None,
+        _ => anyhow::bail!("--dt and --tau go together (they describe a PsychRNN .npz model)"),
+    };
+    let cfg = RunConfig {
+        model: a.model.clone(),
+        inputs: a.inputs.clone(),
+        output: a.output.clone(),
+        psychrnn,
+        noise_seed: a.noise_seed,
+    };
+    let s = run(&cfg)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        eprintln!(
+            "ran {} trials × {} steps on {} ({}, n_in {}, n_rec {}, n_out {}) → {}",
+            s.batch,
+            s.steps,
+            a.model.display(),
+            s.kind,
+            s.n_in,
+            s.n_rec,
+            s.n_out,
+            a.output.display()
+        );
+    }
+    Ok(())
+}
