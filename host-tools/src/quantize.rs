@@ -156,7 +156,7 @@ pub enum QuantError {
 
 /// Fractional bits `f ≤ max_frac` with `m · 2^f ≤ limit` (the largest such), `max_frac` for m = 0.
 pub fn frac_for(m: f64, limit: f64, max_frac: u8) -> u8 {
-    if !(m > 0.0) {
+    if m.is_nan() || m <= 0.0 {
         return max_frac;
     }
     let f = (limit / m).log2().floor();
