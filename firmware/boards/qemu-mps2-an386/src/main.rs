@@ -1,0 +1,51 @@
+//! neuroloop firmware on QEMU `mps2-an386` (Cortex-M4F): what CI runs end to end.
+//!
+//! | function | peripheral |
+//! |---|---|
+//! | protocol | UART0 (CMSDK APB UART, 0x4000_4000) = QEMU's first `-serial` |
+//! | clock, timer-mode tick | SysTick on the 25 MHz core clock (`-icount shift=0`: 40 instructions per clock) |
+//! | TTL / sync pins 0, 1 | FPGA LEDs 0, 1 (FPGAIO LED register, 0x4002_8000) |
+//! | PWM channel 0 | stand-in: the duty is kept in RAM, nothing drives a pin |
+//! | logs | semihosting (`hprintln!`) on QEMU's stdout |
+//!
+//! Run: `cargo run --release` in this folder (UART0 on TCP 127.0.0.1:7878), or
+//! `cargo xtask qemu` from the root (UART0 on a Unix socket). A panic or HardFault prints a
+//! line and exits QEMU with status 1.
+#![no_std]
+#![no_main]
+
+mod board;
+
+use cortex_m_rt::entry;
+use neuroloop_firmware::{App, Config, Io, Outputs, Slots, DEFAULT_BLOB};
+
+/// Largest upload: fits an N_rec = 256 network with i16 weights (≈ 133 KB).
+const SLOT_BYTES: usize = 160 * 1024;
+/// State words: N_rec ≤ 1024 with up to 256 outputs.
+const STATE_WORDS: usize = 2 * 1024 + 256;
+
+#[entry]
+fn main() -> ! {
+    let cp = cortex_m::Peripherals::take().unwrap();
+    let (a, b, state) = board::buffers();
+    let mut slots = Slots::new(DEFAULT_BLOB, a, b);
+    let mut app = {
+        let (model, _) = slots.split();
+        cortex_m_semihosting::hprintln!(
+            "neuroloop {} on mps2-an386: model {} ({}x{}x{}), slot {} B",
+            neuroloop_firmware::FIRMWARE_VERSION,
+            model.name(),
+            model.n_in(),
+            model.n_rec(),
+            model.n_out(),
+            SLOT_BYTES
+        );
+        App::new(Config { board: "qemu-mps2-an386" }, &model, state).unwrap()
+    };
+    let mut io = Io {
+        serial: board::Uart0::new(),
+        ticker: board::SysTicker::new(cp.SYST),
+        actuators: Outputs { pwm: [board::RamPwm::default()], pins: [board::Led(0), board::Led(1)] },
+    };
+    neuroloop_firmware::run(&mut slots, &mut app, &mut io)
+}
