@@ -5,11 +5,14 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod init;
 pub mod inspect;
 pub mod interop;
 pub mod model;
 pub mod quantize;
 pub mod run;
 pub mod sim;
+pub mod task;
+pub mod train;
 
 pub use model::{FloatModel, Transfer};

@@ -1,0 +1,760 @@
+//! The leaky rate RNN in trainable form: raw parameters, their constrained (effective)
+//! weights, and hand-derived BPTT over a chunk of trials.
+//!
+//! Forward (PsychRNN `Basic`, α = dt/τ, `s₀` = `init_state` for every trial):
+//!
+//! ```text
+//! s_{t+1} = (1−α)·s_t + α·(W_rec·f(s_t) + W_in·u_{t+1} + b_rec) + √(2α)·σ·ξ
+//! y_{t+1} = W_out·f(s_{t+1}) + b_out                       t = 0 … T−1
+//! ```
+//!
+//! Effective weights: `W_eff = c ⊙ W` without Dale's law and `W_eff = c ⊙ |W|` with it,
+//! where `c` folds the connectivity mask, the diagonal cleared by `autapses = false` and
+//! the Dale sign of the presynaptic unit — the same numbers `FloatModel::effective` builds.
+//!
+//! Backward, with `δ_t = ∂L/∂s_t` and `ρ_t` the direct gradient on the rates `f(s_t)`:
+//!
+//! ```text
+//! δ_T = f'(s_T) ⊙ ρ_T
+//! δ_t = (1−α)·δ_{t+1} + f'(s_t) ⊙ (W_recᵀ·(α δ_{t+1}) + ρ_t)
+//! ∂L/∂W_rec_eff = Σ_t (α δ_{t+1}) f(s_t)ᵀ,  ∂L/∂W_in_eff = Σ_t (α δ_{t+1}) u_{t+1}ᵀ
+//! ```
+//!
+//! The two per-step products (forward `R_t·W_recᵀ`, backward `Δ·W_rec`) are the only
+//! sequential work; every weight gradient is one large GEMM over all `T × batch` rows.
+//! Buffers are time-major (`step, trial, unit`) and allocated once per [`Workspace`].
+
+use super::real::{gemm, Real};
+use crate::model::{FloatModel, Transfer};
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+/// The six trainable tensors, PsychRNN names and shapes (row-major).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Params<T> {
+    /// `W_in`, n_rec × n_in.
+    pub w_in: Vec<T>,
+    /// `W_rec`, n_rec × n_rec.
+    pub w_rec: Vec<T>,
+    /// `W_out`, n_out × n_rec.
+    pub w_out: Vec<T>,
+    /// `b_rec`, n_rec.
+    pub b_rec: Vec<T>,
+    /// `b_out`, n_out.
+    pub b_out: Vec<T>,
+    /// `init_state`, n_rec.
+    pub init_state: Vec<T>,
+}
+
+/// PsychRNN names of the tensors, in [`Params::tensors`] order.
+pub const TENSOR_NAMES: [&str; 6] = ["W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state"];
+
+impl<T: Real> Params<T> {
+    /// Zeros with the shapes of `other`.
+    pub fn zeros_like(other: &Params<T>) -> Self {
+        let z = |v: &Vec<T>| vec![T::ZERO; v.len()];
+        Params {
+            w_in: z(&other.w_in),
+            w_rec: z(&other.w_rec),
+            w_out: z(&other.w_out),
+            b_rec: z(&other.b_rec),
+            b_out: z(&other.b_out),
+            init_state: z(&other.init_state),
+        }
+    }
+
+    /// The tensors in [`TENSOR_NAMES`] order.
+    pub fn tensors(&self) -> [&Vec<T>; 6] {
+        [
+            &self.w_in,
+            &self.w_rec,
+            &self.w_out,
+            &self.b_rec,
+            &self.b_out,
+            &self.init_state,
+        ]
+    }
+
+    /// The tensors in [`TENSOR_NAMES`] order, mutable.
+    pub fn tensors_mut(&mut self) -> [&mut Vec<T>; 6] {
+        [
+            &mut self.w_in,
+            &mut self.w_rec,
+            &mut self.w_out,
+            &mut self.b_rec,
+            &mut self.b_out,
+            &mut self.init_state,
+        ]
+    }
+
+    /// Set every element to zero.
+    pub fn fill_zero(&mut self) {
+        for t in self.tensors_mut() {
+            t.iter_mut().for_each(|v| *v = T::ZERO);
+        }
+    }
+
+    /// `self += other`.
+    pub fn add_assign(&mut self, other: &Params<T>) {
+        for (a, b) in self.tensors_mut().into_iter().zip(other.tensors()) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += *y;
+            }
+        }
+    }
+}
+
+/// Effective (constrained) weights for one training step.
+#[derive(Clone, Debug, Default)]
+pub struct Eff<T> {
+    /// n_rec × n_in.
+    pub w_in: Vec<T>,
+    /// n_rec × n_rec.
+    pub w_rec: Vec<T>,
+    /// n_out × n_rec.
+    pub w_out: Vec<T>,
+}
+
+/// A leaky rate RNN with raw parameters and constraint coefficients.
+#[derive(Clone, Debug)]
+pub struct Net<T> {
+    /// Inputs.
+    pub n_in: usize,
+    /// Recurrent units.
+    pub n_rec: usize,
+    /// Outputs.
+    pub n_out: usize,
+    /// α = dt/τ.
+    pub alpha: T,
+    /// Noise amplitude √(2α)·σ (0 = no noise).
+    pub noise: T,
+    /// Transfer function.
+    pub transfer: Transfer,
+    /// Dale's law on (weights enter through |W|).
+    pub dale: bool,
+    /// Constraint coefficients (mask × Dale sign), same shapes as the weights.
+    pub c_in: Vec<T>,
+    /// See `c_in`.
+    pub c_rec: Vec<T>,
+    /// See `c_in`.
+    pub c_out: Vec<T>,
+    /// Raw parameters.
+    pub params: Params<T>,
+}
+
+/// `f(x)`.
+#[inline(always)]
+pub fn act<T: Real>(tf: Transfer, x: T) -> T {
+    match tf {
+        Transfer::Relu => {
+            if x > T::ZERO {
+                x
+            } else {
+                T::ZERO
+            }
+        }
+        Transfer::Tanh => x.tanh(),
+        Transfer::Sigmoid => T::ONE / (T::ONE + (-x).exp()),
+        Transfer::Identity => x,
+    }
+}
+
+/// `f'(x)` from `x` and `r = f(x)`.
+#[inline(always)]
+pub fn act_grad<T: Real>(tf: Transfer, x: T, r: T) -> T {
+    match tf {
+        Transfer::Relu => {
+            if x > T::ZERO {
+                T::ONE
+            } else {
+                T::ZERO
+            }
+        }
+        Transfer::Tanh => T::ONE - r * r,
+        Transfer::Sigmoid => r * (T::ONE - r),
+        Transfer::Identity => T::ONE,
+    }
+}
+
+fn conv<T: Real>(v: &[f32]) -> Vec<T> {
+    v.iter().map(|&x| T::from_f32(x)).collect()
+}
+
+impl<T: Real> Net<T> {
+    /// Trainable form of a float model (raw parameters + its constraints).
+    pub fn from_model(m: &FloatModel) -> Self {
+        let (n, i, o) = (m.n_rec, m.n_in, m.n_out);
+        let dale = m.constraints.dale_ratio.is_some();
+        let signs = m.dale_signs();
+        let mask = |mm: &Option<Vec<f32>>, len: usize| -> Vec<f64> {
+            mm.as_ref()
+                .map(|v| v.iter().map(|&x| x as f64).collect())
+                .unwrap_or_else(|| vec![1.0; len])
+        };
+        let fold = |mv: f64| if dale { mv.abs() } else { mv };
+        let c_in = mask(&m.constraints.input_connectivity, n * i)
+            .into_iter()
+            .map(|v| T::from_f64(fold(v)))
+            .collect();
+        let c_rec = m
+            .rec_mask()
+            .into_iter()
+            .enumerate()
+            .map(|(k, v)| T::from_f64(if dale { v.abs() * signs[k % n] } else { v }))
+            .collect();
+        let c_out = mask(&m.constraints.output_connectivity, o * n)
+            .into_iter()
+            .enumerate()
+            .map(|(k, v)| {
+                T::from_f64(if dale {
+                    v.abs() * if signs[k % n] > 0.0 { 1.0 } else { 0.0 }
+                } else {
+                    v
+                })
+            })
+            .collect();
+        let alpha = m.alpha();
+        Net {
+            n_in: i,
+            n_rec: n,
+            n_out: o,
+            alpha: T::from_f64(alpha),
+            noise: T::from_f64((2.0 * alpha).sqrt() * m.rec_noise as f64),
+            transfer: m.transfer,
+            dale,
+            c_in,
+            c_rec,
+            c_out,
+            params: Params {
+                w_in: conv(&m.w_in),
+                w_rec: conv(&m.w_rec),
+                w_out: conv(&m.w_out),
+                b_rec: conv(&m.b_rec),
+                b_out: conv(&m.b_out),
+                init_state: conv(&m.init_state),
+            },
+        }
+    }
+
+    /// Copy the raw parameters back into `m` (as f32).
+    pub fn write_to(&self, m: &mut FloatModel) {
+        let back = |v: &Vec<T>| v.iter().map(|x| x.to_f64() as f32).collect::<Vec<f32>>();
+        m.w_in = back(&self.params.w_in);
+        m.w_rec = back(&self.params.w_rec);
+        m.w_out = back(&self.params.w_out);
+        m.b_rec = back(&self.params.b_rec);
+        m.b_out = back(&self.params.b_out);
+        m.init_state = back(&self.params.init_state);
+    }
+
+    /// Compute the effective weights into `eff`.
+    pub fn effective(&self, eff: &mut Eff<T>) {
+        let dale = self.dale;
+        let map = |w: &[T], c: &[T], out: &mut Vec<T>| {
+            out.clear();
+            out.extend(
+                w.iter()
+                    .zip(c)
+                    .map(|(&w, &c)| if dale { c * w.abs() } else { c * w }),
+            );
+        };
+        map(&self.params.w_in, &self.c_in, &mut eff.w_in);
+        map(&self.params.w_rec, &self.c_rec, &mut eff.w_rec);
+        map(&self.params.w_out, &self.c_out, &mut eff.w_out);
+    }
+
+    /// Turn gradients with respect to the effective weights (in `g.w_*`) into gradients
+    /// with respect to the raw weights, in place (`∂W_eff/∂W = c` or `c·sign(W)`).
+    pub fn chain_to_raw(&self, g: &mut Params<T>) {
+        let dale = self.dale;
+        let map = |w: &[T], c: &[T], g: &mut [T]| {
+            for ((g, &w), &c) in g.iter_mut().zip(w).zip(c) {
+                let s = if !dale {
+                    T::ONE
+                } else if w > T::ZERO {
+                    T::ONE
+                } else if w < T::ZERO {
+                    -T::ONE
+                } else {
+                    T::ZERO
+                };
+                *g = *g * c * s;
+            }
+        };
+        map(&self.params.w_in, &self.c_in, &mut g.w_in);
+        map(&self.params.w_rec, &self.c_rec, &mut g.w_rec);
+        map(&self.params.w_out, &self.c_out, &mut g.w_out);
+    }
+}
+
+/// Loss function (PsychRNN `loss_function`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// `mean((mask·(ŷ−y))²)` over trials × steps × outputs (PsychRNN `mean_squared_error`).
+    MeanSquaredError,
+    /// `mean(mask·−(y·ln(p+ε) + (1−y)·ln(1−p+ε)))`, `p = clip(ŷ, ε, 1−ε)`, ε = 1e-7.
+    BinaryCrossEntropy,
+}
+
+/// The training objective: loss plus PsychRNN's regularisers (all weights default 0).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Objective {
+    /// Loss function.
+    pub loss: LossKind,
+    /// `L1_in · mean|W_in_eff|`.
+    pub l1_in: f64,
+    /// `L1_rec · mean|W_rec_eff|`.
+    pub l1_rec: f64,
+    /// `L1_out · mean|W_out_eff|`.
+    pub l1_out: f64,
+    /// `L2_in · mean(W_in_eff²)`.
+    pub l2_in: f64,
+    /// `L2_rec · mean(W_rec_eff²)`.
+    pub l2_rec: f64,
+    /// `L2_out · mean(W_out_eff²)`.
+    pub l2_out: f64,
+    /// `L2_firing_rate · mean(f(s)²)` over trials × steps × units.
+    pub l2_firing_rate: f64,
+}
+
+impl Default for Objective {
+    fn default() -> Self {
+        Objective {
+            loss: LossKind::MeanSquaredError,
+            l1_in: 0.0,
+            l1_rec: 0.0,
+            l1_out: 0.0,
+            l2_in: 0.0,
+            l2_rec: 0.0,
+            l2_out: 0.0,
+            l2_firing_rate: 0.0,
+        }
+    }
+}
+
+impl Objective {
+    /// Weight-regulariser value on `eff`; adds its gradient to `g` (effective space) if given.
+    pub fn weight_reg<T: Real>(&self, eff: &Eff<T>, g: Option<&mut Params<T>>) -> f64 {
+        let mut total = 0.0;
+        let mut parts: [(f64, f64, &Vec<T>); 3] = [
+            (self.l1_in, self.l2_in, &eff.w_in),
+            (self.l1_rec, self.l2_rec, &eff.w_rec),
+            (self.l1_out, self.l2_out, &eff.w_out),
+        ];
+        for (l1, l2, w) in parts.iter_mut() {
+            if w.is_empty() {
+                continue;
+            }
+            let n = w.len() as f64;
+            if *l1 != 0.0 {
+                total += *l1 * w.iter().map(|x| x.to_f64().abs()).sum::<f64>() / n;
+            }
+            if *l2 != 0.0 {
+                total += *l2 * w.iter().map(|x| x.to_f64() * x.to_f64()).sum::<f64>() / n;
+            }
+        }
+        if let Some(g) = g {
+            for ((l1, l2, w), gw) in parts.iter().zip([&mut g.w_in, &mut g.w_rec, &mut g.w_out]) {
+                if *l1 == 0.0 && *l2 == 0.0 {
+                    continue;
+                }
+                let n = w.len() as f64;
+                let (a, b) = (T::from_f64(*l1 / n), T::from_f64(2.0 * *l2 / n));
+                for (gv, &wv) in gw.iter_mut().zip(w.iter()) {
+                    let s = if wv > T::ZERO {
+                        T::ONE
+                    } else if wv < T::ZERO {
+                        -T::ONE
+                    } else {
+                        T::ZERO
+                    };
+                    *gv += a * s + b * wv;
+                }
+            }
+        }
+        total
+    }
+}
+
+/// Buffers for forward and backward passes over a chunk of `bc` trials.
+#[derive(Clone, Debug)]
+pub struct Workspace<T> {
+    /// Trials in this chunk.
+    pub bc: usize,
+    /// Steps per trial.
+    pub steps: usize,
+    n_in: usize,
+    n_rec: usize,
+    n_out: usize,
+    /// Inputs, time-major steps × bc × n_in.
+    pub x: Vec<T>,
+    /// Targets, time-major steps × bc × n_out.
+    pub y: Vec<T>,
+    /// Mask, time-major steps × bc × n_out.
+    pub mask: Vec<T>,
+    /// States s_0 … s_T, (steps+1) × bc × n_rec.
+    pub s: Vec<T>,
+    /// Rates f(s_0) … f(s_T).
+    pub r: Vec<T>,
+    /// Input drive `W_in·u + b_rec` (forward), then `α·δ` (backward), steps × bc × n_rec.
+    pre: Vec<T>,
+    /// Outputs ŷ_1 … ŷ_T, time-major steps × bc × n_out.
+    pub out: Vec<T>,
+    dy: Vec<T>,
+    rho: Vec<T>,
+    delta: Vec<T>,
+    tmp: Vec<T>,
+    /// Gradients of this chunk (weights: with respect to the effective weights).
+    pub grads: Params<T>,
+}
+
+impl<T: Real> Workspace<T> {
+    /// Buffers for `bc` trials of `steps` steps on `net`.
+    pub fn new(net: &Net<T>, bc: usize, steps: usize) -> Self {
+        let (i, n, o) = (net.n_in, net.n_rec, net.n_out);
+        let z = |len: usize| vec![T::ZERO; len];
+        Workspace {
+            bc,
+            steps,
+            n_in: i,
+            n_rec: n,
+            n_out: o,
+            x: z(steps * bc * i),
+            y: z(steps * bc * o),
+            mask: z(steps * bc * o),
+            s: z((steps + 1) * bc * n),
+            r: z((steps + 1) * bc * n),
+            pre: z(steps * bc * n),
+            out: z(steps * bc * o),
+            dy: z(steps * bc * o),
+            rho: z(steps * bc * n),
+            delta: z(bc * n),
+            tmp: z(bc * n),
+            grads: Params::zeros_like(&net.params),
+        }
+    }
+
+    /// Copy trials `first .. first+bc` of batch-major arrays into the time-major buffers.
+    pub fn load(&mut self, x: &[f32], y: &[f32], mask: &[f32], first: usize) {
+        let (bc, st, i, o) = (self.bc, self.steps, self.n_in, self.n_out);
+        for b in 0..bc {
+            let tb = first + b;
+            for t in 0..st {
+                let src = (tb * st + t) * i;
+                let dst = (t * bc + b) * i;
+                for k in 0..i {
+                    self.x[dst + k] = T::from_f32(x[src + k]);
+                }
+                let src = (tb * st + t) * o;
+                let dst = (t * bc + b) * o;
+                for k in 0..o {
+                    self.y[dst + k] = T::from_f32(y[src + k]);
+                    self.mask[dst + k] = T::from_f32(mask[src + k]);
+                }
+            }
+        }
+    }
+
+    /// Copy the outputs of this chunk into batch-major `out` at trial `first`.
+    pub fn store_outputs(&self, out: &mut [f32], first: usize) {
+        let (bc, st, o) = (self.bc, self.steps, self.n_out);
+        for b in 0..bc {
+            for t in 0..st {
+                let src = (t * bc + b) * o;
+                let dst = ((first + b) * st + t) * o;
+                for k in 0..o {
+                    out[dst + k] = self.out[src + k].to_f64() as f32;
+                }
+            }
+        }
+    }
+
+    /// Forward pass on the loaded inputs. Noise is drawn when `net.noise > 0` and `rngs`
+    /// (one generator per trial of the chunk) is given.
+    pub fn forward<R: Rng>(&mut self, net: &Net<T>, eff: &Eff<T>, rngs: Option<&mut [R]>) {
+        let (bc, st, i, n, o) = (self.bc, self.steps, self.n_in, self.n_rec, self.n_out);
+        let p = &net.params;
+        let (alpha, keep) = (net.alpha, T::ONE - net.alpha);
+        let tf = net.transfer;
+        // Input drive for all steps at once.
+        gemm(
+            st * bc,
+            n,
+            i,
+            T::ONE,
+            &self.x,
+            false,
+            &eff.w_in,
+            true,
+            T::ZERO,
+            &mut self.pre,
+        );
+        for row in self.pre.chunks_exact_mut(n) {
+            for (v, &b) in row.iter_mut().zip(&p.b_rec) {
+                *v += b;
+            }
+        }
+        for b in 0..bc {
+            self.s[b * n..(b + 1) * n].copy_from_slice(&p.init_state);
+        }
+        for k in 0..bc * n {
+            self.r[k] = act(tf, self.s[k]);
+        }
+        let bn = bc * n;
+        let mut rngs = rngs.filter(|_| net.noise > T::ZERO);
+        for t in 0..st {
+            let (s_prev, s_next) = self.s[t * bn..(t + 2) * bn].split_at_mut(bn);
+            let (r_prev, r_next) = self.r[t * bn..(t + 2) * bn].split_at_mut(bn);
+            // s_next ← pre_t, then += r_prev · W_recᵀ.
+            s_next.copy_from_slice(&self.pre[t * bn..(t + 1) * bn]);
+            gemm(
+                bc,
+                n,
+                n,
+                T::ONE,
+                r_prev,
+                false,
+                &eff.w_rec,
+                true,
+                T::ONE,
+                s_next,
+            );
+            for k in 0..bn {
+                s_next[k] = keep * s_prev[k] + alpha * s_next[k];
+            }
+            if let Some(gs) = rngs.as_deref_mut() {
+                for (row, g) in s_next.chunks_exact_mut(n).zip(gs.iter_mut()) {
+                    for v in row {
+                        let xi: f64 = g.sample(StandardNormal);
+                        *v += net.noise * T::from_f64(xi);
+                    }
+                }
+            }
+            for k in 0..bn {
+                r_next[k] = act(tf, s_next[k]);
+            }
+        }
+        // Outputs for all steps at once.
+        gemm(
+            st * bc,
+            o,
+            n,
+            T::ONE,
+            &self.r[bn..],
+            false,
+            &eff.w_out,
+            true,
+            T::ZERO,
+            &mut self.out,
+        );
+        for row in self.out.chunks_exact_mut(o) {
+            for (v, &b) in row.iter_mut().zip(&p.b_out) {
+                *v += b;
+            }
+        }
+    }
+
+    /// Sum over this chunk of the loss terms (unnormalised: divide by `total_trials`-based
+    /// counts happens here, so chunk sums add up to the batch mean), and `dy` if `grad`.
+    fn loss_terms(&mut self, obj: &Objective, total_trials: usize, grad: bool) -> f64 {
+        let (st, o, n) = (self.steps, self.n_out, self.n_rec);
+        let norm = 1.0 / (total_trials * st * o) as f64;
+        let tn = T::from_f64(norm);
+        let mut loss = 0.0f64;
+        match obj.loss {
+            LossKind::MeanSquaredError => {
+                for k in 0..self.out.len() {
+                    let e = self.mask[k] * (self.out[k] - self.y[k]);
+                    loss += (e * e).to_f64();
+                    if grad {
+                        self.dy[k] = T::from_f64(2.0) * e * self.mask[k] * tn;
+                    }
+                }
+            }
+            LossKind::BinaryCrossEntropy => {
+                let eps = T::from_f64(1e-7);
+                let hi = T::ONE - eps;
+                for k in 0..self.out.len() {
+                    let yh = self.out[k];
+                    let inside = yh >= eps && yh <= hi;
+                    let p = if yh < eps {
+                        eps
+                    } else if yh > hi {
+                        hi
+                    } else {
+                        yh
+                    };
+                    let (y, m) = (self.y[k], self.mask[k]);
+                    let l = -(y * (p + eps).ln() + (T::ONE - y) * (T::ONE - p + eps).ln());
+                    loss += (m * l).to_f64();
+                    if grad {
+                        self.dy[k] = if inside {
+                            -m * (y / (p + eps) - (T::ONE - y) / (T::ONE - p + eps)) * tn
+                        } else {
+                            T::ZERO
+                        };
+                    }
+                }
+            }
+        }
+        loss *= norm;
+        if obj.l2_firing_rate != 0.0 {
+            let bn = self.bc * n;
+            let fr_norm = obj.l2_firing_rate / (total_trials * st * n) as f64;
+            let rates = &self.r[bn..];
+            loss += fr_norm * rates.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>();
+        }
+        loss
+    }
+
+    /// Loss of this chunk's share of the batch (forward must have run).
+    pub fn loss(&mut self, obj: &Objective, total_trials: usize) -> f64 {
+        self.loss_terms(obj, total_trials, false)
+    }
+
+    /// Backward pass after [`Workspace::forward`]: fills [`Workspace::grads`] (effective
+    /// weight space; without the weight regularisers) and returns this chunk's share of the
+    /// loss (a batch of `total_trials` trials).
+    pub fn backward(
+        &mut self,
+        net: &Net<T>,
+        eff: &Eff<T>,
+        obj: &Objective,
+        total_trials: usize,
+    ) -> f64 {
+        let loss = self.loss_terms(obj, total_trials, true);
+        let (bc, st, i, n, o) = (self.bc, self.steps, self.n_in, self.n_rec, self.n_out);
+        let bn = bc * n;
+        let tf = net.transfer;
+        let (alpha, keep) = (net.alpha, T::ONE - net.alpha);
+        // ρ_t (t = 1..T, stored at t−1) = dy_t · W_out (+ firing-rate term).
+        gemm(
+            st * bc,
+            n,
+            o,
+            T::ONE,
+            &self.dy,
+            false,
+            &eff.w_out,
+            false,
+            T::ZERO,
+            &mut self.rho,
+        );
+        if obj.l2_firing_rate != 0.0 {
+            let c = T::from_f64(2.0 * obj.l2_firing_rate / (total_trials * st * n) as f64);
+            for (g, &r) in self.rho.iter_mut().zip(&self.r[bn..]) {
+                *g += c * r;
+            }
+        }
+        let g = &mut self.grads;
+        // Output weights and bias.
+        gemm(
+            o,
+            n,
+            st * bc,
+            T::ONE,
+            &self.dy,
+            true,
+            &self.r[bn..],
+            false,
+            T::ZERO,
+            &mut g.w_out,
+        );
+        g.b_out.iter_mut().for_each(|v| *v = T::ZERO);
+        for row in self.dy.chunks_exact(o) {
+            for (a, &b) in g.b_out.iter_mut().zip(row) {
+                *a += b;
+            }
+        }
+        // δ_T.
+        {
+            let s = &self.s[st * bn..(st + 1) * bn];
+            let r = &self.r[st * bn..(st + 1) * bn];
+            let rho = &self.rho[(st - 1) * bn..st * bn];
+            for k in 0..bn {
+                self.delta[k] = act_grad(tf, s[k], r[k]) * rho[k];
+            }
+        }
+        for t in (0..st).rev() {
+            // δ is δ_{t+1}; store α·δ_{t+1} as the pre-activation gradient of step t.
+            let dpre = &mut self.pre[t * bn..(t + 1) * bn];
+            for k in 0..bn {
+                dpre[k] = alpha * self.delta[k];
+            }
+            // tmp = dpre · W_rec (+ ρ_t for t ≥ 1).
+            if t >= 1 {
+                self.tmp.copy_from_slice(&self.rho[(t - 1) * bn..t * bn]);
+                gemm(
+                    bc,
+                    n,
+                    n,
+                    T::ONE,
+                    dpre,
+                    false,
+                    &eff.w_rec,
+                    false,
+                    T::ONE,
+                    &mut self.tmp,
+                );
+            } else {
+                gemm(
+                    bc,
+                    n,
+                    n,
+                    T::ONE,
+                    dpre,
+                    false,
+                    &eff.w_rec,
+                    false,
+                    T::ZERO,
+                    &mut self.tmp,
+                );
+            }
+            let s = &self.s[t * bn..(t + 1) * bn];
+            let r = &self.r[t * bn..(t + 1) * bn];
+            for k in 0..bn {
+                self.delta[k] = keep * self.delta[k] + act_grad(tf, s[k], r[k]) * self.tmp[k];
+            }
+        }
+        // δ_0 → init_state (shared by all trials).
+        g.init_state.iter_mut().for_each(|v| *v = T::ZERO);
+        for row in self.delta.chunks_exact(n) {
+            for (a, &b) in g.init_state.iter_mut().zip(row) {
+                *a += b;
+            }
+        }
+        // Recurrent and input weights, recurrent bias: one GEMM each over all rows.
+        gemm(
+            n,
+            n,
+            st * bc,
+            T::ONE,
+            &self.pre,
+            true,
+            &self.r[..st * bn],
+            false,
+            T::ZERO,
+            &mut g.w_rec,
+        );
+        gemm(
+            n,
+            i,
+            st * bc,
+            T::ONE,
+            &self.pre,
+            true,
+            &self.x,
+            false,
+            T::ZERO,
+            &mut g.w_in,
+        );
+        g.b_rec.iter_mut().for_each(|v| *v = T::ZERO);
+        for row in self.pre.chunks_exact(n) {
+            for (a, &b) in g.b_rec.iter_mut().zip(row) {
+                *a += b;
+            }
+        }
+        loss
+    }
+}

@@ -1,0 +1,216 @@
+//! BPTT against central finite differences in f64, every constraint on; and the trainer's
+//! forward pass against the float reference `Effective::run`.
+
+use neuroloop::init::{init_model, Arch, InitConfig};
+use neuroloop::model::{Constraints, FloatModel, Transfer};
+use neuroloop::train::net::{Eff, LossKind, Net, Objective, Params, Workspace, TENSOR_NAMES};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const N_IN: usize = 3;
+const N_REC: usize = 7;
+const N_OUT: usize = 2;
+const STEPS: usize = 9;
+const BATCH: usize = 3;
+
+fn model(transfer: Transfer, seed: u64) -> FloatModel {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mask = |r: usize, c: usize, rng: &mut ChaCha8Rng| -> Vec<f32> {
+        (0..r * c)
+            .map(|_| if rng.gen::<f32>() < 0.75 { 1.0 } else { 0.0 })
+            .collect()
+    };
+    let constraints = Constraints {
+        dale_ratio: Some(0.6),
+        input_connectivity: Some(mask(N_REC, N_IN, &mut rng)),
+        rec_connectivity: Some(mask(N_REC, N_REC, &mut rng)),
+        output_connectivity: Some(mask(N_OUT, N_REC, &mut rng)),
+        autapses: false,
+    };
+    let arch = Arch {
+        name: "gradcheck".into(),
+        n_in: N_IN,
+        n_rec: N_REC,
+        n_out: N_OUT,
+        dt: 10.0,
+        tau: 50.0,
+        rec_noise: 0.0,
+        transfer,
+        constraints,
+    };
+    let mut m = init_model(&arch, &InitConfig::default(), &mut rng);
+    // Non-zero biases and a lively init state so every path carries gradient.
+    m.b_rec = (0..N_REC).map(|_| rng.gen_range(-0.3..0.3)).collect();
+    m.b_out = (0..N_OUT).map(|_| rng.gen_range(-0.3..0.3)).collect();
+    m.init_state = (0..N_REC).map(|_| rng.gen_range(-0.5..1.0)).collect();
+    m.w_in.iter_mut().for_each(|w| *w *= 3.0);
+    m
+}
+
+struct Data {
+    x: Vec<f32>,
+    y: Vec<f32>,
+    mask: Vec<f32>,
+}
+
+fn data(seed: u64) -> Data {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = (0..BATCH * STEPS * N_IN)
+        .map(|_| rng.gen_range(-1.0..1.5))
+        .collect();
+    let y = (0..BATCH * STEPS * N_OUT)
+        .map(|_| rng.gen_range(0.05..0.95))
+        .collect();
+    let mask = (0..BATCH * STEPS * N_OUT)
+        .map(|_| if rng.gen::<f32>() < 0.7 { 1.0 } else { 0.0 })
+        .collect();
+    Data { x, y, mask }
+}
+
+fn loss_and_grad(net: &Net<f64>, d: &Data, obj: &Objective) -> (f64, Params<f64>) {
+    let mut eff = Eff::default();
+    net.effective(&mut eff);
+    let mut ws = Workspace::new(net, BATCH, STEPS);
+    ws.load(&d.x, &d.y, &d.mask, 0);
+    ws.forward::<ChaCha8Rng>(net, &eff, None);
+    let l = ws.backward(net, &eff, obj, BATCH);
+    let mut g = ws.grads.clone();
+    let reg = obj.weight_reg(&eff, Some(&mut g));
+    net.chain_to_raw(&mut g);
+    (l + reg, g)
+}
+
+fn loss_only(net: &Net<f64>, d: &Data, obj: &Objective) -> f64 {
+    let mut eff = Eff::default();
+    net.effective(&mut eff);
+    let mut ws = Workspace::new(net, BATCH, STEPS);
+    ws.load(&d.x, &d.y, &d.mask, 0);
+    ws.forward::<ChaCha8Rng>(net, &eff, None);
+    ws.loss(obj, BATCH) + obj.weight_reg(&eff, None)
+}
+
+fn check(transfer: Transfer, obj: Objective, seed: u64) {
+    let m = model(transfer, seed);
+    let d = data(seed + 100);
+    let net: Net<f64> = Net::from_model(&m);
+    let (_, g) = loss_and_grad(&net, &d, &obj);
+    let h = 1e-6;
+    for (k, name) in TENSOR_NAMES.iter().enumerate() {
+        let len = net.params.tensors()[k].len();
+        let mut fd = vec![0.0; len];
+        for (e, fd_e) in fd.iter_mut().enumerate() {
+            let mut plus = net.clone();
+            plus.params.tensors_mut()[k][e] += h;
+            let mut minus = net.clone();
+            minus.params.tensors_mut()[k][e] -= h;
+            *fd_e = (loss_only(&plus, &d, &obj) - loss_only(&minus, &d, &obj)) / (2.0 * h);
+        }
+        let bp = &g.tensors()[k];
+        let diff = bp
+            .iter()
+            .zip(&fd)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let scale = bp
+            .iter()
+            .map(|a| a * a)
+            .sum::<f64>()
+            .sqrt()
+            .max(fd.iter().map(|a| a * a).sum::<f64>().sqrt());
+        assert!(
+            scale > 1e-8,
+            "{transfer:?} {name}: gradient is zero, the check would be vacuous"
+        );
+        let rel = diff / scale;
+        assert!(
+            rel <= 1e-5,
+            "{transfer:?} {:?} {name}: relative error {rel:e}",
+            obj.loss
+        );
+    }
+}
+
+fn all_regs(loss: LossKind) -> Objective {
+    Objective {
+        loss,
+        l1_in: 0.01,
+        l1_rec: 0.02,
+        l1_out: 0.03,
+        l2_in: 0.04,
+        l2_rec: 0.05,
+        l2_out: 0.06,
+        l2_firing_rate: 0.07,
+    }
+}
+
+#[test]
+fn gradcheck_relu_mse_every_constraint() {
+    check(Transfer::Relu, all_regs(LossKind::MeanSquaredError), 1);
+}
+
+#[test]
+fn gradcheck_tanh_mse_every_constraint() {
+    check(Transfer::Tanh, all_regs(LossKind::MeanSquaredError), 2);
+}
+
+#[test]
+fn gradcheck_sigmoid_bce_every_constraint() {
+    check(Transfer::Sigmoid, all_regs(LossKind::BinaryCrossEntropy), 3);
+}
+
+#[test]
+fn gradcheck_identity_plain_mse() {
+    check(Transfer::Identity, Objective::default(), 4);
+}
+
+#[test]
+fn forward_matches_effective_run() {
+    for (k, tf) in [
+        Transfer::Relu,
+        Transfer::Tanh,
+        Transfer::Sigmoid,
+        Transfer::Identity,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let m = model(tf, 10 + k as u64);
+        let d = data(20 + k as u64);
+        let net: Net<f64> = Net::from_model(&m);
+        let mut eff = Eff::default();
+        net.effective(&mut eff);
+        let want = m.effective();
+        for (a, b) in eff
+            .w_rec
+            .iter()
+            .zip(&want.w_rec)
+            .chain(eff.w_in.iter().zip(&want.w_in))
+            .chain(eff.w_out.iter().zip(&want.w_out))
+        {
+            assert_eq!(a, b, "effective weights differ");
+        }
+        let mut ws = Workspace::new(&net, BATCH, STEPS);
+        ws.load(&d.x, &d.y, &d.mask, 0);
+        ws.forward::<ChaCha8Rng>(&net, &eff, None);
+        let mut out = vec![0.0f32; BATCH * STEPS * N_OUT];
+        ws.store_outputs(&mut out, 0);
+        for b in 0..BATCH {
+            let tr = want.run(&d.x[b * STEPS * N_IN..(b + 1) * STEPS * N_IN], None);
+            for t in 0..STEPS {
+                for o in 0..N_OUT {
+                    let mine = ws.out[(t * BATCH + b) * N_OUT + o];
+                    let theirs = tr.outputs[t * N_OUT + o];
+                    assert!(
+                        (mine - theirs).abs() <= 1e-9,
+                        "{tf:?} trial {b} step {t}: {mine} vs {theirs}"
+                    );
+                }
+                for i in 0..N_REC {
+                    let mine = ws.s[((t + 1) * BATCH + b) * N_REC + i];
+                    assert!((mine - tr.states[t * N_REC + i]).abs() <= 1e-9);
+                }
+            }
+        }
+    }
+}
