@@ -123,10 +123,20 @@ pub struct QuantizeArgs {
     /// Output blob.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Calibration trials (random task-like inputs unless a task is given).
+    /// Calibrate on trials of this task (default: the task the model was trained on;
+    /// random task-like inputs if it has none). Also measures float vs fixed accuracy.
+    #[arg(long, value_name = "NAME")]
+    pub calibrate_task: Option<String>,
+    /// Calibration trials.
     #[arg(long, default_value_t = 64)]
     pub trials: usize,
-    /// Time steps per calibration trial.
+    /// Held-out trials for the float vs fixed report (0 = no report).
+    #[arg(long, default_value_t = 1000)]
+    pub eval_trials: usize,
+    /// Do not fold the mean weight-rounding error into the biases.
+    #[arg(long)]
+    pub no_bias_correction: bool,
+    /// Time steps per calibration trial (random inputs only; a task sets its own).
     #[arg(long, default_value_t = 200)]
     pub steps: usize,
     /// Seed for calibration inputs.

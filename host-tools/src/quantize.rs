@@ -64,6 +64,8 @@ pub struct QuantConfig {
     pub seed: u32,
     /// Text stored in the blob's `summary` (truncated to the format's limit).
     pub summary: String,
+    /// Fold the mean weight-rounding error (`(W − Ŵ)·mean rates/inputs`) into the biases.
+    pub bias_correction: bool,
 }
 
 impl Default for QuantConfig {
@@ -73,6 +75,7 @@ impl Default for QuantConfig {
             headroom: 1.5,
             seed: 1,
             summary: String::new(),
+            bias_correction: true,
         }
     }
 }
@@ -88,6 +91,12 @@ pub struct Ranges {
     pub output: f64,
     /// Calibration trials used.
     pub trials: usize,
+    /// Mean rate of each unit over the calibration trials (for bias correction).
+    #[serde(skip)]
+    pub mean_rate: Vec<f64>,
+    /// Mean of each input over the calibration trials (for bias correction).
+    #[serde(skip)]
+    pub mean_input: Vec<f64>,
 }
 
 /// Fixed-point formats chosen and what they cost.
@@ -171,8 +180,11 @@ pub fn calibrate(eff: &Effective, trials: &[Vec<f32>]) -> Result<Ranges, QuantEr
     let mut r = Ranges {
         state: eff.init_state.iter().fold(0.0, |a, v| a.max(v.abs())),
         trials: trials.len(),
+        mean_rate: vec![0.0; eff.n_rec],
+        mean_input: vec![0.0; eff.n_in],
         ..Default::default()
     };
+    let (mut n_steps, f) = (0usize, eff.transfer);
     for (k, t) in trials.iter().enumerate() {
         if t.len() % eff.n_in != 0 {
             return Err(QuantError::TrialShape {
@@ -187,8 +199,21 @@ pub fn calibrate(eff: &Effective, trials: &[Vec<f32>]) -> Result<Ranges, QuantEr
             return Err(QuantError::Diverges { trial: k });
         }
         r.state = tr.states.iter().fold(r.state, |a, v| a.max(v.abs()));
+        for row in tr.states.chunks_exact(eff.n_rec) {
+            for (m, &x) in r.mean_rate.iter_mut().zip(row) {
+                *m += crate::model::forward::transfer_f64(f, x);
+            }
+        }
+        for row in t.chunks_exact(eff.n_in) {
+            for (m, &u) in r.mean_input.iter_mut().zip(row) {
+                *m += u as f64;
+            }
+        }
+        n_steps += tr.steps;
         r.output = tr.outputs.iter().fold(r.output, |a, v| a.max(v.abs()));
     }
+    let n = n_steps.max(1) as f64;
+    r.mean_rate.iter_mut().chain(r.mean_input.iter_mut()).for_each(|m| *m /= n);
     Ok(r)
 }
 
@@ -197,6 +222,18 @@ struct QTensor {
     data: Vec<u8>,
     saturated: usize,
     max_err: f64,
+    /// W − Ŵ (rounding error per element).
+    err: Vec<f64>,
+}
+
+impl QTensor {
+    /// Row-wise `(W − Ŵ)·v`.
+    fn error_times(&self, v: &[f64]) -> Vec<f64> {
+        self.err
+            .chunks_exact(v.len().max(1))
+            .map(|row| row.iter().zip(v).map(|(e, x)| e * x).sum())
+            .collect()
+    }
 }
 
 fn quantize_matrix(w: &[f64], cols: usize, fmt: WeightFormat) -> QTensor {
@@ -206,6 +243,7 @@ fn quantize_matrix(w: &[f64], cols: usize, fmt: WeightFormat) -> QTensor {
         data: vec![],
         saturated: 0,
         max_err: 0.0,
+        err: vec![],
     };
     for row in w.chunks_exact(cols) {
         let m = row.iter().fold(0.0f64, |a, v| a.max(v.abs()));
@@ -221,6 +259,7 @@ fn quantize_matrix(w: &[f64], cols: usize, fmt: WeightFormat) -> QTensor {
             let qc = q.clamp(-(qmax as i64) - 1, qmax as i64);
             t.saturated += (q != qc) as usize;
             t.max_err = t.max_err.max((qc as f64 / s - v).abs());
+            t.err.push(v - qc as f64 / s);
             match fmt {
                 WeightFormat::I8 => t.data.push(qc as i8 as u8),
                 WeightFormat::I16 => t.data.extend_from_slice(&(qc as i16).to_le_bytes()),
@@ -277,8 +316,19 @@ pub fn quantize(
     let w_in = quantize_matrix(&eff.w_in, eff.n_in, cfg.weights);
     let w_rec = quantize_matrix(&eff.w_rec, eff.n_rec, cfg.weights);
     let w_out = quantize_matrix(&eff.w_out, eff.n_rec, cfg.weights);
-    let b_rec = vector_i32(&eff.b_rec, fx as i32 + g);
-    let b_out = vector_i32(&eff.b_out, fy as i32 + g);
+    let (mut b_rec_f, mut b_out_f) = (eff.b_rec.clone(), eff.b_out.clone());
+    if cfg.bias_correction {
+        let rec = w_rec.error_times(&ranges.mean_rate);
+        let inp = w_in.error_times(&ranges.mean_input);
+        for (b, (a, c)) in b_rec_f.iter_mut().zip(rec.iter().zip(&inp)) {
+            *b += a + c;
+        }
+        for (b, a) in b_out_f.iter_mut().zip(w_out.error_times(&ranges.mean_rate)) {
+            *b += a;
+        }
+    }
+    let b_rec = vector_i32(&b_rec_f, fx as i32 + g);
+    let b_out = vector_i32(&b_out_f, fy as i32 + g);
     let init = vector_i16(&eff.init_state, fx as i32);
     let dims = |v: usize| u16::try_from(v).unwrap_or(u16::MAX);
     let (n_in, n_rec, n_out) = (dims(eff.n_in), dims(eff.n_rec), dims(eff.n_out));
@@ -392,6 +442,17 @@ pub fn default_calibration(n_in: usize, trials: usize, steps: usize, seed: u64) 
         .collect()
 }
 
+/// The report `neuroloop quantize` prints with `--json`.
+#[derive(Serialize, Debug)]
+pub struct CliReport {
+    /// Output file.
+    pub output: String,
+    /// Formats chosen.
+    pub quantization: QuantReport,
+    /// Float vs fixed on held-out task trials (if a task was available).
+    pub comparison: Option<crate::compare::Comparison>,
+}
+
 /// `neuroloop quantize` entry point.
 pub fn run_cli(a: &crate::cli::QuantizeArgs) -> anyhow::Result<()> {
     use anyhow::Context;
@@ -400,39 +461,78 @@ pub fn run_cli(a: &crate::cli::QuantizeArgs) -> anyhow::Result<()> {
         crate::cli::WeightArg::I8 => WeightFormat::I8,
         crate::cli::WeightArg::I16 => WeightFormat::I16,
     };
-    let trials = default_calibration(model.n_in, a.trials.max(1), a.steps.max(1), a.seed);
+    let task_name = a.calibrate_task.clone().or_else(|| {
+        crate::task::TASK_NAMES
+            .contains(&model.task.as_str())
+            .then(|| model.task.clone())
+    });
+    let task = match &task_name {
+        Some(name) => {
+            let mut spec = crate::task::TaskSpec::named(name);
+            spec.dt = model.dt;
+            spec.tau = model.tau;
+            let t = crate::task::build(&spec).context("--calibrate-task")?;
+            let d = t.dims();
+            if (d.n_in, d.n_out) != (model.n_in, model.n_out) {
+                anyhow::bail!(
+                    "{}: model has {} inputs and {} outputs, task {name} has {} and {}",
+                    a.model.display(),
+                    model.n_in,
+                    model.n_out,
+                    d.n_in,
+                    d.n_out
+                );
+            }
+            Some(t)
+        }
+        None => None,
+    };
+    let n = a.trials.max(1);
+    let trials = match &task {
+        Some(t) => crate::compare::calibration_inputs(t.as_ref(), n, a.seed),
+        None => default_calibration(model.n_in, n, a.steps.max(1), a.seed),
+    };
+    let source = task_name.as_deref().unwrap_or("random inputs");
     let cfg = QuantConfig {
         weights,
-        summary: format!(
-            "quantized {} from {} ({} calibration trials)",
-            weights.name(),
-            a.model.display(),
-            trials.len()
-        ),
+        bias_correction: !a.no_bias_correction,
+        summary: format!("{} weights, calibrated on {n} trials of {source}", weights.name()),
         ..Default::default()
     };
-    let q = quantize(&model, &cfg, &trials)
-        .with_context(|| format!("quantizing {}", a.model.display()))?;
+    let q = quantize(&model, &cfg, &trials).with_context(|| format!("quantizing {}", a.model.display()))?;
+    let comparison = match (&task, a.eval_trials) {
+        (Some(t), k) if k > 0 => Some(crate::compare::compare(Some(&model), &q.bytes, t.as_ref(), k, a.seed.wrapping_add(1))?),
+        _ => None,
+    };
     crate::model::file::write_atomic(&a.output, &q.bytes)?;
+    let r = &q.report;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&q.report)?);
-    } else {
-        let r = &q.report;
-        eprintln!(
-            "wrote {} ({} bytes, {} weights): state Q{}.{}, input Q{}.{}, output Q{}.{}, alpha {}/32768, {} saturated weights, max weight error {:.2e}",
-            a.output.display(),
-            r.blob_bytes,
-            r.weights.name(),
-            15 - r.state_frac,
-            r.state_frac,
-            15 - r.input_frac,
-            r.input_frac,
-            15 - r.output_frac,
-            r.output_frac,
-            r.alpha_q15,
-            r.saturated_weights,
-            r.max_weight_error
-        );
+        let rep = CliReport { output: a.output.display().to_string(), quantization: r.clone(), comparison };
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+        return Ok(());
+    }
+    eprintln!(
+        "wrote {} ({} bytes, {} weights, calibrated on {n} trials of {source})",
+        a.output.display(),
+        r.blob_bytes,
+        r.weights.name()
+    );
+    eprintln!(
+        "  formats       state Q{}.{}, input Q{}.{}, output Q{}.{}, alpha {}/32768",
+        15 - r.state_frac,
+        r.state_frac,
+        15 - r.input_frac,
+        r.input_frac,
+        15 - r.output_frac,
+        r.output_frac,
+        r.alpha_q15
+    );
+    eprintln!(
+        "  ranges        |state| {:.3}, |input| {:.3}, |output| {:.3}; {} saturated weights, max weight error {:.2e}",
+        r.ranges.state, r.ranges.input, r.ranges.output, r.saturated_weights, r.max_weight_error
+    );
+    if let Some(c) = &comparison {
+        eprint!("{}", crate::compare::render(c, "held-out check"));
     }
     Ok(())
 }

@@ -74,3 +74,32 @@ fn sigmoid_and_identity_also_track_the_float_model() {
         assert!(rel <= 0.01, "{transfer} i16: {:.3} %", 100.0 * rel);
     }
 }
+
+#[test]
+fn bias_correction_reduces_int8_error() {
+    let model = random_model(2, 64, 2, 1.1, Transfer::Relu, 77);
+    let calib = task_like_inputs(2, 200, 32, 177);
+    let test = task_like_inputs(2, 200, 16, 277);
+    let eff = model.effective();
+    let float: Vec<f64> = test.iter().flat_map(|t| eff.run(t, None).outputs).collect();
+    let err = |bias_correction: bool| {
+        let cfg = QuantConfig {
+            weights: WeightFormat::I8,
+            bias_correction,
+            ..Default::default()
+        };
+        let q = quantize(&model, &cfg, &calib).unwrap();
+        let blob = Model::from_bytes(&q.bytes).unwrap();
+        let fixed: Vec<f64> = test
+            .iter()
+            .flat_map(|t| run_blob(&blob, t).outputs)
+            .collect();
+        rmse(&float, &fixed)
+    };
+    let (with, without) = (err(true), err(false));
+    eprintln!("int8 output RMSE: {without:.5} without bias correction, {with:.5} with");
+    assert!(
+        with < without,
+        "bias correction made it worse: {with} >= {without}"
+    );
+}
