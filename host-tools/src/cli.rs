@@ -29,6 +29,15 @@ pub enum Command {
     /// Export a model to another tool's format.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Train a network on a task (BPTT + Adam, PsychRNN semantics).
+    Train(TrainArgs),
+    /// Accuracy and loss of a float model on fresh trials of a task.
+    Eval(EvalArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Train the PsychRNN Hello World, quantize it to int16 and int8, compare accuracy.
+    Quickstart(QuickstartArgs),
 }
 
 /// `neuroloop run`.
@@ -166,6 +175,136 @@ pub struct InspectArgs {
     pub json: bool,
 }
 
+/// `neuroloop train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// Task name (perceptual-discrimination, delayed-discrimination, match-to-category);
+    /// overrides `task.name` of the config.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// TOML config (see `neuroloop::train::config`); flags override its keys.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Recurrent units (`model.n_rec`, default 50).
+    #[arg(long)]
+    pub n_rec: Option<usize>,
+    /// Trials per batch (`train.batch`, default 50).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Trials to train on (`train.trials`, default 50000).
+    #[arg(long)]
+    pub trials: Option<u64>,
+    /// Seed (`seed`, default 1).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Adam learning rate (`train.learning_rate`, default 0.001).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Transfer function (`model.transfer`: relu, tanh, sigmoid, identity).
+    #[arg(long)]
+    pub transfer: Option<String>,
+    /// Dale's law excitatory fraction (`model.dale_ratio`).
+    #[arg(long)]
+    pub dale_ratio: Option<f32>,
+    /// Recurrent noise (`model.rec_noise`).
+    #[arg(long)]
+    pub rec_noise: Option<f32>,
+    /// Worker threads (`train.threads`, 0 = all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Batches between checkpoints (`train.checkpoint_every`, default 100).
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
+    /// Checkpoint file (default: MODEL.ckpt.json).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue from the checkpoint (after a crash, a kill or to train longer).
+    #[arg(long)]
+    pub resume: bool,
+    /// Output model (native JSON float model).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `neuroloop eval`.
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    /// Float model (native JSON or PsychRNN .npz).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Task name.
+    #[arg(long)]
+    pub task: String,
+    /// Trials to evaluate.
+    #[arg(long, default_value_t = 1000)]
+    pub trials: usize,
+    /// Trial length in ms (default 2000).
+    #[arg(long)]
+    pub t: Option<f32>,
+    /// Seed of the trials.
+    #[arg(long, default_value_t = 12345)]
+    pub seed: u64,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `neuroloop bench ...`.
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Seconds per training batch and GFLOP/s, against the sgemm peak.
+    Train(BenchTrainArgs),
+}
+
+/// `neuroloop bench train`.
+#[derive(clap::Args, Debug)]
+pub struct BenchTrainArgs {
+    /// Recurrent units.
+    #[arg(long, default_value_t = 50)]
+    pub n_rec: usize,
+    /// Trials per batch.
+    #[arg(long, default_value_t = 50)]
+    pub batch: usize,
+    /// Steps per trial.
+    #[arg(long, default_value_t = 200)]
+    pub steps: usize,
+    /// Timed batches (the median is reported).
+    #[arg(long, default_value_t = 30)]
+    pub reps: usize,
+    /// Worker threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Skip the sgemm peak measurement.
+    #[arg(long)]
+    pub no_peak: bool,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `neuroloop quickstart`.
+#[derive(clap::Args, Debug)]
+pub struct QuickstartArgs {
+    /// Folder for the trained model and blobs.
+    #[arg(long, default_value = "neuroloop-quickstart")]
+    pub dir: PathBuf,
+    /// Evaluation trials.
+    #[arg(long, default_value_t = 1000)]
+    pub trials: usize,
+    /// Training trials (PsychRNN Hello World: 50000).
+    #[arg(long, default_value_t = 50_000)]
+    pub train_trials: u64,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print the comparison as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Parse `std::env::args` and run.
 pub fn run() -> Result<()> {
     let cli = Cli::parse();
@@ -175,6 +314,10 @@ pub fn run() -> Result<()> {
         Command::Run(a) => crate::run::run_cli(&a),
         Command::Import(ImportCommand::Psychrnn(a)) => crate::interop::import_cli(&a),
         Command::Export(ExportCommand::Psychrnn(a)) => crate::interop::export_cli(&a),
+        Command::Train(a) => crate::train::run_cli(&a),
+        Command::Eval(a) => crate::eval::run_cli(&a),
+        Command::Bench(BenchCommand::Train(a)) => crate::bench::run_cli(&a),
+        Command::Quickstart(a) => crate::quickstart::run_cli(&a),
     }
 }
 

@@ -4,13 +4,17 @@
 //! Modules never see the command line: `cli` parses, the rest takes typed configs.
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod cli;
 pub mod compare;
+pub mod eval;
 pub mod init;
 pub mod inspect;
 pub mod interop;
 pub mod model;
+pub mod progress;
 pub mod quantize;
+pub mod quickstart;
 pub mod run;
 pub mod sim;
 pub mod task;

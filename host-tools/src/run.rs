@@ -108,28 +108,38 @@ pub enum RunError {
 /// A loaded model, ready to run trials.
 pub enum Runner {
     /// Float reference.
-    Float(FloatModel),
+    Float(Box<FloatModel>),
     /// Fixed-point blob bytes (validated).
     Blob(Vec<u8>),
 }
 
 impl Runner {
     /// Load a model of any kind from `path` (`psychrnn` options are needed for `.npz`).
-    pub fn load(path: &Path, psychrnn: Option<&ImportOptions>) -> Result<(Runner, FileKind), RunError> {
-        let bytes = std::fs::read(path).map_err(|source| RunError::Io { path: path.into(), source })?;
+    pub fn load(
+        path: &Path,
+        psychrnn: Option<&ImportOptions>,
+    ) -> Result<(Runner, FileKind), RunError> {
+        let bytes = std::fs::read(path).map_err(|source| RunError::Io {
+            path: path.into(),
+            source,
+        })?;
         let kind = detect_kind(&bytes).ok_or_else(|| ModelError::Unknown {
             path: path.into(),
             start: bytes[..bytes.len().min(8)].to_vec(),
         })?;
         let runner = match kind {
-            FileKind::Native => Runner::Float(crate::model::file::from_bytes(path, &bytes)?),
+            FileKind::Native => {
+                Runner::Float(Box::new(crate::model::file::from_bytes(path, &bytes)?))
+            }
             FileKind::Npz => {
                 let opts = psychrnn.ok_or_else(|| RunError::NeedTiming { path: path.into() })?;
-                Runner::Float(psychrnn::import_bytes(path, &bytes, opts)?.model)
+                Runner::Float(Box::new(psychrnn::import_bytes(path, &bytes, opts)?.model))
             }
             FileKind::Blob => {
-                neuroloop_core::Model::from_bytes(&bytes)
-                    .map_err(|source| RunError::Blob { path: path.into(), source })?;
+                neuroloop_core::Model::from_bytes(&bytes).map_err(|source| RunError::Blob {
+                    path: path.into(),
+                    source,
+                })?;
                 Runner::Blob(bytes)
             }
         };
@@ -174,21 +184,41 @@ impl Runner {
 
 /// Read key `x` of an inputs archive: `(batch, steps, values)`; checks shape, dtype, finiteness.
 pub fn load_inputs(path: &Path, n_in: usize) -> Result<(usize, usize, Vec<f32>), RunError> {
-    let bytes = std::fs::read(path).map_err(|source| RunError::Io { path: path.into(), source })?;
-    let mut arrays = npz::read_filtered(&bytes, |k| k == INPUT_KEY)
-        .map_err(|source| RunError::InputsNpz { path: path.into(), source })?;
-    let bad = |reason: String| RunError::Inputs { path: path.into(), key: INPUT_KEY, reason };
+    let bytes = std::fs::read(path).map_err(|source| RunError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let mut arrays =
+        npz::read_filtered(&bytes, |k| k == INPUT_KEY).map_err(|source| RunError::InputsNpz {
+            path: path.into(),
+            source,
+        })?;
+    let bad = |reason: String| RunError::Inputs {
+        path: path.into(),
+        key: INPUT_KEY,
+        reason,
+    };
     let a: Array = arrays
         .remove(INPUT_KEY)
         .ok_or_else(|| bad("is missing (inputs must be float [batch, steps, N_in])".into()))?;
     let (batch, steps) = match a.shape[..] {
         [b, s, c] if c == n_in && b > 0 && s > 0 => (b, s),
-        _ => return Err(bad(format!("has shape {:?} but must be [batch, steps, N_in={n_in}] with batch, steps > 0", a.shape))),
+        _ => {
+            return Err(bad(format!(
+                "has shape {:?} but must be [batch, steps, N_in={n_in}] with batch, steps > 0",
+                a.shape
+            )))
+        }
     };
     let v: Vec<f32> = match a.data {
         Data::F32(v) => v,
         Data::F64(v) => v.into_iter().map(|x| x as f32).collect(),
-        d => return Err(bad(format!("has dtype {} but must be float32 or float64", d.type_name()))),
+        d => {
+            return Err(bad(format!(
+                "has dtype {} but must be float32 or float64",
+                d.type_name()
+            )))
+        }
     };
     if let Some(k) = v.iter().position(|x| !x.is_finite()) {
         let (b, t, c) = (k / (steps * n_in), k / n_in % steps, k % n_in);
@@ -209,11 +239,24 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
         outputs.extend(t.outputs.iter().map(|&v| v as f32));
         states.extend(t.states.iter().map(|&v| v as f32));
     }
-    let outputs = Array { shape: vec![batch, steps, n_out], data: Data::F32(outputs) };
-    let states = Array { shape: vec![batch, steps, n_rec], data: Data::F32(states) };
+    let outputs = Array {
+        shape: vec![batch, steps, n_out],
+        data: Data::F32(outputs),
+    };
+    let states = Array {
+        shape: vec![batch, steps, n_rec],
+        data: Data::F32(states),
+    };
     let bytes = npz::write([("outputs", &outputs), ("states", &states)]);
     crate::model::file::write_atomic(&cfg.output, &bytes)?;
-    Ok(RunSummary { kind: kind.name(), batch, steps, n_in, n_rec, n_out })
+    Ok(RunSummary {
+        kind: kind.name(),
+        batch,
+        steps,
+        n_in,
+        n_rec,
+        n_out,
+    })
 }
 
 /// `neuroloop run` entry point.
@@ -222,9 +265,18 @@ pub fn run_cli(a: &crate::cli::RunArgs) -> anyhow::Result<()> {
     let psychrnn = match (a.dt, a.tau) {
         (Some(dt), Some(tau)) => {
             let transfer = crate::model::Transfer::from_name(&a.transfer).with_context(|| {
-                format!("--transfer {:?}: expected relu, tanh, sigmoid or identity", a.transfer)
+                format!(
+                    "--transfer {:?}: expected relu, tanh, sigmoid or identity",
+                    a.transfer
+                )
             })?;
-            Some(ImportOptions { dt, tau, transfer, rec_noise: a.rec_noise, name: None })
+            Some(ImportOptions {
+                dt,
+                tau,
+                transfer,
+                rec_noise: a.rec_noise,
+                name: None,
+            })
         }
         (None, None) => None,
         _ => anyhow::bail!("--dt and --tau go together (they describe a PsychRNN .npz model)"),

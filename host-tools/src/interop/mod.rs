@@ -19,7 +19,10 @@ use anyhow::Context;
 /// `neuroloop import psychrnn WEIGHTS.npz --dt MS --tau MS -o MODEL`.
 pub fn import_cli(a: &crate::cli::ImportPsychrnnArgs) -> anyhow::Result<()> {
     let transfer = crate::model::Transfer::from_name(&a.transfer).with_context(|| {
-        format!("--transfer {:?}: expected relu, tanh, sigmoid or identity", a.transfer)
+        format!(
+            "--transfer {:?}: expected relu, tanh, sigmoid or identity",
+            a.transfer
+        )
     })?;
     let opts = psychrnn::ImportOptions {
         dt: a.dt,

@@ -113,7 +113,9 @@ fn parse_header(h: &str) -> Result<(String, bool, Vec<usize>), String> {
         let key = format!("'{name}'");
         let at = inner.find(&key).ok_or(format!("no {key}"))?;
         let rest = inner[at + key.len()..].trim_start();
-        let rest = rest.strip_prefix(':').ok_or(format!("no ':' after {key}"))?;
+        let rest = rest
+            .strip_prefix(':')
+            .ok_or(format!("no ':' after {key}"))?;
         Ok(rest.trim_start())
     };
     let d = field("descr")?;
@@ -140,7 +142,10 @@ fn parse_header(h: &str) -> Result<(String, bool, Vec<usize>), String> {
         if p.is_empty() {
             continue;
         }
-        shape.push(p.parse::<usize>().map_err(|_| format!("shape entry {p:?} is not a size"))?);
+        shape.push(
+            p.parse::<usize>()
+                .map_err(|_| format!("shape entry {p:?} is not a size"))?,
+        );
     }
     Ok((descr, fortran, shape))
 }
@@ -207,7 +212,10 @@ impl Array {
     pub fn from_npy(bytes: &[u8]) -> Result<Array, NpyError> {
         let need = |n: usize| {
             if bytes.len() < n {
-                Err(NpyError::Truncated { need: n, have: bytes.len() })
+                Err(NpyError::Truncated {
+                    need: n,
+                    have: bytes.len(),
+                })
             } else {
                 Ok(())
             }
@@ -224,29 +232,42 @@ impl Array {
             }
             2 | 3 => {
                 need(12)?;
-                (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+                (
+                    u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                    12,
+                )
             }
             _ => return Err(NpyError::Version(major, minor)),
         };
         need(start.saturating_add(hlen))?;
         let header = String::from_utf8_lossy(&bytes[start..start + hlen]).into_owned();
-        let (descr, fortran, shape) =
-            parse_header(&header).map_err(|reason| NpyError::Header { header: header.clone(), reason })?;
+        let (descr, fortran, shape) = parse_header(&header).map_err(|reason| NpyError::Header {
+            header: header.clone(),
+            reason,
+        })?;
         let (kind, big) = kind_of(&descr).ok_or_else(|| NpyError::DType(descr.clone()))?;
         let body = &bytes[start + hlen..];
         let count = shape
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .ok_or_else(|| NpyError::Header { header: header.clone(), reason: "shape overflows".into() })?;
+            .ok_or_else(|| NpyError::Header {
+                header: header.clone(),
+                reason: "shape overflows".into(),
+            })?;
         let width = match kind {
             Kind::F32 | Kind::I32 => 4,
             Kind::F64 | Kind::I64 => 8,
             Kind::Object => 0,
         };
         if width > 0 {
-            let need = count.checked_mul(width).unwrap_or(usize::MAX);
+            let need = count.saturating_mul(width);
             if body.len() != need {
-                return Err(NpyError::Length { shape, dtype: descr, need, have: body.len() });
+                return Err(NpyError::Length {
+                    shape,
+                    dtype: descr,
+                    need,
+                    have: body.len(),
+                });
             }
         }
         macro_rules! read {
@@ -292,10 +313,15 @@ impl Array {
             1 => format!("({},)", self.shape[0]),
             _ => format!(
                 "({})",
-                self.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+                self.shape
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
-        let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        let mut header =
+            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
         // Pad so that magic + version + length + header is a multiple of 64, ending in '\n'.
         let total = 10 + header.len() + 1;
         header.push_str(&" ".repeat((64 - total % 64) % 64));
@@ -306,9 +332,15 @@ impl Array {
         out.extend_from_slice(&(header.len() as u16).to_le_bytes());
         out.extend_from_slice(header.as_bytes());
         match &self.data {
-            Data::F32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::F64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::I64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::F32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::F64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::I64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
             Data::Object(p) => out.extend_from_slice(p),
         }
         out
@@ -358,16 +390,28 @@ mod tests {
     #[test]
     fn from_npy_zero_d_and_one_d() {
         for a in [
-            Array { shape: vec![], data: Data::F64(vec![0.8]) },
-            Array { shape: vec![4], data: Data::I64(vec![1, -2, 3, 4]) },
-            Array { shape: vec![0, 5], data: Data::F32(vec![]) },
+            Array {
+                shape: vec![],
+                data: Data::F64(vec![0.8]),
+            },
+            Array {
+                shape: vec![4],
+                data: Data::I64(vec![1, -2, 3, 4]),
+            },
+            Array {
+                shape: vec![0, 5],
+                data: Data::F32(vec![]),
+            },
         ] {
             assert_eq!(Array::from_npy(&a.to_npy()).unwrap(), a);
         }
     }
 
     fn replace(b: &[u8], from: &str, to: &str) -> Vec<u8> {
-        let at = b.windows(from.len()).position(|w| w == from.as_bytes()).unwrap();
+        let at = b
+            .windows(from.len())
+            .position(|w| w == from.as_bytes())
+            .unwrap();
         [&b[..at], to.as_bytes(), &b[at + from.len()..]].concat()
     }
 
@@ -375,8 +419,14 @@ mod tests {
     fn from_npy_rejects_malformed() {
         let good = numpy_2x3_f4();
         assert_eq!(Array::from_npy(b"PK\x03\x04xxxxxx"), Err(NpyError::Magic));
-        assert!(matches!(Array::from_npy(&good[..good.len() - 1]), Err(NpyError::Length { .. })));
-        assert!(matches!(Array::from_npy(&good[..50]), Err(NpyError::Truncated { .. })));
+        assert!(matches!(
+            Array::from_npy(&good[..good.len() - 1]),
+            Err(NpyError::Length { .. })
+        ));
+        assert!(matches!(
+            Array::from_npy(&good[..50]),
+            Err(NpyError::Truncated { .. })
+        ));
         let s = replace(&good, "<f4", "<c8");
         assert_eq!(Array::from_npy(&s), Err(NpyError::DType("<c8".into())));
         let s = replace(&good, "(2, 3)", "(2, x)");

@@ -40,7 +40,8 @@ pub type Arrays = BTreeMap<String, Array>;
 
 /// Read every member whose key `keep(key)` accepts (keys are member names without `.npy`).
 pub fn read_filtered(bytes: &[u8], keep: impl Fn(&str) -> bool) -> Result<Arrays, NpzError> {
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| NpzError::Zip(e.to_string()))?;
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| NpzError::Zip(e.to_string()))?;
     let mut out = Arrays::new();
     for i in 0..zip.len() {
         let mut f = zip.by_index(i).map_err(|e| NpzError::Zip(e.to_string()))?;
@@ -60,7 +61,10 @@ pub fn read_filtered(bytes: &[u8], keep: impl Fn(&str) -> bool) -> Result<Arrays
         if buf.len() as u64 > MAX_MEMBER {
             return Err(NpzError::TooLarge { key });
         }
-        let a = Array::from_npy(&buf).map_err(|source| NpzError::Member { key: key.clone(), source })?;
+        let a = Array::from_npy(&buf).map_err(|source| NpzError::Member {
+            key: key.clone(),
+            source,
+        })?;
         out.insert(key, a);
     }
     Ok(out)
@@ -81,7 +85,8 @@ pub fn write<'a>(arrays: impl IntoIterator<Item = (&'a str, &'a Array)>) -> Vec<
     for (key, a) in arrays {
         let bytes = a.to_npy();
         // In-memory writes of names we choose cannot fail, short of running out of memory.
-        zip.start_file(format!("{key}.npy"), opts).expect("zip member header");
+        zip.start_file(format!("{key}.npy"), opts)
+            .expect("zip member header");
         zip.write_all(&bytes).expect("in-memory write");
     }
     zip.finish().expect("in-memory zip").into_inner()
@@ -94,8 +99,14 @@ mod tests {
 
     #[test]
     fn write_read_round_trip_is_exact_and_deterministic() {
-        let a = Array { shape: vec![2, 2], data: Data::F32(vec![1.0, -0.0, f32::MIN_POSITIVE, 3.5]) };
-        let b = Array { shape: vec![], data: Data::F64(vec![0.8]) };
+        let a = Array {
+            shape: vec![2, 2],
+            data: Data::F32(vec![1.0, -0.0, f32::MIN_POSITIVE, 3.5]),
+        };
+        let b = Array {
+            shape: vec![],
+            data: Data::F64(vec![0.8]),
+        };
         let bytes = write([("a", &a), ("b/Adam", &b)]);
         assert_eq!(bytes, write([("a", &a), ("b/Adam", &b)]));
         let r = read(&bytes).unwrap();
@@ -110,7 +121,8 @@ mod tests {
         assert!(matches!(read(b"PK\x03\x04garbage"), Err(NpzError::Zip(_))));
         assert!(matches!(read(b""), Err(NpzError::Zip(_))));
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        zip.start_file("W_in.npy", zip::write::SimpleFileOptions::default()).unwrap();
+        zip.start_file("W_in.npy", zip::write::SimpleFileOptions::default())
+            .unwrap();
         zip.write_all(b"\x93NUMPY\x01\x00\x05\x00{}").unwrap();
         let bytes = zip.finish().unwrap().into_inner();
         let e = read(&bytes).unwrap_err().to_string();

@@ -60,17 +60,24 @@ const MAX_LEN: usize = 4096;
 fn decode(p: &[u8]) -> Result<V, PickleError> {
     let err = |at: usize, reason: String| PickleError { at, reason };
     if p.len() > MAX_LEN {
-        return Err(err(0, format!("{} bytes is too long for a scalar", p.len())));
+        return Err(err(
+            0,
+            format!("{} bytes is too long for a scalar", p.len()),
+        ));
     }
     let mut stack: Vec<V> = Vec::new();
     let mut memo: Vec<Option<V>> = Vec::new();
     let mut i = 0usize;
     let take = |i: &mut usize, n: usize| -> Result<&[u8], PickleError> {
-        let s = p.get(*i..*i + n).ok_or_else(|| err(*i, "truncated".into()))?;
+        let s = p
+            .get(*i..*i + n)
+            .ok_or_else(|| err(*i, "truncated".into()))?;
         *i += n;
         Ok(s)
     };
-    let pop = |stack: &mut Vec<V>, at: usize| stack.pop().ok_or_else(|| err(at, "stack underflow".into()));
+    let pop = |stack: &mut Vec<V>, at: usize| {
+        stack.pop().ok_or_else(|| err(at, "stack underflow".into()))
+    };
     let pop_mark = |stack: &mut Vec<V>, at: usize| -> Result<Vec<V>, PickleError> {
         let k = stack
             .iter()
@@ -156,10 +163,16 @@ fn decode(p: &[u8]) -> Result<V, PickleError> {
             b'c' => {
                 // GLOBAL "module\nname\n"
                 let rest = &p[i..];
-                let nl1 = rest.iter().position(|&c| c == b'\n').ok_or_else(|| err(at, "bad GLOBAL".into()))?;
+                let nl1 = rest
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .ok_or_else(|| err(at, "bad GLOBAL".into()))?;
                 let module = utf8(&rest[..nl1], at)?;
                 let rest2 = &rest[nl1 + 1..];
-                let nl2 = rest2.iter().position(|&c| c == b'\n').ok_or_else(|| err(at, "bad GLOBAL".into()))?;
+                let nl2 = rest2
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .ok_or_else(|| err(at, "bad GLOBAL".into()))?;
                 let name = utf8(&rest2[..nl2], at)?;
                 i += nl1 + 1 + nl2 + 1;
                 stack.push(V::Global(module, name))
@@ -173,19 +186,28 @@ fn decode(p: &[u8]) -> Result<V, PickleError> {
                 }
             }
             0x94 => {
-                let v = stack.last().cloned().ok_or_else(|| err(at, "MEMOIZE on empty stack".into()))?;
+                let v = stack
+                    .last()
+                    .cloned()
+                    .ok_or_else(|| err(at, "MEMOIZE on empty stack".into()))?;
                 let idx = memo.len();
                 put(&mut memo, idx, v, at)?
             }
             b'q' => {
                 let idx = take(&mut i, 1)?[0] as usize;
-                let v = stack.last().cloned().ok_or_else(|| err(at, "BINPUT on empty stack".into()))?;
+                let v = stack
+                    .last()
+                    .cloned()
+                    .ok_or_else(|| err(at, "BINPUT on empty stack".into()))?;
                 put(&mut memo, idx, v, at)?
             }
             b'r' => {
                 let b = take(&mut i, 4)?;
                 let idx = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
-                let v = stack.last().cloned().ok_or_else(|| err(at, "LONG_BINPUT on empty stack".into()))?;
+                let v = stack
+                    .last()
+                    .cloned()
+                    .ok_or_else(|| err(at, "LONG_BINPUT on empty stack".into()))?;
                 put(&mut memo, idx, v, at)?
             }
             b'h' | b'j' => {
@@ -266,7 +288,10 @@ pub fn object_scalar(p: &[u8]) -> Result<Scalar, PickleError> {
     if let Some(s) = scalar_of(&v) {
         return Ok(s);
     }
-    let refuse = |what: &str| PickleError { at: 0, reason: what.to_string() };
+    let refuse = |what: &str| PickleError {
+        at: 0,
+        reason: what.to_string(),
+    };
     let V::Build(obj, state) = &v else {
         return Err(refuse("not a 0-d ndarray"));
     };
@@ -314,8 +339,12 @@ pub fn none_object_array() -> Vec<u8> {
     p.extend_from_slice(b"cnumpy\nndarray\nq\x01");
     p.extend_from_slice(b"K\x00\x85q\x02");
     p.extend_from_slice(b"C\x01bq\x03\x87q\x04Rq\x05");
-    p.extend_from_slice(b"(K\x01)cnumpy\ndtype\nq\x06X\x02\x00\x00\x00O8q\x07\x89\x88\x87q\x08Rq\x09");
-    p.extend_from_slice(b"(K\x03X\x01\x00\x00\x00|q\x0aNNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?tq\x0bb");
+    p.extend_from_slice(
+        b"(K\x01)cnumpy\ndtype\nq\x06X\x02\x00\x00\x00O8q\x07\x89\x88\x87q\x08Rq\x09",
+    );
+    p.extend_from_slice(
+        b"(K\x03X\x01\x00\x00\x00|q\x0aNNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?tq\x0bb",
+    );
     p.extend_from_slice(b"\x89]q\x0cNatq\x0db.");
     p
 }
@@ -356,10 +385,15 @@ mod tests {
         // A pickled string, an int, a list holding a string inside the ndarray.
         assert!(object_scalar(b"\x80\x03X\x01\x00\x00\x00a.").is_err());
         assert!(object_scalar(b"\x80\x03K\x05.").is_err());
-        let at = NUMPY2_NONE.windows(12).position(|w| w == b"_reconstruct").unwrap();
+        let at = NUMPY2_NONE
+            .windows(12)
+            .position(|w| w == b"_reconstruct")
+            .unwrap();
         let mut other_global = NUMPY2_NONE.to_vec();
         other_global[at + 11] = b'X';
-        assert!(matches!(object_scalar(&other_global), Err(e) if e.reason.contains("reconstruction")));
+        assert!(
+            matches!(object_scalar(&other_global), Err(e) if e.reason.contains("reconstruction"))
+        );
         // Truncations and trailing bytes never panic.
         for n in 0..NUMPY2_NONE.len() {
             assert!(object_scalar(&NUMPY2_NONE[..n]).is_err(), "prefix {n}");

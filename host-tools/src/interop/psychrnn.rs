@@ -34,7 +34,7 @@
 //!
 //! Writes `effective()` in f32 plus `Dale_rec`/`Dale_out` (neuroloop's rule: diag ±1 and
 //! diag 1/0), the masks (`autapses = false` folded into `rec_connectivity`) and
-//! `dale_ratio`. Where an effective weight equals the stored one, the stored f32 bits are
+//! `dale_ratio` (float64 of the f32's shortest decimal, so 0.8 stays 0.8). Where an effective weight equals the stored one, the stored f32 bits are
 //! written (this keeps the sign of zeros), so `import → export` reproduces every array of a
 //! PsychRNN file bit for bit and `export → import → export` is a fixed point. PsychRNN's
 //! `BasicSimulator(weights_path=...)` and `Basic(load_weights_path=...)` both load the result.
@@ -75,7 +75,13 @@ pub struct ImportOptions {
 impl ImportOptions {
     /// PsychRNN's defaults besides `dt` and `tau`: relu, no noise.
     pub fn new(dt: f32, tau: f32) -> Self {
-        ImportOptions { dt, tau, transfer: Transfer::Relu, rec_noise: 0.0, name: None }
+        ImportOptions {
+            dt,
+            tau,
+            transfer: Transfer::Relu,
+            rec_noise: 0.0,
+            name: None,
+        }
     }
 }
 
@@ -181,22 +187,38 @@ struct Source<'a> {
 
 impl Source<'_> {
     fn get(&self, key: &str) -> Result<&Array, InteropError> {
-        self.arrays
-            .get(key)
-            .ok_or_else(|| InteropError::Missing { path: self.path.into(), key: key.into() })
+        self.arrays.get(key).ok_or_else(|| InteropError::Missing {
+            path: self.path.into(),
+            key: key.into(),
+        })
     }
 
     /// A float array of one of the `shapes` (the first is the canonical one, for messages),
     /// as f32. `ints` also accepts integer arrays (masks, Dale matrices).
-    fn floats(&self, key: &str, a: &Array, shapes: &[Vec<usize>], expected: String, ints: bool) -> Result<(Vec<f32>, bool), InteropError> {
+    fn floats(
+        &self,
+        key: &str,
+        a: &Array,
+        shapes: &[Vec<usize>],
+        expected: String,
+        ints: bool,
+    ) -> Result<(Vec<f32>, bool), InteropError> {
         if !shapes.contains(&a.shape) {
-            return Err(InteropError::Shape { path: self.path.into(), key: key.into(), found: a.shape.clone(), expected });
+            return Err(InteropError::Shape {
+                path: self.path.into(),
+                key: key.into(),
+                found: a.shape.clone(),
+                expected,
+            });
         }
         let (v, rounded): (Vec<f32>, bool) = match &a.data {
             Data::F32(v) => (v.clone(), false),
             Data::F64(v) => {
                 let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-                let rounded = f.iter().zip(v).any(|(&a, &b)| a as f64 != b && b.is_finite());
+                let rounded = f
+                    .iter()
+                    .zip(v)
+                    .any(|(&a, &b)| a as f64 != b && b.is_finite());
                 (f, rounded)
             }
             Data::I64(v) if ints => (v.iter().map(|&x| x as f32).collect(), false),
@@ -205,19 +227,29 @@ impl Source<'_> {
                     path: self.path.into(),
                     key: key.into(),
                     found: d.type_name(),
-                    expected: if ints { "float32, float64 or an integer type" } else { "float32 or float64" },
+                    expected: if ints {
+                        "float32, float64 or an integer type"
+                    } else {
+                        "float32 or float64"
+                    },
                 })
             }
         };
         if let Some(k) = v.iter().position(|x| !x.is_finite()) {
-            return Err(InteropError::Value { path: self.path.into(), key: key.into(), reason: format!("element {k} is {}", v[k]) });
+            return Err(InteropError::Value {
+                path: self.path.into(),
+                key: key.into(),
+                reason: format!("element {k} is {}", v[k]),
+            });
         }
         Ok((v, rounded))
     }
 
     fn dale_ratio(&self) -> Result<Option<f64>, InteropError> {
         let key = "dale_ratio";
-        let Some(a) = self.arrays.get(key) else { return Ok(None) };
+        let Some(a) = self.arrays.get(key) else {
+            return Ok(None);
+        };
         let bad_shape = || InteropError::Shape {
             path: self.path.into(),
             key: key.into(),
@@ -232,7 +264,13 @@ impl Source<'_> {
                 match pickle::object_scalar(p) {
                     Ok(Scalar::None) => None,
                     Ok(Scalar::Float(x)) => Some(x),
-                    Err(source) => return Err(InteropError::Pickle { path: self.path.into(), key: key.into(), source }),
+                    Err(source) => {
+                        return Err(InteropError::Pickle {
+                            path: self.path.into(),
+                            key: key.into(),
+                            source,
+                        })
+                    }
                 }
             }
             Data::F64(v) if a.len() == 1 && a.shape.len() <= 1 => Some(v[0]),
@@ -249,7 +287,11 @@ impl Source<'_> {
         };
         if let Some(x) = r {
             if !(0.0..=1.0).contains(&x) {
-                return Err(InteropError::Value { path: self.path.into(), key: key.into(), reason: format!("is {x}, must be None or in [0, 1]") });
+                return Err(InteropError::Value {
+                    path: self.path.into(),
+                    key: key.into(),
+                    reason: format!("is {x}, must be None or in [0, 1]"),
+                });
             }
         }
         Ok(r)
@@ -258,13 +300,22 @@ impl Source<'_> {
 
 fn check_options(o: &ImportOptions) -> Result<(), InteropError> {
     if !(o.dt.is_finite() && o.dt > 0.0) {
-        return Err(InteropError::Option { flag: "--dt", reason: format!("is {}, must be > 0 (ms)", o.dt) });
+        return Err(InteropError::Option {
+            flag: "--dt",
+            reason: format!("is {}, must be > 0 (ms)", o.dt),
+        });
     }
     if !(o.tau.is_finite() && o.tau >= o.dt) {
-        return Err(InteropError::Option { flag: "--tau", reason: format!("is {}, must be >= dt = {} (ms)", o.tau, o.dt) });
+        return Err(InteropError::Option {
+            flag: "--tau",
+            reason: format!("is {}, must be >= dt = {} (ms)", o.tau, o.dt),
+        });
     }
     if !(o.rec_noise.is_finite() && o.rec_noise >= 0.0) {
-        return Err(InteropError::Option { flag: "--rec-noise", reason: format!("is {}, must be >= 0", o.rec_noise) });
+        return Err(InteropError::Option {
+            flag: "--rec-noise",
+            reason: format!("is {}, must be >= 0", o.rec_noise),
+        });
     }
     Ok(())
 }
@@ -272,7 +323,11 @@ fn check_options(o: &ImportOptions) -> Result<(), InteropError> {
 /// True when `effective()` reproduces the raw weights exactly (by value).
 fn constraints_are_exact(m: &FloatModel) -> Result<(), String> {
     let e = m.effective();
-    for (name, raw, eff) in [("W_in", &m.w_in, &e.w_in), ("W_rec", &m.w_rec, &e.w_rec), ("W_out", &m.w_out, &e.w_out)] {
+    for (name, raw, eff) in [
+        ("W_in", &m.w_in, &e.w_in),
+        ("W_rec", &m.w_rec, &e.w_rec),
+        ("W_out", &m.w_out, &e.w_out),
+    ] {
         if let Some(k) = raw.iter().zip(eff).position(|(&r, &e)| r as f64 != e) {
             return Err(format!("{name}[{k}] = {} would become {}", raw[k], eff[k]));
         }
@@ -285,10 +340,18 @@ fn is_binary(v: &[f32]) -> bool {
 }
 
 /// Parse PsychRNN weights (bytes of `path`).
-pub fn import_bytes(path: &Path, bytes: &[u8], opts: &ImportOptions) -> Result<Imported, InteropError> {
+pub fn import_bytes(
+    path: &Path,
+    bytes: &[u8],
+    opts: &ImportOptions,
+) -> Result<Imported, InteropError> {
     check_options(opts)?;
-    let arrays = npz::read_filtered(bytes, |k| !k.contains("/Adam"))
-        .map_err(|source| InteropError::Npz { path: path.into(), source })?;
+    let arrays = npz::read_filtered(bytes, |k| !k.contains("/Adam")).map_err(|source| {
+        InteropError::Npz {
+            path: path.into(),
+            source,
+        }
+    })?;
     let src = Source { path, arrays };
     let mut notes = Vec::new();
     for k in REQUIRED {
@@ -299,25 +362,44 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &ImportOptions) -> Result<I
     let n = match w_rec_a.shape[..] {
         [r, c] if r == c && r > 0 => r,
         _ => {
-            return Err(InteropError::Shape { path: path.into(), key: "W_rec".into(), found: w_rec_a.shape.clone(), expected: "(N_rec, N_rec), N_rec > 0".into() })
+            return Err(InteropError::Shape {
+                path: path.into(),
+                key: "W_rec".into(),
+                found: w_rec_a.shape.clone(),
+                expected: "(N_rec, N_rec), N_rec > 0".into(),
+            })
         }
     };
     let w_in_a = src.get("W_in")?;
     let i = match w_in_a.shape[..] {
         [r, c] if r == n && c > 0 => c,
         _ => {
-            return Err(InteropError::Shape { path: path.into(), key: "W_in".into(), found: w_in_a.shape.clone(), expected: format!("(N_rec={n}, N_in)") })
+            return Err(InteropError::Shape {
+                path: path.into(),
+                key: "W_in".into(),
+                found: w_in_a.shape.clone(),
+                expected: format!("(N_rec={n}, N_in)"),
+            })
         }
     };
     let w_out_a = src.get("W_out")?;
     let o = match w_out_a.shape[..] {
         [r, c] if c == n && r > 0 => r,
         _ => {
-            return Err(InteropError::Shape { path: path.into(), key: "W_out".into(), found: w_out_a.shape.clone(), expected: format!("(N_out, N_rec={n})") })
+            return Err(InteropError::Shape {
+                path: path.into(),
+                key: "W_out".into(),
+                found: w_out_a.shape.clone(),
+                expected: format!("(N_out, N_rec={n})"),
+            })
         }
     };
     let mut rounded = Vec::new();
-    let mut float = |key: &str, shapes: Vec<Vec<usize>>, expected: String, ints: bool| -> Result<Vec<f32>, InteropError> {
+    let mut float = |key: &str,
+                     shapes: Vec<Vec<usize>>,
+                     expected: String,
+                     ints: bool|
+     -> Result<Vec<f32>, InteropError> {
         let a = src.get(key)?;
         let (v, r) = src.floats(key, a, &shapes, expected, ints)?;
         if r {
@@ -330,12 +412,24 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &ImportOptions) -> Result<I
     let w_out = float("W_out", vec![vec![o, n]], format!("({o}, {n})"), false)?;
     let b_rec = float("b_rec", vec![vec![n]], format!("(N_rec={n},)"), false)?;
     let b_out = float("b_out", vec![vec![o]], format!("(N_out={o},)"), false)?;
-    let init_state = float("init_state", vec![vec![1, n], vec![n]], format!("(1, N_rec={n})"), false)?;
+    let init_state = float(
+        "init_state",
+        vec![vec![1, n], vec![n]],
+        format!("(1, N_rec={n})"),
+        false,
+    )?;
     let mut optional = |key: &str, shape: Vec<usize>| -> Result<Option<Vec<f32>>, InteropError> {
         if !src.arrays.contains_key(key) {
             return Ok(None);
         }
-        let expected = format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
+        let expected = format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         float(key, vec![shape], expected, true).map(Some)
     };
     let dale_rec = optional("Dale_rec", vec![n, n])?;
@@ -345,7 +439,10 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &ImportOptions) -> Result<I
     let m_out = optional("output_connectivity", vec![o, n])?;
     let dale_ratio = src.dale_ratio()?;
     if !rounded.is_empty() {
-        notes.push(format!("float64 arrays rounded to float32: {}", rounded.join(", ")));
+        notes.push(format!(
+            "float64 arrays rounded to float32: {}",
+            rounded.join(", ")
+        ));
     }
     let ignored: Vec<&str> = src
         .arrays
@@ -357,11 +454,15 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &ImportOptions) -> Result<I
         notes.push(format!("ignored keys: {}", ignored.join(", ")));
     }
     if !src.arrays.contains_key("dale_ratio") {
-        notes.push("no `dale_ratio` key (a pre-1.0 PsychRNN file): Dale's law is not recorded".into());
+        notes.push(
+            "no `dale_ratio` key (a pre-1.0 PsychRNN file): Dale's law is not recorded".into(),
+        );
     }
 
     let name = opts.name.clone().unwrap_or_else(|| {
-        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "psychrnn".into())
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "psychrnn".into())
     });
     let mut m = FloatModel::zeros(&name, i, n, o);
     m.dt = opts.dt;
@@ -381,7 +482,9 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &ImportOptions) -> Result<I
         if v.iter().all(|&x| x == 1.0) {
             None
         } else if !is_binary(&v) {
-            notes.push(format!("`{key}` is not a 0/1 mask: not kept as a constraint (weights are exact)"));
+            notes.push(format!(
+                "`{key}` is not a 0/1 mask: not kept as a constraint (weights are exact)"
+            ));
             None
         } else {
             Some(v)
@@ -403,11 +506,16 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &ImportOptions) -> Result<I
         }
         None => None,
     };
-    m.constraints = Constraints { dale_ratio: dale, ..wanted.clone() };
+    m.constraints = Constraints {
+        dale_ratio: dale,
+        ..wanted.clone()
+    };
     if let Some(r) = dale {
         let signs = m.dale_signs();
         let diag_ok = |d: &Option<Vec<f32>>, inh: f32| {
-            d.as_ref().is_none_or(|d| (0..n).all(|k| d[k * n + k] == if signs[k] > 0.0 { 1.0 } else { inh }))
+            d.as_ref().is_none_or(|d| {
+                (0..n).all(|k| d[k * n + k] == if signs[k] > 0.0 { 1.0 } else { inh })
+            })
         };
         if !diag_ok(&dale_rec, -1.0) {
             notes.push(format!(
@@ -416,7 +524,10 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &ImportOptions) -> Result<I
             ));
             m.constraints = wanted.clone();
         } else if let Err(why) = constraints_are_exact(&m) {
-            let psychrnn_bug = dale_out.as_ref().is_some_and(|d| d == dale_rec.as_ref().unwrap_or(d)) && diag_ok(&dale_out, -1.0);
+            let psychrnn_bug = dale_out
+                .as_ref()
+                .is_some_and(|d| d == dale_rec.as_ref().unwrap_or(d))
+                && diag_ok(&dale_out, -1.0);
             notes.push(format!(
                 "dale_ratio {r} not kept as a constraint: re-applying it changes the weights ({why}){}; the effective weights are imported exactly",
                 if psychrnn_bug {
@@ -427,7 +538,10 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &ImportOptions) -> Result<I
             ));
             m.constraints = wanted.clone();
         } else {
-            notes.push(format!("dale_ratio {r} kept as a constraint ({} excitatory units)", m.n_excitatory().unwrap_or(0)));
+            notes.push(format!(
+                "dale_ratio {r} kept as a constraint ({} excitatory units)",
+                m.n_excitatory().unwrap_or(0)
+            ));
         }
     }
     if m.constraints.dale_ratio.is_none() {
@@ -442,7 +556,11 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &ImportOptions) -> Result<I
         m.summary.push_str(&notes.join("; "));
     }
     m.validate().map_err(|e| match e {
-        ModelError::Field { field, reason } => InteropError::Value { path: path.into(), key: field, reason },
+        ModelError::Field { field, reason } => InteropError::Value {
+            path: path.into(),
+            key: field,
+            reason,
+        },
         e => InteropError::Model(e),
     })?;
     Ok(Imported { model: m, notes })
@@ -450,13 +568,19 @@ pub fn import_bytes(path: &Path, bytes: &[u8], opts: &ImportOptions) -> Result<I
 
 /// Read and import a PsychRNN weight file.
 pub fn import(path: &Path, opts: &ImportOptions) -> Result<Imported, InteropError> {
-    let bytes = std::fs::read(path).map_err(|source| InteropError::Io { path: path.into(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| InteropError::Io {
+        path: path.into(),
+        source,
+    })?;
     import_bytes(path, &bytes, opts)
 }
 
 /// Effective weights as f32, keeping the stored bits where the value is unchanged.
 fn eff_f32(raw: &[f32], eff: &[f64]) -> Vec<f32> {
-    raw.iter().zip(eff).map(|(&r, &e)| if r as f64 == e { r } else { e as f32 }).collect()
+    raw.iter()
+        .zip(eff)
+        .map(|(&r, &e)| if r as f64 == e { r } else { e as f32 })
+        .collect()
 }
 
 fn diag(n: usize, d: impl Fn(usize) -> f32) -> Vec<f32> {
@@ -472,14 +596,25 @@ pub fn export_arrays(m: &FloatModel) -> Result<Vec<(&'static str, Array)>, Inter
     m.validate()?;
     let (n, i, o) = (m.n_rec, m.n_in, m.n_out);
     let e = m.effective();
-    let f = |shape: Vec<usize>, v: Vec<f32>| Array { shape, data: Data::F32(v) };
+    let f = |shape: Vec<usize>, v: Vec<f32>| Array {
+        shape,
+        data: Data::F32(v),
+    };
     let signs = m.dale_signs();
     let dale = m.constraints.dale_ratio.is_some();
     let c = &m.constraints;
     let ones = |len| vec![1.0f32; len];
     let dale_ratio = match c.dale_ratio {
-        Some(r) => Array { shape: vec![], data: Data::F64(vec![r as f64]) },
-        None => Array { shape: vec![], data: Data::Object(pickle::none_object_array()) },
+        // The shortest decimal of the f32 (0.8, not 0.800000011920929): what a Python user
+        // wrote, and what a PsychRNN file holding a float64 ratio gives back after import.
+        Some(r) => Array {
+            shape: vec![],
+            data: Data::F64(vec![r.to_string().parse().unwrap_or(r as f64)]),
+        },
+        None => Array {
+            shape: vec![],
+            data: Data::Object(pickle::none_object_array()),
+        },
     };
     Ok(vec![
         ("init_state", f(vec![1, n], m.init_state.clone())),
@@ -489,10 +624,31 @@ pub fn export_arrays(m: &FloatModel) -> Result<Vec<(&'static str, Array)>, Inter
         ("b_rec", f(vec![n], m.b_rec.clone())),
         ("b_out", f(vec![o], m.b_out.clone())),
         ("Dale_rec", f(vec![n, n], diag(n, |k| signs[k] as f32))),
-        ("Dale_out", f(vec![n, n], diag(n, |k| if !dale || signs[k] > 0.0 { 1.0 } else { 0.0 }))),
-        ("input_connectivity", f(vec![n, i], c.input_connectivity.clone().unwrap_or_else(|| ones(n * i)))),
-        ("rec_connectivity", f(vec![n, n], m.rec_mask().iter().map(|&x| x as f32).collect())),
-        ("output_connectivity", f(vec![o, n], c.output_connectivity.clone().unwrap_or_else(|| ones(o * n)))),
+        (
+            "Dale_out",
+            f(
+                vec![n, n],
+                diag(n, |k| if !dale || signs[k] > 0.0 { 1.0 } else { 0.0 }),
+            ),
+        ),
+        (
+            "input_connectivity",
+            f(
+                vec![n, i],
+                c.input_connectivity.clone().unwrap_or_else(|| ones(n * i)),
+            ),
+        ),
+        (
+            "rec_connectivity",
+            f(vec![n, n], m.rec_mask().iter().map(|&x| x as f32).collect()),
+        ),
+        (
+            "output_connectivity",
+            f(
+                vec![o, n],
+                c.output_connectivity.clone().unwrap_or_else(|| ones(o * n)),
+            ),
+        ),
         ("dale_ratio", dale_ratio),
     ])
 }
@@ -535,10 +691,19 @@ mod tests {
     fn export_import_keeps_effective_weights_and_constraints() {
         let m = dale_model();
         let bytes = export(&m).unwrap();
-        let back = import_bytes(Path::new("d.npz"), &bytes, &ImportOptions::new(10.0, 100.0)).unwrap();
+        let back =
+            import_bytes(Path::new("d.npz"), &bytes, &ImportOptions::new(10.0, 100.0)).unwrap();
         assert_eq!(back.model.effective(), m.effective());
-        assert_eq!(back.model.constraints.dale_ratio, Some(0.6), "{:?}", back.notes);
-        assert_eq!(back.model.constraints.input_connectivity, m.constraints.input_connectivity);
+        assert_eq!(
+            back.model.constraints.dale_ratio,
+            Some(0.6),
+            "{:?}",
+            back.notes
+        );
+        assert_eq!(
+            back.model.constraints.input_connectivity,
+            m.constraints.input_connectivity
+        );
         // export → import → export is a fixed point, byte for byte.
         assert_eq!(export(&back.model).unwrap(), bytes);
     }
@@ -556,9 +721,14 @@ mod tests {
             }
         }
         let bytes = npz::write(arrays.iter().map(|(k, a)| (*k, a)));
-        let back = import_bytes(Path::new("d.npz"), &bytes, &ImportOptions::new(10.0, 100.0)).unwrap();
+        let back =
+            import_bytes(Path::new("d.npz"), &bytes, &ImportOptions::new(10.0, 100.0)).unwrap();
         assert_eq!(back.model.constraints.dale_ratio, None);
         assert_eq!(back.model.w_out, vec![0.5, 0.2, 0.1, -0.3, -0.4]);
-        assert!(back.notes.iter().any(|n| n.contains("Dale_out = Dale_rec")), "{:?}", back.notes);
+        assert!(
+            back.notes.iter().any(|n| n.contains("Dale_out = Dale_rec")),
+            "{:?}",
+            back.notes
+        );
     }
 }

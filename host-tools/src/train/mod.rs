@@ -15,6 +15,7 @@
 pub mod adam;
 pub mod checkpoint;
 pub mod config;
+pub mod kernel;
 pub mod net;
 pub mod real;
 
@@ -736,4 +737,122 @@ fn first_diff(
         _ if a == b => None,
         _ => Some((prefix.to_string(), a.to_string(), b.to_string())),
     }
+}
+
+/// `neuroloop train`: config (file, flags) → run with a progress bar → model + checkpoint.
+pub fn run_cli(a: &crate::cli::TrainArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let ckpt_path = a
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| checkpoint::default_path(&a.output));
+    let from_file = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading config {}", p.display()))?;
+            Some(TrainConfig::from_toml(&text, &p.display().to_string())?)
+        }
+        None => None,
+    };
+    let ckpt = if a.resume {
+        Some(
+            Checkpoint::load(&ckpt_path)
+                .with_context(|| "--resume needs the checkpoint of an earlier run".to_string())?,
+        )
+    } else {
+        None
+    };
+    let mut cfg = match (&from_file, &ckpt, &a.task) {
+        (Some(c), _, _) => c.clone(),
+        (None, Some(k), _) => k.config.clone(),
+        (None, None, Some(name)) => TrainConfig::for_task(name),
+        (None, None, None) => anyhow::bail!(
+            "give --task NAME or --config FILE (tasks: {})",
+            crate::task::TASK_NAMES.join(", ")
+        ),
+    };
+    if let Some(name) = &a.task {
+        cfg.task.name = name.clone();
+    }
+    if let Some(v) = a.n_rec {
+        cfg.model.n_rec = v;
+    }
+    if let Some(v) = a.batch {
+        cfg.train.batch = v;
+    }
+    if let Some(v) = a.trials {
+        cfg.train.trials = v;
+    }
+    if let Some(v) = a.seed {
+        cfg.seed = v;
+    }
+    if let Some(v) = a.lr {
+        cfg.train.learning_rate = v;
+    }
+    if let Some(v) = &a.transfer {
+        cfg.model.transfer = v.clone();
+    }
+    if let Some(v) = a.dale_ratio {
+        cfg.model.dale_ratio = Some(v);
+    }
+    if let Some(v) = a.rec_noise {
+        cfg.model.rec_noise = v;
+    }
+    if let Some(v) = a.threads {
+        cfg.train.threads = v;
+    }
+    if let Some(v) = a.checkpoint_every {
+        cfg.train.checkpoint_every = v;
+    }
+    let mut trainer = match ckpt {
+        Some(k) => {
+            let done = k.batches_done;
+            let t = Trainer::resume(k, Some(cfg))?;
+            eprintln!(
+                "resuming {} at batch {done} of {}",
+                ckpt_path.display(),
+                t.total_batches()
+            );
+            t
+        }
+        None => Trainer::new(cfg)?,
+    };
+    let total = trainer.total_batches();
+    let bar = crate::progress::Progress::new(total, "train");
+    let mut last = 0u64;
+    let summary = trainer.run(Some(&ckpt_path), &mut |p| {
+        if p.batch == total || p.batch >= last + 5 {
+            last = p.batch;
+            bar.update(
+                p.batch,
+                format!(
+                    "loss {:.5} acc {:.3} {:.0} trials/s",
+                    p.loss, p.accuracy, p.trials_per_sec
+                ),
+            );
+        }
+    });
+    bar.finish();
+    let summary = summary?;
+    let model = trainer.model();
+    model
+        .save(&a.output)
+        .with_context(|| format!("writing {}", a.output.display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    }
+    eprintln!(
+        "trained {} on {}: {} batches ({} trials) in {:.2} s, loss {:.6}, last batch accuracy {:.4} ({}); model {}, checkpoint {}",
+        model.name,
+        trainer.task().name(),
+        summary.batches,
+        summary.trials,
+        summary.seconds,
+        summary.loss,
+        summary.accuracy,
+        summary.stopped,
+        a.output.display(),
+        ckpt_path.display()
+    );
+    Ok(())
 }

@@ -104,6 +104,15 @@ impl<T: Real> Params<T> {
     }
 }
 
+/// `out (cols × rows) = inᵀ` for a row-major `rows × cols` matrix.
+pub fn transpose<T: Copy>(input: &[T], rows: usize, cols: usize, out: &mut Vec<T>) {
+    out.clear();
+    out.reserve(rows * cols);
+    for c in 0..cols {
+        out.extend((0..rows).map(|r| input[r * cols + c]));
+    }
+}
+
 /// Effective (constrained) weights for one training step.
 #[derive(Clone, Debug, Default)]
 pub struct Eff<T> {
@@ -111,6 +120,12 @@ pub struct Eff<T> {
     pub w_in: Vec<T>,
     /// n_rec × n_rec.
     pub w_rec: Vec<T>,
+    /// `w_rec` transposed (for the forward step product).
+    pub w_rec_t: Vec<T>,
+    /// `w_in` transposed.
+    pub w_in_t: Vec<T>,
+    /// `w_out` transposed.
+    pub w_out_t: Vec<T>,
     /// n_out × n_rec.
     pub w_out: Vec<T>,
 }
@@ -261,6 +276,10 @@ impl<T: Real> Net<T> {
         map(&self.params.w_in, &self.c_in, &mut eff.w_in);
         map(&self.params.w_rec, &self.c_rec, &mut eff.w_rec);
         map(&self.params.w_out, &self.c_out, &mut eff.w_out);
+        let n = self.n_rec;
+        transpose(&eff.w_rec, n, n, &mut eff.w_rec_t);
+        transpose(&eff.w_in, n, self.n_in, &mut eff.w_in_t);
+        transpose(&eff.w_out, self.n_out, n, &mut eff.w_out_t);
     }
 
     /// Turn gradients with respect to the effective weights (in `g.w_*`) into gradients
@@ -405,6 +424,9 @@ pub struct Workspace<T> {
     rho: Vec<T>,
     delta: Vec<T>,
     tmp: Vec<T>,
+    dyt: Vec<T>,
+    xt: Vec<T>,
+    gint: Vec<T>,
     /// Gradients of this chunk (weights: with respect to the effective weights).
     pub grads: Params<T>,
 }
@@ -431,6 +453,9 @@ impl<T: Real> Workspace<T> {
             rho: z(steps * bc * n),
             delta: z(bc * n),
             tmp: z(bc * n),
+            dyt: z(steps * bc * o),
+            xt: z(steps * bc * i),
+            gint: z(i * n),
             grads: Params::zeros_like(&net.params),
         }
     }
@@ -473,28 +498,48 @@ impl<T: Real> Workspace<T> {
     /// Forward pass on the loaded inputs. Noise is drawn when `net.noise > 0` and `rngs`
     /// (one generator per trial of the chunk) is given.
     pub fn forward<R: Rng>(&mut self, net: &Net<T>, eff: &Eff<T>, rngs: Option<&mut [R]>) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: features detected just above.
+                return unsafe { self.forward_avx512(net, eff, rngs) };
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: features detected just above.
+                return unsafe { self.forward_avx2(net, eff, rngs) };
+            }
+        }
+        self.forward_impl(net, eff, rngs)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn forward_avx512<R: Rng>(
+        &mut self,
+        net: &Net<T>,
+        eff: &Eff<T>,
+        rngs: Option<&mut [R]>,
+    ) {
+        self.forward_impl(net, eff, rngs)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn forward_avx2<R: Rng>(&mut self, net: &Net<T>, eff: &Eff<T>, rngs: Option<&mut [R]>) {
+        self.forward_impl(net, eff, rngs)
+    }
+
+    #[inline(always)]
+    fn forward_impl<R: Rng>(&mut self, net: &Net<T>, eff: &Eff<T>, rngs: Option<&mut [R]>) {
         let (bc, st, i, n, o) = (self.bc, self.steps, self.n_in, self.n_rec, self.n_out);
         let p = &net.params;
         let (alpha, keep) = (net.alpha, T::ONE - net.alpha);
         let tf = net.transfer;
         // Input drive for all steps at once.
-        gemm(
-            st * bc,
-            n,
-            i,
-            T::ONE,
-            &self.x,
-            false,
-            &eff.w_in,
-            true,
-            T::ZERO,
-            &mut self.pre,
-        );
         for row in self.pre.chunks_exact_mut(n) {
-            for (v, &b) in row.iter_mut().zip(&p.b_rec) {
-                *v += b;
-            }
+            row.copy_from_slice(&p.b_rec);
         }
+        T::gemm_acc(st * bc, n, i, &self.x, &eff.w_in_t, &mut self.pre);
         for b in 0..bc {
             self.s[b * n..(b + 1) * n].copy_from_slice(&p.init_state);
         }
@@ -508,18 +553,7 @@ impl<T: Real> Workspace<T> {
             let (r_prev, r_next) = self.r[t * bn..(t + 2) * bn].split_at_mut(bn);
             // s_next ← pre_t, then += r_prev · W_recᵀ.
             s_next.copy_from_slice(&self.pre[t * bn..(t + 1) * bn]);
-            gemm(
-                bc,
-                n,
-                n,
-                T::ONE,
-                r_prev,
-                false,
-                &eff.w_rec,
-                true,
-                T::ONE,
-                s_next,
-            );
+            T::gemm_acc(bc, n, n, r_prev, &eff.w_rec_t, s_next);
             for k in 0..bn {
                 s_next[k] = keep * s_prev[k] + alpha * s_next[k];
             }
@@ -536,23 +570,10 @@ impl<T: Real> Workspace<T> {
             }
         }
         // Outputs for all steps at once.
-        gemm(
-            st * bc,
-            o,
-            n,
-            T::ONE,
-            &self.r[bn..],
-            false,
-            &eff.w_out,
-            true,
-            T::ZERO,
-            &mut self.out,
-        );
         for row in self.out.chunks_exact_mut(o) {
-            for (v, &b) in row.iter_mut().zip(&p.b_out) {
-                *v += b;
-            }
+            row.copy_from_slice(&p.b_out);
         }
+        T::gemm_acc(st * bc, o, n, &self.r[bn..], &eff.w_out_t, &mut self.out);
     }
 
     /// Sum over this chunk of the loss terms (unnormalised: divide by `total_trials`-based
@@ -623,24 +644,60 @@ impl<T: Real> Workspace<T> {
         obj: &Objective,
         total_trials: usize,
     ) -> f64 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: features detected just above.
+                return unsafe { self.backward_avx512(net, eff, obj, total_trials) };
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: features detected just above.
+                return unsafe { self.backward_avx2(net, eff, obj, total_trials) };
+            }
+        }
+        self.backward_impl(net, eff, obj, total_trials)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn backward_avx512(
+        &mut self,
+        net: &Net<T>,
+        eff: &Eff<T>,
+        obj: &Objective,
+        total_trials: usize,
+    ) -> f64 {
+        self.backward_impl(net, eff, obj, total_trials)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn backward_avx2(
+        &mut self,
+        net: &Net<T>,
+        eff: &Eff<T>,
+        obj: &Objective,
+        total_trials: usize,
+    ) -> f64 {
+        self.backward_impl(net, eff, obj, total_trials)
+    }
+
+    #[inline(always)]
+    fn backward_impl(
+        &mut self,
+        net: &Net<T>,
+        eff: &Eff<T>,
+        obj: &Objective,
+        total_trials: usize,
+    ) -> f64 {
         let loss = self.loss_terms(obj, total_trials, true);
         let (bc, st, i, n, o) = (self.bc, self.steps, self.n_in, self.n_rec, self.n_out);
         let bn = bc * n;
         let tf = net.transfer;
         let (alpha, keep) = (net.alpha, T::ONE - net.alpha);
         // ρ_t (t = 1..T, stored at t−1) = dy_t · W_out (+ firing-rate term).
-        gemm(
-            st * bc,
-            n,
-            o,
-            T::ONE,
-            &self.dy,
-            false,
-            &eff.w_out,
-            false,
-            T::ZERO,
-            &mut self.rho,
-        );
+        self.rho.iter_mut().for_each(|v| *v = T::ZERO);
+        T::gemm_acc(st * bc, n, o, &self.dy, &eff.w_out, &mut self.rho);
         if obj.l2_firing_rate != 0.0 {
             let c = T::from_f64(2.0 * obj.l2_firing_rate / (total_trials * st * n) as f64);
             for (g, &r) in self.rho.iter_mut().zip(&self.r[bn..]) {
@@ -649,18 +706,9 @@ impl<T: Real> Workspace<T> {
         }
         let g = &mut self.grads;
         // Output weights and bias.
-        gemm(
-            o,
-            n,
-            st * bc,
-            T::ONE,
-            &self.dy,
-            true,
-            &self.r[bn..],
-            false,
-            T::ZERO,
-            &mut g.w_out,
-        );
+        transpose(&self.dy, st * bc, o, &mut self.dyt);
+        g.w_out.iter_mut().for_each(|v| *v = T::ZERO);
+        T::gemm_acc(o, n, st * bc, &self.dyt, &self.r[bn..], &mut g.w_out);
         g.b_out.iter_mut().for_each(|v| *v = T::ZERO);
         for row in self.dy.chunks_exact(o) {
             for (a, &b) in g.b_out.iter_mut().zip(row) {
@@ -685,32 +733,10 @@ impl<T: Real> Workspace<T> {
             // tmp = dpre · W_rec (+ ρ_t for t ≥ 1).
             if t >= 1 {
                 self.tmp.copy_from_slice(&self.rho[(t - 1) * bn..t * bn]);
-                gemm(
-                    bc,
-                    n,
-                    n,
-                    T::ONE,
-                    dpre,
-                    false,
-                    &eff.w_rec,
-                    false,
-                    T::ONE,
-                    &mut self.tmp,
-                );
             } else {
-                gemm(
-                    bc,
-                    n,
-                    n,
-                    T::ONE,
-                    dpre,
-                    false,
-                    &eff.w_rec,
-                    false,
-                    T::ZERO,
-                    &mut self.tmp,
-                );
+                self.tmp.iter_mut().for_each(|v| *v = T::ZERO);
             }
+            T::gemm_acc(bc, n, n, dpre, &eff.w_rec, &mut self.tmp);
             let s = &self.s[t * bn..(t + 1) * bn];
             let r = &self.r[t * bn..(t + 1) * bn];
             for k in 0..bn {
@@ -737,18 +763,10 @@ impl<T: Real> Workspace<T> {
             T::ZERO,
             &mut g.w_rec,
         );
-        gemm(
-            n,
-            i,
-            st * bc,
-            T::ONE,
-            &self.pre,
-            true,
-            &self.x,
-            false,
-            T::ZERO,
-            &mut g.w_in,
-        );
+        transpose(&self.x, st * bc, i, &mut self.xt);
+        self.gint.iter_mut().for_each(|v| *v = T::ZERO);
+        T::gemm_acc(i, n, st * bc, &self.xt, &self.pre, &mut self.gint);
+        transpose(&self.gint, i, n, &mut g.w_in);
         g.b_rec.iter_mut().for_each(|v| *v = T::ZERO);
         for row in self.pre.chunks_exact(n) {
             for (a, &b) in g.b_rec.iter_mut().zip(row) {

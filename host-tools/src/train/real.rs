@@ -46,6 +46,8 @@ pub trait Real:
     fn ln(self) -> Self;
     /// Whether finite.
     fn is_finite(self) -> bool;
+    /// `C (m×n) += A (m×k) · B (k×n)`, contiguous row-major: the per-step product.
+    fn gemm_acc(m: usize, n: usize, k: usize, a: &[Self], b: &[Self], c: &mut [Self]);
     /// Raw GEMM, see [`gemm`].
     ///
     /// # Safety
@@ -70,8 +72,12 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $gemm:path) => {
+    ($t:ty, $gemm:path, $acc:expr) => {
         impl Real for $t {
+            #[inline]
+            fn gemm_acc(m: usize, n: usize, k: usize, a: &[Self], b: &[Self], c: &mut [Self]) {
+                $acc(m, n, k, a, b, c)
+            }
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             #[inline(always)]
@@ -133,8 +139,12 @@ macro_rules! impl_real {
     };
 }
 
-impl_real!(f32, matrixmultiply::sgemm);
-impl_real!(f64, matrixmultiply::dgemm);
+impl_real!(f32, matrixmultiply::sgemm, |m, n, k, a, b, c| {
+    super::kernel::gemm_acc_f32(m, n, k, a, k, b, n, c, n)
+});
+impl_real!(f64, matrixmultiply::dgemm, |m, n, k, a, b, c| gemm(
+    m, n, k, 1.0, a, false, b, false, 1.0, c
+));
 
 /// Row-major `C (m×n) = alpha · op(A) · op(B) + beta · C`.
 ///

@@ -1,0 +1,178 @@
+//! `neuroloop bench train`: seconds per training batch (task generation, forward, BPTT,
+//! Adam, on all cores) and the GFLOP/s that means, next to the machine's sgemm peak.
+//!
+//! FLOPs per batch = 2 × the multiply-adds of the forward and backward matrix products:
+//! `T·B·(3·N² + 2·N·N_in + 3·N·N_out)` (forward `W_rec`, `W_in`, `W_out`; backward
+//! `Δ·W_rec`, `dY·W_out`; weight gradients `∂W_rec`, `∂W_in`, `∂W_out`).
+
+use crate::train::config::TrainConfig;
+use crate::train::real::gemm;
+use crate::train::{TrainError, Trainer};
+use serde::Serialize;
+use std::time::Instant;
+
+/// Benchmark settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchConfig {
+    /// Recurrent units.
+    pub n_rec: usize,
+    /// Trials per batch.
+    pub batch: usize,
+    /// Steps per trial.
+    pub steps: usize,
+    /// Timed batches.
+    pub reps: usize,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+}
+
+/// Benchmark result.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BenchReport {
+    /// Recurrent units.
+    pub n_rec: usize,
+    /// Trials per batch.
+    pub batch: usize,
+    /// Steps per trial.
+    pub steps: usize,
+    /// Worker threads.
+    pub threads: usize,
+    /// Median seconds per batch.
+    pub median_s: f64,
+    /// Fastest batch, seconds.
+    pub best_s: f64,
+    /// FLOPs per batch (see module docs).
+    pub flops_per_batch: f64,
+    /// GFLOP/s at the median.
+    pub gflops: f64,
+    /// GFLOP/s at the best.
+    pub gflops_best: f64,
+}
+
+/// FLOPs per batch (2 × multiply-adds of the matrix products).
+pub fn flops_per_batch(n_rec: usize, n_in: usize, n_out: usize, batch: usize, steps: usize) -> f64 {
+    let (n, i, o) = (n_rec as f64, n_in as f64, n_out as f64);
+    2.0 * (steps * batch) as f64 * (3.0 * n * n + 2.0 * n * i + 3.0 * n * o)
+}
+
+/// Time training batches of perceptual discrimination at the given size.
+pub fn bench_train(c: &BenchConfig) -> Result<BenchReport, TrainError> {
+    let mut cfg = TrainConfig::for_task("perceptual-discrimination");
+    cfg.task.t = c.steps as f32 * cfg.task.dt;
+    cfg.model.n_rec = c.n_rec;
+    cfg.train.batch = c.batch;
+    cfg.train.trials = u64::MAX / 2;
+    cfg.train.threads = c.threads;
+    let mut t = Trainer::new(cfg)?;
+    for _ in 0..3 {
+        t.step()?;
+    }
+    let mut times = Vec::with_capacity(c.reps);
+    for _ in 0..c.reps.max(1) {
+        let s = Instant::now();
+        t.step()?;
+        times.push(s.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let best = times[0];
+    let d = t.task().dims();
+    let f = flops_per_batch(c.n_rec, d.n_in, d.n_out, c.batch, c.steps);
+    Ok(BenchReport {
+        n_rec: c.n_rec,
+        batch: c.batch,
+        steps: c.steps,
+        threads: crate::train::thread_count(c.threads),
+        median_s: median,
+        best_s: best,
+        flops_per_batch: f,
+        gflops: f / median / 1e9,
+        gflops_best: f / best / 1e9,
+    })
+}
+
+/// sgemm peak: GFLOP/s of `n×n×n` sgemm (best of `reps`), on one core and on `threads`
+/// cores at once (each thread its own product).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SgemmPeak {
+    /// Matrix size.
+    pub n: usize,
+    /// One thread, GFLOP/s.
+    pub one_core: f64,
+    /// Threads used for `all_cores`.
+    pub threads: usize,
+    /// All threads together, GFLOP/s.
+    pub all_cores: f64,
+}
+
+/// Measure the sgemm peak (matrixmultiply, the kernel the trainer uses).
+pub fn sgemm_peak(n: usize, reps: usize, threads: usize) -> SgemmPeak {
+    let one = |reps: usize| -> f64 {
+        let a: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.1).collect();
+        let b = a.clone();
+        let mut c = vec![0.0f32; n * n];
+        let mut best = f64::INFINITY;
+        for _ in 0..reps {
+            let s = Instant::now();
+            gemm(n, n, n, 1.0, &a, false, &b, false, 0.0, &mut c);
+            best = best.min(s.elapsed().as_secs_f64());
+        }
+        std::hint::black_box(&c);
+        2.0 * (n * n * n) as f64 / best / 1e9
+    };
+    let one_core = one(reps);
+    let threads = crate::train::thread_count(threads);
+    let all_cores = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads).map(|_| s.spawn(|| one(reps))).collect();
+        hs.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
+    });
+    SgemmPeak {
+        n,
+        one_core,
+        threads,
+        all_cores,
+    }
+}
+
+/// `neuroloop bench train`.
+pub fn run_cli(a: &crate::cli::BenchTrainArgs) -> anyhow::Result<()> {
+    let c = BenchConfig {
+        n_rec: a.n_rec,
+        batch: a.batch,
+        steps: a.steps,
+        reps: a.reps,
+        threads: a.threads,
+    };
+    if c.n_rec == 0 || c.batch == 0 || c.steps == 0 {
+        anyhow::bail!("--n-rec, --batch and --steps must be at least 1");
+    }
+    let r = bench_train(&c)?;
+    let peak = if a.no_peak {
+        None
+    } else {
+        Some(sgemm_peak(256, 50, c.threads))
+    };
+    if a.json {
+        println!("{}", serde_json::json!({ "train": r, "sgemm_peak": peak }));
+    } else {
+        eprintln!(
+            "bench train: n_rec {}, batch {}, {} steps, {} threads: median {:.2} ms/batch (best {:.2} ms), {:.1} GFLOP/s (best {:.1}), {:.1} MFLOP/batch",
+            r.n_rec,
+            r.batch,
+            r.steps,
+            r.threads,
+            r.median_s * 1e3,
+            r.best_s * 1e3,
+            r.gflops,
+            r.gflops_best,
+            r.flops_per_batch / 1e6
+        );
+        if let Some(p) = peak {
+            eprintln!(
+                "sgemm peak ({0}x{0}x{0}, matrixmultiply): {1:.1} GFLOP/s on one core, {2:.1} GFLOP/s on {3} cores",
+                p.n, p.one_core, p.all_cores, p.threads
+            );
+        }
+    }
+    Ok(())
+}

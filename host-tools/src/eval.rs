@@ -1,0 +1,177 @@
+//! Evaluation of a float model on fresh trials of a task: PsychRNN accuracy and loss.
+//!
+//! Trials come from the `EVAL` stream of [`crate::train::trial_rng`] under the given seed,
+//! so two models evaluated with the same seed see the very same trials. The forward pass is
+//! the trainer's batched f32 one (equal to `Effective::run` to ~1e-6; a test pins this in
+//! f64 to 1e-9), split over all cores.
+
+use crate::model::FloatModel;
+use crate::task::{AnyTask, Batch};
+use crate::train::net::{Eff, LossKind, Net, Objective, Workspace};
+use crate::train::{chunk_sizes, run_chunks, stream, thread_count};
+use serde::Serialize;
+
+/// Evaluation errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// Model and task do not fit together.
+    #[error(
+        "model {model:?} has {m_in} inputs and {m_out} outputs, task {task} has {t_in} and {t_out}"
+    )]
+    Mismatch {
+        /// Model name.
+        model: String,
+        /// Task name.
+        task: String,
+        /// Model inputs.
+        m_in: usize,
+        /// Model outputs.
+        m_out: usize,
+        /// Task inputs.
+        t_in: usize,
+        /// Task outputs.
+        t_out: usize,
+    },
+    /// The model is invalid.
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    /// Zero trials asked.
+    #[error("--trials must be at least 1")]
+    NoTrials,
+}
+
+/// Result of an evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EvalReport {
+    /// Task name.
+    pub task: String,
+    /// Trials evaluated.
+    pub trials: usize,
+    /// PsychRNN accuracy.
+    pub accuracy: f64,
+    /// Masked MSE (PsychRNN's default loss), averaged over trials.
+    pub loss: f64,
+    /// Seed of the trials.
+    pub seed: u64,
+}
+
+/// Check that `model` fits `task`.
+pub fn check_fit(model: &FloatModel, task: &dyn AnyTask) -> Result<(), EvalError> {
+    model.validate()?;
+    let d = task.dims();
+    if d.n_in != model.n_in || d.n_out != model.n_out {
+        return Err(EvalError::Mismatch {
+            model: model.name.clone(),
+            task: task.name().into(),
+            m_in: model.n_in,
+            m_out: model.n_out,
+            t_in: d.n_in,
+            t_out: d.n_out,
+        });
+    }
+    Ok(())
+}
+
+/// Evaluate `model` on `trials` fresh trials (seed `seed`).
+pub fn evaluate(
+    model: &FloatModel,
+    task: &dyn AnyTask,
+    trials: usize,
+    seed: u64,
+) -> Result<EvalReport, EvalError> {
+    if trials == 0 {
+        return Err(EvalError::NoTrials);
+    }
+    check_fit(model, task)?;
+    let net: Net<f32> = Net::from_model(model);
+    let mut eff = Eff::default();
+    net.effective(&mut eff);
+    let obj = Objective {
+        loss: LossKind::MeanSquaredError,
+        ..Objective::default()
+    };
+    let per = trials.min(1000);
+    let threads = thread_count(0);
+    let d = task.dims();
+    let (mut correct, mut loss_sum, mut done, mut k) = (0.0, 0.0, 0usize, 0u64);
+    while done < trials {
+        let n = per.min(trials - done);
+        let mut workers: Vec<Workspace<f32>> = chunk_sizes(n, threads)
+            .into_iter()
+            .map(|bc| Workspace::new(&net, bc, d.n_steps))
+            .collect();
+        let mut batch = Batch::new(d, n);
+        let mut out = vec![0.0; batch.y.len()];
+        let l = run_chunks(
+            &mut workers,
+            &net,
+            &eff,
+            &obj,
+            task,
+            &mut batch,
+            &mut out,
+            seed,
+            stream::EVAL,
+            k,
+            false,
+        );
+        correct += task.accuracy(&batch.y, &out, &batch.mask, n) * n as f64;
+        loss_sum += l * n as f64;
+        done += n;
+        k += 1;
+    }
+    Ok(EvalReport {
+        task: task.name().into(),
+        trials,
+        accuracy: correct / trials as f64,
+        loss: loss_sum / trials as f64,
+        seed,
+    })
+}
+
+/// `n` fresh trials as per-trial input vectors (steps × n_in), plus the batch they came from.
+pub fn sample_trials(task: &dyn AnyTask, n: usize, seed: u64, kind: u64) -> Batch {
+    let mut batch = Batch::new(task.dims(), n);
+    let d = task.dims();
+    for b in 0..n {
+        let mut r = crate::train::trial_rng(seed, kind, 0, b as u64);
+        let (xi, yo) = (d.n_steps * d.n_in, d.n_steps * d.n_out);
+        task.trial(
+            &mut r,
+            &mut batch.x[b * xi..(b + 1) * xi],
+            &mut batch.y[b * yo..(b + 1) * yo],
+            &mut batch.mask[b * yo..(b + 1) * yo],
+        );
+    }
+    batch
+}
+
+/// `neuroloop eval`.
+pub fn run_cli(a: &crate::cli::EvalArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let model =
+        crate::model::load(&a.model).with_context(|| format!("loading {}", a.model.display()))?;
+    let mut spec = crate::task::TaskSpec::named(&a.task);
+    spec.dt = model.dt;
+    spec.tau = model.tau;
+    if let Some(t) = a.t {
+        spec.t = t;
+    }
+    let task = crate::task::build(&spec)?;
+    let r = evaluate(&model, &*task, a.trials, a.seed)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        eprintln!(
+            "{}: task {}, {} trials (seed {}): accuracy {:.4}, loss {:.6}",
+            a.model.display(),
+            r.task,
+            r.trials,
+            r.seed,
+            r.accuracy,
+            r.loss
+        );
+    }
+    Ok(())
+}
