@@ -4,6 +4,10 @@
 //! The ELF path comes from `NEUROLOOP_FW_QEMU_ELF` (set by `cargo xtask test` /
 //! `cargo xtask qemu-test`, which build it first). QEMU always runs under `timeout` and is
 //! terminated when the [`Firmware`] is dropped.
+//!
+//! Included by each `tests/tests/firmware_*.rs` with `#[path]`; not every test uses every
+//! helper.
+#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -13,7 +17,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use neuroloop_core::blob::CRC;
-use neuroloop_core::protocol::{DeviceMsg, HostMsg, Info, Mode, Stats, Streams, Telemetry, MAX_CHUNK, PROTOCOL_VERSION};
+use neuroloop_core::protocol::{
+    DeviceMsg, HostMsg, Info, Mode, Stats, Streams, Telemetry, MAX_CHUNK, PROTOCOL_VERSION,
+};
 use neuroloop_firmware::testing::{encode_host, Deframer, RxFrame};
 
 /// Env var naming the firmware ELF.
@@ -37,7 +43,11 @@ fn elf() -> PathBuf {
     let p = std::env::var_os(ELF_VAR).map(PathBuf::from).unwrap_or_else(|| {
         panic!("{ELF_VAR} is not set: these tests need the QEMU firmware. Run them with `cargo xtask qemu-test` (or `cargo xtask test`), which builds firmware/boards/qemu-mps2-an386 and sets it")
     });
-    assert!(p.exists(), "{ELF_VAR}={} does not exist: build it with `cargo xtask qemu-test`", p.display());
+    assert!(
+        p.exists(),
+        "{ELF_VAR}={} does not exist: build it with `cargo xtask qemu-test`",
+        p.display()
+    );
     p
 }
 
@@ -48,7 +58,10 @@ impl Firmware {
         let dir = std::env::temp_dir().join(format!(
             "neuroloop-qemu-{}-{}",
             std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let sock = dir.join("uart0.sock");
@@ -74,11 +87,24 @@ impl Firmware {
                     let _ = e;
                     std::thread::sleep(Duration::from_millis(50));
                 }
-                Err(e) => panic!("QEMU did not open {}: {e}; log: {}", sock.display(), read_log(&dir)),
+                Err(e) => panic!(
+                    "QEMU did not open {}: {e}; log: {}",
+                    sock.display(),
+                    read_log(&dir)
+                ),
             }
         };
-        stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        Firmware { child, dir, stream, deframer: Deframer::default(), queue: VecDeque::new(), seq: 0 }
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        Firmware {
+            child,
+            dir,
+            stream,
+            deframer: Deframer::default(),
+            queue: VecDeque::new(),
+            seq: 0,
+        }
     }
 
     /// QEMU's stdout/stderr so far (semihosting log lines).
@@ -108,7 +134,10 @@ impl Firmware {
                 return f;
             }
             if t0.elapsed() > REPLY_TIMEOUT {
-                panic!("no frame from the firmware within {REPLY_TIMEOUT:?}; QEMU log:\n{}", self.log());
+                panic!(
+                    "no frame from the firmware within {REPLY_TIMEOUT:?}; QEMU log:\n{}",
+                    self.log()
+                );
             }
             match self.stream.read(&mut buf) {
                 Ok(0) => panic!("QEMU closed the UART; log:\n{}", self.log()),
@@ -117,7 +146,12 @@ impl Firmware {
                     self.deframer.feed(&buf[..n], &mut out);
                     self.queue.extend(out);
                 }
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
                     if let Ok(Some(st)) = self.child.try_wait() {
                         panic!("QEMU exited ({st}); log:\n{}", self.log());
                     }
@@ -134,7 +168,9 @@ impl Firmware {
         loop {
             let f = self.recv();
             let re = match f.packet().expect("device frame decodes").msg {
-                DeviceMsg::Ack { re } | DeviceMsg::Nack { re, .. } | DeviceMsg::Stats { re, .. } => Some(re),
+                DeviceMsg::Ack { re }
+                | DeviceMsg::Nack { re, .. }
+                | DeviceMsg::Stats { re, .. } => Some(re),
                 DeviceMsg::Info(ref i) => Some(i.re),
                 _ => None,
             };
@@ -149,7 +185,11 @@ impl Firmware {
         let what = format!("{msg:?}");
         let f = self.request(msg);
         let p = f.packet().unwrap();
-        assert!(matches!(p.msg, DeviceMsg::Ack { .. }), "{what} → {:?}", p.msg);
+        assert!(
+            matches!(p.msg, DeviceMsg::Ack { .. }),
+            "{what} → {:?}",
+            p.msg
+        );
     }
 
     /// Send `msg`, assert it is nacked; returns the reason as `Debug` text.
@@ -163,7 +203,9 @@ impl Firmware {
 
     /// `Hello`; returns `f(Info)`.
     pub fn hello<R>(&mut self, f: impl FnOnce(&Info<'_>) -> R) -> R {
-        let fr = self.request(HostMsg::Hello { protocol: PROTOCOL_VERSION });
+        let fr = self.request(HostMsg::Hello {
+            protocol: PROTOCOL_VERSION,
+        });
         match fr.packet().unwrap().msg {
             DeviceMsg::Info(ref i) => f(i),
             other => panic!("expected Info, got {other:?}"),
@@ -178,9 +220,15 @@ impl Firmware {
     /// Upload `blob` announcing `crc`, sending only its first `send` bytes; returns the
     /// reply to `UploadCommit`.
     pub fn upload_partial(&mut self, blob: &[u8], crc: u32, send: usize) -> RxFrame {
-        self.expect_ack(HostMsg::UploadBegin { len: blob.len() as u32, crc });
+        self.expect_ack(HostMsg::UploadBegin {
+            len: blob.len() as u32,
+            crc,
+        });
         for (i, c) in blob[..send].chunks(MAX_CHUNK).enumerate() {
-            self.expect_ack(HostMsg::UploadChunk { offset: (i * MAX_CHUNK) as u32, bytes: c });
+            self.expect_ack(HostMsg::UploadChunk {
+                offset: (i * MAX_CHUNK) as u32,
+                bytes: c,
+            });
         }
         self.request(HostMsg::UploadCommit)
     }
@@ -189,7 +237,11 @@ impl Firmware {
     pub fn upload(&mut self, blob: &[u8]) {
         let f = self.upload_partial(blob, CRC.checksum(blob), blob.len());
         let p = f.packet().unwrap();
-        assert!(matches!(p.msg, DeviceMsg::Ack { .. }), "upload commit → {:?}", p.msg);
+        assert!(
+            matches!(p.msg, DeviceMsg::Ack { .. }),
+            "upload commit → {:?}",
+            p.msg
+        );
     }
 
     /// Counters.
@@ -203,7 +255,13 @@ impl Firmware {
     /// Reset the state, run `inputs` in lockstep, return the telemetry (one per input).
     pub fn lockstep(&mut self, inputs: &[Vec<i16>]) -> Vec<Telemetry> {
         self.expect_ack(HostMsg::ResetState);
-        self.expect_ack(HostMsg::Start { mode: Mode::Lockstep, streams: Streams { every: 1, ..Streams::default() } });
+        self.expect_ack(HostMsg::Start {
+            mode: Mode::Lockstep,
+            streams: Streams {
+                every: 1,
+                ..Streams::default()
+            },
+        });
         let mut out = Vec::with_capacity(inputs.len());
         // Keep a few inputs in flight: the UART round trip dominates otherwise.
         const WINDOW: usize = 8;
@@ -211,7 +269,10 @@ impl Firmware {
         while out.len() < inputs.len() {
             while sent < inputs.len() && sent - out.len() < WINDOW {
                 let values = heapless::Vec::from_slice(&inputs[sent]).expect("≤ MAX_VALUES inputs");
-                self.send(HostMsg::Input { seq: sent as u32, values });
+                self.send(HostMsg::Input {
+                    seq: sent as u32,
+                    values,
+                });
                 sent += 1;
             }
             let f = self.recv();
@@ -235,7 +296,9 @@ fn read_log(dir: &std::path::Path) -> String {
 impl Drop for Firmware {
     fn drop(&mut self) {
         // `timeout` forwards SIGTERM to QEMU.
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(5) {
             if let Ok(Some(_)) = self.child.try_wait() {

@@ -2,22 +2,41 @@
 //!
 //! | task | what |
 //! |---|---|
-//! | `test` | everything CI checks: fmt, clippy, workspace tests, core for thumbv6m/thumbv7em |
+//! | `test` | everything CI checks: fmt, clippy, workspace tests, core for thumbv6m/thumbv7em, firmware boards + QEMU end-to-end tests |
+//! | `qemu-test` | build the QEMU firmware and run the end-to-end protocol tests against it |
+//! | `qemu` | build and run the QEMU firmware, UART0 on tcp 127.0.0.1:7878 |
+//! | `size` | flash / RAM of both firmware boards |
+//! | `bench-mcu [--json]` | instructions per step / per MAC in QEMU for N_rec 64/128/256, i16/i8 |
 //!
 //! Needs only cargo (and rustup to add missing targets).
+
+mod firmware;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const TASKS: &[(&str, &str)] = &[(
-    "test",
-    "fmt + clippy + all tests + embedded builds (what CI runs)",
-)];
+const TASKS: &[(&str, &str)] = &[
+    (
+        "test",
+        "fmt + clippy + all tests + embedded builds (what CI runs)",
+    ),
+    ("qemu-test", "QEMU firmware end-to-end tests"),
+    (
+        "qemu",
+        "run the QEMU firmware (UART0 on tcp 127.0.0.1:7878)",
+    ),
+    ("size", "flash/RAM of the firmware boards"),
+    ("bench-mcu", "[--json] instructions per step/MAC in QEMU"),
+];
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
     let result = match task.as_deref() {
         Some("test") => test(),
+        Some("qemu-test") => firmware::qemu_test(),
+        Some("qemu") => firmware::qemu_run(),
+        Some("size") => firmware::size(),
+        Some("bench-mcu") => firmware::bench_mcu(std::env::args().any(|a| a == "--json")),
         _ => {
             eprintln!("usage: cargo xtask <task>\n\ntasks:");
             for (name, what) in TASKS {
@@ -116,6 +135,8 @@ fn test() -> Result<(), String> {
     let mut c = cargo();
     c.args(["test", "--workspace", "--release"]);
     run(c)?;
+    // Firmware: both boards lint + build, then the QEMU end-to-end tests.
+    firmware::test_all()?;
     eprintln!("xtask: all checks passed");
     Ok(())
 }

@@ -24,7 +24,13 @@ static TAKEN: AtomicBool = AtomicBool::new(false);
 pub fn buffers() -> (&'static mut [u8], &'static mut [u8], &'static mut [i16]) {
     assert!(!TAKEN.swap(true, Ordering::SeqCst), "buffers taken twice");
     // SAFETY: the flag above makes these the only references ever created.
-    unsafe { (&mut *addr_of_mut!(SLOT_A), &mut *addr_of_mut!(SLOT_B), &mut *addr_of_mut!(STATE)) }
+    unsafe {
+        (
+            &mut *addr_of_mut!(SLOT_A),
+            &mut *addr_of_mut!(SLOT_B),
+            &mut *addr_of_mut!(STATE),
+        )
+    }
 }
 
 const UART0: usize = 0x4000_4000;
@@ -55,7 +61,9 @@ impl Uart0 {
 impl Serial for Uart0 {
     fn read(&mut self) -> Option<u8> {
         // SAFETY: UART0 registers of this board.
-        unsafe { (read_volatile(reg(STATE_REG)) & 0b10 != 0).then(|| read_volatile(reg(DATA)) as u8) }
+        unsafe {
+            (read_volatile(reg(STATE_REG)) & 0b10 != 0).then(|| read_volatile(reg(DATA)) as u8)
+        }
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
@@ -86,7 +94,11 @@ pub struct SysTicker {
 impl SysTicker {
     /// Free-running at the maximum reload, exception on.
     pub fn new(syst: SYST) -> Self {
-        let mut t = SysTicker { syst, reload: FREE_RELOAD, taken: 0 };
+        let mut t = SysTicker {
+            syst,
+            reload: FREE_RELOAD,
+            taken: 0,
+        };
         t.program(FREE_RELOAD);
         t
     }
@@ -113,7 +125,9 @@ impl Ticker for SysTicker {
             let cvr = SYST::get_current();
             let w2 = WRAPS.load(Ordering::SeqCst);
             if w1 == w2 {
-                return w1.wrapping_mul(self.reload + 1).wrapping_add(self.reload - cvr);
+                return w1
+                    .wrapping_mul(self.reload + 1)
+                    .wrapping_add(self.reload - cvr);
             }
         }
     }

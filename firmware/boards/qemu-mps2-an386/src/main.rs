@@ -40,12 +40,22 @@ fn main() -> ! {
             model.n_out(),
             SLOT_BYTES
         );
-        App::new(Config { board: "qemu-mps2-an386" }, &model, state).unwrap()
+        App::new(
+            Config {
+                board: "qemu-mps2-an386",
+            },
+            &model,
+            state,
+        )
+        .unwrap()
     };
     let mut io = Io {
         serial: board::Uart0::new(),
         ticker: board::SysTicker::new(cp.SYST),
-        actuators: Outputs { pwm: [board::RamPwm::default()], pins: [board::Led(0), board::Led(1)] },
+        actuators: Outputs {
+            pwm: [board::RamPwm::default()],
+            pins: [board::Led(0), board::Led(1)],
+        },
     };
     neuroloop_firmware::run(&mut slots, &mut app, &mut io)
 }

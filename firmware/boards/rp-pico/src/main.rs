@@ -1,0 +1,61 @@
+//! neuroloop firmware on the Raspberry Pi Pico (RP2040, Cortex-M0+).
+//!
+//! | function | Pico pin | notes |
+//! |---|---|---|
+//! | protocol TX | GP0 (pin 1) | UART0, 115 200 8N1, 3.3 V: to a USB-UART adapter or the Debug Probe's UART |
+//! | protocol RX | GP1 (pin 2) | |
+//! | PWM channel 0 | GP15 (pin 20) | PWM slice 7 B, 10 kHz |
+//! | TTL pin 0 | GP16 (pin 21) | threshold rule output |
+//! | TTL pin 1 | GP17 (pin 22) | threshold rule output |
+//! | sync pin 2 | GP18 (pin 24) | e.g. `Sync{pin: 2, every: 100}` to a recording system |
+//! | clock | TIMER, 1 MHz | step durations in µs; timer mode polls it (no interrupt) |
+//! | logs | defmt over RTT (SWD) | `probe-rs run` prints them |
+//!
+//! Flash and run: `cargo run --release` in this folder with a debug probe on SWD (runner:
+//! `probe-rs run --chip RP2040`). Model slots: 2 × 96 KiB of RAM (N_rec ≤ ~200 with i16
+//! weights, ≤ ~300 with i8).
+#![no_std]
+#![no_main]
+
+mod board;
+
+use defmt_rtt as _;
+use panic_probe as _;
+
+use neuroloop_firmware::{App, Config, Io, Outputs, Slots, DEFAULT_BLOB};
+use rp2040_hal as hal;
+
+/// BOOT2 second-stage bootloader for the Pico's W25Q080 flash.
+#[link_section = ".boot2"]
+#[used]
+pub static BOOT2: [u8; 256] = rp2040_boot2::BOOT_LOADER_W25Q080;
+
+/// Largest upload.
+const SLOT_BYTES: usize = 96 * 1024;
+/// State words: N_rec ≤ 512 with up to 64 outputs.
+const STATE_WORDS: usize = 2 * 512 + 64;
+
+#[hal::entry]
+fn main() -> ! {
+    let (serial, ticker, pwm, pins) = board::init();
+    let (a, b, state) = board::buffers();
+    let mut slots = Slots::new(DEFAULT_BLOB, a, b);
+    let mut app = {
+        let (model, _) = slots.split();
+        defmt::info!(
+            "neuroloop {} on rp-pico: model {} ({}x{}x{})",
+            neuroloop_firmware::FIRMWARE_VERSION,
+            model.name(),
+            model.n_in(),
+            model.n_rec(),
+            model.n_out()
+        );
+        App::new(Config { board: "rp-pico" }, &model, state).unwrap()
+    };
+    let mut io = Io {
+        serial,
+        ticker,
+        actuators: Outputs { pwm: [pwm], pins },
+    };
+    neuroloop_firmware::run(&mut slots, &mut app, &mut io)
+}
