@@ -27,23 +27,49 @@ fn outputs(t: &[neuroloop_core::protocol::Telemetry]) -> Vec<Vec<i16>> {
 fn firmware_lockstep_bit_exact_three_blobs() {
     let _ = IGNORE;
     let mut fw = Firmware::start();
-    assert_eq!(fw.model_crc(), Model::from_bytes(DEFAULT_BLOB).unwrap().crc(), "boots the built-in model");
-    let specs = [NetSpec::new(2, 48, 2, 2, 1, 11), NetSpec::new(2, 96, 3, 1, 0, 12), NetSpec::new(3, 128, 2, 2, 0, 13)];
+    assert_eq!(
+        fw.model_crc(),
+        Model::from_bytes(DEFAULT_BLOB).unwrap().crc(),
+        "boots the built-in model"
+    );
+    let specs = [
+        NetSpec::new(2, 48, 2, 2, 1, 11),
+        NetSpec::new(2, 96, 3, 1, 0, 12),
+        NetSpec::new(3, 128, 2, 2, 0, 13),
+    ];
     for (k, spec) in specs.iter().enumerate() {
         let blob = random_blob(spec);
         fw.upload(&blob);
         let (crc, dims) = fw.hello(|i| (i.model_crc, (i.n_in, i.n_rec, i.n_out)));
         assert_eq!(crc, Model::from_bytes(&blob).unwrap().crc());
-        assert_eq!(dims, (spec.n_in as u16, spec.n_rec as u16, spec.n_out as u16));
+        assert_eq!(
+            dims,
+            (spec.n_in as u16, spec.n_rec as u16, spec.n_out as u16)
+        );
         let inputs = discrimination_inputs(200, spec.n_in, 100 + k as u64);
         let tel = fw.lockstep(&inputs);
         let want = host_run(&blob, &inputs);
-        assert_eq!(outputs(&tel), want, "{}: firmware telemetry differs from the host core", spec.name);
-        assert!(want.iter().flatten().any(|&v| v != want[0][0]), "{}: outputs vary", spec.name);
+        assert_eq!(
+            outputs(&tel),
+            want,
+            "{}: firmware telemetry differs from the host core",
+            spec.name
+        );
+        assert!(
+            want.iter().flatten().any(|&v| v != want[0][0]),
+            "{}: outputs vary",
+            spec.name
+        );
         let ticks: Vec<u32> = tel.iter().map(|t| t.tick).collect();
         assert_eq!(ticks, (1..=200).collect::<Vec<u32>>());
         let mean = tel.iter().map(|t| t.step_clocks as f64).sum::<f64>() / tel.len() as f64;
-        eprintln!("{}: {} B blob, mean step {:.0} clocks ≈ {:.0} instructions", spec.name, blob.len(), mean, mean * 40.0);
+        eprintln!(
+            "{}: {} B blob, mean step {:.0} clocks ≈ {:.0} instructions",
+            spec.name,
+            blob.len(),
+            mean,
+            mean * 40.0
+        );
     }
 }
 
@@ -63,34 +89,71 @@ fn firmware_faults() {
     let new = random_blob(&NetSpec::new(2, 32, 2, 2, 0, 22));
     let crc = CRC.checksum(&new);
     // Wrong CRC announced.
-    match fw.upload_partial(&new, crc ^ 0x8000_0001, new.len()).packet().unwrap().msg {
-        DeviceMsg::Nack { reason: NackReason::CrcMismatch { expected, found }, .. } => {
+    match fw
+        .upload_partial(&new, crc ^ 0x8000_0001, new.len())
+        .packet()
+        .unwrap()
+        .msg
+    {
+        DeviceMsg::Nack {
+            reason: NackReason::CrcMismatch { expected, found },
+            ..
+        } => {
             assert_eq!((expected, found), (crc ^ 0x8000_0001, crc))
         }
         other => panic!("wrong CRC → {other:?}"),
     }
     // Truncated: the last 100 bytes never sent.
-    match fw.upload_partial(&new, crc, new.len() - 100).packet().unwrap().msg {
-        DeviceMsg::Nack { reason: NackReason::Incomplete { have, need }, .. } => {
+    match fw
+        .upload_partial(&new, crc, new.len() - 100)
+        .packet()
+        .unwrap()
+        .msg
+    {
+        DeviceMsg::Nack {
+            reason: NackReason::Incomplete { have, need },
+            ..
+        } => {
             assert_eq!((have as usize, need as usize), (new.len() - 100, new.len()))
         }
         other => panic!("truncated → {other:?}"),
     }
     // Truncated blob with a matching CRC: the blob decoder refuses it.
     let cut = &new[..new.len() - 100];
-    match fw.upload_partial(cut, CRC.checksum(cut), cut.len()).packet().unwrap().msg {
-        DeviceMsg::Nack { reason: NackReason::BadBlob { detail }, .. } => assert!(!detail.is_empty()),
+    match fw
+        .upload_partial(cut, CRC.checksum(cut), cut.len())
+        .packet()
+        .unwrap()
+        .msg
+    {
+        DeviceMsg::Nack {
+            reason: NackReason::BadBlob { detail },
+            ..
+        } => assert!(!detail.is_empty()),
         other => panic!("truncated blob → {other:?}"),
     }
     // Oversize: refused at UploadBegin with its size in the reason.
     let slot = fw.hello(|i| i.slot_bytes);
     let big = slot + 12_345;
     let r = fw.expect_nack(HostMsg::UploadBegin { len: big, crc: 0 });
-    assert_eq!(r, format!("{:?}", NackReason::TooLarge { len: big, max: slot }));
+    assert_eq!(
+        r,
+        format!(
+            "{:?}",
+            NackReason::TooLarge {
+                len: big,
+                max: slot
+            }
+        )
+    );
     assert!(r.contains(&big.to_string()));
 
     assert_eq!(fw.model_crc(), crc_good, "old model still active");
-    assert_eq!(outputs(&fw.lockstep(&inputs)), want, "old model answers identically");
+    assert_eq!(
+        outputs(&fw.lockstep(&inputs)),
+        want,
+        "old model answers identically"
+    );
 
     // 10 KiB of noise on the UART.
     let before = fw.stats().rx_frame_errors;
@@ -102,13 +165,22 @@ fn firmware_faults() {
     assert!(matches!(f.packet().unwrap().msg, DeviceMsg::Ack { .. }));
     let errors = fw.stats().rx_frame_errors - before;
     eprintln!("10 KiB noise → {errors} frame errors counted");
-    assert!(errors >= 20, "only {errors} frame errors for 10 KiB of noise");
+    assert!(
+        errors >= 20,
+        "only {errors} frame errors for 10 KiB of noise"
+    );
     // Noise can decode as a valid message (e.g. Stop, SetStimulusMap): re-establish and step.
-    fw.expect_ack(HostMsg::SetStimulusMap { rules: heapless::Vec::new() });
+    fw.expect_ack(HostMsg::SetStimulusMap {
+        rules: heapless::Vec::new(),
+    });
     if fw.model_crc() != crc_good {
         panic!("noise swapped the model");
     }
-    assert_eq!(outputs(&fw.lockstep(&inputs)), want, "steps correctly after noise");
+    assert_eq!(
+        outputs(&fw.lockstep(&inputs)),
+        want,
+        "steps correctly after noise"
+    );
 }
 
 /// Must-show 3: timer mode, 10 000 ticks at a rate where the step fits (0 misses) and at
@@ -126,10 +198,15 @@ fn firmware_timer_mode_deadlines() {
     let step_clocks = tel.iter().map(|t| t.step_clocks).max().unwrap();
     let fits = clock_hz / (step_clocks * 4); // period = 4 × the step
     let overruns = clock_hz * 2 / step_clocks; // period = step / 2
-    eprintln!("step ≤ {step_clocks} clocks; fitting rate {fits} Hz, overrunning rate {overruns} Hz");
+    eprintln!(
+        "step ≤ {step_clocks} clocks; fitting rate {fits} Hz, overrunning rate {overruns} Hz"
+    );
     for (rate, expect_misses) in [(fits, false), (overruns, true)] {
         let values = heapless::Vec::from_slice(&[2048, 1024]).unwrap();
-        fw.expect_ack(HostMsg::Start { mode: Mode::Timer { rate_hz: rate }, streams: Streams::default() });
+        fw.expect_ack(HostMsg::Start {
+            mode: Mode::Timer { rate_hz: rate },
+            streams: Streams::default(),
+        });
         fw.send(HostMsg::Input { seq: 1, values });
         let t0 = std::time::Instant::now();
         let stats = loop {
@@ -145,7 +222,10 @@ fn firmware_timer_mode_deadlines() {
         eprintln!("rate {rate} Hz: {stats:?}");
         assert!(stats.steps > 0 && stats.ticks >= 10_000);
         if expect_misses {
-            assert!(stats.deadline_misses > 0, "overrunning rate reported no misses: {stats:?}");
+            assert!(
+                stats.deadline_misses > 0,
+                "overrunning rate reported no misses: {stats:?}"
+            );
             assert!(stats.steps >= 1000, "loop kept stepping: {stats:?}");
         } else {
             assert_eq!(stats.deadline_misses, 0, "fitting rate missed: {stats:?}");
