@@ -124,7 +124,8 @@ pub struct ExportPsychrnnArgs {
 /// `neuroloop quantize`.
 #[derive(clap::Args, Debug)]
 pub struct QuantizeArgs {
-    /// Float model to quantize (native JSON model or PsychRNN .npz; recognised by content).
+    /// Float model to quantize (a neuroloop float model, recognised by content; import
+    /// PsychRNN weights first with `neuroloop import psychrnn`).
     pub model: PathBuf,
     /// Weight format.
     #[arg(long, value_enum, default_value_t = WeightArg::I16)]

@@ -52,7 +52,7 @@ pub enum ModelError {
         start: Vec<u8>,
     },
     /// The file is a model, but of another kind than the command needs.
-    #[error("{path}: is a {found}, this command needs a {wanted}")]
+    #[error("{path}: is a {found}, this command needs a {wanted}{}", hint_for(found))]
     WrongKind {
         /// The file.
         path: PathBuf,
@@ -87,6 +87,14 @@ pub enum ModelError {
         /// What is wrong, with the value.
         reason: String,
     },
+}
+
+fn hint_for(found: &str) -> &'static str {
+    if found == FileKind::Npz.name() {
+        " (import it first: neuroloop import psychrnn FILE --dt MS --tau MS -o MODEL.json)"
+    } else {
+        ""
+    }
 }
 
 /// Tell the kind of a model file from its first bytes.

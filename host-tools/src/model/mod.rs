@@ -9,6 +9,10 @@
 //! W_out_eff = |W_out ⊙ M_out| · D_out  (D_out = diag(+1 excitatory, 0 inhibitory))
 //! ```
 //!
+//! (PsychRNN 1.0.0's documentation says `D_out` is 1/0 as above, but its code builds it
+//! from `Dale_rec`, ±1; `neuroloop import psychrnn` reads the saved effective matrices, so
+//! either way imported weights are exact, see `interop::psychrnn`.)
+//!
 //! Without Dale the effective matrices are just `W ⊙ M`. `autapses = false` zeroes the
 //! diagonal of `M_rec`. The file format is in [`file`]; the float reference run in
 //! [`forward`].
@@ -275,10 +279,15 @@ impl FloatModel {
     }
 
     /// Number of excitatory units under Dale's law (`⌊dale_ratio · n_rec⌋`, as PsychRNN).
+    ///
+    /// PsychRNN multiplies a Python float; the ratio is stored as f32, so it is widened
+    /// through its shortest decimal form (0.7f32 → 0.7, not 0.699999988) to get the same
+    /// count (e.g. 7 of 10 units, not 6).
     pub fn n_excitatory(&self) -> Option<usize> {
-        self.constraints
-            .dale_ratio
-            .map(|r| ((r as f64) * self.n_rec as f64) as usize)
+        self.constraints.dale_ratio.map(|r| {
+            let r64 = r.to_string().parse::<f64>().unwrap_or(r as f64);
+            (r64 * self.n_rec as f64) as usize
+        })
     }
 
     /// Dale sign of each recurrent unit's outgoing weights (+1 / −1), or all +1 without Dale.
