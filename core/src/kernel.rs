@@ -22,28 +22,67 @@
 //! ```
 
 /// Σ w[k]·x[k] with `i8` weights (one byte each) and `i16` activations.
+///
+/// Unrolled by four with two `i32` accumulators per 256-element block (each accumulator
+/// sums ≤ 128 products of magnitude ≤ 2^22, so ≤ 2^29), widened to `i64` per block.
 #[inline]
 pub fn dot_s8_s16_s64(w: &[u8], x: &[i16]) -> i64 {
+    let n = w.len().min(x.len());
+    let (w, x) = (&w[..n], &x[..n]);
     let mut total = 0i64;
     for (wb, xb) in w.chunks(256).zip(x.chunks(256)) {
-        let mut acc = 0i32;
-        for (&wk, &xk) in wb.iter().zip(xb) {
-            acc += (wk as i8 as i32) * (xk as i32);
+        let (mut a0, mut a1) = (0i32, 0i32);
+        let mut wc = wb.chunks_exact(4);
+        let mut xc = xb.chunks_exact(4);
+        for (w4, x4) in (&mut wc).zip(&mut xc) {
+            a0 += (w4[0] as i8 as i32) * (x4[0] as i32) + (w4[1] as i8 as i32) * (x4[1] as i32);
+            a1 += (w4[2] as i8 as i32) * (x4[2] as i32) + (w4[3] as i8 as i32) * (x4[3] as i32);
         }
-        total += acc as i64;
+        for (&wk, &xk) in wc.remainder().iter().zip(xc.remainder()) {
+            a0 += (wk as i8 as i32) * (xk as i32);
+        }
+        total += a0 as i64 + a1 as i64;
     }
     total
 }
 
 /// Σ w[k]·x[k] with `i16` weights (two little-endian bytes each) and `i16` activations.
+///
+/// Unrolled by two; every product (≤ 2^30) is widened to `i64` before it is added, so no
+/// input can overflow.
 #[inline]
 pub fn dot_s16_s16_s64(w: &[u8], x: &[i16]) -> i64 {
+    let n = (w.len() / 2).min(x.len());
+    let (w, x) = (&w[..2 * n], &x[..n]);
     let mut acc = 0i64;
-    for (wk, &xk) in w.chunks_exact(2).zip(x) {
-        let wk = i16::from_le_bytes([wk[0], wk[1]]);
-        acc += (wk as i32 * xk as i32) as i64;
+    let mut wc = w.chunks_exact(4);
+    let mut xc = x.chunks_exact(2);
+    for (w2, x2) in (&mut wc).zip(&mut xc) {
+        let w0 = i16::from_le_bytes([w2[0], w2[1]]) as i32;
+        let w1 = i16::from_le_bytes([w2[2], w2[3]]) as i32;
+        acc += (w0 * x2[0] as i32) as i64 + (w1 * x2[1] as i32) as i64;
+    }
+    let rest = wc.remainder();
+    if let (Some(b), Some(&xk)) = (rest.get(0..2), xc.remainder().first()) {
+        acc += (i16::from_le_bytes([b[0], b[1]]) as i32 * xk as i32) as i64;
     }
     acc
+}
+
+/// Plain reference for [`dot_s8_s16_s64`]: one `i64` multiply-add per element.
+pub fn dot_s8_s16_s64_ref(w: &[u8], x: &[i16]) -> i64 {
+    w.iter()
+        .zip(x)
+        .map(|(&a, &b)| a as i8 as i64 * b as i64)
+        .sum()
+}
+
+/// Plain reference for [`dot_s16_s16_s64`].
+pub fn dot_s16_s16_s64_ref(w: &[u8], x: &[i16]) -> i64 {
+    w.chunks_exact(2)
+        .zip(x)
+        .map(|(a, &b)| i16::from_le_bytes([a[0], a[1]]) as i64 * b as i64)
+        .sum()
 }
 
 #[cfg(test)]
@@ -53,6 +92,17 @@ mod tests {
 
     fn reference(w: &[i64], x: &[i16]) -> i64 {
         w.iter().zip(x).map(|(&a, &b)| a * b as i64).sum()
+    }
+
+    proptest! {
+        #[test]
+        fn kernels_match_their_references_on_any_lengths(
+            w in proptest::collection::vec(any::<u8>(), 0..700),
+            x in proptest::collection::vec(any::<i16>(), 0..700),
+        ) {
+            prop_assert_eq!(dot_s8_s16_s64(&w, &x), dot_s8_s16_s64_ref(&w, &x));
+            prop_assert_eq!(dot_s16_s16_s64(&w, &x), dot_s16_s16_s64_ref(&w, &x));
+        }
     }
 
     proptest! {

@@ -89,9 +89,19 @@ pub fn calibration_inputs(task: &dyn AnyTask, n: usize, seed: u64) -> Vec<Vec<f3
     (0..n).map(|i| b.trial_inputs(i).to_vec()).collect()
 }
 
-fn check(what: &'static str, dim: &'static str, found: usize, expected: usize) -> Result<(), CompareError> {
+fn check(
+    what: &'static str,
+    dim: &'static str,
+    found: usize,
+    expected: usize,
+) -> Result<(), CompareError> {
     if found != expected {
-        return Err(CompareError::Mismatch { what, dim, found, expected });
+        return Err(CompareError::Mismatch {
+            what,
+            dim,
+            found,
+            expected,
+        });
     }
     Ok(())
 }
@@ -128,8 +138,16 @@ pub fn compare(
     for i in 0..trials {
         let x = batch.trial_inputs(i);
         let fx = crate::sim::run_blob(&model, x);
-        state_sat += fx.states.iter().filter(|&&v| rail(v, model.state_frac())).count();
-        out_sat += fx.outputs.iter().filter(|&&v| rail(v, model.output_frac())).count();
+        state_sat += fx
+            .states
+            .iter()
+            .filter(|&&v| rail(v, model.state_frac()))
+            .count();
+        out_sat += fx
+            .outputs
+            .iter()
+            .filter(|&&v| rail(v, model.output_frac()))
+            .count();
         if let Some(e) = &eff {
             let fl = e.run(x, None);
             for (a, b) in fl.outputs.iter().zip(&fx.outputs) {
@@ -145,7 +163,9 @@ pub fn compare(
         fixed_out.extend(fx.outputs.iter().map(|&v| v as f32));
     }
     let fixed_accuracy = task.accuracy(&batch.y, &fixed_out, &batch.mask, trials);
-    let float_accuracy = eff.as_ref().map(|_| task.accuracy(&batch.y, &float_out, &batch.mask, trials));
+    let float_accuracy = eff
+        .as_ref()
+        .map(|_| task.accuracy(&batch.y, &float_out, &batch.mask, trials));
     let has_float = eff.is_some();
     Ok(Comparison {
         task: task.name().into(),
@@ -166,14 +186,25 @@ pub fn compare(
 /// Human-readable lines for a comparison.
 pub fn render(c: &Comparison, label: &str) -> String {
     let pct = |v: f64| format!("{:.2} %", 100.0 * v);
-    let mut s = format!("{label}: {} trials of {} (seed {})\n", c.trials, c.task, c.seed);
+    let mut s = format!(
+        "{label}: {} trials of {} (seed {})\n",
+        c.trials, c.task, c.seed
+    );
     if let Some(f) = c.float_accuracy {
-        s += &format!("  accuracy      float {}   fixed {}   drop {:+.2} points\n", pct(f), pct(c.fixed_accuracy), c.accuracy_drop_points.unwrap_or(0.0));
+        s += &format!(
+            "  accuracy      float {}   fixed {}   drop {:+.2} points\n",
+            pct(f),
+            pct(c.fixed_accuracy),
+            c.accuracy_drop_points.unwrap_or(0.0)
+        );
     } else {
         s += &format!("  accuracy      fixed {}\n", pct(c.fixed_accuracy));
     }
     if let (Some(r), Some(range)) = (c.output_rmse, c.output_range) {
-        s += &format!("  output RMSE   {r:.3e} ({:.3} % of the float output range {range:.3})\n", 100.0 * r / range.max(f64::MIN_POSITIVE));
+        s += &format!(
+            "  output RMSE   {r:.3e} ({:.3} % of the float output range {range:.3})\n",
+            100.0 * r / range.max(f64::MIN_POSITIVE)
+        );
     }
     if let Some(m) = c.max_state_error {
         s += &format!("  state error   max {m:.3e}\n");

@@ -213,7 +213,10 @@ pub fn calibrate(eff: &Effective, trials: &[Vec<f32>]) -> Result<Ranges, QuantEr
         r.output = tr.outputs.iter().fold(r.output, |a, v| a.max(v.abs()));
     }
     let n = n_steps.max(1) as f64;
-    r.mean_rate.iter_mut().chain(r.mean_input.iter_mut()).for_each(|m| *m /= n);
+    r.mean_rate
+        .iter_mut()
+        .chain(r.mean_input.iter_mut())
+        .for_each(|m| *m /= n);
     Ok(r)
 }
 
@@ -496,18 +499,32 @@ pub fn run_cli(a: &crate::cli::QuantizeArgs) -> anyhow::Result<()> {
     let cfg = QuantConfig {
         weights,
         bias_correction: !a.no_bias_correction,
-        summary: format!("{} weights, calibrated on {n} trials of {source}", weights.name()),
+        summary: format!(
+            "{} weights, calibrated on {n} trials of {source}",
+            weights.name()
+        ),
         ..Default::default()
     };
-    let q = quantize(&model, &cfg, &trials).with_context(|| format!("quantizing {}", a.model.display()))?;
+    let q = quantize(&model, &cfg, &trials)
+        .with_context(|| format!("quantizing {}", a.model.display()))?;
     let comparison = match (&task, a.eval_trials) {
-        (Some(t), k) if k > 0 => Some(crate::compare::compare(Some(&model), &q.bytes, t.as_ref(), k, a.seed.wrapping_add(1))?),
+        (Some(t), k) if k > 0 => Some(crate::compare::compare(
+            Some(&model),
+            &q.bytes,
+            t.as_ref(),
+            k,
+            a.seed.wrapping_add(1),
+        )?),
         _ => None,
     };
     crate::model::file::write_atomic(&a.output, &q.bytes)?;
     let r = &q.report;
     if a.json {
-        let rep = CliReport { output: a.output.display().to_string(), quantization: r.clone(), comparison };
+        let rep = CliReport {
+            output: a.output.display().to_string(),
+            quantization: r.clone(),
+            comparison,
+        };
         println!("{}", serde_json::to_string_pretty(&rep)?);
         return Ok(());
     }
