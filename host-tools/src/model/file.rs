@@ -52,7 +52,10 @@ pub enum ModelError {
         start: Vec<u8>,
     },
     /// The file is a model, but of another kind than the command needs.
-    #[error("{path}: is a {found}, this command needs a {wanted}{}", hint_for(found))]
+    #[error(
+        "{path}: is a {found}, this command needs a {wanted}{}",
+        hint_for(found)
+    )]
     WrongKind {
         /// The file.
         path: PathBuf,
