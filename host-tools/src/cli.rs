@@ -31,7 +31,7 @@ pub enum Command {
     Export(ExportCommand),
     /// Train a network on a task (BPTT + Adam, PsychRNN semantics).
     Train(TrainArgs),
-    /// Accuracy and loss of a float model on fresh trials of a task.
+    /// Accuracy of a float model or a blob on fresh task trials (`--compare` for both).
     Eval(EvalArgs),
     /// Benchmarks.
     #[command(subcommand)]
@@ -233,12 +233,17 @@ pub struct TrainArgs {
 /// `neuroloop eval`.
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
-    /// Float model (native JSON or PsychRNN .npz).
+    /// Model: a neuroloop float model or a fixed-point `.nlb` blob (recognised by
+    /// content; a blob runs in the fixed-point core, the code the firmware runs).
     #[arg(long)]
     pub model: PathBuf,
-    /// Task name.
+    /// Also run this model on the same trials and print both side by side (typically the
+    /// float model a blob was quantized from).
+    #[arg(long, value_name = "MODEL")]
+    pub compare: Option<PathBuf>,
+    /// Task name (default: the task the model was trained on).
     #[arg(long)]
-    pub task: String,
+    pub task: Option<String>,
     /// Trials to evaluate.
     #[arg(long, default_value_t = 1000)]
     pub trials: usize,

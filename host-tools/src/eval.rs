@@ -149,23 +149,68 @@ pub fn sample_trials(task: &dyn AnyTask, n: usize, seed: u64, kind: u64) -> Batc
 
 /// `neuroloop eval`.
 pub fn run_cli(a: &crate::cli::EvalArgs) -> anyhow::Result<()> {
+    use crate::model::{detect_kind, file, FileKind};
     use anyhow::Context;
-    let model =
-        crate::model::load(&a.model).with_context(|| format!("loading {}", a.model.display()))?;
-    let mut spec = crate::task::TaskSpec::named(&a.task);
-    spec.dt = model.dt;
-    spec.tau = model.tau;
+    // Each of --model / --compare is a float model or a blob, told apart by content.
+    let mut float: Option<(std::path::PathBuf, FloatModel)> = None;
+    let mut blob: Option<(std::path::PathBuf, Vec<u8>)> = None;
+    for p in std::iter::once(&a.model).chain(a.compare.as_ref()) {
+        let bytes = file::read(p)?;
+        match detect_kind(&bytes) {
+            Some(FileKind::Blob) if blob.is_none() => blob = Some((p.clone(), bytes)),
+            Some(FileKind::Native) if float.is_none() => {
+                float = Some((p.clone(), file::from_bytes(p, &bytes)?));
+            }
+            _ if a.compare.is_some() => anyhow::bail!(
+                "{}: --model and --compare must be one float model and one .nlb blob",
+                p.display()
+            ),
+            _ => {
+                file::from_bytes(p, &bytes)?;
+            }
+        }
+    }
+    let blob_model = match &blob {
+        Some((p, b)) => Some(
+            neuroloop_core::Model::from_bytes(b)
+                .map_err(|e| anyhow::anyhow!("{}: invalid blob: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let (dt, tau, trained_on) = match (&float, &blob_model) {
+        (Some((_, m)), _) => (m.dt, m.tau, m.task.clone()),
+        (None, Some(b)) => (b.body().meta.dt, b.body().meta.tau, b.task().to_string()),
+        (None, None) => unreachable!("--model is one of the two"),
+    };
+    let name = a.task.clone().unwrap_or(trained_on);
+    if name.is_empty() {
+        anyhow::bail!("{}: the model names no task; pass --task NAME", a.model.display());
+    }
+    let mut spec = crate::task::TaskSpec::named(&name);
+    spec.dt = dt;
+    spec.tau = tau;
     if let Some(t) = a.t {
         spec.t = t;
     }
     let task = crate::task::build(&spec)?;
+    if let Some((p, b)) = &blob {
+        let c = crate::compare::compare(float.as_ref().map(|f| &f.1), b, &*task, a.trials, a.seed)
+            .with_context(|| format!("evaluating {}", p.display()))?;
+        if a.json {
+            println!("{}", serde_json::to_string(&c)?);
+        } else {
+            eprint!("{}", crate::compare::render(&c, &p.display().to_string()));
+        }
+        return Ok(());
+    }
+    let (path, model) = float.expect("a float model when there is no blob");
     let r = evaluate(&model, &*task, a.trials, a.seed)?;
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
     } else {
         eprintln!(
             "{}: task {}, {} trials (seed {}): accuracy {:.4}, loss {:.6}",
-            a.model.display(),
+            path.display(),
             r.task,
             r.trials,
             r.seed,
