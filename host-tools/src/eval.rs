@@ -184,7 +184,10 @@ pub fn run_cli(a: &crate::cli::EvalArgs) -> anyhow::Result<()> {
     };
     let name = a.task.clone().unwrap_or(trained_on);
     if name.is_empty() {
-        anyhow::bail!("{}: the model names no task; pass --task NAME", a.model.display());
+        anyhow::bail!(
+            "{}: the model names no task; pass --task NAME",
+            a.model.display()
+        );
     }
     let mut spec = crate::task::TaskSpec::named(&name);
     spec.dt = dt;

@@ -142,9 +142,9 @@ fn rand_matrix<R: Rng>(
         .map(|j| (0..rows).map(|i| conn[i * cols + j]).sum())
         .collect();
     let mut w = Vec::with_capacity(rows * cols);
-    for i in 0..rows {
-        for j in 0..cols {
-            let fan = fan_in[i] + fan_out[j];
+    for fi in &fan_in {
+        for fo in &fan_out {
+            let fan = fi + fo;
             let v = match kind {
                 RandInit::GlorotGauss if fan > 0.0 => {
                     (2.0 / fan).sqrt() * rng.sample::<f64, _>(StandardNormal)

@@ -381,16 +381,12 @@ impl Trainer {
             None => vec![config.task.clone()],
         };
         let mut tasks = Vec::new();
+        let mut steps0 = None;
         for (k, s) in specs.iter().enumerate() {
             let t = build(s).map_err(ConfigError::from)?;
-            if k > 0
-                && t.dims().n_steps
-                    != tasks
-                        .iter()
-                        .map(|t: &Box<dyn AnyTask>| t.dims().n_steps)
-                        .next()
-                        .unwrap_or(0)
-                || (t.dims().n_in, t.dims().n_out) != (model.n_in, model.n_out)
+            let steps = t.dims().n_steps;
+            let first_steps = *steps0.get_or_insert(steps);
+            if steps != first_steps || (t.dims().n_in, t.dims().n_out) != (model.n_in, model.n_out)
             {
                 return Err(ConfigError::Field {
                     key: if config.curriculum.is_some() { format!("curriculum.stages[{k}]") } else { "task".into() },

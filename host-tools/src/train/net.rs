@@ -104,6 +104,9 @@ impl<T: Real> Params<T> {
     }
 }
 
+/// Zeros after each effective matrix buffer (read, never used, by padded kernel tiles).
+pub const SLACK: usize = 16;
+
 /// `out (cols × rows) = inᵀ` for a row-major `rows × cols` matrix.
 pub fn transpose<T: Copy>(input: &[T], rows: usize, cols: usize, out: &mut Vec<T>) {
     out.clear();
@@ -120,6 +123,8 @@ pub struct Eff<T> {
     pub w_in: Vec<T>,
     /// n_rec × n_rec.
     pub w_rec: Vec<T>,
+    /// `w_rec` followed by [`SLACK`] zeros (for the backward step product).
+    pub w_rec_p: Vec<T>,
     /// `w_rec` transposed (for the forward step product).
     pub w_rec_t: Vec<T>,
     /// `w_in` transposed.
@@ -280,6 +285,17 @@ impl<T: Real> Net<T> {
         transpose(&eff.w_rec, n, n, &mut eff.w_rec_t);
         transpose(&eff.w_in, n, self.n_in, &mut eff.w_in_t);
         transpose(&eff.w_out, self.n_out, n, &mut eff.w_out_t);
+        // Slack so the step kernel may read a padded tile past the last column.
+        eff.w_rec_p.clear();
+        eff.w_rec_p.extend_from_slice(&eff.w_rec);
+        for v in [
+            &mut eff.w_rec_p,
+            &mut eff.w_rec_t,
+            &mut eff.w_in_t,
+            &mut eff.w_out_t,
+        ] {
+            v.extend(std::iter::repeat_n(T::ZERO, SLACK));
+        }
     }
 
     /// Turn gradients with respect to the effective weights (in `g.w_*`) into gradients
@@ -288,9 +304,7 @@ impl<T: Real> Net<T> {
         let dale = self.dale;
         let map = |w: &[T], c: &[T], g: &mut [T]| {
             for ((g, &w), &c) in g.iter_mut().zip(w).zip(c) {
-                let s = if !dale {
-                    T::ONE
-                } else if w > T::ZERO {
+                let s = if !dale || w > T::ZERO {
                     T::ONE
                 } else if w < T::ZERO {
                     -T::ONE
@@ -727,8 +741,8 @@ impl<T: Real> Workspace<T> {
         for t in (0..st).rev() {
             // δ is δ_{t+1}; store α·δ_{t+1} as the pre-activation gradient of step t.
             let dpre = &mut self.pre[t * bn..(t + 1) * bn];
-            for k in 0..bn {
-                dpre[k] = alpha * self.delta[k];
+            for (d, &v) in dpre.iter_mut().zip(&self.delta) {
+                *d = alpha * v;
             }
             // tmp = dpre · W_rec (+ ρ_t for t ≥ 1).
             if t >= 1 {
@@ -736,7 +750,7 @@ impl<T: Real> Workspace<T> {
             } else {
                 self.tmp.iter_mut().for_each(|v| *v = T::ZERO);
             }
-            T::gemm_acc(bc, n, n, dpre, &eff.w_rec, &mut self.tmp);
+            T::gemm_acc(bc, n, n, dpre, &eff.w_rec_p, &mut self.tmp);
             let s = &self.s[t * bn..(t + 1) * bn];
             let r = &self.r[t * bn..(t + 1) * bn];
             for k in 0..bn {
