@@ -130,23 +130,6 @@ pub fn evaluate(
     })
 }
 
-/// `n` fresh trials as per-trial input vectors (steps × n_in), plus the batch they came from.
-pub fn sample_trials(task: &dyn AnyTask, n: usize, seed: u64, kind: u64) -> Batch {
-    let mut batch = Batch::new(task.dims(), n);
-    let d = task.dims();
-    for b in 0..n {
-        let mut r = crate::train::trial_rng(seed, kind, 0, b as u64);
-        let (xi, yo) = (d.n_steps * d.n_in, d.n_steps * d.n_out);
-        task.trial(
-            &mut r,
-            &mut batch.x[b * xi..(b + 1) * xi],
-            &mut batch.y[b * yo..(b + 1) * yo],
-            &mut batch.mask[b * yo..(b + 1) * yo],
-        );
-    }
-    batch
-}
-
 /// `neuroloop eval`.
 pub fn run_cli(a: &crate::cli::EvalArgs) -> anyhow::Result<()> {
     use crate::model::{detect_kind, file, FileKind};

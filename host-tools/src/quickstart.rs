@@ -3,12 +3,11 @@
 //! to int16 and int8 with calibration trials from the task, and print float and fixed-point
 //! accuracy on the same fresh trials, side by side.
 
-use crate::eval::sample_trials;
-use crate::model::FloatModel;
+use crate::compare::{calibration_inputs, compare};
 use crate::quantize::{quantize, QuantConfig, WeightFormat};
-use crate::task::{build, AnyTask, TaskSpec};
+use crate::task::{build, TaskSpec};
 use crate::train::config::TrainConfig;
-use crate::train::{stream, Trainer};
+use crate::train::Trainer;
 use anyhow::Context;
 use serde::Serialize;
 
@@ -34,39 +33,6 @@ pub struct QuickstartReport {
     pub eval_trials: usize,
     /// Rows.
     pub rows: Vec<Row>,
-}
-
-/// Accuracy of a fixed-point blob on a batch, via the host simulator of the core.
-pub fn blob_accuracy(
-    bytes: &[u8],
-    task: &dyn AnyTask,
-    batch: &crate::task::Batch,
-) -> anyhow::Result<f64> {
-    let m = neuroloop_core::Model::from_bytes(bytes).map_err(|e| anyhow::anyhow!("blob: {e:?}"))?;
-    let n = batch.n_trials;
-    let mut out = vec![0.0f32; batch.y.len()];
-    let per = batch.n_steps * batch.n_out;
-    for b in 0..n {
-        let tr = crate::sim::run_blob(&m, batch.trial_inputs(b));
-        for (o, v) in out[b * per..(b + 1) * per].iter_mut().zip(&tr.outputs) {
-            *o = *v as f32;
-        }
-    }
-    Ok(task.accuracy(&batch.y, &out, &batch.mask, n))
-}
-
-/// Accuracy of the float model (f64 reference `Effective::run`) on a batch.
-pub fn float_accuracy(model: &FloatModel, task: &dyn AnyTask, batch: &crate::task::Batch) -> f64 {
-    let eff = model.effective();
-    let per = batch.n_steps * batch.n_out;
-    let mut out = vec![0.0f32; batch.y.len()];
-    for b in 0..batch.n_trials {
-        let tr = eff.run(batch.trial_inputs(b), None);
-        for (o, v) in out[b * per..(b + 1) * per].iter_mut().zip(&tr.outputs) {
-            *o = *v as f32;
-        }
-    }
-    task.accuracy(&batch.y, &out, &batch.mask, batch.n_trials)
 }
 
 /// `neuroloop quickstart`.
@@ -108,35 +74,32 @@ pub fn run_cli(a: &crate::cli::QuickstartArgs) -> anyhow::Result<()> {
 
     let task = build(&TaskSpec::named("perceptual-discrimination"))?;
     eprintln!("2/3 quantizing to int16 and int8 (calibration: 200 task trials)");
-    let calib_batch = sample_trials(&*task, 200, a.seed, stream::CALIB);
-    let calib: Vec<Vec<f32>> = (0..calib_batch.n_trials)
-        .map(|b| calib_batch.trial_inputs(b).to_vec())
-        .collect();
-    let eval_batch = sample_trials(&*task, a.trials, a.seed, stream::EVAL);
+    let calib = calibration_inputs(&*task, 200, a.seed);
     eprintln!(
         "3/3 accuracy on {} fresh trials (same trials for every format)",
         a.trials
     );
-    let mut rows = vec![Row {
-        format: "float32".into(),
-        accuracy: float_accuracy(&model, &*task, &eval_batch),
-        bytes: None,
-    }];
+    let mut rows = Vec::new();
     for (fmt, name) in [(WeightFormat::I16, "int16"), (WeightFormat::I8, "int8")] {
-        let q = quantize(
-            &model,
-            &QuantConfig {
-                weights: fmt,
-                ..Default::default()
-            },
-            &calib,
-        )
-        .map_err(|e| anyhow::anyhow!("quantizing to {name}: {e}"))?;
+        let cfg = QuantConfig {
+            weights: fmt,
+            ..Default::default()
+        };
+        let q = quantize(&model, &cfg, &calib)
+            .map_err(|e| anyhow::anyhow!("quantizing to {name}: {e}"))?;
         let path = a.dir.join(format!("hello-world-{name}.nlb"));
-        crate::train::checkpoint::write_atomic(&path, &q.bytes)?;
+        crate::model::file::write_atomic(&path, &q.bytes)?;
+        let c = compare(Some(&model), &q.bytes, &*task, a.trials, a.seed)?;
+        if rows.is_empty() {
+            rows.push(Row {
+                format: "float32".into(),
+                accuracy: c.float_accuracy.unwrap_or(f64::NAN),
+                bytes: None,
+            });
+        }
         rows.push(Row {
             format: name.into(),
-            accuracy: blob_accuracy(&q.bytes, &*task, &eval_batch)?,
+            accuracy: c.fixed_accuracy,
             bytes: Some(q.bytes.len()),
         });
     }

@@ -173,14 +173,20 @@ impl FloatModel {
     }
 }
 
-/// Write `bytes` to `path` atomically: a temp file in the same folder, fsync, rename.
-/// A crash leaves either the old file or the new one, never a torn file.
+/// Write `bytes` to `path` atomically, naming the file on error (see [`write_atomic_io`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
-    use std::io::Write;
-    let io = |source| ModelError::Io {
+    write_atomic_io(path, bytes).map_err(|source| ModelError::Io {
         path: path.into(),
         source,
-    };
+    })
+}
+
+/// Write `bytes` to `path` atomically: a temp file in the same folder, fsync, rename,
+/// fsync of the folder. A crash leaves either the old file or the new one, never a torn
+/// file; on error the temp file is removed and the old file is untouched. Every file
+/// neuroloop writes (models, blobs, checkpoints, npz) goes through here.
+pub fn write_atomic_io(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -198,8 +204,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
     })();
     if res.is_err() {
         let _ = std::fs::remove_file(&tmp);
+    } else if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
     }
-    res.map_err(io)
+    res
 }
 
 #[cfg(test)]
