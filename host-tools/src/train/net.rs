@@ -24,7 +24,8 @@
 //! sequential work; every weight gradient is one large GEMM over all `T × batch` rows.
 //! Buffers are time-major (`step, trial, unit`) and allocated once per [`Workspace`].
 
-use super::real::{gemm, Real};
+use super::kernel::{BwdStep, FwdStep};
+use super::real::Real;
 use crate::model::{FloatModel, Transfer};
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -131,6 +132,8 @@ pub struct Eff<T> {
     pub w_in_t: Vec<T>,
     /// `w_out` transposed.
     pub w_out_t: Vec<T>,
+    /// `w_out` followed by [`SLACK`] zeros (for the backward step product).
+    pub w_out_p: Vec<T>,
     /// n_out × n_rec.
     pub w_out: Vec<T>,
 }
@@ -288,8 +291,11 @@ impl<T: Real> Net<T> {
         // Slack so the step kernel may read a padded tile past the last column.
         eff.w_rec_p.clear();
         eff.w_rec_p.extend_from_slice(&eff.w_rec);
+        eff.w_out_p.clear();
+        eff.w_out_p.extend_from_slice(&eff.w_out);
         for v in [
             &mut eff.w_rec_p,
+            &mut eff.w_out_p,
             &mut eff.w_rec_t,
             &mut eff.w_in_t,
             &mut eff.w_out_t,
@@ -430,16 +436,13 @@ pub struct Workspace<T> {
     pub s: Vec<T>,
     /// Rates f(s_0) … f(s_T).
     pub r: Vec<T>,
-    /// Input drive `W_in·u + b_rec` (forward), then `α·δ` (backward), steps × bc × n_rec.
+    /// Pre-activation gradients `α·δ_{t+1}` (backward), steps × bc × n_rec.
     pre: Vec<T>,
     /// Outputs ŷ_1 … ŷ_T, time-major steps × bc × n_out.
     pub out: Vec<T>,
     dy: Vec<T>,
-    rho: Vec<T>,
     delta: Vec<T>,
     tmp: Vec<T>,
-    dyt: Vec<T>,
-    xt: Vec<T>,
     gint: Vec<T>,
     /// Gradients of this chunk (weights: with respect to the effective weights).
     pub grads: Params<T>,
@@ -460,15 +463,12 @@ impl<T: Real> Workspace<T> {
             y: z(steps * bc * o),
             mask: z(steps * bc * o),
             s: z((steps + 1) * bc * n),
-            r: z((steps + 1) * bc * n),
-            pre: z(steps * bc * n),
+            r: z((steps + 1) * bc * n + SLACK),
+            pre: z(steps * bc * n + SLACK),
             out: z(steps * bc * o),
             dy: z(steps * bc * o),
-            rho: z(steps * bc * n),
             delta: z(bc * n),
             tmp: z(bc * n),
-            dyt: z(steps * bc * o),
-            xt: z(steps * bc * i),
             gint: z(i * n),
             grads: Params::zeros_like(&net.params),
         }
@@ -549,11 +549,6 @@ impl<T: Real> Workspace<T> {
         let p = &net.params;
         let (alpha, keep) = (net.alpha, T::ONE - net.alpha);
         let tf = net.transfer;
-        // Input drive for all steps at once.
-        for row in self.pre.chunks_exact_mut(n) {
-            row.copy_from_slice(&p.b_rec);
-        }
-        T::gemm_acc(st * bc, n, i, &self.x, &eff.w_in_t, &mut self.pre);
         for b in 0..bc {
             self.s[b * n..(b + 1) * n].copy_from_slice(&p.init_state);
         }
@@ -561,27 +556,41 @@ impl<T: Real> Workspace<T> {
             self.r[k] = act(tf, self.s[k]);
         }
         let bn = bc * n;
+        let bi = bc * i;
         let mut rngs = rngs.filter(|_| net.noise > T::ZERO);
         for t in 0..st {
             let (s_prev, s_next) = self.s[t * bn..(t + 2) * bn].split_at_mut(bn);
             let (r_prev, r_next) = self.r[t * bn..(t + 2) * bn].split_at_mut(bn);
-            // s_next ← pre_t, then += r_prev · W_recᵀ.
-            s_next.copy_from_slice(&self.pre[t * bn..(t + 1) * bn]);
-            T::gemm_acc(bc, n, n, r_prev, &eff.w_rec_t, s_next);
-            for k in 0..bn {
-                s_next[k] = keep * s_prev[k] + alpha * s_next[k];
-            }
-            if let Some(gs) = rngs.as_deref_mut() {
-                for (row, g) in s_next.chunks_exact_mut(n).zip(gs.iter_mut()) {
-                    for v in row {
-                        let xi: f64 = g.sample(StandardNormal);
-                        *v += net.noise * T::from_f64(xi);
+            // Noise in the order each trial's generator has always drawn it.
+            let noise = match rngs.as_deref_mut() {
+                Some(gs) => {
+                    for (row, g) in self.tmp.chunks_exact_mut(n).zip(gs.iter_mut()) {
+                        for v in row {
+                            let xi: f64 = g.sample(StandardNormal);
+                            *v = net.noise * T::from_f64(xi);
+                        }
                     }
+                    Some(&self.tmp[..])
                 }
-            }
-            for k in 0..bn {
-                r_next[k] = act(tf, s_next[k]);
-            }
+                None => None,
+            };
+            T::fwd_step(FwdStep {
+                m: bc,
+                n,
+                n_in: i,
+                x: &self.x[t * bi..(t + 1) * bi],
+                w_in_t: &eff.w_in_t,
+                r_prev,
+                w_rec_t: &eff.w_rec_t,
+                b_rec: &p.b_rec,
+                s_prev,
+                noise,
+                s_next,
+                r_next,
+                alpha,
+                keep,
+                tf,
+            });
         }
         // Outputs for all steps at once.
         for row in self.out.chunks_exact_mut(o) {
@@ -709,54 +718,75 @@ impl<T: Real> Workspace<T> {
         let bn = bc * n;
         let tf = net.transfer;
         let (alpha, keep) = (net.alpha, T::ONE - net.alpha);
-        // ρ_t (t = 1..T, stored at t−1) = dy_t · W_out (+ firing-rate term).
-        self.rho.iter_mut().for_each(|v| *v = T::ZERO);
-        T::gemm_acc(st * bc, n, o, &self.dy, &eff.w_out, &mut self.rho);
-        if obj.l2_firing_rate != 0.0 {
-            let c = T::from_f64(2.0 * obj.l2_firing_rate / (total_trials * st * n) as f64);
-            for (g, &r) in self.rho.iter_mut().zip(&self.r[bn..]) {
-                *g += c * r;
-            }
-        }
+        let bo = bc * o;
+        // ρ_t = dy_t·W_out + frc·r_t enters each step's fused product (dy_t stored at t−1).
+        let frc = if obj.l2_firing_rate != 0.0 {
+            T::from_f64(2.0 * obj.l2_firing_rate / (total_trials * st * n) as f64)
+        } else {
+            T::ZERO
+        };
         let g = &mut self.grads;
         // Output weights and bias.
-        transpose(&self.dy, st * bc, o, &mut self.dyt);
         g.w_out.iter_mut().for_each(|v| *v = T::ZERO);
-        T::gemm_acc(o, n, st * bc, &self.dyt, &self.r[bn..], &mut g.w_out);
+        T::gemm_tn_acc(o, n, st * bc, &self.dy, &self.r[bn..], &mut g.w_out);
         g.b_out.iter_mut().for_each(|v| *v = T::ZERO);
         for row in self.dy.chunks_exact(o) {
             for (a, &b) in g.b_out.iter_mut().zip(row) {
                 *a += b;
             }
         }
-        // δ_T.
-        {
-            let s = &self.s[st * bn..(st + 1) * bn];
-            let r = &self.r[st * bn..(st + 1) * bn];
-            let rho = &self.rho[(st - 1) * bn..st * bn];
-            for k in 0..bn {
-                self.delta[k] = act_grad(tf, s[k], r[k]) * rho[k];
-            }
-        }
+        // δ_T = f'(s_T) ⊙ ρ_T, and α·δ_T as the pre-activation gradient of step T−1.
+        self.delta.iter_mut().for_each(|v| *v = T::ZERO);
+        T::bwd_step(BwdStep {
+            m: bc,
+            n,
+            n_out: o,
+            dpre: None,
+            w_rec: &eff.w_rec_p,
+            dy: Some(&self.dy[(st - 1) * bo..st * bo]),
+            w_out: &eff.w_out_p,
+            frc,
+            s: &self.s[st * bn..(st + 1) * bn],
+            r: &self.r[st * bn..(st + 1) * bn],
+            delta: &mut self.delta,
+            dpre_out: Some(&mut self.pre[(st - 1) * bn..st * bn]),
+            tmp: &mut self.tmp,
+            alpha,
+            keep: T::ZERO,
+            tf,
+        });
         for t in (0..st).rev() {
-            // δ is δ_{t+1}; store α·δ_{t+1} as the pre-activation gradient of step t.
-            let dpre = &mut self.pre[t * bn..(t + 1) * bn];
-            for (d, &v) in dpre.iter_mut().zip(&self.delta) {
-                *d = alpha * v;
-            }
-            // tmp = dpre · W_rec (+ ρ_t for t ≥ 1).
-            if t >= 1 {
-                self.tmp.copy_from_slice(&self.rho[(t - 1) * bn..t * bn]);
+            // δ holds δ_{t+1} and pre[t] holds α·δ_{t+1}; make δ_t (and α·δ_t in pre[t−1]).
+            let (lo, hi) = self.pre.split_at_mut(t * bn);
+            let (dy, dpre_out, frc_t) = if t >= 1 {
+                (
+                    Some(&self.dy[(t - 1) * bo..t * bo]),
+                    Some(&mut lo[(t - 1) * bn..]),
+                    frc,
+                )
             } else {
-                self.tmp.iter_mut().for_each(|v| *v = T::ZERO);
-            }
-            T::gemm_acc(bc, n, n, dpre, &eff.w_rec_p, &mut self.tmp);
-            let s = &self.s[t * bn..(t + 1) * bn];
-            let r = &self.r[t * bn..(t + 1) * bn];
-            for k in 0..bn {
-                self.delta[k] = keep * self.delta[k] + act_grad(tf, s[k], r[k]) * self.tmp[k];
-            }
+                (None, None, T::ZERO)
+            };
+            T::bwd_step(BwdStep {
+                m: bc,
+                n,
+                n_out: o,
+                dpre: Some(&hi[..bn]),
+                w_rec: &eff.w_rec_p,
+                dy,
+                w_out: &eff.w_out_p,
+                frc: frc_t,
+                s: &self.s[t * bn..(t + 1) * bn],
+                r: &self.r[t * bn..(t + 1) * bn],
+                delta: &mut self.delta,
+                dpre_out,
+                tmp: &mut self.tmp,
+                alpha,
+                keep,
+                tf,
+            });
         }
+        let g = &mut self.grads;
         // δ_0 → init_state (shared by all trials).
         g.init_state.iter_mut().for_each(|v| *v = T::ZERO);
         for row in self.delta.chunks_exact(n) {
@@ -765,24 +795,13 @@ impl<T: Real> Workspace<T> {
             }
         }
         // Recurrent and input weights, recurrent bias: one GEMM each over all rows.
-        gemm(
-            n,
-            n,
-            st * bc,
-            T::ONE,
-            &self.pre,
-            true,
-            &self.r[..st * bn],
-            false,
-            T::ZERO,
-            &mut g.w_rec,
-        );
-        transpose(&self.x, st * bc, i, &mut self.xt);
+        g.w_rec.iter_mut().for_each(|v| *v = T::ZERO);
+        T::gemm_tn_acc(n, n, st * bc, &self.pre, &self.r, &mut g.w_rec);
         self.gint.iter_mut().for_each(|v| *v = T::ZERO);
-        T::gemm_acc(i, n, st * bc, &self.xt, &self.pre, &mut self.gint);
+        T::gemm_tn_acc(i, n, st * bc, &self.x, &self.pre, &mut self.gint);
         transpose(&self.gint, i, n, &mut g.w_in);
         g.b_rec.iter_mut().for_each(|v| *v = T::ZERO);
-        for row in self.pre.chunks_exact(n) {
+        for row in self.pre[..st * bn].chunks_exact(n) {
             for (a, &b) in g.b_rec.iter_mut().zip(row) {
                 *a += b;
             }

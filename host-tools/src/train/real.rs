@@ -3,6 +3,7 @@
 //! [`Real`] carries the few operations BPTT needs plus a row-major GEMM that dispatches to
 //! `matrixmultiply`'s `sgemm`/`dgemm` (runtime-detected AVX2/FMA kernels).
 
+use super::kernel::{bwd_step_ref, fwd_step_ref, BwdStep, FwdStep};
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
@@ -48,6 +49,29 @@ pub trait Real:
     fn is_finite(self) -> bool;
     /// `C (m×n) += A (m×k) · B (k×n)`, contiguous row-major: the per-step product.
     fn gemm_acc(m: usize, n: usize, k: usize, a: &[Self], b: &[Self], c: &mut [Self]);
+    /// `C (m×n) += Aᵀ·B`, `A` stored k×m, `B` k×n, contiguous (weight gradients).
+    fn gemm_tn_acc(m: usize, n: usize, k: usize, a: &[Self], b: &[Self], c: &mut [Self]) {
+        gemm(
+            m,
+            n,
+            k,
+            Self::ONE,
+            &a[..k * m],
+            true,
+            &b[..k * n],
+            false,
+            Self::ONE,
+            c,
+        )
+    }
+    /// One fused forward time step (see [`FwdStep`]).
+    fn fwd_step(st: FwdStep<'_, Self>) {
+        fwd_step_ref(st)
+    }
+    /// One fused backward time step (see [`BwdStep`]).
+    fn bwd_step(st: BwdStep<'_, Self>) {
+        bwd_step_ref(st)
+    }
     /// Raw GEMM, see [`gemm`].
     ///
     /// # Safety
@@ -72,8 +96,9 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $gemm:path, $acc:expr) => {
+    ($t:ty, $gemm:path, $acc:expr $(, $extra:item)*) => {
         impl Real for $t {
+            $($extra)*
             #[inline]
             fn gemm_acc(m: usize, n: usize, k: usize, a: &[Self], b: &[Self], c: &mut [Self]) {
                 $acc(m, n, k, a, b, c)
@@ -139,9 +164,23 @@ macro_rules! impl_real {
     };
 }
 
-impl_real!(f32, matrixmultiply::sgemm, |m, n, k, a, b, c| {
-    super::kernel::gemm_acc_f32(m, n, k, a, k, b, n, c, n)
-});
+impl_real!(
+    f32,
+    matrixmultiply::sgemm,
+    |m, n, k, a, b, c| { super::kernel::gemm_acc_f32(m, n, k, a, k, b, n, c, n) },
+    #[inline]
+    fn gemm_tn_acc(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+        super::kernel::gemm_tn_acc_f32(m, n, k, a, b, c)
+    },
+    #[inline]
+    fn fwd_step(st: FwdStep<'_, f32>) {
+        super::kernel::fwd_step_f32(st)
+    },
+    #[inline]
+    fn bwd_step(st: BwdStep<'_, f32>) {
+        super::kernel::bwd_step_f32(st)
+    }
+);
 impl_real!(f64, matrixmultiply::dgemm, |m, n, k, a, b, c| gemm(
     m, n, k, 1.0, a, false, b, false, 1.0, c
 ));
