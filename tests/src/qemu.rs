@@ -156,7 +156,7 @@ impl Firmware {
                         panic!("QEMU exited ({st}); log:\n{}", self.log());
                     }
                 }
-                Err(e) => panic!("read from QEMU UART: {e}"),
+                Err(e) => panic!("read from QEMU UART: {e}; QEMU log:\n{}", self.log()),
             }
         }
     }
@@ -254,13 +254,22 @@ impl Firmware {
 
     /// Reset the state, run `inputs` in lockstep, return the telemetry (one per input).
     pub fn lockstep(&mut self, inputs: &[Vec<i16>]) -> Vec<Telemetry> {
-        self.expect_ack(HostMsg::ResetState);
-        self.expect_ack(HostMsg::Start {
-            mode: Mode::Lockstep,
-            streams: Streams {
+        self.lockstep_with(
+            inputs,
+            Streams {
                 every: 1,
                 ..Streams::default()
             },
+        )
+    }
+
+    /// [`Firmware::lockstep`] with the given streams (`every` must be 1).
+    pub fn lockstep_with(&mut self, inputs: &[Vec<i16>], streams: Streams) -> Vec<Telemetry> {
+        assert_eq!(streams.every, 1, "one telemetry per input");
+        self.expect_ack(HostMsg::ResetState);
+        self.expect_ack(HostMsg::Start {
+            mode: Mode::Lockstep,
+            streams,
         });
         let mut out = Vec::with_capacity(inputs.len());
         // Keep a few inputs in flight: the UART round trip dominates otherwise.

@@ -9,8 +9,10 @@ mod qemu;
 
 use neuroloop_core::blob::CRC;
 use neuroloop_core::protocol::{DeviceMsg, HostMsg, Mode, NackReason, Streams};
-use neuroloop_core::Model;
-use neuroloop_firmware::testing::{discrimination_inputs, host_run, random_blob, NetSpec, Rng};
+use neuroloop_core::{Model, Network};
+use neuroloop_firmware::testing::{
+    discrimination_inputs, extreme_inputs, host_run, random_blob, saturated_blob, NetSpec, Rng,
+};
 use neuroloop_firmware::DEFAULT_BLOB;
 use qemu::Firmware;
 
@@ -20,8 +22,9 @@ fn outputs(t: &[neuroloop_core::protocol::Telemetry]) -> Vec<Vec<i16>> {
     t.iter().map(|t| t.outputs.to_vec()).collect()
 }
 
-/// Must-show 1: three uploaded blobs (i16 and i8, different sizes), 200 lockstep steps of
-/// task inputs each, telemetry bit-identical to the host core.
+/// Must-show 1: three uploaded blobs (i16 and i8, different sizes, odd N_rec so the DSP
+/// kernels' block tails and unaligned rows run), 200 lockstep steps of task inputs each,
+/// telemetry bit-identical to the host core.
 #[test]
 #[ignore = "needs the QEMU firmware: cargo xtask qemu-test"]
 fn firmware_lockstep_bit_exact_three_blobs() {
@@ -33,8 +36,8 @@ fn firmware_lockstep_bit_exact_three_blobs() {
         "boots the built-in model"
     );
     let specs = [
-        NetSpec::new(2, 48, 2, 2, 1, 11),
-        NetSpec::new(2, 96, 3, 1, 0, 12),
+        NetSpec::new(2, 47, 2, 2, 1, 11),
+        NetSpec::new(2, 101, 3, 1, 0, 12),
         NetSpec::new(3, 128, 2, 2, 0, 13),
     ];
     for (k, spec) in specs.iter().enumerate() {
@@ -237,4 +240,71 @@ fn firmware_timer_mode_deadlines() {
     // Still bit-exact in lockstep after the timer runs.
     let inputs = discrimination_inputs(50, 2, 2);
     assert_eq!(outputs(&fw.lockstep(&inputs)), host_run(&blob, &inputs));
+}
+
+/// The kernels at their extremes through the whole model path, on the board's kernel path
+/// (Cortex-M4 `smlald` with core feature `dsp`): the boot self-test passed (extremes,
+/// tails, every alignment, against the references on the device), and two saturated nets
+/// (i16 and i8 weights, odd N_rec) run 120 lockstep steps of extreme inputs with outputs
+/// and 16 streamed states bit-identical to the host core; the states do reach −32768 and
+/// 32767 (so `W_rec·r` sees them) and also values in between.
+#[test]
+#[ignore = "needs the QEMU firmware: cargo xtask qemu-test"]
+fn firmware_kernels_bit_exact_at_extremes() {
+    let mut fw = Firmware::start();
+    let _ = fw.model_crc();
+    let log = fw.log();
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("kernel self-test:"))
+        .unwrap_or_else(|| panic!("no kernel self-test line in the QEMU log:\n{log}"));
+    eprintln!("{line}");
+    assert!(
+        line.contains("arm-dsp path") && line.contains("bit-exact"),
+        "the QEMU firmware must run and pass the DSP kernels: {line}"
+    );
+    let units: heapless::Vec<u16, 16> = (0..16).collect();
+    for spec in [
+        NetSpec::new(3, 45, 2, 2, 3, 51),
+        NetSpec::new(5, 77, 3, 1, 3, 52),
+    ] {
+        let blob = saturated_blob(&spec);
+        fw.upload(&blob);
+        let inputs = extreme_inputs(120, spec.n_in, 7);
+        let tel = fw.lockstep_with(
+            &inputs,
+            Streams {
+                every: 1,
+                state_units: units.clone(),
+                ..Streams::default()
+            },
+        );
+        let model = Model::from_bytes(&blob).unwrap();
+        let mut buf = vec![0i16; model.state_len()];
+        let mut net = Network::new(model, &mut buf).unwrap();
+        let mut seen = (false, false, false);
+        for (k, (u, t)) in inputs.iter().zip(&tel).enumerate() {
+            let y = net.step(u).unwrap().to_vec();
+            let x = &net.state()[..16];
+            assert_eq!(t.outputs.to_vec(), y, "{}: outputs, step {k}", spec.name);
+            assert_eq!(&t.state[..], x, "{}: states, step {k}", spec.name);
+            for &v in net.state() {
+                seen.0 |= v == i16::MIN;
+                seen.1 |= v == i16::MAX;
+                seen.2 |= v != i16::MIN && v != i16::MAX;
+            }
+        }
+        assert_eq!(
+            seen,
+            (true, true, true),
+            "{}: state extremes reached",
+            spec.name
+        );
+        let ys: Vec<i16> = tel.iter().map(|t| t.outputs[0]).collect();
+        assert!(
+            ys.iter().any(|&v| v != ys[0]),
+            "{}: outputs vary",
+            spec.name
+        );
+    }
 }

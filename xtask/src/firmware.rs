@@ -63,8 +63,46 @@ impl Board {
     }
 }
 
-/// Build both boards (lint them too), then run the QEMU end-to-end tests.
+/// Core feature `dsp` on the embedded targets: clippy over the `asm!` kernels on
+/// thumbv7em (a board's clippy does not lint its path dependencies), and a build on
+/// thumbv6m, where the feature must be a no-op.
+pub fn core_dsp_checks() -> Result<(), String> {
+    let mut c = cargo();
+    c.args([
+        "clippy",
+        "-p",
+        "neuroloop-core",
+        "--release",
+        "--features",
+        "dsp",
+        "--target",
+        QEMU.target,
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(c)?;
+    for target in [QEMU.target, PICO.target] {
+        let mut c = cargo();
+        c.args([
+            "build",
+            "-p",
+            "neuroloop-core",
+            "--release",
+            "--features",
+            "dsp",
+            "--target",
+            target,
+        ]);
+        run(c)?;
+    }
+    Ok(())
+}
+
+/// Check core's `dsp` feature, build both boards (lint them too), then run the QEMU
+/// end-to-end tests.
 pub fn test_all() -> Result<(), String> {
+    core_dsp_checks()?;
     for b in [&QEMU, &PICO] {
         b.lint()?;
         b.build()?;

@@ -1,14 +1,25 @@
 //! Dot-product kernels, named by number format: `dot_<weights>_<activations>_<accumulator>`.
 //!
 //! Weights arrive as little-endian bytes borrowed straight from the blob (no alignment is
-//! assumed, nothing is copied); activations are `i16`. These are the plain reference
-//! implementations: they always build, on every target, and any optimised path added
-//! later must be checked bit-exact against them.
+//! assumed, nothing is copied); activations are `i16`.
 //!
-//! Overflow contract: `dot_s8_s16_s64` accumulates blocks of 256 products in `i32`
+//! | kernel | portable (every target) | Cortex-M4/M7 DSP (feature `dsp`, `thumbv7em`) | reference |
+//! |---|---|---|---|
+//! | `dot_s8_s16_s64` | unrolled, `i32` blocks of 256 | `SXTB16` + `PKHBT`/`PKHTB` + `SMLALD` | [`dot_s8_s16_s64_ref`] |
+//! | `dot_s16_s16_s64` | unrolled, `i64` | `SMLALD` | [`dot_s16_s16_s64_ref`] |
+//!
+//! The public functions dispatch at compile time: with feature `dsp` on a target with the
+//! Armv7E-M DSP extension (`cfg(neuroloop_arm_dsp)`, set by `core/build.rs`) they run the
+//! `asm!` loops in `kernel/arm_dsp.rs`, everywhere else the portable code; [`PATH`] says
+//! which. The `_ref` functions are the plain references every path must match bit for
+//! bit (host proptests for the portable path; the firmware's kernel self-test and the
+//! QEMU end-to-end tests for the DSP path).
+//!
+//! Overflow contract: the portable `dot_s8_s16_s64` accumulates blocks of 256 products in `i32`
 //! (|w·x| ≤ 2^22, so a block stays below 2^30) and widens to `i64`;
 //! `dot_s16_s16_s64` accumulates in `i64` (|w·x| ≤ 2^30, 2^33 terms before overflow).
-//! Neither can wrap for any vector length the blob limits allow.
+//! The DSP path accumulates both in 64 bits (`SMLALD`). Nothing can wrap for any vector
+//! length the blob limits allow.
 //!
 //! If the lengths disagree the extra elements are ignored (never a panic); callers pass
 //! validated lengths.
@@ -21,12 +32,49 @@
 //! assert_eq!(dot_s16_s16_s64(&w16, &[10, 20]), 300 * 10 - 400 * 20);
 //! ```
 
-/// Σ w[k]·x[k] with `i8` weights (one byte each) and `i16` activations.
+#[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+#[allow(unsafe_code)]
+mod arm_dsp;
+#[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+use arm_dsp as imp;
+
+/// The portable kernels under the names the public functions call.
+#[cfg(not(all(feature = "dsp", neuroloop_arm_dsp)))]
+mod imp {
+    pub(super) use super::dot_s16_s16_s64_portable as dot_s16_s16_s64;
+    pub(super) use super::dot_s8_s16_s64_portable as dot_s8_s16_s64;
+}
+
+/// Which implementation the public kernels run in this build: `"arm-dsp"` (feature `dsp`
+/// on a Cortex-M4/M7 target) or `"portable"`.
+pub const PATH: &str = if cfg!(all(feature = "dsp", neuroloop_arm_dsp)) {
+    "arm-dsp"
+} else {
+    "portable"
+};
+
+/// Σ w[k]·x[k] with `i8` weights (one byte each) and `i16` activations, exact in `i64`.
 ///
-/// Unrolled by four with two `i32` accumulators per 256-element block (each accumulator
-/// sums ≤ 128 products of magnitude ≤ 2^22, so ≤ 2^29), widened to `i64` per block.
+/// Bit-identical to [`dot_s8_s16_s64_ref`] for every input, on every path.
 #[inline]
 pub fn dot_s8_s16_s64(w: &[u8], x: &[i16]) -> i64 {
+    imp::dot_s8_s16_s64(w, x)
+}
+
+/// Σ w[k]·x[k] with `i16` weights (two little-endian bytes each) and `i16` activations,
+/// exact in `i64`.
+///
+/// Bit-identical to [`dot_s16_s16_s64_ref`] for every input, on every path.
+#[inline]
+pub fn dot_s16_s16_s64(w: &[u8], x: &[i16]) -> i64 {
+    imp::dot_s16_s16_s64(w, x)
+}
+
+/// Portable [`dot_s8_s16_s64`]: unrolled by four with two `i32` accumulators per 256-element block (each accumulator
+/// sums ≤ 128 products of magnitude ≤ 2^22, so ≤ 2^29), widened to `i64` per block.
+#[cfg_attr(all(feature = "dsp", neuroloop_arm_dsp), allow(dead_code))]
+#[inline]
+fn dot_s8_s16_s64_portable(w: &[u8], x: &[i16]) -> i64 {
     let n = w.len().min(x.len());
     let (w, x) = (&w[..n], &x[..n]);
     let mut total = 0i64;
@@ -46,12 +94,11 @@ pub fn dot_s8_s16_s64(w: &[u8], x: &[i16]) -> i64 {
     total
 }
 
-/// Σ w[k]·x[k] with `i16` weights (two little-endian bytes each) and `i16` activations.
-///
-/// Unrolled by two; every product (≤ 2^30) is widened to `i64` before it is added, so no
+/// Portable [`dot_s16_s16_s64`]: unrolled by two; every product (≤ 2^30) is widened to `i64` before it is added, so no
 /// input can overflow.
+#[cfg_attr(all(feature = "dsp", neuroloop_arm_dsp), allow(dead_code))]
 #[inline]
-pub fn dot_s16_s16_s64(w: &[u8], x: &[i16]) -> i64 {
+fn dot_s16_s16_s64_portable(w: &[u8], x: &[i16]) -> i64 {
     let n = (w.len() / 2).min(x.len());
     let (w, x) = (&w[..2 * n], &x[..n]);
     let mut acc = 0i64;

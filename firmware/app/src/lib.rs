@@ -27,6 +27,7 @@ extern crate std;
 
 mod app;
 mod io;
+pub mod selftest;
 mod slots;
 pub mod stimulus;
 #[cfg(feature = "std")]

@@ -127,6 +127,29 @@ pub fn random_blob(spec: &NetSpec) -> Vec<u8> {
     let init: Vec<u8> = (0..n_rec)
         .flat_map(|_| ((rng.normal() * 0.1 * 4096.0) as i16).to_le_bytes())
         .collect();
+    encode_leaky(
+        spec,
+        3277,
+        [(&f_in, &d_in), (&f_rec, &d_rec), (&f_out, &d_out)],
+        &b_rec,
+        &b_out,
+        &init,
+    )
+}
+
+/// Encode a leaky net (fx = fu = fy = 12, no noise) from quantized tensors:
+/// `w` = (per-row fractional bits, data) of `w_in`, `w_rec`, `w_out`; biases and initial
+/// state as little-endian bytes.
+fn encode_leaky(
+    spec: &NetSpec,
+    alpha_q15: u16,
+    w: [(&[u8], &[u8]); 3],
+    b_rec: &[u8],
+    b_out: &[u8],
+    init: &[u8],
+) -> Vec<u8> {
+    let [(f_in, d_in), (f_rec, d_rec), (f_out, d_out)] = w;
+    let (n_in, n_rec, n_out) = (spec.n_in, spec.n_rec, spec.n_out);
     let wdt = if spec.wbytes == 1 { 1 } else { 2 };
     let (r, i, o) = (n_rec as u16, n_in as u16, n_out as u16);
     let body = Body {
@@ -148,7 +171,7 @@ pub fn random_blob(spec: &NetSpec) -> Vec<u8> {
             state_frac: 12,
             input_frac: 12,
             output_frac: 12,
-            alpha_q15: 3277,
+            alpha_q15,
             noise_mul: 0,
             seed: 1,
         },
@@ -157,47 +180,120 @@ pub fn random_blob(spec: &NetSpec) -> Vec<u8> {
                 dtype: wdt,
                 rows: r,
                 cols: i,
-                frac: &f_in,
-                data: &d_in,
+                frac: f_in,
+                data: d_in,
             },
             w_rec: Tensor {
                 dtype: wdt,
                 rows: r,
                 cols: r,
-                frac: &f_rec,
-                data: &d_rec,
+                frac: f_rec,
+                data: d_rec,
             },
             w_out: Tensor {
                 dtype: wdt,
                 rows: o,
                 cols: r,
-                frac: &f_out,
-                data: &d_out,
+                frac: f_out,
+                data: d_out,
             },
             b_rec: Tensor {
                 dtype: 3,
                 rows: r,
                 cols: 1,
                 frac: &[],
-                data: &b_rec,
+                data: b_rec,
             },
             b_out: Tensor {
                 dtype: 3,
                 rows: o,
                 cols: 1,
                 frac: &[],
-                data: &b_out,
+                data: b_out,
             },
             init_state: Tensor {
                 dtype: 2,
                 rows: r,
                 cols: 1,
                 frac: &[],
-                data: &init,
+                data: init,
             },
         },
     };
     encode_to_vec(&body).expect("random blob is valid")
+}
+
+/// A leaky net whose dot products run at the extremes, to check the kernels there through
+/// the whole model path: identity transfer (rates = states, so saturated states reach
+/// `W_rec·r` as `-32768`/`32767`), α = 1, about half of all weights `MIN`/`MAX` (a third
+/// of them `MIN`) and the rest random over the full range, initial states saturated, and
+/// per-row scales chosen so that some rows saturate and others stay in range each step.
+/// Use with [`extreme_inputs`]. `spec.transfer` is ignored.
+pub fn saturated_blob(spec: &NetSpec) -> Vec<u8> {
+    let mut rng = Rng::new(spec.seed);
+    let (n_in, n_rec, n_out) = (spec.n_in, spec.n_rec, spec.n_out);
+    let i16w = spec.wbytes != 1;
+    let mut weights = |rows: usize, cols: usize, fracs: &dyn Fn(usize) -> u8| {
+        let mut data = Vec::with_capacity(rows * cols * spec.wbytes);
+        for _ in 0..rows * cols {
+            let u = rng.next_u64();
+            let v: i16 = match u % 6 {
+                0 | 1 => i16::MIN,
+                2 => i16::MAX,
+                _ => (u >> 16) as i16,
+            };
+            if i16w {
+                data.extend_from_slice(&v.to_le_bytes());
+            } else {
+                data.push(((v >> 8) as i8) as u8);
+            }
+        }
+        ((0..rows).map(fracs).collect::<Vec<u8>>(), data)
+    };
+    // |product| up to 2^30 (i16) or 2^22 (i8); a sum of n random-sign terms ~ √n of them.
+    let base = if i16w { 15 } else { 7 };
+    let spread = |n: usize| base + (n as f64).sqrt().log2().round() as u8;
+    let (s_in, s_rec) = (spread(n_in), spread(n_rec));
+    let (f_in, d_in) = weights(n_rec, n_in, &|_| s_in + 3);
+    let (f_rec, d_rec) = weights(n_rec, n_rec, &|i| {
+        if i % 2 == 0 {
+            s_rec
+        } else {
+            s_rec - 4
+        }
+    });
+    let (f_out, d_out) = weights(n_out, n_rec, &|_| s_rec + 3);
+    let b_rec = vec![0u8; 4 * n_rec];
+    let b_out = vec![0u8; 4 * n_out];
+    let init: Vec<u8> = (0..n_rec)
+        .flat_map(|i| if i % 3 == 0 { i16::MAX } else { i16::MIN }.to_le_bytes())
+        .collect();
+    let mut spec = spec.clone();
+    spec.transfer = 3;
+    encode_leaky(
+        &spec,
+        32768,
+        [(&f_in, &d_in), (&f_rec, &d_rec), (&f_out, &d_out)],
+        &b_rec,
+        &b_out,
+        &init,
+    )
+}
+
+/// Inputs at the extremes: each channel `-32768`, `32767` or random, step by step.
+pub fn extreme_inputs(steps: usize, n_in: usize, seed: u64) -> Vec<Vec<i16>> {
+    let mut rng = Rng::new(seed);
+    (0..steps)
+        .map(|_| {
+            (0..n_in)
+                .map(|_| match rng.next_u64() % 3 {
+                    0 => i16::MIN,
+                    1 => i16::MAX,
+                    _ => rng.next_u64() as i16,
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The firmware's built-in model (`firmware/app/default.nlb`).

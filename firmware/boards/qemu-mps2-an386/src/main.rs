@@ -27,6 +27,17 @@ const STATE_WORDS: usize = 2 * 1024 + 256;
 #[entry]
 fn main() -> ! {
     let cp = cortex_m::Peripherals::take().unwrap();
+    // The kernels this build runs (core feature `dsp`: the Cortex-M4 `asm!` path) against
+    // their plain references, extremes, tails and misalignment included; a mismatch
+    // panics, which exits QEMU with status 1.
+    match neuroloop_firmware::selftest::kernels() {
+        Ok(cases) => cortex_m_semihosting::hprintln!(
+            "kernel self-test: {} path, {} cases bit-exact",
+            neuroloop_core::kernel::PATH,
+            cases
+        ),
+        Err(m) => panic!("kernel self-test failed: {:?}", m),
+    }
     let (a, b, state) = board::buffers();
     let mut slots = Slots::new(DEFAULT_BLOB, a, b);
     let mut app = {

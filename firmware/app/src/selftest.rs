@@ -1,0 +1,143 @@
+//! Boot-time check of the dot kernels against their plain references, on the device.
+//!
+//! The optimised kernel path a board is built with (`neuroloop_core::kernel::PATH`, e.g.
+//! the Cortex-M4 `asm!` path of core feature `dsp`) can only run on that board, so the
+//! board runs this at boot and refuses to start on a mismatch. It covers what model blobs
+//! rarely reach: every length 0..=40 and 63..=65, 255..=257, 1023..=1024 (all block
+//! tails), every weight alignment (byte offsets 0..=3) and both activation alignments,
+//! mismatched lengths (extra elements ignored, odd `i16` weight byte counts), and the
+//! extremes: `-32768`/`-128` weights times `-32768` activations (each `i16` product 2^30,
+//! a pair 2^31 — one past `i32`), alternating `MIN`/`MAX`, and pseudo-random full-range
+//! values. Each case compares the public kernel with its `_ref`, and the all-`MIN` cases
+//! also with the closed form `n·2^30` / `n·2^22`.
+
+use neuroloop_core::kernel::{
+    dot_s16_s16_s64, dot_s16_s16_s64_ref, dot_s8_s16_s64, dot_s8_s16_s64_ref,
+};
+
+/// Longest vector tested.
+const N_MAX: usize = 1024;
+/// Lengths tested (with every alignment and pattern).
+const LENGTHS: [core::ops::RangeInclusive<usize>; 4] = [0..=40, 63..=65, 255..=257, 1023..=1024];
+
+/// The first case where a kernel disagreed with its reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// `"dot_s8_s16_s64"` or `"dot_s16_s16_s64"`.
+    pub kernel: &'static str,
+    /// Value pattern index (0 random, 1 all MIN, 2 MIN/MAX alternating, 3 MIN × MAX).
+    pub pattern: u8,
+    /// Weight elements passed.
+    pub n_w: usize,
+    /// Activations passed.
+    pub n_x: usize,
+    /// Byte offset of the weights in their buffer.
+    pub w_offset: usize,
+    /// Element offset of the activations in their buffer.
+    pub x_offset: usize,
+    /// Kernel result.
+    pub got: i64,
+    /// Reference (or closed-form) result.
+    pub want: i64,
+}
+
+/// Fill the buffers with `pattern`; the `i16` weights start at byte `w16_offset`, so
+/// every alignment sees whole values.
+fn fill(pattern: u8, w16_offset: usize, w8: &mut [u8], w16: &mut [u8], x: &mut [i16]) {
+    let mut s = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    for (k, b) in w8.iter_mut().enumerate() {
+        *b = match pattern {
+            0 => next() as u8,
+            2 if k % 2 == 1 => i8::MAX as u8,
+            _ => i8::MIN as u8,
+        };
+    }
+    for (k, b) in w16[w16_offset..].chunks_exact_mut(2).enumerate() {
+        let v = match pattern {
+            0 => next() as i16,
+            2 if k % 2 == 1 => i16::MAX,
+            _ => i16::MIN,
+        };
+        b.copy_from_slice(&v.to_le_bytes());
+    }
+    for (k, v) in x.iter_mut().enumerate() {
+        *v = match pattern {
+            0 => next() as i16,
+            2 if k % 3 == 2 => i16::MAX,
+            3 => i16::MAX,
+            _ => i16::MIN,
+        };
+    }
+}
+
+/// Run every case; `Ok(number of cases)` when all are bit-exact.
+pub fn kernels() -> Result<u32, Mismatch> {
+    let mut w8 = [0u8; N_MAX + 4];
+    let mut w16 = [0u8; 2 * N_MAX + 6];
+    let mut x = [0i16; N_MAX + 2];
+    let mut cases = 0u32;
+    for pattern in 0..4u8 {
+        for w_offset in 0..4 {
+            fill(pattern, w_offset, &mut w8, &mut w16, &mut x);
+            for n in LENGTHS.iter().cloned().flatten() {
+                for x_offset in 0..2 {
+                    // Equal lengths, then one side longer (the extra is ignored).
+                    for (n_w, n_x) in [(n, n), (n + 1, n), (n, n + 1)] {
+                        let xs = &x[x_offset..x_offset + n_x];
+                        let case = |kernel, got, want| Mismatch {
+                            kernel,
+                            pattern,
+                            n_w,
+                            n_x,
+                            w_offset,
+                            x_offset,
+                            got,
+                            want,
+                        };
+                        let ws = &w8[w_offset..w_offset + n_w];
+                        let (got, want) = (dot_s8_s16_s64(ws, xs), dot_s8_s16_s64_ref(ws, xs));
+                        if got != want {
+                            return Err(case("dot_s8_s16_s64", got, want));
+                        }
+                        if pattern == 1 && want != n as i64 * (1 << 22) {
+                            return Err(case("dot_s8_s16_s64_ref", want, n as i64 * (1 << 22)));
+                        }
+                        // i16 weights: also an odd byte count (a dangling byte is ignored).
+                        for extra in [0, 1] {
+                            let ws = &w16[w_offset..w_offset + 2 * n_w + extra];
+                            let (got, want) =
+                                (dot_s16_s16_s64(ws, xs), dot_s16_s16_s64_ref(ws, xs));
+                            if got != want {
+                                return Err(case("dot_s16_s16_s64", got, want));
+                            }
+                            if pattern == 1 && want != n as i64 * (1 << 30) {
+                                return Err(case(
+                                    "dot_s16_s16_s64_ref",
+                                    want,
+                                    n as i64 * (1 << 30),
+                                ));
+                            }
+                        }
+                        cases += 3;
+                    }
+                }
+            }
+        }
+    }
+    Ok(cases)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kernels_pass_on_the_host_path() {
+        let cases = super::kernels().unwrap();
+        assert!(cases > 10_000, "{cases}");
+    }
+}
