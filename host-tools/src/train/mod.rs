@@ -838,9 +838,13 @@ pub fn run_cli(a: &crate::cli::TrainArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&summary)?);
     }
     eprintln!(
-        "trained {} on {}: {} batches ({} trials) in {:.2} s, loss {:.6}, last batch accuracy {:.4} ({}); model {}, checkpoint {}",
+        "trained {}{}: {} batches ({} trials) in {:.2} s, loss {:.6}, last batch accuracy {:.4} ({}); model {}, checkpoint {}",
         model.name,
-        trainer.task().name(),
+        if model.name == trainer.task().name() {
+            String::new()
+        } else {
+            format!(" on {}", trainer.task().name())
+        },
         summary.batches,
         summary.trials,
         summary.seconds,
