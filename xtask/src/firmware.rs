@@ -1,7 +1,9 @@
-//! Firmware tasks: build the boards, run the QEMU end-to-end tests, sizes, MCU benchmark.
+//! Firmware tasks: build the boards, run the QEMU end-to-end tests, sizes, MCU benchmark,
+//! and the QEMU board's `defmt` build (CI checks it builds, lints and boots).
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::{cargo, project_root, run};
 
@@ -61,6 +63,36 @@ impl Board {
         run(self.cargo(&["fmt", "--", "--check"]))?;
         run(self.cargo(&["clippy", "--release", "--", "-D", "warnings"]))
     }
+
+    /// Cargo for the board's feature `defmt`: own target dir (`target/defmt`, so the
+    /// default ELF the end-to-end tests run is never overwritten), `DEFMT_LOG=info` unless
+    /// set.
+    fn cargo_defmt(&self, args: &[&str]) -> Command {
+        // The flags go before a `--` (what follows it is for clippy-driver).
+        let split = args.iter().position(|&a| a == "--").unwrap_or(args.len());
+        let mut c = self.cargo(&args[..split]);
+        c.args(["--features", "defmt", "--target-dir", "target/defmt"]);
+        c.args(&args[split..]);
+        if std::env::var_os("DEFMT_LOG").is_none() {
+            c.env("DEFMT_LOG", "info");
+        }
+        c
+    }
+
+    /// The release ELF of the `defmt` build.
+    pub fn defmt_elf(&self) -> PathBuf {
+        self.root()
+            .join("target/defmt")
+            .join(self.target)
+            .join("release")
+            .join(self.bin)
+    }
+
+    /// `cargo build --release --features defmt` (into `target/defmt`).
+    pub fn build_defmt(&self) -> Result<PathBuf, String> {
+        run(self.cargo_defmt(&["build", "--release"]))?;
+        Ok(self.defmt_elf())
+    }
 }
 
 /// Core feature `dsp` on the embedded targets: clippy over the `asm!` kernels on
@@ -99,14 +131,102 @@ pub fn core_dsp_checks() -> Result<(), String> {
     Ok(())
 }
 
-/// Check core's `dsp` feature, build both boards (lint them too), then run the QEMU
-/// end-to-end tests.
+/// The QEMU board's feature `defmt`: clippy over the app's log macros with defmt on (a
+/// board's clippy skips path dependencies), clippy and build the board with it, then boot
+/// it under QEMU ([`defmt_boot_check`]). Needs no `defmt-print`.
+pub fn defmt_checks() -> Result<(), String> {
+    let mut c = cargo();
+    c.args([
+        "clippy",
+        "-p",
+        "neuroloop-firmware",
+        "--release",
+        "--features",
+        "defmt",
+        "--target",
+        QEMU.target,
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(c)?;
+    run(QEMU.cargo_defmt(&["clippy", "--release", "--", "-D", "warnings"]))?;
+    let elf = QEMU.build_defmt()?;
+    which("qemu-system-arm")?;
+    defmt_boot_check(&elf)
+}
+
+/// Boot the `defmt` build under QEMU (no UART client): it must pass the kernel self-test
+/// (a failure panics, which exits QEMU with status 1), emit defmt frames on stdout and
+/// keep running; then it is stopped. With `defmt-print` on PATH the frames are decoded and
+/// must contain the self-test line.
+pub fn defmt_boot_check(elf: &std::path::Path) -> Result<(), String> {
+    let out = elf.with_extension("boot.defmt");
+    let file = std::fs::File::create(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut qemu = Command::new("qemu-system-arm");
+    qemu.args(QEMU_ARGS)
+        .args(["-serial", "null", "-kernel"])
+        .arg(elf);
+    qemu.stdin(Stdio::null()).stdout(file);
+    let mut child = qemu.spawn().map_err(|e| format!("qemu-system-arm: {e}"))?;
+    let start = Instant::now();
+    let mut first_bytes: Option<Instant> = None;
+    let size = || std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    let outcome = loop {
+        std::thread::sleep(Duration::from_millis(100));
+        if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
+            break Err(format!(
+                "defmt build exited during boot ({st}); decode {} with `defmt-print -e {}`",
+                out.display(),
+                elf.display()
+            ));
+        }
+        if first_bytes.is_none() && size() > 0 {
+            first_bytes = Some(Instant::now());
+        }
+        // Logged, then still running a second later: booted.
+        if first_bytes.is_some_and(|t| t.elapsed() > Duration::from_secs(1)) {
+            break Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            break Err("defmt build printed nothing within 60 s".to_string());
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    outcome?;
+    if on_path("defmt-print") {
+        let log = Command::new("defmt-print")
+            .arg("-e")
+            .arg(elf)
+            .stdin(std::fs::File::open(&out).map_err(|e| e.to_string())?)
+            .output()
+            .map_err(|e| format!("defmt-print: {e}"))?;
+        let text = String::from_utf8_lossy(&log.stdout);
+        if !text.contains("kernel self-test:") || !text.contains("bit-exact") {
+            return Err(format!(
+                "no kernel self-test line in the defmt log:\n{text}"
+            ));
+        }
+        eprintln!("xtask: defmt build booted under QEMU (decoded with defmt-print)");
+    } else {
+        eprintln!(
+            "xtask: defmt build booted under QEMU ({} B of frames; `cargo install defmt-print` to decode them too)",
+            size()
+        );
+    }
+    Ok(())
+}
+
+/// Check core's `dsp` feature, build both boards (lint them too), check the QEMU board's
+/// `defmt` build, then run the QEMU end-to-end tests.
 pub fn test_all() -> Result<(), String> {
     core_dsp_checks()?;
     for b in [&QEMU, &PICO] {
         b.lint()?;
         b.build()?;
     }
+    defmt_checks()?;
     qemu_test()
 }
 
@@ -133,39 +253,98 @@ pub fn qemu_test() -> Result<(), String> {
 
 const ELF_VAR: &str = "NEUROLOOP_FW_QEMU_ELF";
 
+fn on_path(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn which(tool: &str) -> Result<(), String> {
-    match Command::new(tool).arg("--version").output() {
-        Ok(o) if o.status.success() => Ok(()),
-        _ => Err(format!(
+    if on_path(tool) {
+        Ok(())
+    } else {
+        Err(format!(
             "`{tool}` not found: apt-get install -y qemu-system-arm"
-        )),
+        ))
     }
 }
 
-/// Build and run the QEMU firmware in the foreground, UART0 on TCP 127.0.0.1:7878.
-pub fn qemu_run() -> Result<(), String> {
-    let elf = QEMU.build()?;
+/// mps2-an386 with semihosting on stdout, deterministic instruction count; the caller adds
+/// `-serial` and `-kernel`.
+const QEMU_ARGS: &[&str] = &[
+    "-machine",
+    "mps2-an386",
+    "-cpu",
+    "cortex-m4",
+    "-nographic",
+    "-monitor",
+    "none",
+    "-semihosting-config",
+    "enable=on,target=native",
+    "-icount",
+    "shift=0",
+];
+
+/// Build and run the QEMU firmware in the foreground, UART0 on TCP 127.0.0.1:7878. With
+/// `defmt`: the `defmt` build, its stdout decoded by `defmt-print -e ELF` (which must be on
+/// PATH).
+pub fn qemu_run(defmt: bool) -> Result<(), String> {
+    if defmt && !on_path("defmt-print") {
+        return Err(
+            "`defmt-print` not found on PATH: `cargo install defmt-print` (about 2 min), then retry"
+                .to_string(),
+        );
+    }
+    let elf = if defmt {
+        QEMU.build_defmt()?
+    } else {
+        QEMU.build()?
+    };
     which("qemu-system-arm")?;
     eprintln!("xtask: UART0 on tcp 127.0.0.1:7878 (QEMU waits for a client); Ctrl-C to stop");
     let mut c = Command::new("qemu-system-arm");
-    c.args([
-        "-machine",
-        "mps2-an386",
-        "-cpu",
-        "cortex-m4",
-        "-nographic",
-        "-monitor",
-        "none",
-    ]);
-    c.args([
-        "-semihosting-config",
-        "enable=on,target=native",
-        "-icount",
-        "shift=0",
-    ]);
-    c.args(["-serial", "tcp:127.0.0.1:7878,server=on,wait=on", "-kernel"])
-        .arg(elf);
-    run(c)
+    c.args(QEMU_ARGS)
+        .args(["-serial", "tcp:127.0.0.1:7878,server=on,wait=on", "-kernel"])
+        .arg(&elf);
+    if !defmt {
+        return run(c);
+    }
+    c.stdout(Stdio::piped());
+    let mut qemu = c.spawn().map_err(|e| format!("qemu-system-arm: {e}"))?;
+    let frames = qemu.stdout.take().expect("piped stdout");
+    let mut print = match Command::new("defmt-print")
+        .arg("-e")
+        .arg(&elf)
+        .stdin(frames)
+        .spawn()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = qemu.kill();
+            let _ = qemu.wait();
+            return Err(format!("defmt-print: {e}"));
+        }
+    };
+    // QEMU spins forever if its stdout reader goes away: stop it when defmt-print ends.
+    loop {
+        if let Some(st) = qemu.try_wait().map_err(|e| e.to_string())? {
+            let _ = print.wait();
+            return if st.success() {
+                Ok(())
+            } else {
+                Err(format!("qemu-system-arm: {st}"))
+            };
+        }
+        if let Some(st) = print.try_wait().map_err(|e| e.to_string())? {
+            let _ = qemu.kill();
+            let _ = qemu.wait();
+            return Err(format!("defmt-print exited ({st}); QEMU stopped"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Section sizes of an ELF32 file.

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `test` | everything CI checks: fmt, clippy, workspace tests, core for thumbv6m/thumbv7em, firmware boards + QEMU end-to-end tests |
 //! | `qemu-test` | build the QEMU firmware and run the end-to-end protocol tests against it |
-//! | `qemu` | build and run the QEMU firmware, UART0 on tcp 127.0.0.1:7878 |
+//! | `qemu [--defmt]` | build and run the QEMU firmware, UART0 on tcp 127.0.0.1:7878; `--defmt`: the defmt build, logs decoded by `defmt-print` |
 //! | `size` | flash / RAM of both firmware boards |
 //! | `bench-mcu [--json]` | instructions per step / per MAC in QEMU for N_rec 64/128/256, i16/i8 |
 //!
@@ -23,7 +23,7 @@ const TASKS: &[(&str, &str)] = &[
     ("qemu-test", "QEMU firmware end-to-end tests"),
     (
         "qemu",
-        "run the QEMU firmware (UART0 on tcp 127.0.0.1:7878)",
+        "[--defmt] run the QEMU firmware (UART0 on tcp 127.0.0.1:7878)",
     ),
     ("size", "flash/RAM of the firmware boards"),
     ("bench-mcu", "[--json] instructions per step/MAC in QEMU"),
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     let result = match task.as_deref() {
         Some("test") => test(),
         Some("qemu-test") => firmware::qemu_test(),
-        Some("qemu") => firmware::qemu_run(),
+        Some("qemu") => firmware::qemu_run(std::env::args().any(|a| a == "--defmt")),
         Some("size") => firmware::size(),
         Some("bench-mcu") => firmware::bench_mcu(std::env::args().any(|a| a == "--json")),
         _ => {

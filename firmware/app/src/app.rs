@@ -10,6 +10,7 @@ use neuroloop_core::protocol::{
 };
 use neuroloop_core::{Model, State, StepError};
 
+use crate::fmt::Debug2Format;
 use crate::stimulus::StimulusMap;
 use crate::{Actuators, Io, Serial, Ticker};
 
@@ -145,6 +146,15 @@ impl<'s> App<'s> {
     /// Take `model` as the running model (after a swap): state reset, input zeroed; the run
     /// mode, streams and stimulus map are kept.
     pub fn adopt(&mut self, model: &Model<'_>) {
+        info!(
+            "model {=str} active: {=usize}x{=usize}x{=usize}, {=usize} B, crc {=u32:#010x}",
+            model.name(),
+            model.n_in(),
+            model.n_rec(),
+            model.n_out(),
+            model.blob_len(),
+            model.crc()
+        );
         self.inner.state.reset(model);
         self.inner.zero_input(model);
     }
@@ -175,13 +185,15 @@ impl<'s> App<'s> {
             busy = true;
             match self.rx.push(b) {
                 None => {}
-                Some(Err(_)) => {
+                Some(Err(e)) => {
+                    debug!("bad frame: {}", e);
                     self.inner.stats.rx_frame_errors =
                         self.inner.stats.rx_frame_errors.wrapping_add(1)
                 }
                 Some(Ok(f)) => match frame::decode::<HostMsg<'_>>(f) {
                     Ok(p) => return self.inner.handle(p, model, staging, io),
-                    Err(_) => {
+                    Err(e) => {
+                        debug!("undecodable frame: {}", e);
                         self.inner.stats.rx_frame_errors =
                             self.inner.stats.rx_frame_errors.wrapping_add(1)
                     }
@@ -219,6 +231,7 @@ impl Inner<'_> {
     }
 
     fn nack(&mut self, serial: &mut impl Serial, re: u16, reason: NackReason<'_>) -> Poll {
+        warn!("refused request #{=u16}: {}", re, Debug2Format(&reason));
         self.send(serial, DeviceMsg::Nack { re, reason });
         Poll::Busy
     }
@@ -296,6 +309,7 @@ impl Inner<'_> {
                         },
                     );
                 }
+                debug!("upload begin: {=u32} B, crc {=u32:#010x}", len, crc);
                 self.upload = Some(Upload { len, crc, have: 0 });
                 self.ack(serial, re)
             }
@@ -333,6 +347,7 @@ impl Inner<'_> {
                 let run = match mode {
                     Mode::Lockstep => {
                         io.ticker.stop();
+                        info!("start: lockstep");
                         Run::Lockstep
                     }
                     Mode::Timer { rate_hz } => {
@@ -341,6 +356,11 @@ impl Inner<'_> {
                             return self.nack(&mut io.serial, re, NackReason::BadRate { rate_hz });
                         }
                         let _ = io.ticker.take_ticks();
+                        info!(
+                            "start: timer at {=u32} Hz ({=u32} clocks per tick)",
+                            rate_hz,
+                            clock / rate_hz
+                        );
                         Run::Timer {
                             period_clocks: clock / rate_hz,
                         }
@@ -358,6 +378,14 @@ impl Inner<'_> {
             }
             HostMsg::Stop => {
                 io.ticker.stop();
+                let s = &self.stats;
+                info!(
+                    "stop: {=u32} steps, {=u32} ticks, {=u32} deadline misses, max step {=u32} clocks",
+                    s.steps,
+                    s.ticks,
+                    s.deadline_misses,
+                    s.max_step_clocks
+                );
                 self.run = Run::Idle;
                 self.ack(serial, re)
             }
@@ -443,7 +471,13 @@ impl Inner<'_> {
                     self.state_words
                 );
             }
-            Ok(_) => {
+            Ok(m) => {
+                info!(
+                    "upload committed: {=str}, {=u32} B, crc {=u32:#010x}; swapping slots",
+                    m.name(),
+                    up.len,
+                    up.crc
+                );
                 self.stats.uploads = self.stats.uploads.wrapping_add(1);
                 self.ack(serial, re);
                 return Poll::Swap {
@@ -485,6 +519,7 @@ impl Inner<'_> {
         let t0 = io.ticker.now();
         if self.state.step(model, &self.input).is_err() {
             // Only after a model swap without `adopt`: recover instead of stepping garbage.
+            warn!("step failed: state reset");
             self.state.reset(model);
             self.zero_input(model);
             return;

@@ -16,6 +16,9 @@
 //! Slots: built-in blob │ slot A │ slot B ── upload into the free one, swap on commit
 //! ```
 //!
+//! Logs (model swaps, refused requests, start/stop with deadline misses) go through the
+//! `fmt` shim: defmt with the feature `defmt`, nothing otherwise.
+//!
 //! Everything here is plain `no_std` Rust with no `unsafe` and is unit-tested on the host
 //! with mock serial, ticker and pins.
 #![cfg_attr(not(test), no_std)]
@@ -24,6 +27,10 @@
 
 #[cfg(feature = "std")]
 extern crate std;
+
+// First, so that the log macros are visible in the modules below.
+#[macro_use]
+mod fmt;
 
 mod app;
 mod io;

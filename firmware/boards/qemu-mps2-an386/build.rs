@@ -1,4 +1,5 @@
-//! Put `memory.x` where the linker (`-Tlink.x` from cortex-m-rt) finds it.
+//! Put `memory.x` where the linker (`-Tlink.x` from cortex-m-rt) finds it; with the
+//! feature `defmt`, also link `defmt.x` (the interned log strings).
 use std::path::PathBuf;
 
 fn main() {
@@ -7,4 +8,7 @@ fn main() {
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x");
     println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var_os("CARGO_FEATURE_DEFMT").is_some() {
+        println!("cargo:rustc-link-arg=-Tdefmt.x");
+    }
 }

@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::SYST;
 use cortex_m_rt::{exception, ExceptionFrame};
-use cortex_m_semihosting::{debug, hprintln};
+use cortex_m_semihosting::debug;
 use neuroloop_firmware::{Serial, Ticker};
 
 use crate::{SLOT_BYTES, STATE_WORDS};
@@ -195,18 +195,34 @@ impl embedded_hal::pwm::SetDutyCycle for RamPwm {
     }
 }
 
-#[exception]
-unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
-    hprintln!("HardFault at pc={:#010x}", ef.pc());
+/// Set by the first fault or panic: a second one (e.g. inside the defmt logger) exits
+/// without logging instead of recursing.
+static FAILING: AtomicBool = AtomicBool::new(false);
+
+fn fail() -> ! {
     debug::exit(debug::EXIT_FAILURE);
     #[allow(clippy::empty_loop)]
     loop {}
 }
 
+#[exception]
+unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
+    if !FAILING.swap(true, Ordering::SeqCst) {
+        #[cfg(not(feature = "defmt"))]
+        cortex_m_semihosting::hprintln!("HardFault at pc={:#010x}", ef.pc());
+        #[cfg(feature = "defmt")]
+        defmt::error!("HardFault at pc={=u32:#010x}", ef.pc());
+    }
+    fail()
+}
+
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    hprintln!("panic: {}", info);
-    debug::exit(debug::EXIT_FAILURE);
-    #[allow(clippy::empty_loop)]
-    loop {}
+    if !FAILING.swap(true, Ordering::SeqCst) {
+        #[cfg(not(feature = "defmt"))]
+        cortex_m_semihosting::hprintln!("panic: {}", info);
+        #[cfg(feature = "defmt")]
+        defmt::error!("panic: {}", defmt::Display2Format(info));
+    }
+    fail()
 }

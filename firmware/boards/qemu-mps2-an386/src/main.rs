@@ -6,15 +6,24 @@
 //! | clock, timer-mode tick | SysTick on the 25 MHz core clock (`-icount shift=0`: 40 instructions per clock) |
 //! | TTL / sync pins 0, 1 | FPGA LEDs 0, 1 (FPGAIO LED register, 0x4002_8000) |
 //! | PWM channel 0 | stand-in: the duty is kept in RAM, nothing drives a pin |
-//! | logs | semihosting (`hprintln!`) on QEMU's stdout |
+//! | logs | semihosting on QEMU's stdout: plain text (`hprintln!`), or defmt frames with the feature `defmt` |
 //!
 //! Run: `cargo run --release` in this folder (UART0 on TCP 127.0.0.1:7878), or
-//! `cargo xtask qemu` from the root (UART0 on a Unix socket). A panic or HardFault prints a
-//! line and exits QEMU with status 1.
+//! `cargo xtask qemu` from the root. A panic or HardFault prints a line and exits QEMU with
+//! status 1.
+//!
+//! Feature `defmt` (off by default): every log line, the app's too (model swaps, refused
+//! requests, start/stop with deadline misses), goes out as defmt frames through
+//! `defmt-semihosting`, and no plain text is printed (it would corrupt the frames); decode
+//! with `defmt-print -e ELF`, as `cargo xtask qemu --defmt` does. The end-to-end tests
+//! read the plain-text boot lines, so they run the default build.
 #![no_std]
 #![no_main]
 
 mod board;
+
+#[cfg(feature = "defmt")]
+use defmt_semihosting as _;
 
 use cortex_m_rt::entry;
 use neuroloop_firmware::{App, Config, Io, Outputs, Slots, DEFAULT_BLOB};
@@ -31,17 +40,27 @@ fn main() -> ! {
     // their plain references, extremes, tails and misalignment included; a mismatch
     // panics, which exits QEMU with status 1.
     match neuroloop_firmware::selftest::kernels() {
-        Ok(cases) => cortex_m_semihosting::hprintln!(
-            "kernel self-test: {} path, {} cases bit-exact",
-            neuroloop_core::kernel::PATH,
-            cases
-        ),
+        Ok(cases) => {
+            #[cfg(not(feature = "defmt"))]
+            cortex_m_semihosting::hprintln!(
+                "kernel self-test: {} path, {} cases bit-exact",
+                neuroloop_core::kernel::PATH,
+                cases
+            );
+            #[cfg(feature = "defmt")]
+            defmt::info!(
+                "kernel self-test: {=str} path, {=u32} cases bit-exact",
+                neuroloop_core::kernel::PATH,
+                cases
+            );
+        }
         Err(m) => panic!("kernel self-test failed: {:?}", m),
     }
     let (a, b, state) = board::buffers();
     let mut slots = Slots::new(DEFAULT_BLOB, a, b);
     let mut app = {
         let (model, _) = slots.split();
+        #[cfg(not(feature = "defmt"))]
         cortex_m_semihosting::hprintln!(
             "neuroloop {} on mps2-an386: model {} ({}x{}x{}), slot {} B",
             neuroloop_firmware::FIRMWARE_VERSION,
@@ -49,6 +68,13 @@ fn main() -> ! {
             model.n_in(),
             model.n_rec(),
             model.n_out(),
+            SLOT_BYTES
+        );
+        // With defmt the app logs the model itself (`App::adopt`).
+        #[cfg(feature = "defmt")]
+        defmt::info!(
+            "neuroloop {=str} on mps2-an386: slot {=usize} B",
+            neuroloop_firmware::FIRMWARE_VERSION,
             SLOT_BYTES
         );
         App::new(
