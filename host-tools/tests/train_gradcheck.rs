@@ -123,7 +123,10 @@ fn check(transfer: Transfer, obj: Objective, seed: u64) {
             "{transfer:?} {name}: gradient is zero, the check would be vacuous"
         );
         let rel = diff / scale;
-        eprintln!("{transfer:?} {:?} {name}: relative error {rel:.2e}", obj.loss);
+        eprintln!(
+            "{transfer:?} {:?} {name}: relative error {rel:.2e}",
+            obj.loss
+        );
         assert!(
             rel <= 1e-5,
             "{transfer:?} {:?} {name}: relative error {rel:e}",
