@@ -86,39 +86,10 @@ fn inspect_reports_crc_mismatch_and_fails() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("CRC mismatch"));
 }
 
-#[test]
-fn quantize_refuses_non_models_and_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let junk = dir.path().join("junk.bin");
-    std::fs::write(&junk, b"hello world").unwrap();
-    let out = dir.path().join("out.nlb");
-    let o = neuroloop()
-        .args([
-            "quantize",
-            junk.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("junk.bin") && err.contains("not a model file"),
-        "{err}"
-    );
-    assert!(!out.exists());
-}
-
-#[test]
-fn quantize_names_a_bad_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let model = write_model(dir.path());
-    let text = std::fs::read_to_string(&model)
-        .unwrap()
-        .replace("\"tau\":100.0", "\"tau\":1.0");
-    std::fs::write(&model, text).unwrap();
-    let out = dir.path().join("out.nlb");
+/// Run `quantize MODEL -o DIR/out.nlb`, expect failure with stderr naming every needle,
+/// and no output file.
+fn quantize_fails_naming(model: &Path, needles: &[&str]) {
+    let out = model.with_file_name("out.nlb");
     let o = neuroloop()
         .args([
             "quantize",
@@ -130,6 +101,25 @@ fn quantize_names_a_bad_field() {
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("model.json") && err.contains("tau"), "{err}");
+    assert!(needles.iter().all(|n| err.contains(n)), "{err}");
     assert!(!out.exists());
+}
+
+#[test]
+fn quantize_refuses_non_models_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.bin");
+    std::fs::write(&junk, b"hello world").unwrap();
+    quantize_fails_naming(&junk, &["junk.bin", "not a model file"]);
+}
+
+#[test]
+fn quantize_names_a_bad_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write_model(dir.path());
+    let text = std::fs::read_to_string(&model)
+        .unwrap()
+        .replace("\"tau\":100.0", "\"tau\":1.0");
+    std::fs::write(&model, text).unwrap();
+    quantize_fails_naming(&model, &["model.json", "tau"]);
 }

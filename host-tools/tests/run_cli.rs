@@ -36,6 +36,18 @@ fn write_x(path: &Path, shape: Vec<usize>, data: Data) {
     std::fs::write(path, npz::write([("x", &Array { shape, data })])).unwrap();
 }
 
+/// `neuroloop run --model MODEL --inputs INPUTS -o OUTPUT`.
+fn run_files(model: &Path, inputs: &Path, output: &Path) -> assert_cmd::assert::Assert {
+    run(&[
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--inputs".as_ref(),
+        inputs.as_os_str(),
+        "-o".as_ref(),
+        output.as_os_str(),
+    ])
+}
+
 fn run(args: &[&std::ffi::OsStr]) -> assert_cmd::assert::Assert {
     Command::cargo_bin("neuroloop")
         .unwrap()
@@ -56,15 +68,7 @@ fn run_native_model_psychrnn_alignment_first_entry_is_after_one_update() {
     m.save(&mp).unwrap();
     let x: Vec<f32> = (0..2 * 4 * 2).map(|k| (k as f32 * 0.37).sin()).collect();
     write_x(&xp, vec![2, 4, 2], Data::F32(x.clone()));
-    run(&[
-        "--model".as_ref(),
-        mp.as_os_str(),
-        "--inputs".as_ref(),
-        xp.as_os_str(),
-        "-o".as_ref(),
-        yp.as_os_str(),
-    ])
-    .success();
+    run_files(&mp, &xp, &yp).success();
     let y = npz::read(&std::fs::read(&yp).unwrap()).unwrap();
     assert_eq!(y["outputs"].shape, vec![2, 4, 1]);
     assert_eq!(y["states"].shape, vec![2, 4, 3]);
@@ -95,15 +99,7 @@ fn run_psychrnn_npz_needs_dt_tau_and_matches_reference() {
     let d = tempfile::tempdir().unwrap();
     let yp = d.path().join("y.npz");
     let (w, x) = (fixture("dale_weights.npz"), fixture("dale_reference.npz"));
-    let a = run(&[
-        "--model".as_ref(),
-        w.as_os_str(),
-        "--inputs".as_ref(),
-        x.as_os_str(),
-        "-o".as_ref(),
-        yp.as_os_str(),
-    ])
-    .failure();
+    let a = run_files(&w, &x, &yp).failure();
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
     assert!(
         err.contains("--dt") && err.contains("dale_weights.npz"),
@@ -156,15 +152,7 @@ fn run_blob_outputs_dequantized_states_and_outputs() {
         Data::F64(x.iter().map(|&v| v as f64).collect()),
     );
     for (model, out) in [(&mp, &yf), (&bp, &yb)] {
-        run(&[
-            "--model".as_ref(),
-            model.as_os_str(),
-            "--inputs".as_ref(),
-            xp.as_os_str(),
-            "-o".as_ref(),
-            out.as_os_str(),
-        ])
-        .success();
+        run_files(model, &xp, out).success();
     }
     let f = npz::read(&std::fs::read(&yf).unwrap()).unwrap();
     let b = npz::read(&std::fs::read(&yb).unwrap()).unwrap();
@@ -214,15 +202,7 @@ fn run_rejects_bad_inputs_naming_key_x() {
     ];
     for (key, shape, data, msg) in cases {
         std::fs::write(&xp, npz::write([(key, &Array { shape, data })])).unwrap();
-        let a = run(&[
-            "--model".as_ref(),
-            mp.as_os_str(),
-            "--inputs".as_ref(),
-            xp.as_os_str(),
-            "-o".as_ref(),
-            yp.as_os_str(),
-        ])
-        .failure();
+        let a = run_files(&mp, &xp, &yp).failure();
         let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
         assert!(err.contains("x.npz: key `x`") && err.contains(msg), "{err}");
         assert!(!yp.exists());
@@ -230,15 +210,7 @@ fn run_rejects_bad_inputs_naming_key_x() {
     // A model file of no known kind.
     std::fs::write(&mp, b"hello").unwrap();
     write_x(&xp, vec![1, 2, 2], Data::F32(vec![0.0; 4]));
-    let a = run(&[
-        "--model".as_ref(),
-        mp.as_os_str(),
-        "--inputs".as_ref(),
-        xp.as_os_str(),
-        "-o".as_ref(),
-        yp.as_os_str(),
-    ])
-    .failure();
+    let a = run_files(&mp, &xp, &yp).failure();
     assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("m.json"));
     assert!(!yp.exists());
 }
