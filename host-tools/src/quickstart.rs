@@ -47,21 +47,7 @@ pub fn run_cli(a: &crate::cli::QuickstartArgs) -> anyhow::Result<()> {
         cfg.model.n_rec, cfg.train.batch, cfg.train.trials
     );
     let mut trainer = Trainer::new(cfg)?;
-    let total = trainer.total_batches();
-    let bar = crate::progress::Progress::new(total, "train");
-    let summary = trainer.run(None, &mut |p| {
-        if p.batch % 5 == 0 || p.batch == total {
-            bar.update(
-                p.batch,
-                format!(
-                    "loss {:.5} acc {:.3} {:.0} trials/s",
-                    p.loss, p.accuracy, p.trials_per_sec
-                ),
-            );
-        }
-    });
-    bar.finish();
-    let summary = summary?;
+    let summary = crate::train::run_with_progress(&mut trainer, None)?;
     let model = trainer.model();
     let model_path = a.dir.join("hello-world.json");
     model.save(&model_path)?;

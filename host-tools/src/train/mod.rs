@@ -735,6 +735,31 @@ fn first_diff(
     }
 }
 
+/// [`Trainer::run`] with the progress bar on stderr (loss, accuracy, trials/s; hidden off a
+/// terminal), checkpointing to `ckpt` if given.
+pub fn run_with_progress(
+    trainer: &mut Trainer,
+    ckpt: Option<&Path>,
+) -> Result<TrainSummary, TrainError> {
+    let total = trainer.total_batches();
+    let bar = crate::progress::Progress::new(total, "train");
+    let mut last = 0u64;
+    let summary = trainer.run(ckpt, &mut |p| {
+        if p.batch == total || p.batch >= last + 5 {
+            last = p.batch;
+            bar.update(
+                p.batch,
+                format!(
+                    "loss {:.5} acc {:.3} {:.0} trials/s",
+                    p.loss, p.accuracy, p.trials_per_sec
+                ),
+            );
+        }
+    });
+    bar.finish();
+    summary
+}
+
 /// `neuroloop train`: config (file, flags) → run with a progress bar → model + checkpoint.
 pub fn run_cli(a: &crate::cli::TrainArgs) -> anyhow::Result<()> {
     use anyhow::Context;
@@ -813,23 +838,7 @@ pub fn run_cli(a: &crate::cli::TrainArgs) -> anyhow::Result<()> {
         }
         None => Trainer::new(cfg)?,
     };
-    let total = trainer.total_batches();
-    let bar = crate::progress::Progress::new(total, "train");
-    let mut last = 0u64;
-    let summary = trainer.run(Some(&ckpt_path), &mut |p| {
-        if p.batch == total || p.batch >= last + 5 {
-            last = p.batch;
-            bar.update(
-                p.batch,
-                format!(
-                    "loss {:.5} acc {:.3} {:.0} trials/s",
-                    p.loss, p.accuracy, p.trials_per_sec
-                ),
-            );
-        }
-    });
-    bar.finish();
-    let summary = summary?;
+    let summary = run_with_progress(&mut trainer, Some(&ckpt_path))?;
     let model = trainer.model();
     model
         .save(&a.output)
