@@ -12,6 +12,7 @@ pub mod init;
 pub mod inspect;
 pub mod interop;
 pub mod model;
+pub mod outputs;
 pub mod progress;
 pub mod quantize;
 pub mod quickstart;
