@@ -2,8 +2,9 @@
 //! in the fixed-point core → task accuracy. int16 must lose ≤ 0.5 accuracy points and
 //! int8 ≤ 2 points against the float model on the same held-out trials.
 
-use neuroloop::compare::{calibration_inputs, compare};
+use neuroloop::compare::compare;
 use neuroloop::quantize::{quantize, QuantConfig, WeightFormat};
+use neuroloop::task::calibration_inputs;
 use neuroloop::train::config::TrainConfig;
 use neuroloop::train::Trainer;
 
