@@ -60,7 +60,9 @@ impl<'a> Weights<'a> {
     /// Σ_k W[row, k]·x[k] with the row's own scale (fractional bits `row_frac + x_frac`).
     ///
     /// `x` must have one value per column and `row` be in range (debug builds assert it;
-    /// release builds compute a partial or empty sum, never a panic).
+    /// release builds compute a partial or empty sum, never a panic). This is where the
+    /// length contract is checked: the kernels themselves are specified (and self-tested
+    /// on the device) to ignore the longer side's extra elements.
     #[inline]
     pub fn dot_row(&self, row: usize, x: &[i16]) -> i64 {
         debug_assert_eq!(x.len(), self.cols, "dot_row: one value per column");

@@ -3,7 +3,8 @@
 //! No heap: the state lives in an `i16` buffer the caller provides (a `static`, the
 //! stack, a firmware model slot), [`Model::state_len`] words long: state `x` and rates
 //! `r` (`n_rec` each) and outputs `y` (`n_out`). RAM for a network is that buffer plus
-//! [`State`]'s few scalar fields, i.e. `4·n_rec + 2·n_out` bytes + ~24.
+//! [`State`] itself (the buffer reference and a few scalars), i.e. `4·n_rec + 2·n_out`
+//! bytes + 48 on a 64-bit host (32 on a 32-bit MCU).
 //!
 //! ```
 //! # let bytes = neuroloop_core::blob::tests_support::tiny_blob();
