@@ -155,7 +155,8 @@ impl<'s> App<'s> {
             model.blob_len(),
             model.crc()
         );
-        self.inner.state.reset(model);
+        // Fits: uploads needing more than the state buffer are refused before the swap.
+        let _ = self.inner.state.reset(model);
         self.inner.zero_input(model);
     }
 
@@ -419,7 +420,7 @@ impl Inner<'_> {
                 }
             }
             HostMsg::ResetState => {
-                self.state.reset(model);
+                let _ = self.state.reset(model); // the running model fits its buffer
                 self.zero_input(model);
                 self.ack(serial, re)
             }
@@ -520,7 +521,7 @@ impl Inner<'_> {
         if self.state.step(model, &self.input).is_err() {
             // Only after a model swap without `adopt`: recover instead of stepping garbage.
             warn!("step failed: state reset");
-            self.state.reset(model);
+            let _ = self.state.reset(model);
             self.zero_input(model);
             return;
         }
