@@ -11,7 +11,7 @@
 //! `wᵢ` a weight row's own fractional bits, `G` = [`GUARD_BITS`], `T = fx + G`):
 //!
 //! 1. `pre_i = rs(W_rec[i]·r, w_i + fr − T) + rs(W_in[i]·u, w_i' + fu − T) + b_rec[i]`
-//!    (dot products exact in `i64`, `rs` = rounding shift, saturating adds);
+//!    (dot products exact in `i64`, `rs` = rounding shift, ties toward +∞, saturating adds);
 //! 2. `x_i ← sat16(rs((x_i << G) + rs(α_q15·(pre_i − (x_i << G)), 15) + noise_i, G))`
 //!    where `noise_i = rs(g·noise_mul, 16)` and `g` comes from [`Rng::gauss_s32`];
 //! 3. `r_i = f(x_i)` ([`Transfer::apply_s16`]);
