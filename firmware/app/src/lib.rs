@@ -40,6 +40,7 @@ mod fmt;
 
 mod app;
 pub mod clock;
+pub mod flash;
 mod io;
 pub mod selftest;
 mod slots;
