@@ -22,10 +22,15 @@ impl Uptime {
         }
     }
 
-    /// Advance to the counter value `now`; returns the device time in µs.
+    /// Advance to the counter value `now`; returns the device time in µs. A counter that
+    /// reads as going back (by less than half its range) is ignored until it passes its
+    /// last value again, so device time never runs backwards.
     pub fn update(&mut self, now: u32) -> u64 {
-        self.clocks = self.clocks.wrapping_add(now.wrapping_sub(self.last) as u64);
-        self.last = now;
+        let d = now.wrapping_sub(self.last);
+        if d < 1 << 31 {
+            self.clocks = self.clocks.wrapping_add(d as u64);
+            self.last = now;
+        }
         self.us()
     }
 
@@ -53,10 +58,13 @@ mod tests {
         // 25 clocks later, across the wrap: 1 µs.
         assert_eq!(u.update(14), 1);
         for _ in 0..300 {
-            let next = u.last.wrapping_add(u32::MAX / 2);
+            let next = u.last.wrapping_add(u32::MAX / 2 - 1);
             u.update(next);
         }
-        assert_eq!(u.clocks, 25 + 300 * (u32::MAX / 2) as u64);
+        assert_eq!(u.clocks, 25 + 300 * (u32::MAX / 2 - 1) as u64);
+        let before = u.clocks;
+        u.update(u.last.wrapping_sub(3));
+        assert_eq!(u.clocks, before, "a counter read going back is ignored");
         assert_eq!(clocks_to_us(u64::MAX, 1_000_000), u64::MAX);
         assert_eq!(clocks_to_us(25_000_000 * 3 + 24, 25_000_000), 3_000_000);
         assert_eq!(clocks_to_us(25_000_000 * 3 + 25, 25_000_000), 3_000_001);

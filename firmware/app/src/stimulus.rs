@@ -472,6 +472,6 @@ mod tests {
             }
         }
         assert_eq!(got, want);
-        assert_eq!(act.pins[2], false);
+        assert!(!act.pins[2]);
     }
 }

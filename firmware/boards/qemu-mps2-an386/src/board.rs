@@ -130,41 +130,39 @@ const CLOCK_HZ: u32 = 25_000_000;
 /// Free-running reload when no timer mode runs.
 const FREE_RELOAD: u32 = 0x00FF_FFFF;
 
-/// SysTick as clock (`base + (WRAPS − base_wraps)·(reload+1) + elapsed`, continuous across
-/// reprogramming, so device time never jumps) and timer-mode tick (one per wrap).
+/// CMSDK APB timer 0 (0x4000_0000, 25 MHz): free-running 32-bit down-counter, the clock.
+const TIMER0: usize = 0x4000_0000;
+
+/// Timer-mode ticks from SysTick (one per wrap, counted by its exception); the clock from
+/// CMSDK timer 0, free-running from `u32::MAX` down, so it needs no interrupt and never
+/// jumps (deriving it from SysTick and the wrap count reads a period off around a wrap:
+/// QEMU reloads the counter and pends the exception at slightly different moments).
 pub struct SysTicker {
     syst: SYST,
-    reload: u32,
     taken: u32,
-    base: u32,
-    base_wraps: u32,
 }
 
 impl SysTicker {
-    /// Free-running at the maximum reload, exception on.
+    /// Clock running, SysTick free-running at the maximum reload, exception on.
     pub fn new(syst: SYST) -> Self {
-        let mut t = SysTicker {
-            syst,
-            reload: FREE_RELOAD,
-            taken: 0,
-            base: 0,
-            base_wraps: 0,
-        };
+        // SAFETY: CMSDK timer 0 registers of this board (RELOAD, VALUE, CTRL = enable);
+        // nothing else uses this timer.
+        unsafe {
+            write_volatile((TIMER0 + 0x08) as *mut u32, u32::MAX);
+            write_volatile((TIMER0 + 0x04) as *mut u32, u32::MAX);
+            write_volatile(TIMER0 as *mut u32, 1);
+        }
+        let mut t = SysTicker { syst, taken: 0 };
         t.program(FREE_RELOAD);
         t
     }
 
     fn program(&mut self, reload: u32) {
-        // The clock continues from here (the few clocks of reprogramming are lost).
-        let base = self.now();
         self.syst.disable_counter();
         self.syst.set_clock_source(SystClkSource::Core);
         self.syst.set_reload(reload);
         self.syst.clear_current();
-        self.reload = reload;
-        self.base = base;
-        self.base_wraps = WRAPS.load(Ordering::SeqCst);
-        self.taken = self.base_wraps;
+        self.taken = WRAPS.load(Ordering::SeqCst);
         self.syst.enable_interrupt();
         self.syst.enable_counter();
     }
@@ -175,18 +173,8 @@ impl Ticker for SysTicker {
         CLOCK_HZ
     }
     fn now(&mut self) -> u32 {
-        loop {
-            let w1 = WRAPS.load(Ordering::SeqCst);
-            let cvr = SYST::get_current();
-            let w2 = WRAPS.load(Ordering::SeqCst);
-            if w1 == w2 {
-                return self.base.wrapping_add(
-                    w1.wrapping_sub(self.base_wraps)
-                        .wrapping_mul(self.reload + 1)
-                        .wrapping_add(self.reload.saturating_sub(cvr)),
-                );
-            }
-        }
+        // SAFETY: CMSDK timer 0 VALUE register of this board (read-only use).
+        u32::MAX - unsafe { read_volatile((TIMER0 + 0x04) as *const u32) }
     }
     fn start(&mut self, rate_hz: u32) -> bool {
         let period = CLOCK_HZ / rate_hz.max(1);

@@ -3,7 +3,8 @@
 //! | function | peripheral |
 //! |---|---|
 //! | protocol | UART0 (CMSDK APB UART, 0x4000_4000) = QEMU's first `-serial`; RX polled, TX drained from a 4 KiB ring by the UART0 TX interrupt (IRQ 1) |
-//! | clock, timer-mode tick | SysTick on the 25 MHz core clock (`-icount shift=0`: 40 instructions per clock) |
+//! | clock | CMSDK timer 0 (0x4000_0000), 25 MHz free-running (`-icount shift=0`: 40 instructions per clock) |
+//! | timer-mode tick | SysTick on the 25 MHz core clock, one tick per wrap |
 //! | TTL / sync pins 0, 1 | FPGA LEDs 0, 1 (FPGAIO LED register, 0x4002_8000) |
 //! | PWM channel 0 | stand-in: the duty is kept in RAM, nothing drives a pin |
 //! | logs | semihosting on QEMU's stdout: plain text (`hprintln!`), or defmt frames with the feature `defmt` |
