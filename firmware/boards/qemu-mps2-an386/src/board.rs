@@ -50,12 +50,20 @@ const NVIC_ISER0: *mut u32 = 0xE000_E100 as *mut u32;
 static TX_DRAIN: Mutex<RefCell<Option<Consumer<'static, u8, TX_BYTES>>>> =
     Mutex::new(RefCell::new(None));
 
-/// Move ring bytes into UART0 while its one-byte buffer has room.
+/// Bytes moved per drain call at most: QEMU's UART takes bytes as fast as they come, and
+/// a long drain would hold interrupts off (and delay a tick) for the whole ring.
+const DRAIN_BURST: usize = 16;
+
+/// Move up to [`DRAIN_BURST`] ring bytes into UART0 while its buffer has room; the TX
+/// interrupt calls again when it empties.
 fn drain(cs: &cortex_m::interrupt::CriticalSection) {
     if let Some(c) = TX_DRAIN.borrow(cs).borrow_mut().as_mut() {
         // SAFETY: UART0 registers of this board; called only inside a critical section.
         unsafe {
-            while read_volatile(reg(STATE_REG)) & 0b01 == 0 {
+            for _ in 0..DRAIN_BURST {
+                if read_volatile(reg(STATE_REG)) & 0b01 != 0 {
+                    break;
+                }
                 let Some(b) = c.dequeue() else { break };
                 write_volatile(reg(DATA), b as u32);
             }
