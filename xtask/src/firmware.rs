@@ -226,6 +226,17 @@ pub fn test_all() -> Result<(), String> {
         b.lint()?;
         b.build()?;
     }
+    // The Pico's UART transport (default: USB CDC), linted and built too.
+    run(PICO.cargo(&[
+        "clippy",
+        "--release",
+        "--features",
+        "uart",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(PICO.cargo(&["build", "--release", "--features", "uart"]))?;
     defmt_checks()?;
     qemu_test()
 }
