@@ -38,6 +38,11 @@ pub enum Command {
     Bench(BenchCommand),
     /// Train the PsychRNN Hello World, quantize it to int16 and int8, compare accuracy.
     Quickstart(QuickstartArgs),
+    /// Drive a board: upload, stimulus, ping, recorded runs (see docs/rig.md).
+    #[command(subcommand)]
+    Rig(crate::rig_cli::RigCommand),
+    /// The firmware running on this host behind the wire protocol (no board needed).
+    DeviceSim(crate::rig_cli::DeviceSimArgs),
 }
 
 /// `neuroloop run`.
@@ -324,6 +329,8 @@ pub fn run() -> Result<()> {
         Command::Eval(a) => crate::eval::run_cli(&a),
         Command::Bench(BenchCommand::Train(a)) => crate::bench::run_cli(&a),
         Command::Quickstart(a) => crate::quickstart::run_cli(&a),
+        Command::Rig(c) => crate::rig_cli::run(&c),
+        Command::DeviceSim(a) => crate::rig_cli::device_sim(&a),
     }
 }
 

@@ -15,6 +15,8 @@ pub mod model;
 pub mod progress;
 pub mod quantize;
 pub mod quickstart;
+pub mod rig;
+pub mod rig_cli;
 pub mod run;
 pub mod sim;
 pub mod task;
