@@ -39,10 +39,24 @@ pub enum RigCommand {
     Align(AlignArgs),
 }
 
-/// How to reach the device (exactly one of `--port`, `--tcp`, `--unix`, `--sim`).
+/// How to reach the device.
 #[derive(Args, Debug, Clone)]
-#[group(id = "conn", required = true, multiple = false, args = ["port", "tcp", "unix", "sim"])]
 pub struct ConnArgs {
+    /// Where.
+    #[command(flatten)]
+    pub to: WhereArgs,
+    /// Baud rate of --port (USB-CDC ignores it).
+    #[arg(long, default_value_t = 115_200)]
+    pub baud: u32,
+    /// Longest wait for any answer, ms.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub timeout_ms: u64,
+}
+
+/// Exactly one of `--port`, `--tcp`, `--unix`, `--sim`.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct WhereArgs {
     /// Serial port (USB-CDC or UART), e.g. /dev/ttyACM0 (`rig ports` lists them).
     #[arg(long)]
     pub port: Option<String>,
@@ -56,17 +70,11 @@ pub struct ConnArgs {
     /// The device simulator, in this process.
     #[arg(long)]
     pub sim: bool,
-    /// Baud rate of --port (USB-CDC ignores it).
-    #[arg(long, default_value_t = 115_200)]
-    pub baud: u32,
-    /// Longest wait for any answer, ms.
-    #[arg(long, default_value_t = 1000, value_name = "MS")]
-    pub timeout_ms: u64,
 }
 
 impl ConnArgs {
     fn endpoint(&self) -> Endpoint {
-        match (&self.port, &self.tcp, &self.unix) {
+        match (&self.to.port, &self.to.tcp, &self.to.unix) {
             (Some(p), _, _) => Endpoint::Serial {
                 path: p.clone(),
                 baud: self.baud,
@@ -232,17 +240,25 @@ pub struct AlignArgs {
 
 /// `neuroloop device-sim`.
 #[derive(Args, Debug)]
-#[group(id = "serve", required = true, multiple = false, args = ["tcp", "pty"])]
 pub struct DeviceSimArgs {
+    /// Where to serve.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Log virtual pin and PWM changes here (default: stderr).
+    #[arg(long, value_name = "FILE")]
+    pub pin_log: Option<PathBuf>,
+}
+
+/// Exactly one of `--tcp PORT`, `--pty`.
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct ServeArgs {
     /// Serve on this TCP port of 127.0.0.1 (0: any free port; the address is printed).
     #[arg(long, value_name = "PORT")]
     pub tcp: Option<u16>,
     /// Serve on a new pseudo-terminal (its path is printed).
     #[arg(long)]
     pub pty: bool,
-    /// Log virtual pin and PWM changes here (default: stderr).
-    #[arg(long, value_name = "FILE")]
-    pub pin_log: Option<PathBuf>,
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
@@ -524,7 +540,7 @@ pub fn device_sim(a: &DeviceSimArgs) -> Result<()> {
         pin_log,
         ..Default::default()
     };
-    if let Some(port) = a.tcp {
+    if let Some(port) = a.serve.tcp {
         let l = std::net::TcpListener::bind(("127.0.0.1", port))
             .with_context(|| format!("--tcp {port}: cannot listen"))?;
         let addr = l.local_addr()?;

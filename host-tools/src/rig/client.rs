@@ -221,9 +221,9 @@ impl Client {
 
     /// Open `ep` (for [`Endpoint::Sim`], start a simulator thread in this process).
     pub fn connect(ep: &Endpoint, timeout: Duration) -> Result<Self, RigError> {
-        let open = |e: std::io::Error| RigError::Open {
+        let open = |error: std::io::Error| RigError::Open {
             endpoint: ep.to_string(),
-            source: e,
+            error,
         };
         let link: Box<dyn Transport> = match ep {
             Endpoint::Serial { path, baud } => Box::new(SerialLink::open(path, *baud).map_err(open)?),
@@ -279,9 +279,9 @@ impl Client {
 
     /// Send raw bytes (tests, line-noise flush).
     pub fn send_raw(&mut self, bytes: &[u8]) -> Result<(), RigError> {
-        self.link.write_all(bytes).map_err(|source| RigError::Link {
+        self.link.write_all(bytes).map_err(|error| RigError::Link {
             endpoint: self.endpoint.clone(),
-            source,
+            error,
         })
     }
 
@@ -354,9 +354,9 @@ impl Client {
             let n = self
                 .link
                 .read(&mut self.inbuf, deadline - now)
-                .map_err(|source| RigError::Link {
+                .map_err(|error| RigError::Link {
                     endpoint: self.endpoint.clone(),
-                    source,
+                    error,
                 });
             let n = match n {
                 Ok(n) => n,

@@ -9,20 +9,20 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum RigError {
     /// The connection could not be opened.
-    #[error("cannot open {endpoint}: {source}")]
+    #[error("cannot open {endpoint}: {error}")]
     Open {
         /// What was opened (`/dev/ttyACM0`, `tcp 127.0.0.1:7878`, ...).
         endpoint: String,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Reading or writing the link failed (cable pulled, peer closed the socket).
-    #[error("link to {endpoint} failed: {source}")]
+    #[error("link to {endpoint} failed: {error}")]
     Link {
         /// The connection.
         endpoint: String,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// No answer within the timeout.
     #[error("{endpoint}: no answer to {request} within {} ms{hint}", timeout.as_millis())]
@@ -64,12 +64,12 @@ pub enum RigError {
     #[error("{0}")]
     Invalid(String),
     /// A session file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     File {
         /// The file.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A file's content is bad.
     #[error("{path}: {reason}")]
@@ -88,7 +88,7 @@ impl RigError {
     /// A [`RigError::File`] for `path`.
     pub fn file(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> RigError {
         let path = path.into();
-        move |source| RigError::File { path, source }
+        move |error| RigError::File { path, error }
     }
 
     /// A [`RigError::Format`] for `path`.

@@ -70,7 +70,7 @@ pub struct BlobInfo {
     pub path: String,
     /// Bytes.
     pub len: usize,
-    /// CRC-32 (ISO-HDLC) of the blob, as the device reports it.
+    /// The blob's own CRC-32 (its trailer), as the device reports it in `Info`.
     pub crc32: u32,
     /// SHA-256 of the blob, hex.
     pub sha256: String,
@@ -84,7 +84,7 @@ impl BlobInfo {
         BlobInfo {
             path: path.display().to_string(),
             len: bytes.len(),
-            crc32: neuroloop_core::blob::CRC.checksum(bytes),
+            crc32: neuroloop_core::Model::from_bytes(bytes).map_or(0, |m| m.crc()),
             sha256: hash.iter().map(|b| format!("{b:02x}")).collect(),
         }
     }
