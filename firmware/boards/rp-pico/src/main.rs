@@ -34,14 +34,16 @@ pub static BOOT2: [u8; 256] = rp2040_boot2::BOOT_LOADER_W25Q080;
 const SLOT_BYTES: usize = 96 * 1024;
 /// State words: N_rec ≤ 512 with up to 64 outputs.
 const STATE_WORDS: usize = 2 * 512 + 64;
+/// Transmit ring, bytes: ~70 telemetry frames of an N_rec 64 net with 16 + 16 units.
+const TX_BYTES: usize = 8192;
 
 #[hal::entry]
 fn main() -> ! {
     let (serial, ticker, pwm, pins) = board::init();
-    let (a, b, state) = board::buffers();
+    let (a, b, state) = board::buffers().unwrap();
     let mut slots = Slots::new(DEFAULT_BLOB, a, b);
     let mut app = {
-        let (model, _) = slots.split();
+        let model = slots.split().model;
         defmt::info!(
             "neuroloop {} on rp-pico: model {} ({}x{}x{})",
             neuroloop_firmware::FIRMWARE_VERSION,
