@@ -123,6 +123,9 @@ pub struct UploadArgs {
     pub conn: ConnArgs,
     /// The blob.
     pub model: PathBuf,
+    /// Store it in flash (A/B slots): the board boots it from now on.
+    #[arg(long)]
+    pub persist: bool,
 }
 
 /// `rig stimulus …`.
@@ -261,6 +264,18 @@ pub struct ServeArgs {
     pub pty: bool,
 }
 
+fn store_name(s: neuroloop_core::protocol::ModelStore) -> String {
+    use neuroloop_core::protocol::ModelStore as M;
+    match s {
+        M::Builtin => "the firmware (built-in)".into(),
+        M::Ram { slot } => format!("RAM slot {}", if slot == 0 { 'A' } else { 'B' }),
+        M::Flash { slot, generation } => format!(
+            "flash slot {} (generation {generation})",
+            if slot == 0 { 'A' } else { 'B' }
+        ),
+    }
+}
+
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
@@ -311,8 +326,15 @@ pub fn run(cmd: &RigCommand) -> Result<()> {
                 info.input_frac, info.output_frac, info.state_frac, info.rate_frac
             );
             println!(
-                "upload slot {} B · clock {} Hz · {} PWM channels · {} pins · capabilities {:#x}",
-                info.slot_bytes, info.clock_hz, info.pwm_channels, info.pins, info.capabilities
+                "model stored in {} · upload slots: RAM {} B, flash {} B · TX queue {} B",
+                store_name(info.model_store),
+                info.ram_slot_bytes,
+                info.flash_slot_bytes,
+                info.tx_queue_bytes
+            );
+            println!(
+                "clock {} Hz · {} PWM channels · {} pins · capabilities {:#x}",
+                info.clock_hz, info.pwm_channels, info.pins, info.capabilities
             );
             Ok(())
         }
@@ -328,8 +350,8 @@ pub fn run(cmd: &RigCommand) -> Result<()> {
                 0
             };
             println!(
-                "steps {} · ticks {} · deadline misses {} · rx frame errors {} · step clocks max {} mean {} · uploads {}",
-                s.steps, s.ticks, s.deadline_misses, s.rx_frame_errors, s.max_step_clocks, mean, s.uploads
+                "steps {} · ticks {} · deadline misses {} · rx frame errors {} · dropped telemetry {} events {} · step clocks max {} mean {} · uploads {}",
+                s.steps, s.ticks, s.deadline_misses, s.rx_frame_errors, s.telemetry_dropped, s.events_dropped, s.max_step_clocks, mean, s.uploads
             );
             Ok(())
         }
@@ -341,15 +363,18 @@ pub fn run(cmd: &RigCommand) -> Result<()> {
             let name = m.name().to_string();
             let (mut c, _) = a.conn.connect()?;
             let bar = Progress::new(bytes.len() as u64, "upload");
-            c.upload(&bytes, |sent, _| bar.update(sent as u64, String::new()))?;
+            c.upload(&bytes, a.persist, |sent, _| {
+                bar.update(sent as u64, String::new())
+            })?;
             bar.finish();
             let info = c.info()?;
             eprintln!(
-                "uploaded {:?} ({} B, crc {:#010x}); device runs {:?}",
+                "uploaded {:?} ({} B, crc {:#010x}); device runs {:?} from {}",
                 name,
                 bytes.len(),
-                neuroloop_core::blob::CRC.checksum(&bytes),
-                info.model_name
+                m.crc(),
+                info.model_name,
+                store_name(info.model_store)
             );
             Ok(())
         }
@@ -495,8 +520,8 @@ fn run_cmd(a: &RunArgs) -> Result<()> {
             bar.update(
                 p.steps as u64,
                 format!(
-                    "misses {} · device rx errors {} · host rx errors {} · lost {}",
-                    p.misses, p.device_rx_errors, p.host_rx_errors, p.lost
+                    "misses {} · drops {} · device rx errors {} · host rx errors {} · lost {}",
+                    p.misses, p.dropped, p.device_rx_errors, p.host_rx_errors, p.lost
                 ),
             )
         },

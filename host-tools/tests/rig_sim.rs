@@ -348,7 +348,7 @@ fn garbage_truncated_frames_and_wrong_version_give_clear_messages() {
     );
     // Truncated: a valid Ack frame with its last stuffed byte cut.
     let mut c = fake_device(|seq| {
-        let mut f = encode(DeviceMsg::Ack { re: seq }, 0);
+        let mut f = encode(DeviceMsg::Ack { re: seq, device_us: 5 }, 0);
         f.remove(f.len() - 2);
         f
     });

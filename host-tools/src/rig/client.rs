@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use neuroloop_core::blob::CRC;
 use neuroloop_core::protocol::{
-    frame, DeviceMsg, Event, FrameReader, HostMsg, Info, Mode, NackReason, Packet, Rule, Stats,
-    Streams, Telemetry, MAX_CHUNK, MAX_RULES, MAX_VALUES, PROTOCOL_VERSION,
+    frame, DeviceMsg, Event, FrameReader, Heartbeat, HostMsg, Info, Mode, ModelStore, NackReason,
+    Packet, Rule, Stats, Streams, Telemetry, MAX_CHUNK, MAX_RULES, MAX_VALUES, PROTOCOL_VERSION,
 };
 
 use super::framelog::{Dir, HostClock, RawFrame};
@@ -38,6 +38,8 @@ pub struct DeviceInfo {
     pub model_crc: u32,
     /// Running model's blob length.
     pub model_len: u32,
+    /// Where the running model is stored.
+    pub model_store: ModelStore,
     /// Inputs.
     pub n_in: u16,
     /// Recurrent units.
@@ -54,8 +56,12 @@ pub struct DeviceInfo {
     pub rate_frac: u8,
     /// Capability bits.
     pub capabilities: u32,
-    /// Largest upload.
-    pub slot_bytes: u32,
+    /// Largest RAM upload.
+    pub ram_slot_bytes: u32,
+    /// Largest persistent upload (0: no flash slots).
+    pub flash_slot_bytes: u32,
+    /// Device transmit queue, bytes.
+    pub tx_queue_bytes: u32,
     /// Clock of `step_clocks`, Hz.
     pub clock_hz: u32,
     /// PWM channels.
@@ -73,6 +79,7 @@ impl From<&Info<'_>> for DeviceInfo {
             model_name: i.model_name.into(),
             model_crc: i.model_crc,
             model_len: i.model_len,
+            model_store: i.model_store,
             n_in: i.n_in,
             n_rec: i.n_rec,
             n_out: i.n_out,
@@ -81,7 +88,9 @@ impl From<&Info<'_>> for DeviceInfo {
             state_frac: i.state_frac,
             rate_frac: i.rate_frac,
             capabilities: i.capabilities,
-            slot_bytes: i.slot_bytes,
+            ram_slot_bytes: i.ram_slot_bytes,
+            flash_slot_bytes: i.flash_slot_bytes,
+            tx_queue_bytes: i.tx_queue_bytes,
             clock_hz: i.clock_hz,
             pwm_channels: i.pwm_channels,
             pins: i.pins,
@@ -96,6 +105,8 @@ pub enum Incoming {
     Telemetry(Telemetry),
     /// A stimulus rule changed level.
     Event(Event),
+    /// The 1 Hz liveness message with counters.
+    Heartbeat(Heartbeat),
 }
 
 /// Counters of the host side of the link.
@@ -136,6 +147,7 @@ pub struct Client {
     stats: LinkStats,
     last_dev_seq: Option<u16>,
     last_bad: Option<String>,
+    device_us: Option<u64>,
 }
 
 /// Words for a `Nack` reason.
@@ -167,6 +179,10 @@ pub fn describe_nack(r: &NackReason<'_>) -> String {
             "entry {at} names a unit, output, channel or pin the device does not have, or has bad parameters"
         ),
         NackReason::Unsupported => "not supported by this device".into(),
+        NackReason::Busy => {
+            "a persistent upload while the timer runs (writing flash would stall the loop): stop the run first".into()
+        }
+        NackReason::Storage { detail } => format!("flash storage failed: {detail}"),
     }
 }
 
@@ -187,14 +203,26 @@ fn name_of(m: &HostMsg<'_>) -> &'static str {
     }
 }
 
+/// The device time a message carries, µs since boot.
+pub fn device_time(m: &DeviceMsg<'_>) -> Option<u64> {
+    match m {
+        DeviceMsg::Ack { device_us, .. } | DeviceMsg::Stats { device_us, .. } => Some(*device_us),
+        DeviceMsg::Telemetry(t) => Some(t.device_us),
+        DeviceMsg::Event(e) => Some(e.device_us),
+        DeviceMsg::Heartbeat(h) => Some(h.device_us),
+        DeviceMsg::Info(_) | DeviceMsg::Nack { .. } => None,
+    }
+}
+
 fn describe_msg(m: &DeviceMsg<'_>) -> String {
     match m {
         DeviceMsg::Info(i) => format!("Info(re {})", i.re),
-        DeviceMsg::Ack { re } => format!("Ack(re {re})"),
+        DeviceMsg::Ack { re, .. } => format!("Ack(re {re})"),
         DeviceMsg::Nack { re, reason } => format!("Nack(re {re}: {})", describe_nack(reason)),
         DeviceMsg::Telemetry(t) => format!("Telemetry(input_seq {})", t.input_seq),
         DeviceMsg::Event(e) => format!("Event(rule {})", e.rule),
         DeviceMsg::Stats { re, .. } => format!("Stats(re {re})"),
+        DeviceMsg::Heartbeat(h) => format!("Heartbeat(device_us {})", h.device_us),
     }
 }
 
@@ -216,6 +244,7 @@ impl Client {
             stats: LinkStats::default(),
             last_dev_seq: None,
             last_bad: None,
+            device_us: None,
         }
     }
 
@@ -270,6 +299,11 @@ impl Client {
     /// Frames kept since the last call (recording on).
     pub fn take_frames(&mut self) -> Vec<RawFrame> {
         std::mem::take(&mut self.frames)
+    }
+
+    /// The latest device time (µs since boot) any received frame carried.
+    pub fn device_us(&self) -> Option<u64> {
+        self.device_us
     }
 
     /// Host-side link counters.
@@ -421,6 +455,9 @@ impl Client {
                 self.stats.rx_seq_gaps += u64::from(p.seq.wrapping_sub(last).wrapping_sub(1));
             }
             self.last_dev_seq = Some(p.seq);
+            if let Some(us) = device_time(&p.msg) {
+                self.device_us = Some(us);
+            }
             let got = pick(&p.msg);
             let queue = keep || got.is_none();
             match &p.msg {
@@ -428,6 +465,7 @@ impl Client {
                     self.queue.push_back(Incoming::Telemetry(t.clone()))
                 }
                 DeviceMsg::Event(e) if queue => self.queue.push_back(Incoming::Event(*e)),
+                DeviceMsg::Heartbeat(h) if queue => self.queue.push_back(Incoming::Heartbeat(*h)),
                 m if got.is_none() => other = Some(describe_msg(m)),
                 _ => {}
             }
@@ -449,9 +487,9 @@ impl Client {
         let what = name_of(&msg);
         let seq = self.send(msg)?;
         self.wait_for(what, timeout, false, |m| match m {
-            DeviceMsg::Ack { re } if *re == seq => Some(Ok(Reply::Ack)),
+            DeviceMsg::Ack { re, .. } if *re == seq => Some(Ok(Reply::Ack)),
             DeviceMsg::Info(i) if i.re == seq => Some(Ok(Reply::Info(i.into()))),
-            DeviceMsg::Stats { re, stats } if *re == seq => Some(Ok(Reply::Stats(*stats))),
+            DeviceMsg::Stats { re, stats, .. } if *re == seq => Some(Ok(Reply::Stats(*stats))),
             DeviceMsg::Nack { re, reason } if *re == seq => Some(Err(match reason {
                 NackReason::ProtocolVersion { host, device } => RigError::ProtocolVersion {
                     host: *host,
@@ -529,25 +567,44 @@ impl Client {
     }
 
     /// Upload a blob: `UploadBegin`, chunks of [`MAX_CHUNK`] bytes, `UploadCommit`;
-    /// `progress(sent, total)` after each chunk. The commit may take up to 10 timeouts
-    /// (the device validates the whole blob).
+    /// `progress(sent, total)` after each chunk. With `persist`, the device writes it to
+    /// flash and boots it from then on. Chunks and the commit may take up to 10 timeouts
+    /// (flash erase and writes; the device validates the whole blob).
     pub fn upload(
         &mut self,
         blob: &[u8],
+        persist: bool,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<(), RigError> {
         let len = u32::try_from(blob.len())
             .map_err(|_| RigError::Invalid(format!("a blob of {} bytes is too large", blob.len())))?;
-        self.ack(HostMsg::UploadBegin {
+        let begin = HostMsg::UploadBegin {
             len,
             crc: CRC.checksum(blob),
-        })?;
+            persist,
+        };
+        if !matches!(self.request(begin, self.timeout * 10)?, Reply::Ack) {
+            return Err(RigError::Unexpected {
+                request: "UploadBegin".into(),
+                got: "a reply other than Ack".into(),
+            });
+        }
         let mut sent = 0usize;
+        let slow = self.timeout * 10;
         for chunk in blob.chunks(MAX_CHUNK) {
-            self.ack(HostMsg::UploadChunk {
+            let msg = HostMsg::UploadChunk {
                 offset: sent as u32,
                 bytes: chunk,
-            })?;
+            };
+            match self.request(msg, if persist { slow } else { self.timeout })? {
+                Reply::Ack => {}
+                _ => {
+                    return Err(RigError::Unexpected {
+                        request: "UploadChunk".into(),
+                        got: "a reply other than Ack".into(),
+                    })
+                }
+            }
             sent += chunk.len();
             progress(sent, blob.len());
         }
@@ -627,7 +684,9 @@ impl Client {
             return Ok(Some(m));
         }
         let r = self.wait_for("telemetry", wait, true, |m| match m {
-            DeviceMsg::Telemetry(_) | DeviceMsg::Event(_) => Some(Ok(())),
+            DeviceMsg::Telemetry(_) | DeviceMsg::Event(_) | DeviceMsg::Heartbeat(_) => {
+                Some(Ok(()))
+            }
             _ => None,
         });
         match r {

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use neuroloop_core::protocol::{Mode, Stats, Streams};
 
-use super::client::DeviceInfo;
+use super::client::{DeviceInfo, Incoming};
 use super::latency;
 use super::recorder::Recorder;
 use super::session::{BlobInfo, ModeInfo, Outcome, SessionFile, Stamp};
@@ -98,6 +98,8 @@ pub struct RunProgress {
     pub misses: u32,
     /// Device rx frame errors (last `Stats`).
     pub device_rx_errors: u32,
+    /// Telemetry and event frames the device dropped (its transmit queue was full).
+    pub dropped: u32,
     /// Host-side bad frames.
     pub host_rx_errors: u64,
     /// Device frames lost on the way (sequence gaps).
@@ -161,7 +163,7 @@ pub fn prepare(
         let bytes = std::fs::read(p).map_err(RigError::file(p))?;
         neuroloop_core::Model::from_bytes(&bytes)
             .map_err(|e| RigError::format(p, format!("invalid blob: {e}")))?;
-        client.upload(&bytes, |a, b| progress_upload(a, b))?;
+        client.upload(&bytes, false, |a, b| progress_upload(a, b))?;
         info = client.info()?;
         session.blob = Some(BlobInfo::of(p, &bytes));
     }
@@ -289,7 +291,7 @@ fn finish(
     };
     let (steps, events, frames) = (rec.rows().len(), rec.events(), rec.frames());
     let s = rec.session_mut();
-    s.end = Some(Stamp::at(end_ns, None));
+    s.end = Some(Stamp::at(end_ns, client.device_us()));
     s.outcome = Some(Outcome {
         ended_by,
         steps_recorded: steps,
@@ -324,11 +326,26 @@ struct Loop<'a> {
 }
 
 impl Loop<'_> {
+    fn note_stats(&mut self, s: &Stats) {
+        self.prog.misses = s.deadline_misses;
+        self.prog.device_rx_errors = s.rx_frame_errors;
+        self.prog.dropped = s.telemetry_dropped.wrapping_add(s.events_dropped);
+    }
+
+    fn started(&mut self) {
+        let now = self.client.clock().now_ns();
+        self.rec.session_mut().start = Some(Stamp::at(now, self.client.device_us()));
+    }
+
     fn flush(&mut self) -> Result<(), RigError> {
         let frames = self.client.take_frames();
         self.rec.record(frames)?;
         self.rec.sync_if_due()?;
-        let _ = self.client.drain();
+        for m in self.client.drain() {
+            if let Incoming::Heartbeat(h) = m {
+                self.note_stats(&h.stats);
+            }
+        }
         let link = self.client.link_stats();
         self.prog.steps = self.rec.rows().len();
         self.prog.host_rx_errors = link.rx_bad_frames;
@@ -350,6 +367,7 @@ impl Loop<'_> {
     ) -> Result<Ended, RigError> {
         let n_in = info.n_in as usize;
         self.client.start(Mode::Lockstep, streams)?;
+        self.started();
         let mut q = vec![0i16; n_in];
         for b in 0..batch {
             self.client.reset_state()?;
@@ -387,6 +405,7 @@ impl Loop<'_> {
         };
         let stdin = matches!(inputs, InputSource::Stdin).then(|| stdin_lines(n_in));
         self.client.start(Mode::Timer { rate_hz }, streams)?;
+        self.started();
         let t0 = Instant::now();
         let mut sent = 0usize;
         let mut last_stats = Instant::now();
@@ -419,8 +438,7 @@ impl Loop<'_> {
             if last_stats.elapsed() >= Duration::from_secs(1) {
                 last_stats = Instant::now();
                 let s = self.client.stats()?;
-                self.prog.misses = s.deadline_misses;
-                self.prog.device_rx_errors = s.rx_frame_errors;
+                self.note_stats(&s);
             }
             let _ = self.client.poll(Duration::from_millis(5))?;
             if let Some(r) = self.rec.rows().last() {

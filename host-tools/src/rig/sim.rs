@@ -15,12 +15,15 @@
 
 use std::collections::VecDeque;
 use std::io::Write;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use neuroloop_core::Model;
-use neuroloop_firmware::{Actuators, App, Config, Io, Poll, Serial, Slots, Ticker, DEFAULT_BLOB};
+use neuroloop_firmware::{
+    serve, Actuators, App, Config, Io, Pending, Serial, Slots, Ticker, DEFAULT_BLOB,
+};
 
 /// PWM channels of the simulated board.
 pub const PWM_CHANNELS: u8 = 4;
@@ -52,40 +55,68 @@ impl Default for SimOptions {
     }
 }
 
+/// The host side's bytes for the device, and a doorbell for the idle device loop.
+#[derive(Default)]
+struct Inbox {
+    bytes: Mutex<(VecDeque<u8>, bool)>,
+    bell: Condvar,
+    /// Host time (ns since the sim started) of the next timer tick; `u64::MAX`: stopped.
+    next_tick_ns: AtomicU64,
+}
+
+impl Inbox {
+    fn push(&self, b: &[u8]) {
+        self.bytes.lock().unwrap_or_else(|e| e.into_inner()).0.extend(b);
+        self.bell.notify_one();
+    }
+    fn close(&self) {
+        self.bytes.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.bell.notify_one();
+    }
+    /// Sleep until bytes arrive, the next tick is due or 100 ms pass; `true` once the host
+    /// side is gone and every byte is read.
+    fn idle(&self, t0: Instant) -> bool {
+        let g = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        if !g.0.is_empty() {
+            return false;
+        }
+        if g.1 {
+            return true;
+        }
+        let now = t0.elapsed().as_nanos() as u64;
+        let next = self.next_tick_ns.load(Ordering::Relaxed);
+        let wait = Duration::from_nanos(next.saturating_sub(now)).min(Duration::from_millis(100));
+        let _ = self.bell.wait_timeout(g, wait);
+        false
+    }
+}
+
+/// Transmit queue the simulated board reports (frames go straight to the host).
+const TX_QUEUE: usize = 1 << 16;
+
 struct SimSerial<W> {
-    bus: Receiver<Vec<u8>>,
-    inbox: VecDeque<u8>,
+    inbox: Arc<Inbox>,
     out: W,
-    closed: bool,
 }
 
 impl<W: FnMut(&[u8])> Serial for SimSerial<W> {
     fn read(&mut self) -> Option<u8> {
-        if self.inbox.is_empty() {
-            match self.bus.try_recv() {
-                Ok(v) => self.inbox.extend(v),
-                Err(TryRecvError::Disconnected) => self.closed = true,
-                Err(TryRecvError::Empty) => {}
-            }
-        }
-        self.inbox.pop_front()
+        self.inbox
+            .bytes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .pop_front()
     }
-    fn write(&mut self, bytes: &[u8]) {
-        (self.out)(bytes)
+    fn try_queue(&mut self, frame: &[u8]) -> bool {
+        (self.out)(frame);
+        true
     }
-}
-
-impl<W> SimSerial<W> {
-    /// Sleep until bytes arrive or `t` passes.
-    fn wait(&mut self, t: Duration) {
-        if !self.inbox.is_empty() {
-            return;
-        }
-        match self.bus.recv_timeout(t) {
-            Ok(v) => self.inbox.extend(v),
-            Err(RecvTimeoutError::Disconnected) => self.closed = true,
-            Err(RecvTimeoutError::Timeout) => {}
-        }
+    fn tx_free(&self) -> usize {
+        TX_QUEUE
+    }
+    fn tx_capacity(&self) -> usize {
+        TX_QUEUE
     }
 }
 
@@ -93,20 +124,22 @@ impl<W> SimSerial<W> {
 struct SimTicker {
     t0: Instant,
     run: Option<(Instant, u32, u64)>,
+    inbox: Arc<Inbox>,
 }
 
 const CLOCK_HZ: u32 = 1_000_000_000;
 
 impl SimTicker {
-    fn until_next_tick(&self) -> Duration {
-        match self.run {
-            None => Duration::from_millis(100),
+    /// Tell the idle loop when the next tick is due.
+    fn publish(&self) {
+        let next = match self.run {
+            None => u64::MAX,
             Some((start, rate, taken)) => {
-                let next_ns = (taken + 1) * 1_000_000_000 / u64::from(rate);
-                let el = start.elapsed().as_nanos() as u64;
-                Duration::from_nanos(next_ns.saturating_sub(el))
+                let since = start.duration_since(self.t0).as_nanos() as u64;
+                since + (taken + 1) * 1_000_000_000 / u64::from(rate)
             }
-        }
+        };
+        self.inbox.next_tick_ns.store(next, Ordering::Relaxed);
     }
 }
 
@@ -119,13 +152,15 @@ impl Ticker for SimTicker {
     }
     fn start(&mut self, rate_hz: u32) -> bool {
         self.run = Some((Instant::now(), rate_hz, 0));
+        self.publish();
         true
     }
     fn stop(&mut self) {
         self.run = None;
+        self.publish();
     }
     fn take_ticks(&mut self) -> u32 {
-        match &mut self.run {
+        let n = match &mut self.run {
             None => 0,
             Some((start, rate, taken)) => {
                 let el = start.elapsed().as_nanos() as u64;
@@ -134,7 +169,11 @@ impl Ticker for SimTicker {
                 *taken = due;
                 n as u32
             }
+        };
+        if n > 0 {
+            self.publish();
         }
+        n
     }
 }
 
@@ -184,6 +223,22 @@ impl Actuators for SimPins {
 /// Run the device on `bus` (bytes from the host), sending with `out`, until every sender
 /// of `bus` is gone.
 pub fn run_device(bus: Receiver<Vec<u8>>, out: impl FnMut(&[u8]), opts: SimOptions) {
+    let inbox = Arc::new(Inbox {
+        next_tick_ns: AtomicU64::new(u64::MAX),
+        ..Inbox::default()
+    });
+    let feeder = inbox.clone();
+    // Bytes from the host side go into the inbox and ring the doorbell.
+    std::thread::spawn(move || {
+        while let Ok(b) = bus.recv() {
+            feeder.push(&b);
+        }
+        feeder.close();
+    });
+    run_on_inbox(inbox, out, opts)
+}
+
+fn run_on_inbox(inbox: Arc<Inbox>, out: impl FnMut(&[u8]), opts: SimOptions) {
     let t0 = Instant::now();
     let mut a = vec![0u8; opts.slot_bytes];
     let mut b = vec![0u8; opts.slot_bytes];
@@ -195,12 +250,14 @@ pub fn run_device(bus: Receiver<Vec<u8>>, out: impl FnMut(&[u8]), opts: SimOptio
     };
     let mut io = Io {
         serial: SimSerial {
-            bus,
-            inbox: VecDeque::new(),
+            inbox: inbox.clone(),
             out,
-            closed: false,
         },
-        ticker: SimTicker { t0, run: None },
+        ticker: SimTicker {
+            t0,
+            run: None,
+            inbox: inbox.clone(),
+        },
         actuators: SimPins {
             t0,
             pwm: [0; PWM_CHANNELS as usize],
@@ -208,25 +265,15 @@ pub fn run_device(bus: Receiver<Vec<u8>>, out: impl FnMut(&[u8]), opts: SimOptio
             log: opts.pin_log,
         },
     };
-    loop {
-        let len = {
-            let (model, staging) = slots.split();
-            app.adopt(&model);
-            loop {
-                match app.poll(&model, staging, &mut io) {
-                    Poll::Swap { len } => break len,
-                    Poll::Busy => {}
-                    Poll::Idle => {
-                        if io.serial.closed {
-                            return;
-                        }
-                        let t = io.ticker.until_next_tick();
-                        io.serial.wait(t);
-                    }
-                }
-            }
-        };
-        slots.commit(len);
+    // The firmware's own loop (`neuroloop_firmware::run`), with an exit when the host side
+    // is gone.
+    let mut next = Pending::Boot;
+    let mut gone = false;
+    while !gone {
+        next = serve(&mut slots, &mut app, &mut io, next, || {
+            gone = inbox.idle(t0);
+            gone
+        });
     }
 }
 

@@ -19,6 +19,14 @@
 //! kind = "sync"         # high on every `every`-th step
 //! pin = 1
 //! every = 100
+//!
+//! [[rule]]
+//! kind = "random_sync"  # pyControl Rsync-like pulses at random intervals in device time,
+//! pin = 2               # every edge reported as an event (for `rig align`)
+//! seed = 1
+//! min_ms = 100          # > pulse_ms
+//! max_ms = 1000
+//! pulse_ms = 10
 //! ```
 //!
 //! Every error names the file and the key (`rule[1].pin`) with the offending value.
@@ -128,9 +136,10 @@ fn rule(i: usize, t: &toml::Table, fracs: Fracs) -> Result<Rule, String> {
         Some("pwm") => &["kind", "source", "channel", "lo", "hi"],
         Some("ttl") => &["kind", "source", "pin", "on", "off"],
         Some("sync") => &["kind", "pin", "every"],
+        Some("random_sync") => &["kind", "pin", "seed", "min_ms", "max_ms", "pulse_ms"],
         _ => {
             return Err(format!(
-                "{} = {}: expected \"pwm\", \"ttl\" or \"sync\"",
+                "{} = {}: expected \"pwm\", \"ttl\", \"sync\" or \"random_sync\"",
                 key("kind"),
                 t.get("kind").map_or("(missing)".into(), |v| v.to_string())
             ))
@@ -170,10 +179,21 @@ fn rule(i: usize, t: &toml::Table, fracs: Fracs) -> Result<Rule, String> {
                 off,
             }
         }
-        _ => Rule::Sync {
+        Some("sync") => Rule::Sync {
             pin: int("pin", 0, 255)? as u8,
             every: int("every", 1, u32::MAX.into())? as u32,
         },
+        _ => {
+            let pulse_ms = int("pulse_ms", 1, u32::MAX.into())? as u32;
+            let min_ms = int("min_ms", i64::from(pulse_ms) + 1, u32::MAX.into())? as u32;
+            Rule::RandomSync {
+                pin: int("pin", 0, 255)? as u8,
+                seed: int("seed", 1, u32::MAX.into())? as u32,
+                min_ms,
+                max_ms: int("max_ms", min_ms.into(), u32::MAX.into())? as u32,
+                pulse_ms,
+            }
+        }
     })
 }
 
@@ -206,6 +226,13 @@ off = 0.25
 kind = "sync"
 pin = 1
 every = 100
+[[rule]]
+kind = "random_sync"
+pin = 2
+seed = 7
+min_ms = 50
+max_ms = 500
+pulse_ms = 5
 "#,
             F,
         )
@@ -226,6 +253,13 @@ every = 100
                     off: 256
                 },
                 Rule::Sync { pin: 1, every: 100 },
+                Rule::RandomSync {
+                    pin: 2,
+                    seed: 7,
+                    min_ms: 50,
+                    max_ms: 500,
+                    pulse_ms: 5
+                },
             ]
         );
         assert_eq!(parse("", F).unwrap(), vec![]);
@@ -243,6 +277,7 @@ every = 100
             ("[[rule]]\nkind = \"ttl\"\nsource = \"output:0\"\npin = 0\non = 9.0\noff = 0", "rule[0].on = 9: out of the range"),
             ("[[rule]]\nkind = \"ttl\"\nsource = \"output:0\"\npin = 0\non = 0.1\noff = 0.2", "rule[0].off must not exceed rule[0].on"),
             ("[[rules]]\nkind = \"ttl\"", "unknown key `rules`"),
+            ("[[rule]]\nkind = \"random_sync\"\npin = 0\nseed = 1\nmin_ms = 5\nmax_ms = 9\npulse_ms = 5", "rule[0].min_ms = 5: expected an integer in 6..="),
         ];
         for (text, want) in cases {
             let e = parse(text, F).unwrap_err();

@@ -159,12 +159,12 @@ pub fn decode(f: &RawFrame) -> Option<Decoded> {
     let p = postcard::from_bytes::<Packet<DeviceMsg<'_>>>(&f.bytes).ok()?;
     match p.msg {
         DeviceMsg::Telemetry(t) => Some(Decoded::Row(Row {
-            device_us: None,
+            device_us: Some(t.device_us),
             host_ns: f.host_ns,
             t,
         })),
         DeviceMsg::Event(e) => Some(Decoded::Event(EventRow {
-            device_us: None,
+            device_us: Some(e.device_us),
             host_ns: f.host_ns,
             e,
         })),
