@@ -279,7 +279,8 @@ fn silent_board_mid_run_errors_and_leaves_a_readable_session() {
         .arg(&blob)
         .assert()
         .success();
-    // Hello, Start, ResetState answers and 300 telemetry frames get through.
+    // Hello, Start and ResetState answers, heartbeats and up to 300 telemetry frames get
+    // through.
     let proxy = silent_after(sim.addr.clone(), 303);
     let sess = dir.path().join("s");
     let out = neuroloop()
@@ -300,9 +301,13 @@ fn silent_board_mid_run_errors_and_leaves_a_readable_session() {
     let s = session(&sess);
     let ended = s["outcome"]["ended_by"].as_str().unwrap();
     assert!(ended.starts_with("error: ") && ended.contains("no answer"), "{ended}");
+    // Up to 300 steps got through (fewer by the heartbeats that passed meanwhile).
     let t = read_npz(&sess.join("telemetry.npz"));
-    assert_eq!(ints(&t["input_seq"]), (0..300).collect::<Vec<i64>>());
-    assert_eq!(s["outcome"]["steps_recorded"], 300);
+    let seq = ints(&t["input_seq"]);
+    let n = seq.len();
+    assert!((290..=300).contains(&n), "{n} steps recorded");
+    assert_eq!(seq, (0..n as i64).collect::<Vec<i64>>());
+    assert_eq!(s["outcome"]["steps_recorded"], n);
 }
 
 /// A fake device on a channel link: answers every frame the host sends with `reply`.
@@ -380,7 +385,7 @@ fn garbage_truncated_frames_and_wrong_version_give_clear_messages() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(&format!("link to tcp {addr} failed"))
-            && (err.contains("closed the connection") || err.contains("reset by peer")),
+            && err.contains("the device closed the connection"),
         "{err}"
     );
 }

@@ -56,6 +56,20 @@ fn closed() -> io::Error {
     io::Error::new(io::ErrorKind::UnexpectedEof, "the device closed the connection")
 }
 
+/// A peer that went away, in one clear error whatever the OS said.
+fn peer_gone(e: io::Error) -> io::Error {
+    match e.kind() {
+        io::ErrorKind::BrokenPipe
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::UnexpectedEof => io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("the device closed the connection ({e})"),
+        ),
+        _ => e,
+    }
+}
+
 fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -170,8 +184,10 @@ impl StreamLink<UnixStream> {
 
 impl<S: Socket> Transport for StreamLink<S> {
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.stream.write_all(bytes)?;
-        self.stream.flush()
+        self.stream
+            .write_all(bytes)
+            .and_then(|()| self.stream.flush())
+            .map_err(peer_gone)
     }
     fn read(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
         let t = Some(timeout.max(Duration::from_millis(1)));
@@ -183,7 +199,7 @@ impl<S: Socket> Transport for StreamLink<S> {
             Ok(0) => Err(closed()),
             Ok(n) => Ok(n),
             Err(e) if is_timeout(&e) => Ok(0),
-            Err(e) => Err(e),
+            Err(e) => Err(peer_gone(e)),
         }
     }
 }
