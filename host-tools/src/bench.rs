@@ -5,9 +5,10 @@
 //! `T·B·(3·N² + 2·N·N_in + 3·N·N_out)` (forward `W_rec`, `W_in`, `W_out`; backward
 //! `Δ·W_rec`, `dY·W_out`; weight gradients `∂W_rec`, `∂W_in`, `∂W_out`).
 
+use crate::linalg::gemm;
 use crate::train::config::TrainConfig;
-use crate::train::real::gemm;
-use crate::train::{TrainError, Trainer};
+use crate::train::parallel::thread_count;
+use crate::train::trainer::{TrainError, Trainer};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -82,7 +83,7 @@ pub fn bench_train(c: &BenchConfig) -> Result<BenchReport, TrainError> {
         n_rec: c.n_rec,
         batch: c.batch,
         steps: c.steps,
-        threads: crate::train::thread_count(c.threads),
+        threads: thread_count(c.threads),
         median_s: median,
         best_s: best,
         flops_per_batch: f,
@@ -121,7 +122,7 @@ pub fn sgemm_peak(n: usize, reps: usize, threads: usize) -> SgemmPeak {
         2.0 * (n * n * n) as f64 / best / 1e9
     };
     let one_core = one(reps);
-    let threads = crate::train::thread_count(threads);
+    let threads = thread_count(threads);
     let all_cores = std::thread::scope(|s| {
         let hs: Vec<_> = (0..threads).map(|_| s.spawn(|| one(reps))).collect();
         hs.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
@@ -132,47 +133,4 @@ pub fn sgemm_peak(n: usize, reps: usize, threads: usize) -> SgemmPeak {
         threads,
         all_cores,
     }
-}
-
-/// `neuroloop bench train`.
-pub fn run_cli(a: &crate::cli::BenchTrainArgs) -> anyhow::Result<()> {
-    let c = BenchConfig {
-        n_rec: a.n_rec,
-        batch: a.batch,
-        steps: a.steps,
-        reps: a.reps,
-        threads: a.threads,
-    };
-    if c.n_rec == 0 || c.batch == 0 || c.steps == 0 {
-        anyhow::bail!("--n-rec, --batch and --steps must be at least 1");
-    }
-    let r = bench_train(&c)?;
-    let peak = if a.no_peak {
-        None
-    } else {
-        Some(sgemm_peak(256, 50, c.threads))
-    };
-    if a.json {
-        println!("{}", serde_json::json!({ "train": r, "sgemm_peak": peak }));
-    } else {
-        eprintln!(
-            "bench train: n_rec {}, batch {}, {} steps, {} threads: median {:.2} ms/batch (best {:.2} ms), {:.1} GFLOP/s (best {:.1}), {:.1} MFLOP/batch",
-            r.n_rec,
-            r.batch,
-            r.steps,
-            r.threads,
-            r.median_s * 1e3,
-            r.best_s * 1e3,
-            r.gflops,
-            r.gflops_best,
-            r.flops_per_batch / 1e6
-        );
-        if let Some(p) = peak {
-            eprintln!(
-                "sgemm peak ({0}x{0}x{0}, matrixmultiply): {1:.1} GFLOP/s on one core, {2:.1} GFLOP/s on {3} cores",
-                p.n, p.one_core, p.all_cores, p.threads
-            );
-        }
-    }
-    Ok(())
 }

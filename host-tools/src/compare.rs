@@ -2,14 +2,13 @@
 //! state error and saturation counts.
 //!
 //! Trials are drawn exactly as `neuroloop eval` draws them (stream `EVAL` of
-//! [`trial_rng`] under the seed, 1 000 trials a batch), so the float accuracy here equals
+//! [`crate::task::trial_rng`] under the seed, 1 000 trials a batch), so the float accuracy here equals
 //! `neuroloop eval --seed S` on the float model. The float side runs the f64 reference
 //! ([`Effective::run`](crate::model::Effective::run)), noise off; the fixed side runs the
 //! blob in `neuroloop-core` ([`crate::sim`]), the code the firmware runs.
 
 use crate::model::FloatModel;
-use crate::task::{AnyTask, Batch};
-use crate::train::{stream, trial_rng};
+use crate::task::{check_fit, stream, task_trials, AnyTask, FitError};
 use neuroloop_core::Model;
 use serde::Serialize;
 
@@ -49,61 +48,11 @@ pub enum CompareError {
     #[error("invalid blob: {0}")]
     Blob(neuroloop_core::Error),
     /// Sizes disagree.
-    #[error("{what} has {found} {dim}, the task needs {expected}")]
-    Mismatch {
-        /// Which model.
-        what: &'static str,
-        /// inputs/outputs.
-        dim: &'static str,
-        /// Its count.
-        found: usize,
-        /// Task's count.
-        expected: usize,
-    },
+    #[error(transparent)]
+    Mismatch(#[from] FitError),
     /// No trials.
     #[error("--trials must be at least 1")]
     NoTrials,
-}
-
-/// `n` trials of `task` from stream `kind` under `seed`, as the trainer draws them.
-pub fn task_trials(task: &dyn AnyTask, n: usize, seed: u64, kind: u64) -> Batch {
-    let d = task.dims();
-    let mut batch = Batch::new(d, n);
-    let (xi, yo) = (d.n_steps * d.n_in, d.n_steps * d.n_out);
-    for i in 0..n {
-        let mut rng = trial_rng(seed, kind, (i / 1000) as u64, (i % 1000) as u64);
-        task.trial(
-            &mut rng,
-            &mut batch.x[i * xi..(i + 1) * xi],
-            &mut batch.y[i * yo..(i + 1) * yo],
-            &mut batch.mask[i * yo..(i + 1) * yo],
-        );
-    }
-    batch
-}
-
-/// Calibration inputs for the quantizer: `n` trials from the `CALIB` stream (never the
-/// trials accuracy is measured on).
-pub fn calibration_inputs(task: &dyn AnyTask, n: usize, seed: u64) -> Vec<Vec<f32>> {
-    let b = task_trials(task, n, seed, stream::CALIB);
-    (0..n).map(|i| b.trial_inputs(i).to_vec()).collect()
-}
-
-fn check(
-    what: &'static str,
-    dim: &'static str,
-    found: usize,
-    expected: usize,
-) -> Result<(), CompareError> {
-    if found != expected {
-        return Err(CompareError::Mismatch {
-            what,
-            dim,
-            found,
-            expected,
-        });
-    }
-    Ok(())
 }
 
 /// Run `blob` (and `float`, if given) on `trials` evaluation trials of `task`.
@@ -119,11 +68,9 @@ pub fn compare(
     }
     let model = Model::from_bytes(blob).map_err(CompareError::Blob)?;
     let d = task.dims();
-    check("the blob", "inputs", model.n_in(), d.n_in)?;
-    check("the blob", "outputs", model.n_out(), d.n_out)?;
+    check_fit("the blob", model.n_in(), model.n_out(), task)?;
     if let Some(f) = float {
-        check("the float model", "inputs", f.n_in, d.n_in)?;
-        check("the float model", "outputs", f.n_out, d.n_out)?;
+        check_fit("the float model", f.n_in, f.n_out, task)?;
     }
     let batch = task_trials(task, trials, seed, stream::EVAL);
     let eff = float.map(|f| f.effective());

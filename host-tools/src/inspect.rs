@@ -241,18 +241,3 @@ pub fn render(path: &Path, i: &BlobInfo) -> String {
     }
     s
 }
-
-/// `neuroloop inspect` entry point. Exits with an error if the blob is invalid.
-pub fn run_cli(a: &crate::cli::InspectArgs) -> anyhow::Result<()> {
-    let bytes = crate::model::file::read(&a.file)?;
-    let info = describe(&bytes);
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
-    } else {
-        print!("{}", render(&a.file, &info));
-    }
-    if let Some(e) = &info.error {
-        anyhow::bail!("{}: invalid blob: {e}", a.file.display());
-    }
-    Ok(())
-}

@@ -1,9 +1,10 @@
-//! The `neuroloop` command: parses arguments (see `cli`) and reports errors. Nothing else.
+//! The `neuroloop` command: parse the arguments ([`neuroloop::cli`]), run the command
+//! ([`neuroloop::commands`]), report errors. Nothing else.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match neuroloop::cli::run() {
+    match neuroloop::commands::run(&neuroloop::cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {e:#}");

@@ -16,6 +16,7 @@
 //! std::fs::write("demo.nlb", &q.bytes).unwrap();
 //! ```
 
+use crate::linalg::transfer;
 use crate::model::{Effective, FloatModel};
 use neuroloop_core::blob::{
     self, Body, DType, Meta, QuantParams, Tensor, Tensors, Topology, GUARD_BITS,
@@ -201,7 +202,7 @@ pub fn calibrate(eff: &Effective, trials: &[Vec<f32>]) -> Result<Ranges, QuantEr
         r.state = tr.states.iter().fold(r.state, |a, v| a.max(v.abs()));
         for row in tr.states.chunks_exact(eff.n_rec) {
             for (m, &x) in r.mean_rate.iter_mut().zip(row) {
-                *m += crate::model::forward::transfer_f64(f, x);
+                *m += transfer::apply(f, x);
             }
         }
         for row in t.chunks_exact(eff.n_in) {
@@ -443,113 +444,4 @@ pub fn default_calibration(n_in: usize, trials: usize, steps: usize, seed: u64) 
             x
         })
         .collect()
-}
-
-/// The report `neuroloop quantize` prints with `--json`.
-#[derive(Serialize, Debug)]
-pub struct CliReport {
-    /// Output file.
-    pub output: String,
-    /// Formats chosen.
-    pub quantization: QuantReport,
-    /// Float vs fixed on held-out task trials (if a task was available).
-    pub comparison: Option<crate::compare::Comparison>,
-}
-
-/// `neuroloop quantize` entry point.
-pub fn run_cli(a: &crate::cli::QuantizeArgs) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let model = crate::model::load(&a.model)?;
-    let weights = match a.weights {
-        crate::cli::WeightArg::I8 => WeightFormat::I8,
-        crate::cli::WeightArg::I16 => WeightFormat::I16,
-    };
-    let task_name = a.calibrate_task.clone().or_else(|| {
-        crate::task::TASK_NAMES
-            .contains(&model.task.as_str())
-            .then(|| model.task.clone())
-    });
-    let task = match &task_name {
-        Some(name) => {
-            let mut spec = crate::task::TaskSpec::named(name);
-            spec.dt = model.dt;
-            spec.tau = model.tau;
-            let t = crate::task::build(&spec).context("--calibrate-task")?;
-            let d = t.dims();
-            if (d.n_in, d.n_out) != (model.n_in, model.n_out) {
-                anyhow::bail!(
-                    "{}: model has {} inputs and {} outputs, task {name} has {} and {}",
-                    a.model.display(),
-                    model.n_in,
-                    model.n_out,
-                    d.n_in,
-                    d.n_out
-                );
-            }
-            Some(t)
-        }
-        None => None,
-    };
-    let n = a.trials.max(1);
-    let trials = match &task {
-        Some(t) => crate::compare::calibration_inputs(t.as_ref(), n, a.seed),
-        None => default_calibration(model.n_in, n, a.steps.max(1), a.seed),
-    };
-    let source = task_name.as_deref().unwrap_or("random inputs");
-    let cfg = QuantConfig {
-        weights,
-        bias_correction: !a.no_bias_correction,
-        summary: format!(
-            "{} weights, calibrated on {n} trials of {source}",
-            weights.name()
-        ),
-        ..Default::default()
-    };
-    let q = quantize(&model, &cfg, &trials)
-        .with_context(|| format!("quantizing {}", a.model.display()))?;
-    let comparison = match (&task, a.eval_trials) {
-        (Some(t), k) if k > 0 => Some(crate::compare::compare(
-            Some(&model),
-            &q.bytes,
-            t.as_ref(),
-            k,
-            a.seed.wrapping_add(1),
-        )?),
-        _ => None,
-    };
-    crate::model::file::write_atomic(&a.output, &q.bytes)?;
-    let r = &q.report;
-    if a.json {
-        let rep = CliReport {
-            output: a.output.display().to_string(),
-            quantization: r.clone(),
-            comparison,
-        };
-        println!("{}", serde_json::to_string_pretty(&rep)?);
-        return Ok(());
-    }
-    eprintln!(
-        "wrote {} ({} bytes, {} weights, calibrated on {n} trials of {source})",
-        a.output.display(),
-        r.blob_bytes,
-        r.weights.name()
-    );
-    eprintln!(
-        "  formats       state Q{}.{}, input Q{}.{}, output Q{}.{}, alpha {}/32768",
-        15 - r.state_frac,
-        r.state_frac,
-        15 - r.input_frac,
-        r.input_frac,
-        15 - r.output_frac,
-        r.output_frac,
-        r.alpha_q15
-    );
-    eprintln!(
-        "  ranges        |state| {:.3}, |input| {:.3}, |output| {:.3}; {} saturated weights, max weight error {:.2e}",
-        r.ranges.state, r.ranges.input, r.ranges.output, r.saturated_weights, r.max_weight_error
-    );
-    if let Some(c) = &comparison {
-        eprint!("{}", crate::compare::render(c, "held-out check"));
-    }
-    Ok(())
 }

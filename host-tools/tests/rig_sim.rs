@@ -33,7 +33,9 @@ fn fixture(dir: &Path, batch: usize, steps: usize) -> (PathBuf, PathBuf) {
     let mut x = Vec::with_capacity(batch * steps * 2);
     let mut s = 0x1234_5678_u64;
     for _ in 0..batch * steps * 2 {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         x.push(((s >> 40) as f32 / (1u64 << 24) as f32) * 3.0 - 1.5);
     }
     let xa = Array {
@@ -99,7 +101,14 @@ fn replay_is_bit_exact(conn: &[&str]) {
         .arg(&blob)
         .arg("--inputs")
         .arg(&x)
-        .args(["--state-units", ALL_UNITS, "--rate-units", "0,15", "--ping", "10"])
+        .args([
+            "--state-units",
+            ALL_UNITS,
+            "--rate-units",
+            "0,15",
+            "--ping",
+            "10",
+        ])
         .args(["--meta", "animal=m1", "--session"])
         .arg(&sess)
         .timeout(Duration::from_secs(300))
@@ -107,12 +116,23 @@ fn replay_is_bit_exact(conn: &[&str]) {
         .success();
     let t = read_npz(&sess.join("telemetry.npz"));
     assert_eq!(t["outputs_f32"].shape, vec![1000, 2]);
-    assert_eq!(f32s(&t["outputs_f32"]), want_y, "outputs differ from neuroloop run");
-    assert_eq!(f32s(&t["state_f32"]), want_x, "states differ from neuroloop run");
+    assert_eq!(
+        f32s(&t["outputs_f32"]),
+        want_y,
+        "outputs differ from neuroloop run"
+    );
+    assert_eq!(
+        f32s(&t["state_f32"]),
+        want_x,
+        "states differ from neuroloop run"
+    );
     assert_eq!(ints(&t["input_seq"]), (0..1000).collect::<Vec<i64>>());
     // Ticks restart with each trial (ResetState).
     let ticks = ints(&t["tick"]);
-    assert_eq!((ticks[0], ticks[499], ticks[500], ticks[999]), (1, 500, 1, 500));
+    assert_eq!(
+        (ticks[0], ticks[499], ticks[500], ticks[999]),
+        (1, 500, 1, 500)
+    );
     let s = session(&sess);
     assert_eq!(s["outcome"]["ended_by"], "completed");
     assert_eq!(s["outcome"]["steps_recorded"], 1000);
@@ -135,9 +155,16 @@ fn replay_is_bit_exact(conn: &[&str]) {
     assert_eq!(row[5].parse::<i64>().unwrap(), y[1999]);
     // And `recover` rebuilds the same npz from frames.bin.
     let before = std::fs::read(sess.join("telemetry.npz")).unwrap();
-    neuroloop().args(["rig", "recover"]).arg(&sess).assert().success();
+    neuroloop()
+        .args(["rig", "recover"])
+        .arg(&sess)
+        .assert()
+        .success();
     assert_eq!(std::fs::read(sess.join("telemetry.npz")).unwrap(), before);
-    assert_eq!(std::fs::read_to_string(sess.join("telemetry.tsv")).unwrap(), tsv);
+    assert_eq!(
+        std::fs::read_to_string(sess.join("telemetry.tsv")).unwrap(),
+        tsv
+    );
 }
 
 #[test]
@@ -215,7 +242,9 @@ fn kill_9_at_random_points_leaves_recoverable_prefixes() {
             assert!(child.try_wait().unwrap().is_none(), "rig run ended early");
             std::thread::sleep(Duration::from_millis(2));
         }
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         std::thread::sleep(Duration::from_millis((rng >> 33) % 1500));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -224,19 +253,34 @@ fn kill_9_at_random_points_leaves_recoverable_prefixes() {
             .arg(&sess)
             .output()
             .unwrap();
-        assert!(out.status.success(), "recover {i}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "recover {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let t = read_npz(&sess.join("telemetry.npz"));
         let seq = ints(&t["input_seq"]);
         let y = f32s(&t["outputs_f32"]);
         let n = seq.len();
-        assert_eq!(seq, (0..n as i64).collect::<Vec<_>>(), "run {i}: steps not a prefix");
-        assert_eq!(y[..], want_y[..2 * n], "run {i}: outputs differ from the device's");
+        assert_eq!(
+            seq,
+            (0..n as i64).collect::<Vec<_>>(),
+            "run {i}: steps not a prefix"
+        );
+        assert_eq!(
+            y[..],
+            want_y[..2 * n],
+            "run {i}: outputs differ from the device's"
+        );
         let s = session(&sess);
         assert_eq!(s["outcome"]["steps_recorded"], n);
         recovered.push(n);
     }
     eprintln!("steps recovered after kill -9: {recovered:?}");
-    assert!(recovered.iter().any(|&n| n > 0), "every kill came before any step: {recovered:?}");
+    assert!(
+        recovered.iter().any(|&n| n > 0),
+        "every kill came before any step: {recovered:?}"
+    );
 }
 
 /// A TCP proxy to a device-sim that forwards everything until `after` device frames, then
@@ -284,7 +328,16 @@ fn silent_board_mid_run_errors_and_leaves_a_readable_session() {
     let proxy = silent_after(sim.addr.clone(), 303);
     let sess = dir.path().join("s");
     let out = neuroloop()
-        .args(["rig", "run", "--tcp", &proxy, "--ping", "0", "--timeout-ms", "300"])
+        .args([
+            "rig",
+            "run",
+            "--tcp",
+            &proxy,
+            "--ping",
+            "0",
+            "--timeout-ms",
+            "300",
+        ])
         .arg("--inputs")
         .arg(&x)
         .arg("--session")
@@ -300,7 +353,10 @@ fn silent_board_mid_run_errors_and_leaves_a_readable_session() {
     );
     let s = session(&sess);
     let ended = s["outcome"]["ended_by"].as_str().unwrap();
-    assert!(ended.starts_with("error: ") && ended.contains("no answer"), "{ended}");
+    assert!(
+        ended.starts_with("error: ") && ended.contains("no answer"),
+        "{ended}"
+    );
     // Up to 300 steps got through (fewer by the heartbeats that passed meanwhile).
     let t = read_npz(&sess.join("telemetry.npz"));
     let seq = ints(&t["input_seq"]);
@@ -337,7 +393,9 @@ fn fake_device(reply: impl Fn(u16) -> Vec<u8> + Send + 'static) -> Client {
 
 fn encode(msg: DeviceMsg<'_>, seq: u16) -> Vec<u8> {
     let mut buf = [0u8; frame::MAX_FRAME];
-    frame::encode(&Packet { seq, msg }, &mut buf).unwrap().to_vec()
+    frame::encode(&Packet { seq, msg }, &mut buf)
+        .unwrap()
+        .to_vec()
 }
 
 #[test]
@@ -353,12 +411,21 @@ fn garbage_truncated_frames_and_wrong_version_give_clear_messages() {
     );
     // Truncated: a valid Ack frame with its last stuffed byte cut.
     let mut c = fake_device(|seq| {
-        let mut f = encode(DeviceMsg::Ack { re: seq, device_us: 5 }, 0);
+        let mut f = encode(
+            DeviceMsg::Ack {
+                re: seq,
+                device_us: 5,
+            },
+            0,
+        );
         f.remove(f.len() - 2);
         f
     });
     let e = c.ping().unwrap_err().to_string();
-    assert!(e.contains("no answer to Ping") && e.contains("did not decode"), "{e}");
+    assert!(
+        e.contains("no answer to Ping") && e.contains("did not decode"),
+        "{e}"
+    );
     // Wrong version: the device Nacks our Hello.
     let mut c = fake_device(|seq| {
         encode(
@@ -370,7 +437,10 @@ fn garbage_truncated_frames_and_wrong_version_give_clear_messages() {
         )
     });
     let e = c.hello().unwrap_err();
-    assert!(matches!(e, RigError::ProtocolVersion { device: 3, .. }), "{e}");
+    assert!(
+        matches!(e, RigError::ProtocolVersion { device: 3, .. }),
+        "{e}"
+    );
     assert!(e.to_string().contains("device speaks protocol v3"), "{e}");
     // A peer that closes the link is an error, not a hang.
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -427,8 +497,5 @@ fn device_sim_survives_garbage_and_refuses_other_protocol_versions() {
             _ => None,
         }
     });
-    assert_eq!(
-        nack,
-        Some((99, neuroloop_core::protocol::PROTOCOL_VERSION))
-    );
+    assert_eq!(nack, Some((99, neuroloop_core::protocol::PROTOCOL_VERSION)));
 }

@@ -1,9 +1,9 @@
 //! The three PsychRNN task ports: sizes, timing semantics, accuracy, and a short training
 //! run per task whose loss must fall.
 
-use neuroloop::task::{build, Batch, TaskSpec, TASK_NAMES};
+use neuroloop::task::{build, trial_rng, Batch, TaskSpec, TASK_NAMES};
 use neuroloop::train::config::TrainConfig;
-use neuroloop::train::{trial_rng, Trainer};
+use neuroloop::train::Trainer;
 
 fn batch(name: &str, n: usize) -> Batch {
     let task = build(&TaskSpec::named(name)).unwrap();

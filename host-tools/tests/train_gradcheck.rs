@@ -1,9 +1,9 @@
 //! BPTT against central finite differences in f64, every constraint on; and the trainer's
 //! forward pass against the float reference `Effective::run`.
 
-use neuroloop::init::{init_model, Arch, InitConfig};
+use neuroloop::model::init::{init_model, Arch, InitConfig};
 use neuroloop::model::{Constraints, FloatModel, Transfer};
-use neuroloop::train::net::{Eff, LossKind, Net, Objective, Params, Workspace, TENSOR_NAMES};
+use neuroloop::train::{Eff, LossKind, Net, Objective, Params, Workspace, TENSOR_NAMES};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -230,7 +230,8 @@ pub fn test_all() -> Result<(), String> {
     qemu_test()
 }
 
-/// Build the QEMU firmware and run `tests/tests/firmware_qemu.rs` against it.
+/// Build the QEMU firmware and run `tests/tests/firmware_qemu.rs` and
+/// `tests/tests/golden_qemu.rs` against it.
 pub fn qemu_test() -> Result<(), String> {
     let elf = QEMU.build()?;
     which("qemu-system-arm")?;
@@ -243,6 +244,8 @@ pub fn qemu_test() -> Result<(), String> {
         "--release",
         "--test",
         "firmware_qemu",
+        "--test",
+        "golden_qemu",
         "--",
         "--ignored",
         "--test-threads",

@@ -2,7 +2,7 @@
 //!
 //! | task | what |
 //! |---|---|
-//! | `test` | everything CI checks: fmt, clippy, workspace tests, core for thumbv6m/thumbv7em, firmware boards + QEMU end-to-end tests |
+//! | `test` | everything CI checks: fmt, clippy, workspace tests, core + firmware/app tests again with overflow checks and debug assertions (profile `overflow`), core for thumbv6m/thumbv7em, firmware boards + QEMU end-to-end tests (golden vectors included) |
 //! | `qemu-test` | build the QEMU firmware and run the end-to-end protocol tests against it |
 //! | `qemu [--defmt]` | build and run the QEMU firmware, UART0 on tcp 127.0.0.1:7878; `--defmt`: the defmt build, logs decoded by `defmt-print` |
 //! | `size` | flash / RAM of both firmware boards |
@@ -134,6 +134,19 @@ fn test() -> Result<(), String> {
     }
     let mut c = cargo();
     c.args(["test", "--workspace", "--release"]);
+    run(c)?;
+    // The no_std crates again with overflow checks and debug assertions (profile
+    // `overflow` in Cargo.toml): the fixed-point "never wraps" claims, exercised.
+    let mut c = cargo();
+    c.args([
+        "test",
+        "--profile",
+        "overflow",
+        "-p",
+        "neuroloop-core",
+        "-p",
+        "neuroloop-firmware",
+    ]);
     run(c)?;
     // Firmware: both boards lint + build, then the QEMU end-to-end tests.
     firmware::test_all()?;

@@ -140,7 +140,8 @@ impl<'s> App<'s> {
             model.crc()
         );
         self.inner.store = store;
-        self.inner.state.reset(model);
+        // Fits: uploads needing more than the state buffer are refused before the swap.
+        let _ = self.inner.state.reset(model);
         self.inner.zero_input(model);
     }
 
@@ -501,7 +502,7 @@ impl Inner<'_> {
                 }
             }
             HostMsg::ResetState => {
-                self.state.reset(model);
+                let _ = self.state.reset(model); // the running model fits its buffer
                 self.zero_input(model);
                 self.ack(io, re)
             }
@@ -605,7 +606,7 @@ impl Inner<'_> {
         if self.state.step(model, &self.input).is_err() {
             // Only after a model swap without `adopt`: recover instead of stepping garbage.
             warn!("step failed: state reset");
-            self.state.reset(model);
+            let _ = self.state.reset(model);
             self.zero_input(model);
             return;
         }

@@ -4,7 +4,8 @@
 //! `y_t = W_out·f(s_t) + b_out`, with PsychRNN's time alignment: entry `t` of a
 //! [`Trace`] holds the state and output after the `t`-th update (`s₀` is not stored).
 
-use super::Transfer;
+use crate::linalg::transfer;
+use neuroloop_core::Transfer;
 use rand::Rng;
 use rand_distr::StandardNormal;
 
@@ -48,16 +49,6 @@ pub struct Trace {
     pub outputs: Vec<f64>,
 }
 
-/// `f(x)` in f64.
-pub fn transfer_f64(t: Transfer, x: f64) -> f64 {
-    match t {
-        Transfer::Relu => x.max(0.0),
-        Transfer::Tanh => x.tanh(),
-        Transfer::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-        Transfer::Identity => x,
-    }
-}
-
 fn matvec(w: &[f64], x: &[f64], out: &mut [f64]) {
     let cols = x.len();
     for (o, row) in out.iter_mut().zip(w.chunks_exact(cols)) {
@@ -90,7 +81,7 @@ impl Effective {
                 *ui = v as f64;
             }
             for (ri, &si) in r.iter_mut().zip(&s) {
-                *ri = transfer_f64(self.transfer, si);
+                *ri = transfer::apply(self.transfer, si);
             }
             matvec(&self.w_rec, &r, &mut rec);
             matvec(&self.w_in, &u, &mut inp);
@@ -104,7 +95,7 @@ impl Effective {
                 }
             }
             for (ri, &si) in r.iter_mut().zip(&s) {
-                *ri = transfer_f64(self.transfer, si);
+                *ri = transfer::apply(self.transfer, si);
             }
             matvec(&self.w_out, &r, &mut y);
             for (yo, b) in y.iter_mut().zip(&self.b_out) {

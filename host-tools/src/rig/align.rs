@@ -173,7 +173,12 @@ pub fn device_pulses(dir: &Path, rule: Option<u8>) -> Result<Vec<f64>, RigError>
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         let c: Vec<&str> = line.split('\t').collect();
-        let bad = || RigError::format(&path, format!("line {}: not an events row: {line:?}", i + 1));
+        let bad = || {
+            RigError::format(
+                &path,
+                format!("line {}: not an events row: {line:?}", i + 1),
+            )
+        };
         if c.len() < 6 {
             return Err(bad());
         }
@@ -205,7 +210,9 @@ mod tests {
         let mut x = 12345u64;
         (0..n)
             .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 t += 0.2 + (x >> 33) as f64 / (1u64 << 31) as f64;
                 t
             })

@@ -255,8 +255,12 @@ impl Client {
             error,
         };
         let link: Box<dyn Transport> = match ep {
-            Endpoint::Serial { path, baud } => Box::new(SerialLink::open(path, *baud).map_err(open)?),
-            Endpoint::Tcp(addr) => Box::new(StreamLink::tcp(addr, timeout.max(Duration::from_secs(2))).map_err(open)?),
+            Endpoint::Serial { path, baud } => {
+                Box::new(SerialLink::open(path, *baud).map_err(open)?)
+            }
+            Endpoint::Tcp(addr) => {
+                Box::new(StreamLink::tcp(addr, timeout.max(Duration::from_secs(2))).map_err(open)?)
+            }
             Endpoint::Unix(p) => Box::new(StreamLink::unix(p).map_err(open)?),
             Endpoint::Sim => {
                 let (tx, rx) = super::sim::spawn(super::sim::SimOptions::default());
@@ -324,8 +328,9 @@ impl Client {
         self.seq = self.seq.wrapping_add(1);
         let mut buf = [0u8; frame::MAX_FRAME];
         let p = Packet { seq, msg };
-        let wire = frame::encode(&p, &mut buf)
-            .map_err(|e| RigError::Invalid(format!("{} does not fit a frame: {e}", name_of(&p.msg))))?;
+        let wire = frame::encode(&p, &mut buf).map_err(|e| {
+            RigError::Invalid(format!("{} does not fit a frame: {e}", name_of(&p.msg)))
+        })?;
         if self.recording {
             let bytes = postcard::to_allocvec(&p).unwrap_or_default();
             self.frames.push(RawFrame {
@@ -576,8 +581,9 @@ impl Client {
         persist: bool,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<(), RigError> {
-        let len = u32::try_from(blob.len())
-            .map_err(|_| RigError::Invalid(format!("a blob of {} bytes is too large", blob.len())))?;
+        let len = u32::try_from(blob.len()).map_err(|_| {
+            RigError::Invalid(format!("a blob of {} bytes is too large", blob.len()))
+        })?;
         let begin = HostMsg::UploadBegin {
             len,
             crc: CRC.checksum(blob),
@@ -684,9 +690,7 @@ impl Client {
             return Ok(Some(m));
         }
         let r = self.wait_for("telemetry", wait, true, |m| match m {
-            DeviceMsg::Telemetry(_) | DeviceMsg::Event(_) | DeviceMsg::Heartbeat(_) => {
-                Some(Ok(()))
-            }
+            DeviceMsg::Telemetry(_) | DeviceMsg::Event(_) | DeviceMsg::Heartbeat(_) => Some(Ok(())),
             _ => None,
         });
         match r {

@@ -91,7 +91,10 @@ mod tests {
     fn percentiles_nearest_rank() {
         let s: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
         let p = percentiles(&s).unwrap();
-        assert_eq!((p.n, p.p50_us, p.p99_us, p.max_us), (100, 50.0, 99.0, 100.0));
+        assert_eq!(
+            (p.n, p.p50_us, p.p99_us, p.max_us),
+            (100, 50.0, 99.0, 100.0)
+        );
         assert_eq!(p.mean_us, 50.5);
         let one = percentiles(&[Duration::from_micros(7)]).unwrap();
         assert_eq!((one.p50_us, one.p99_us, one.max_us), (7.0, 7.0, 7.0));

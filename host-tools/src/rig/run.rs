@@ -193,18 +193,19 @@ pub fn run(
     let replay = match &cfg.mode {
         RunMode::Lockstep { inputs } => {
             let (batch, steps, x) = crate::run::load_inputs(inputs, n_in).map_err(|e| {
-                RigError::format(inputs, e.to_string().trim_start_matches(&format!("{}: ", inputs.display())).to_string())
+                RigError::format(
+                    inputs,
+                    e.to_string()
+                        .trim_start_matches(&format!("{}: ", inputs.display()))
+                        .to_string(),
+                )
             })?;
             Some((inputs.clone(), batch, steps, x))
         }
         RunMode::Timer { .. } => None,
     };
     if cfg.ping_count > 0 {
-        session.ping = Some(latency::measure(
-            &mut client,
-            cfg.ping_count,
-            Some(n_in),
-        )?);
+        session.ping = Some(latency::measure(&mut client, cfg.ping_count, Some(n_in))?);
     }
     let mut streams = cfg.streams.clone();
     session.mode = Some(match (&cfg.mode, &replay) {
@@ -276,7 +277,10 @@ fn finish(
     result: Result<Ended, RigError>,
     dir: &Path,
 ) -> Result<RunSummary, RigError> {
-    let alive = !matches!(result, Err(RigError::Timeout { .. } | RigError::Link { .. }));
+    let alive = !matches!(
+        result,
+        Err(RigError::Timeout { .. } | RigError::Link { .. })
+    );
     let mut device_stats: Option<Stats> = None;
     if alive {
         let _ = client.stop();
@@ -417,7 +421,8 @@ impl Loop<'_> {
             if self.stop.load(Ordering::Relaxed) {
                 return Ok(Ended::Interrupted);
             }
-            if duration.is_some_and(|d| t0.elapsed() >= d) || ticks.is_some_and(|n| last_tick >= n) {
+            if duration.is_some_and(|d| t0.elapsed() >= d) || ticks.is_some_and(|n| last_tick >= n)
+            {
                 return Ok(Ended::Completed);
             }
             // Inputs due by now.

@@ -66,7 +66,11 @@ struct Inbox {
 
 impl Inbox {
     fn push(&self, b: &[u8]) {
-        self.bytes.lock().unwrap_or_else(|e| e.into_inner()).0.extend(b);
+        self.bytes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .extend(b);
         self.bell.notify_one();
     }
     fn close(&self) {

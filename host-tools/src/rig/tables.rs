@@ -122,10 +122,22 @@ pub fn tsv_row(layout: &Layout, r: &Row) -> String {
             }
         }
     };
-    put(r.t.outputs.iter().map(|v| v.to_string()).collect(), layout.n_out);
-    put(r.t.state.iter().map(|v| v.to_string()).collect(), layout.state_units.len());
-    put(r.t.rates.iter().map(|v| v.to_string()).collect(), layout.rate_units.len());
-    put(r.t.stimulus.iter().map(|v| v.to_string()).collect(), layout.n_rules);
+    put(
+        r.t.outputs.iter().map(|v| v.to_string()).collect(),
+        layout.n_out,
+    );
+    put(
+        r.t.state.iter().map(|v| v.to_string()).collect(),
+        layout.state_units.len(),
+    );
+    put(
+        r.t.rates.iter().map(|v| v.to_string()).collect(),
+        layout.rate_units.len(),
+    );
+    put(
+        r.t.stimulus.iter().map(|v| v.to_string()).collect(),
+        layout.n_rules,
+    );
     s.push_str(&format!("\t{}\n", r.t.step_clocks));
     s
 }

@@ -53,7 +53,10 @@ pub trait Transport: Send {
 }
 
 fn closed() -> io::Error {
-    io::Error::new(io::ErrorKind::UnexpectedEof, "the device closed the connection")
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the device closed the connection",
+    )
 }
 
 /// A peer that went away, in one clear error whatever the OS said.

@@ -7,7 +7,8 @@
 //! and only there is the mask 1. Periods (ms): onset `U·T/8`, stimulus 1 `U·T/4`, delay
 //! `U·T/4`, stimulus 2 `U·T/4`, decision `U·T/8`; noise as in perceptual discrimination.
 
-use super::{Task, TaskDims, TaskRng, TaskSpec};
+use super::spec::TaskSpec;
+use super::{Task, TaskDims, TaskRng};
 use rand::Rng;
 use rand_distr::StandardNormal;
 

@@ -5,7 +5,8 @@
 //! from 1200 to 2000 ms the target is 1 on output `⌊θ / (2π/n_out)⌋` (0 elsewhere) and
 //! the mask is 1. Input noise `0.1/(2·dt)·N(0,1)` per channel and step.
 
-use super::{Task, TaskDims, TaskRng, TaskSpec};
+use super::spec::TaskSpec;
+use super::{Task, TaskDims, TaskRng};
 use rand::Rng;
 use rand_distr::StandardNormal;
 use std::f64::consts::PI;

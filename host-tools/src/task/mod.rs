@@ -6,6 +6,8 @@
 //! `k` is at time `k·dt` ms, as in PsychRNN's `generate_trial`. Batches are batch-major
 //! (`trial, step, channel`), PsychRNN's layout. [`AnyTask`] is the object-safe face the
 //! trainer and the CLI use; [`build`] makes one from a [`TaskSpec`] (name + options).
+//! Trials are drawn from reproducible streams ([`trials`]); [`check_fit`] tells whether a
+//! model's sizes fit a task.
 //!
 //! | name | inputs | outputs | PsychRNN class |
 //! |---|---|---|---|
@@ -14,41 +16,22 @@
 //! | `match-to-category` | 16 | 2 | `MatchToCategory` |
 
 pub mod delayed;
+pub mod fit;
 pub mod match_category;
 pub mod perceptual;
+pub mod registry;
+pub mod spec;
+pub mod trials;
+
+pub use fit::{check_fit, FitError};
+pub use registry::{build, TaskError, TASK_NAMES};
+pub use spec::TaskSpec;
+pub use trials::{calibration_inputs, stream, task_trials, trial_rng};
 
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 /// The random generator tasks draw from (fast, seedable, splittable by stream).
 pub type TaskRng = ChaCha8Rng;
-
-/// Names of the built-in tasks, as accepted by [`build`].
-pub const TASK_NAMES: [&str; 3] = [
-    "perceptual-discrimination",
-    "delayed-discrimination",
-    "match-to-category",
-];
-
-/// Task errors; each names the option and the value.
-#[derive(Debug, thiserror::Error, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum TaskError {
-    /// No task by that name.
-    #[error("unknown task {name:?}; valid tasks: {}", TASK_NAMES.join(", "))]
-    Unknown {
-        /// The name given.
-        name: String,
-    },
-    /// An option has a bad value.
-    #[error("task option `{field}` {reason}")]
-    Field {
-        /// Option name (e.g. `task.dt`).
-        field: String,
-        /// What is wrong, with the value.
-        reason: String,
-    },
-}
 
 /// Timing shared by every task (PsychRNN `Task.__init__`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -243,196 +226,9 @@ impl Batch {
     }
 }
 
-/// A task by name with its options (the `[task]` table of a training config).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TaskSpec {
-    /// Task name, one of [`TASK_NAMES`].
-    pub name: String,
-    /// Time step, ms (PsychRNN Hello World: 10).
-    #[serde(default = "d_dt")]
-    pub dt: f32,
-    /// Time constant, ms (100).
-    #[serde(default = "d_tau")]
-    pub tau: f32,
-    /// Trial length, ms (2000).
-    #[serde(default = "d_t")]
-    pub t: f32,
-    /// perceptual-discrimination: fixed coherence (default: drawn from 0.1, 0.3, 0.5, 0.7).
-    #[serde(default)]
-    pub coherence: Option<f32>,
-    /// perceptual-discrimination: fixed direction 0/1 (default: random).
-    #[serde(default)]
-    pub direction: Option<u8>,
-    /// delayed-discrimination: fixed timings in ms (default: random as PsychRNN).
-    #[serde(default)]
-    pub onset_time: Option<f32>,
-    /// delayed-discrimination: first stimulus duration, ms.
-    #[serde(default)]
-    pub stim_duration_1: Option<f32>,
-    /// delayed-discrimination: delay duration, ms.
-    #[serde(default)]
-    pub delay_duration: Option<f32>,
-    /// delayed-discrimination: second stimulus duration, ms.
-    #[serde(default)]
-    pub stim_duration_2: Option<f32>,
-    /// delayed-discrimination: decision period, ms.
-    #[serde(default)]
-    pub decision_duration: Option<f32>,
-    /// match-to-category: input channels (16).
-    #[serde(default)]
-    pub n_in: Option<usize>,
-    /// match-to-category: categories / outputs (2).
-    #[serde(default)]
-    pub n_out: Option<usize>,
-}
-
-fn d_dt() -> f32 {
-    10.0
-}
-fn d_tau() -> f32 {
-    100.0
-}
-fn d_t() -> f32 {
-    2000.0
-}
-
-impl TaskSpec {
-    /// Defaults for a named task (dt 10, τ 100, T 2000, no fixed options).
-    pub fn named(name: &str) -> Self {
-        TaskSpec {
-            name: name.into(),
-            dt: d_dt(),
-            tau: d_tau(),
-            t: d_t(),
-            coherence: None,
-            direction: None,
-            onset_time: None,
-            stim_duration_1: None,
-            delay_duration: None,
-            stim_duration_2: None,
-            decision_duration: None,
-            n_in: None,
-            n_out: None,
-        }
-    }
-}
-
-fn field(field: &str, reason: String) -> TaskError {
-    TaskError::Field {
-        field: format!("task.{field}"),
-        reason,
-    }
-}
-
-/// Build a task from its spec, checking every option.
-pub fn build(spec: &TaskSpec) -> Result<Box<dyn AnyTask>, TaskError> {
-    if !(spec.dt.is_finite() && spec.dt > 0.0) {
-        return Err(field("dt", format!("is {}, must be > 0", spec.dt)));
-    }
-    if !(spec.tau.is_finite() && spec.tau >= spec.dt) {
-        return Err(field(
-            "tau",
-            format!("is {}, must be >= dt = {}", spec.tau, spec.dt),
-        ));
-    }
-    if !(spec.t.is_finite() && spec.t >= spec.dt) {
-        return Err(field(
-            "t",
-            format!("is {}, must be >= dt = {}", spec.t, spec.dt),
-        ));
-    }
-    if spec.t / spec.dt > 1.0e6 {
-        return Err(field(
-            "t",
-            format!("is {} ms = {} steps, too many", spec.t, spec.t / spec.dt),
-        ));
-    }
-    let only = |ok: bool, name: &str| -> Result<(), TaskError> {
-        if ok {
-            Ok(())
-        } else {
-            Err(field(
-                name,
-                format!("does not apply to task {:?}", spec.name),
-            ))
-        }
-    };
-    let name = spec.name.as_str();
-    let pd = name == "perceptual-discrimination";
-    let dd = name == "delayed-discrimination";
-    let mc = name == "match-to-category";
-    only(pd || spec.coherence.is_none(), "coherence")?;
-    only(pd || spec.direction.is_none(), "direction")?;
-    for (v, n) in [
-        (spec.onset_time, "onset_time"),
-        (spec.stim_duration_1, "stim_duration_1"),
-        (spec.delay_duration, "delay_duration"),
-        (spec.stim_duration_2, "stim_duration_2"),
-        (spec.decision_duration, "decision_duration"),
-    ] {
-        only(dd || v.is_none(), n)?;
-        if let Some(v) = v {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(field(n, format!("is {v}, must be >= 0")));
-            }
-        }
-    }
-    only(mc || spec.n_in.is_none(), "n_in")?;
-    only(mc || spec.n_out.is_none(), "n_out")?;
-    match name {
-        "perceptual-discrimination" => {
-            if let Some(c) = spec.coherence {
-                if !c.is_finite() {
-                    return Err(field("coherence", format!("is {c}")));
-                }
-            }
-            if let Some(d) = spec.direction {
-                if d > 1 {
-                    return Err(field("direction", format!("is {d}, must be 0 or 1")));
-                }
-            }
-            Ok(Box::new(perceptual::PerceptualDiscrimination::new(spec)))
-        }
-        "delayed-discrimination" => Ok(Box::new(delayed::DelayedDiscrimination::new(spec))),
-        "match-to-category" => {
-            let n_in = spec.n_in.unwrap_or(16);
-            let n_out = spec.n_out.unwrap_or(2);
-            if !(2..=4096).contains(&n_in) {
-                return Err(field("n_in", format!("is {n_in}, must be in 2..=4096")));
-            }
-            if !(1..=4096).contains(&n_out) {
-                return Err(field("n_out", format!("is {n_out}, must be in 1..=4096")));
-            }
-            Ok(Box::new(match_category::MatchToCategory::new(
-                spec, n_in, n_out,
-            )))
-        }
-        _ => Err(TaskError::Unknown {
-            name: spec.name.clone(),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn build_unknown_lists_names() {
-        let e = build(&TaskSpec::named("nope")).err().unwrap().to_string();
-        for n in TASK_NAMES {
-            assert!(e.contains(n), "{e}");
-        }
-    }
-
-    #[test]
-    fn build_rejects_foreign_option() {
-        let mut s = TaskSpec::named("match-to-category");
-        s.coherence = Some(0.2);
-        let e = build(&s).err().unwrap().to_string();
-        assert!(e.contains("task.coherence"), "{e}");
-    }
 
     #[test]
     fn accuracy_argmax_first_on_tie() {

@@ -6,7 +6,8 @@
 //! `t ≥ onset + dur` on. `coherence ∈ {0.1, 0.3, 0.5, 0.7}`, `onset ~ U(0, T/2)`,
 //! `dur ~ U(T/8, 3T/8)`, input noise `√(2·0.01·√10·√dt·0.1²)·N(0,1)` per step.
 
-use super::{Task, TaskDims, TaskRng, TaskSpec};
+use super::spec::TaskSpec;
+use super::{Task, TaskDims, TaskRng};
 use rand::Rng;
 use rand_distr::StandardNormal;
 

@@ -29,10 +29,11 @@
 //! # [curriculum] stages = [{ name = "...", coherence = 0.7 }, ...], thresholds = [0.9, ...]
 //! ```
 
-use crate::init::InitConfig;
+use super::net::TENSOR_NAMES;
+use super::objective::LossKind;
+use crate::model::init::InitConfig;
 use crate::model::Transfer;
 use crate::task::TaskSpec;
-use crate::train::net::LossKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -352,12 +353,12 @@ impl TrainConfig {
             }
         }
         for name in t.trainable.keys().chain(t.fixed_weights.keys()) {
-            if !crate::train::net::TENSOR_NAMES.contains(&name.as_str()) {
+            if !TENSOR_NAMES.contains(&name.as_str()) {
                 return bad(
                     "train.trainable / train.fixed_weights",
                     format!(
                         "names unknown tensor {name:?}; valid: {}",
-                        crate::train::net::TENSOR_NAMES.join(", ")
+                        TENSOR_NAMES.join(", ")
                     ),
                 );
             }

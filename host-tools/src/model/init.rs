@@ -16,8 +16,9 @@
 //! `p = 2^40` reached by 40 normalised squarings (relative error ≲ 1e-9 on the matrices
 //! tested, and exact for normal ones).
 
-use crate::model::{Constraints, FloatModel, Transfer};
-use crate::train::real::gemm;
+use super::float::{Constraints, FloatModel};
+use crate::linalg::gemm;
+use neuroloop_core::Transfer;
 use rand::Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};

@@ -3,13 +3,36 @@
 //! to int16 and int8 with calibration trials from the task, and print float and fixed-point
 //! accuracy on the same fresh trials, side by side.
 
-use crate::compare::{calibration_inputs, compare};
+use super::train::run_with_progress;
+use crate::compare::compare;
 use crate::quantize::{quantize, QuantConfig, WeightFormat};
-use crate::task::{build, TaskSpec};
-use crate::train::config::TrainConfig;
-use crate::train::Trainer;
+use crate::task::{build, calibration_inputs, TaskSpec};
+use crate::train::{TrainConfig, Trainer};
 use anyhow::Context;
 use serde::Serialize;
+use std::path::PathBuf;
+
+/// Typed config of `neuroloop quickstart`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuickstartCmd {
+    /// Folder for the trained model and blobs.
+    pub dir: PathBuf,
+    /// Evaluation trials.
+    pub trials: usize,
+    /// Training trials.
+    pub train_trials: u64,
+    /// Seed.
+    pub seed: u64,
+    /// JSON report on stdout.
+    pub json: bool,
+}
+
+impl QuickstartCmd {
+    /// Check the config before any work starts.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
 
 /// One row of the comparison.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -35,21 +58,21 @@ pub struct QuickstartReport {
     pub rows: Vec<Row>,
 }
 
-/// `neuroloop quickstart`.
-pub fn run_cli(a: &crate::cli::QuickstartArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&a.dir).with_context(|| format!("creating {}", a.dir.display()))?;
+/// Train, quantize, compare and report.
+pub fn run(cmd: &QuickstartCmd) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cmd.dir).with_context(|| format!("creating {}", cmd.dir.display()))?;
     let mut cfg = TrainConfig::for_task("perceptual-discrimination");
-    cfg.seed = a.seed;
-    cfg.train.trials = a.train_trials;
+    cfg.seed = cmd.seed;
+    cfg.train.trials = cmd.train_trials;
     cfg.train.checkpoint_every = 0;
     eprintln!(
         "1/3 training the PsychRNN Hello World: perceptual discrimination, N_rec {}, batch {}, {} trials",
         cfg.model.n_rec, cfg.train.batch, cfg.train.trials
     );
     let mut trainer = Trainer::new(cfg)?;
-    let summary = crate::train::run_with_progress(&mut trainer, None)?;
+    let summary = run_with_progress(&mut trainer, None)?;
     let model = trainer.model();
-    let model_path = a.dir.join("hello-world.json");
+    let model_path = cmd.dir.join("hello-world.json");
     model.save(&model_path)?;
     eprintln!(
         "   {} trials in {:.1} s → {}",
@@ -60,10 +83,10 @@ pub fn run_cli(a: &crate::cli::QuickstartArgs) -> anyhow::Result<()> {
 
     let task = build(&TaskSpec::named("perceptual-discrimination"))?;
     eprintln!("2/3 quantizing to int16 and int8 (calibration: 200 task trials)");
-    let calib = calibration_inputs(&*task, 200, a.seed);
+    let calib = calibration_inputs(&*task, 200, cmd.seed);
     eprintln!(
         "3/3 accuracy on {} fresh trials (same trials for every format)",
-        a.trials
+        cmd.trials
     );
     let mut rows = Vec::new();
     for (fmt, name) in [(WeightFormat::I16, "int16"), (WeightFormat::I8, "int8")] {
@@ -73,9 +96,9 @@ pub fn run_cli(a: &crate::cli::QuickstartArgs) -> anyhow::Result<()> {
         };
         let q = quantize(&model, &cfg, &calib)
             .map_err(|e| anyhow::anyhow!("quantizing to {name}: {e}"))?;
-        let path = a.dir.join(format!("hello-world-{name}.nlb"));
+        let path = cmd.dir.join(format!("hello-world-{name}.nlb"));
         crate::model::file::write_atomic(&path, &q.bytes)?;
-        let c = compare(Some(&model), &q.bytes, &*task, a.trials, a.seed)?;
+        let c = compare(Some(&model), &q.bytes, &*task, cmd.trials, cmd.seed)?;
         if rows.is_empty() {
             rows.push(Row {
                 format: "float32".into(),
@@ -92,10 +115,10 @@ pub fn run_cli(a: &crate::cli::QuickstartArgs) -> anyhow::Result<()> {
     let report = QuickstartReport {
         train_seconds: summary.seconds,
         trained_trials: summary.trials,
-        eval_trials: a.trials,
+        eval_trials: cmd.trials,
         rows,
     };
-    if a.json {
+    if cmd.json {
         println!("{}", serde_json::to_string(&report)?);
     }
     eprintln!("\n  format    accuracy   blob bytes");
@@ -107,6 +130,6 @@ pub fn run_cli(a: &crate::cli::QuickstartArgs) -> anyhow::Result<()> {
             r.bytes.map(|b| b.to_string()).unwrap_or_else(|| "-".into())
         );
     }
-    eprintln!("\nfiles in {}", a.dir.display());
+    eprintln!("\nfiles in {}", cmd.dir.display());
     Ok(())
 }

@@ -1,9 +1,10 @@
 //! The scalar the trainer computes in: `f32` for speed, `f64` for the gradient check.
 //!
-//! [`Real`] carries the few operations BPTT needs plus a row-major GEMM that dispatches to
-//! `matrixmultiply`'s `sgemm`/`dgemm` (runtime-detected AVX2/FMA kernels).
+//! [`Real`] carries the few operations BPTT needs, the per-step products and fused steps
+//! (each precision picks its kernels in [`super::impls`]), and [`gemm`], a row-major GEMM
+//! on `matrixmultiply`'s `sgemm`/`dgemm` (runtime-detected AVX2/FMA kernels).
 
-use super::kernel::{bwd_step_ref, fwd_step_ref, BwdStep, FwdStep};
+use super::step::{BwdStep, FwdStep};
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
@@ -65,13 +66,9 @@ pub trait Real:
         )
     }
     /// One fused forward time step (see [`FwdStep`]).
-    fn fwd_step(st: FwdStep<'_, Self>) {
-        fwd_step_ref(st)
-    }
+    fn fwd_step(st: FwdStep<'_, Self>);
     /// One fused backward time step (see [`BwdStep`]).
-    fn bwd_step(st: BwdStep<'_, Self>) {
-        bwd_step_ref(st)
-    }
+    fn bwd_step(st: BwdStep<'_, Self>);
     /// Raw GEMM, see [`gemm`].
     ///
     /// # Safety
@@ -94,96 +91,6 @@ pub trait Real:
         csc: isize,
     );
 }
-
-macro_rules! impl_real {
-    ($t:ty, $gemm:path, $acc:expr $(, $extra:item)*) => {
-        impl Real for $t {
-            $($extra)*
-            #[inline]
-            fn gemm_acc(m: usize, n: usize, k: usize, a: &[Self], b: &[Self], c: &mut [Self]) {
-                $acc(m, n, k, a, b, c)
-            }
-            const ZERO: Self = 0.0;
-            const ONE: Self = 1.0;
-            #[inline(always)]
-            fn from_f64(x: f64) -> Self {
-                x as $t
-            }
-            #[inline(always)]
-            fn to_f64(self) -> f64 {
-                self as f64
-            }
-            #[inline(always)]
-            fn from_f32(x: f32) -> Self {
-                x as $t
-            }
-            #[inline(always)]
-            fn exp(self) -> Self {
-                <$t>::exp(self)
-            }
-            #[inline(always)]
-            fn tanh(self) -> Self {
-                <$t>::tanh(self)
-            }
-            #[inline(always)]
-            fn sqrt(self) -> Self {
-                <$t>::sqrt(self)
-            }
-            #[inline(always)]
-            fn abs(self) -> Self {
-                <$t>::abs(self)
-            }
-            #[inline(always)]
-            fn ln(self) -> Self {
-                <$t>::ln(self)
-            }
-            #[inline(always)]
-            fn is_finite(self) -> bool {
-                <$t>::is_finite(self)
-            }
-            unsafe fn gemm_raw(
-                m: usize,
-                k: usize,
-                n: usize,
-                alpha: Self,
-                a: *const Self,
-                rsa: isize,
-                csa: isize,
-                b: *const Self,
-                rsb: isize,
-                csb: isize,
-                beta: Self,
-                c: *mut Self,
-                rsc: isize,
-                csc: isize,
-            ) {
-                // SAFETY: forwarded contract.
-                unsafe { $gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
-            }
-        }
-    };
-}
-
-impl_real!(
-    f32,
-    matrixmultiply::sgemm,
-    |m, n, k, a, b, c| { super::kernel::gemm_acc_f32(m, n, k, a, k, b, n, c, n) },
-    #[inline]
-    fn gemm_tn_acc(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-        super::kernel::gemm_tn_acc_f32(m, n, k, a, b, c)
-    },
-    #[inline]
-    fn fwd_step(st: FwdStep<'_, f32>) {
-        super::kernel::fwd_step_f32(st)
-    },
-    #[inline]
-    fn bwd_step(st: BwdStep<'_, f32>) {
-        super::kernel::bwd_step_f32(st)
-    }
-);
-impl_real!(f64, matrixmultiply::dgemm, |m, n, k, a, b, c| gemm(
-    m, n, k, 1.0, a, false, b, false, 1.0, c
-));
 
 /// Row-major `C (m×n) = alpha · op(A) · op(B) + beta · C`.
 ///

@@ -1,0 +1,81 @@
+//! `neuroloop train` flags → [`TrainCmd`].
+
+use super::values::{TaskArg, TransferArg};
+use crate::commands::train::TrainCmd;
+use std::path::PathBuf;
+
+/// `neuroloop train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// Task name; overrides `task.name` of the config.
+    #[arg(long, value_enum)]
+    pub task: Option<TaskArg>,
+    /// TOML config (see `neuroloop::train::config`); flags override its keys.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Recurrent units (`model.n_rec`, default 50).
+    #[arg(long)]
+    pub n_rec: Option<usize>,
+    /// Trials per batch (`train.batch`, default 50).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Trials to train on (`train.trials`, default 50000).
+    #[arg(long)]
+    pub trials: Option<u64>,
+    /// Seed (`seed`, default 1).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Adam learning rate (`train.learning_rate`, default 0.001).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Transfer function (`model.transfer`).
+    #[arg(long, value_enum)]
+    pub transfer: Option<TransferArg>,
+    /// Dale's law excitatory fraction (`model.dale_ratio`).
+    #[arg(long)]
+    pub dale_ratio: Option<f32>,
+    /// Recurrent noise (`model.rec_noise`).
+    #[arg(long)]
+    pub rec_noise: Option<f32>,
+    /// Worker threads (`train.threads`, 0 = all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Batches between checkpoints (`train.checkpoint_every`, default 100).
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
+    /// Checkpoint file (default: MODEL.ckpt.json).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue from the checkpoint (after a crash, a kill or to train longer).
+    #[arg(long)]
+    pub resume: bool,
+    /// Output model (native JSON float model).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl From<TrainArgs> for TrainCmd {
+    fn from(a: TrainArgs) -> Self {
+        TrainCmd {
+            task: a.task.map(TaskArg::name),
+            config: a.config,
+            n_rec: a.n_rec,
+            batch: a.batch,
+            trials: a.trials,
+            seed: a.seed,
+            lr: a.lr,
+            transfer: a.transfer.map(Into::into),
+            dale_ratio: a.dale_ratio,
+            rec_noise: a.rec_noise,
+            threads: a.threads,
+            checkpoint_every: a.checkpoint_every,
+            checkpoint: a.checkpoint,
+            resume: a.resume,
+            output: a.output,
+            json: a.json,
+        }
+    }
+}

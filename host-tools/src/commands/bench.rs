@@ -1,0 +1,60 @@
+//! `neuroloop bench train`: time training batches ([`crate::bench`]) and print the
+//! figures, next to the sgemm peak unless `--no-peak`.
+
+use crate::bench::{bench_train, sgemm_peak, BenchConfig};
+
+/// Typed config of `neuroloop bench train`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchCmd {
+    /// Sizes, repetitions and threads.
+    pub bench: BenchConfig,
+    /// Skip the sgemm peak measurement.
+    pub no_peak: bool,
+    /// JSON report on stdout.
+    pub json: bool,
+}
+
+impl BenchCmd {
+    /// Check the config before any work starts.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let c = &self.bench;
+        if c.n_rec == 0 || c.batch == 0 || c.steps == 0 {
+            anyhow::bail!("--n-rec, --batch and --steps must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// Run the benchmark and report.
+pub fn run(cmd: &BenchCmd) -> anyhow::Result<()> {
+    let c = &cmd.bench;
+    let r = bench_train(c)?;
+    let peak = if cmd.no_peak {
+        None
+    } else {
+        Some(sgemm_peak(256, 50, c.threads))
+    };
+    if cmd.json {
+        println!("{}", serde_json::json!({ "train": r, "sgemm_peak": peak }));
+    } else {
+        eprintln!(
+            "bench train: n_rec {}, batch {}, {} steps, {} threads: median {:.2} ms/batch (best {:.2} ms), {:.1} GFLOP/s (best {:.1}), {:.1} MFLOP/batch",
+            r.n_rec,
+            r.batch,
+            r.steps,
+            r.threads,
+            r.median_s * 1e3,
+            r.best_s * 1e3,
+            r.gflops,
+            r.gflops_best,
+            r.flops_per_batch / 1e6
+        );
+        if let Some(p) = peak {
+            eprintln!(
+                "sgemm peak ({0}x{0}x{0}, matrixmultiply): {1:.1} GFLOP/s on one core, {2:.1} GFLOP/s on {3} cores",
+                p.n, p.one_core, p.all_cores, p.threads
+            );
+        }
+    }
+    Ok(())
+}

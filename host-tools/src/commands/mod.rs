@@ -1,0 +1,63 @@
+//! The commands: one file per subcommand, each `typed config → library call → report`.
+//!
+//! A command takes the typed config its [`crate::cli`] counterpart builds (clap never
+//! reaches this layer), checks it in `validate()` before any work starts, calls the
+//! library, and reports: a human summary on stderr, the `--json` report on stdout. This is
+//! the only layer that uses `anyhow` (context on errors for the person at the terminal);
+//! the library modules return typed errors.
+
+pub mod bench;
+pub mod device_sim;
+pub mod eval;
+pub mod export;
+pub mod import;
+pub mod inspect;
+pub mod quantize;
+pub mod quickstart;
+pub mod rig;
+pub mod run;
+pub mod train;
+
+/// One subcommand with its typed config.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// `neuroloop quantize`.
+    Quantize(quantize::QuantizeCmd),
+    /// `neuroloop inspect`.
+    Inspect(inspect::InspectCmd),
+    /// `neuroloop run`.
+    Run(run::RunCmd),
+    /// `neuroloop import psychrnn`.
+    Import(import::ImportCmd),
+    /// `neuroloop export psychrnn`.
+    Export(export::ExportCmd),
+    /// `neuroloop train`.
+    Train(train::TrainCmd),
+    /// `neuroloop eval`.
+    Eval(eval::EvalCmd),
+    /// `neuroloop bench train`.
+    Bench(bench::BenchCmd),
+    /// `neuroloop quickstart`.
+    Quickstart(quickstart::QuickstartCmd),
+    /// `neuroloop rig …`.
+    Rig(rig::RigCmd),
+    /// `neuroloop device-sim`.
+    DeviceSim(device_sim::DeviceSimCmd),
+}
+
+/// Validate the command's config, then run it.
+pub fn run(cmd: &Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::Quantize(c) => c.validate().and_then(|()| quantize::run(c)),
+        Command::Inspect(c) => c.validate().and_then(|()| inspect::run(c)),
+        Command::Run(c) => c.validate().and_then(|()| run::run(c)),
+        Command::Import(c) => c.validate().and_then(|()| import::run(c)),
+        Command::Export(c) => c.validate().and_then(|()| export::run(c)),
+        Command::Train(c) => c.validate().and_then(|()| train::run(c)),
+        Command::Eval(c) => c.validate().and_then(|()| eval::run(c)),
+        Command::Bench(c) => c.validate().and_then(|()| bench::run(c)),
+        Command::Quickstart(c) => c.validate().and_then(|()| quickstart::run(c)),
+        Command::Rig(c) => c.validate().and_then(|()| rig::run(c)),
+        Command::DeviceSim(c) => c.validate().and_then(|()| device_sim::run(c)),
+    }
+}

@@ -1,0 +1,150 @@
+//! The built-in tasks by name ([`TASK_NAMES`]) and [`build`], which checks a
+//! [`TaskSpec`]'s options and makes the task.
+
+use super::delayed::DelayedDiscrimination;
+use super::match_category::MatchToCategory;
+use super::perceptual::PerceptualDiscrimination;
+use super::spec::TaskSpec;
+use super::AnyTask;
+
+/// Names of the built-in tasks, as accepted by [`build`].
+pub const TASK_NAMES: [&str; 3] = [
+    "perceptual-discrimination",
+    "delayed-discrimination",
+    "match-to-category",
+];
+
+/// Task errors; each names the option and the value.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// No task by that name.
+    #[error("unknown task {name:?}; valid tasks: {}", TASK_NAMES.join(", "))]
+    Unknown {
+        /// The name given.
+        name: String,
+    },
+    /// An option has a bad value.
+    #[error("task option `{field}` {reason}")]
+    Field {
+        /// Option name (e.g. `task.dt`).
+        field: String,
+        /// What is wrong, with the value.
+        reason: String,
+    },
+}
+
+fn field(field: &str, reason: String) -> TaskError {
+    TaskError::Field {
+        field: format!("task.{field}"),
+        reason,
+    }
+}
+
+/// Build a task from its spec, checking every option.
+pub fn build(spec: &TaskSpec) -> Result<Box<dyn AnyTask>, TaskError> {
+    if !(spec.dt.is_finite() && spec.dt > 0.0) {
+        return Err(field("dt", format!("is {}, must be > 0", spec.dt)));
+    }
+    if !(spec.tau.is_finite() && spec.tau >= spec.dt) {
+        return Err(field(
+            "tau",
+            format!("is {}, must be >= dt = {}", spec.tau, spec.dt),
+        ));
+    }
+    if !(spec.t.is_finite() && spec.t >= spec.dt) {
+        return Err(field(
+            "t",
+            format!("is {}, must be >= dt = {}", spec.t, spec.dt),
+        ));
+    }
+    if spec.t / spec.dt > 1.0e6 {
+        return Err(field(
+            "t",
+            format!("is {} ms = {} steps, too many", spec.t, spec.t / spec.dt),
+        ));
+    }
+    let only = |ok: bool, name: &str| -> Result<(), TaskError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(field(
+                name,
+                format!("does not apply to task {:?}", spec.name),
+            ))
+        }
+    };
+    let name = spec.name.as_str();
+    let pd = name == "perceptual-discrimination";
+    let dd = name == "delayed-discrimination";
+    let mc = name == "match-to-category";
+    only(pd || spec.coherence.is_none(), "coherence")?;
+    only(pd || spec.direction.is_none(), "direction")?;
+    for (v, n) in [
+        (spec.onset_time, "onset_time"),
+        (spec.stim_duration_1, "stim_duration_1"),
+        (spec.delay_duration, "delay_duration"),
+        (spec.stim_duration_2, "stim_duration_2"),
+        (spec.decision_duration, "decision_duration"),
+    ] {
+        only(dd || v.is_none(), n)?;
+        if let Some(v) = v {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(field(n, format!("is {v}, must be >= 0")));
+            }
+        }
+    }
+    only(mc || spec.n_in.is_none(), "n_in")?;
+    only(mc || spec.n_out.is_none(), "n_out")?;
+    match name {
+        "perceptual-discrimination" => {
+            if let Some(c) = spec.coherence {
+                if !c.is_finite() {
+                    return Err(field("coherence", format!("is {c}")));
+                }
+            }
+            if let Some(d) = spec.direction {
+                if d > 1 {
+                    return Err(field("direction", format!("is {d}, must be 0 or 1")));
+                }
+            }
+            Ok(Box::new(PerceptualDiscrimination::new(spec)))
+        }
+        "delayed-discrimination" => Ok(Box::new(DelayedDiscrimination::new(spec))),
+        "match-to-category" => {
+            let n_in = spec.n_in.unwrap_or(16);
+            let n_out = spec.n_out.unwrap_or(2);
+            if !(2..=4096).contains(&n_in) {
+                return Err(field("n_in", format!("is {n_in}, must be in 2..=4096")));
+            }
+            if !(1..=4096).contains(&n_out) {
+                return Err(field("n_out", format!("is {n_out}, must be in 1..=4096")));
+            }
+            Ok(Box::new(MatchToCategory::new(spec, n_in, n_out)))
+        }
+        _ => Err(TaskError::Unknown {
+            name: spec.name.clone(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_unknown_lists_names() {
+        let e = build(&TaskSpec::named("nope")).err().unwrap().to_string();
+        for n in TASK_NAMES {
+            assert!(e.contains(n), "{e}");
+        }
+    }
+
+    #[test]
+    fn build_rejects_foreign_option() {
+        let mut s = TaskSpec::named("match-to-category");
+        s.coherence = Some(0.2);
+        let e = build(&s).err().unwrap().to_string();
+        assert!(e.contains("task.coherence"), "{e}");
+    }
+}
