@@ -361,7 +361,7 @@ fn silent_board_mid_run_errors_and_leaves_a_readable_session() {
     let t = read_npz(&sess.join("telemetry.npz"));
     let seq = ints(&t["input_seq"]);
     let n = seq.len();
-    assert!((290..=300).contains(&n), "{n} steps recorded");
+    assert!((200..=300).contains(&n), "{n} steps recorded");
     assert_eq!(seq, (0..n as i64).collect::<Vec<i64>>());
     assert_eq!(s["outcome"]["steps_recorded"], n);
 }
