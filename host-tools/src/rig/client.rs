@@ -99,6 +99,8 @@ impl From<&Info<'_>> for DeviceInfo {
 }
 
 /// A frame the device sent on its own.
+// Telemetry is the common case: boxing it would allocate per step.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Incoming {
     /// One step's results.

@@ -163,7 +163,7 @@ pub fn prepare(
         let bytes = std::fs::read(p).map_err(RigError::file(p))?;
         neuroloop_core::Model::from_bytes(&bytes)
             .map_err(|e| RigError::format(p, format!("invalid blob: {e}")))?;
-        client.upload(&bytes, false, |a, b| progress_upload(a, b))?;
+        client.upload(&bytes, false, &mut *progress_upload)?;
         info = client.info()?;
         session.blob = Some(BlobInfo::of(p, &bytes));
     }

@@ -156,6 +156,8 @@ pub fn event_row(r: &EventRow) -> String {
 }
 
 /// What one logged frame holds for the tables.
+// Rows are the common case: boxing them would allocate per step.
+#[allow(clippy::large_enum_variant)]
 pub enum Decoded {
     /// A telemetry row.
     Row(Row),
