@@ -67,6 +67,14 @@ pub fn quantize(v: f32, frac: u8) -> i16 {
     sat_i16(round_f64(v as f64 * pow2(frac as i32)))
 }
 
+/// [`quantize`] element-wise into `out` (pairs up to the shorter length): how float
+/// inputs become a model's inputs (`Model::quantize_inputs`, the rig client).
+pub fn quantize_slice(x: &[f32], frac: u8, out: &mut [i16]) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = quantize(v, frac);
+    }
+}
+
 /// `i16` (or any integer) with `frac` fractional bits → float.
 #[inline]
 pub fn dequantize(v: i32, frac: u8) -> f32 {

@@ -12,7 +12,7 @@
 //! ```
 
 use crate::blob::{self, Body, DType, Error, Kinds, Tensor};
-use crate::fixed::{dequantize, quantize};
+use crate::fixed::dequantize;
 use crate::kernel::{dot_s16_s16_s64, dot_s8_s16_s64};
 use crate::{CellKind, Transfer};
 
@@ -236,10 +236,7 @@ impl<'a> Model<'a> {
 
     /// Quantize float inputs into `out` (pairs up to the shorter length).
     pub fn quantize_inputs(&self, x: &[f32], out: &mut [i16]) {
-        let f = self.input_frac();
-        for (o, &v) in out.iter_mut().zip(x) {
-            *o = quantize(v, f);
-        }
+        crate::fixed::quantize_slice(x, self.input_frac(), out);
     }
 
     /// Dequantize outputs into `out` (pairs up to the shorter length).

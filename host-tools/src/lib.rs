@@ -20,6 +20,8 @@
 //!      float vs fixed, the blob simulator, running recorded inputs, blob description,
 //!      training benchmark;
 //!    - [`interop`]: NumPy and PsychRNN files;
+//!    - [`rig`]: the board client (transports, protocol client with timeouts), session
+//!      recorder, recovery, clock alignment and the device simulator;
 //!    - [`progress`]: the one progress bar.
 //!
 //! Within the library no two files import each other, directly or through a loop
@@ -38,6 +40,7 @@ pub mod model;
 pub mod outputs;
 pub mod progress;
 pub mod quantize;
+pub mod rig;
 pub mod run;
 pub mod sim;
 pub mod task;

@@ -32,6 +32,11 @@ impl Progress {
         self.bar.set_message(msg);
     }
 
+    /// Change the total (0: unknown).
+    pub fn set_length(&self, total: u64) {
+        self.bar.set_length(total);
+    }
+
     /// Remove the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();

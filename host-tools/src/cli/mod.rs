@@ -6,11 +6,13 @@
 //! `ValueEnum`s in [`values`].
 
 pub mod bench;
+pub mod device_sim;
 pub mod eval;
 pub mod inspect;
 pub mod interop;
 pub mod quantize;
 pub mod quickstart;
+pub mod rig;
 pub mod run;
 pub mod train;
 pub mod values;
@@ -51,6 +53,11 @@ pub enum Command {
     Bench(bench::BenchCommand),
     /// Train the PsychRNN Hello World, quantize it to int16 and int8, compare accuracy.
     Quickstart(quickstart::QuickstartArgs),
+    /// Drive a board: upload, stimulus, ping, recorded runs (see docs/rig.md).
+    #[command(subcommand)]
+    Rig(rig::RigCommand),
+    /// The firmware running on this host behind the wire protocol (no board needed).
+    DeviceSim(device_sim::DeviceSimArgs),
 }
 
 impl Cli {
@@ -66,6 +73,8 @@ impl Cli {
             Command::Eval(a) => Cmd::Eval(a.into()),
             Command::Bench(bench::BenchCommand::Train(a)) => Cmd::Bench(a.into()),
             Command::Quickstart(a) => Cmd::Quickstart(a.into()),
+            Command::Rig(c) => Cmd::Rig(c.into()),
+            Command::DeviceSim(a) => Cmd::DeviceSim(a.into()),
         }
     }
 }

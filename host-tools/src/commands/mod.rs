@@ -7,12 +7,14 @@
 //! the library modules return typed errors.
 
 pub mod bench;
+pub mod device_sim;
 pub mod eval;
 pub mod export;
 pub mod import;
 pub mod inspect;
 pub mod quantize;
 pub mod quickstart;
+pub mod rig;
 pub mod run;
 pub mod train;
 
@@ -37,6 +39,10 @@ pub enum Command {
     Bench(bench::BenchCmd),
     /// `neuroloop quickstart`.
     Quickstart(quickstart::QuickstartCmd),
+    /// `neuroloop rig …`.
+    Rig(rig::RigCmd),
+    /// `neuroloop device-sim`.
+    DeviceSim(device_sim::DeviceSimCmd),
 }
 
 /// Validate the command's config, then run it.
@@ -51,5 +57,7 @@ pub fn run(cmd: &Command) -> anyhow::Result<()> {
         Command::Eval(c) => c.validate().and_then(|()| eval::run(c)),
         Command::Bench(c) => c.validate().and_then(|()| bench::run(c)),
         Command::Quickstart(c) => c.validate().and_then(|()| quickstart::run(c)),
+        Command::Rig(c) => c.validate().and_then(|()| rig::run(c)),
+        Command::DeviceSim(c) => c.validate().and_then(|()| device_sim::run(c)),
     }
 }
