@@ -212,6 +212,83 @@ fn replay_over_tcp_device_sim_is_bit_exact_with_run() {
     replay_is_bit_exact(&["--tcp", &sim.addr]);
 }
 
+/// The QEMU firmware (mps2-an386, `-icount shift=0`) with UART0 on a TCP server port,
+/// killed on drop. The ELF comes from `NEUROLOOP_FW_QEMU_ELF`, set by `cargo xtask
+/// qemu-test` / `cargo xtask test`, which build it first.
+struct QemuProcess {
+    child: Child,
+    addr: String,
+}
+
+impl QemuProcess {
+    fn start() -> Self {
+        let elf = std::env::var_os("NEUROLOOP_FW_QEMU_ELF").unwrap_or_else(|| {
+            panic!("NEUROLOOP_FW_QEMU_ELF is not set: run this test with `cargo xtask qemu-test`")
+        });
+        // A free port: bind, read it, release; QEMU then listens on it.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = StdCommand::new("timeout")
+            .args(["-k", "5", "600", "qemu-system-arm"])
+            .args(["-machine", "mps2-an386", "-cpu", "cortex-m4", "-nographic"])
+            .args([
+                "-monitor",
+                "none",
+                "-semihosting-config",
+                "enable=on,target=native",
+            ])
+            .args(["-icount", "shift=0", "-serial"])
+            .arg(format!("tcp:127.0.0.1:{port},server=on,wait=on"))
+            .arg("-kernel")
+            .arg(elf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start `timeout qemu-system-arm`: apt-get install -y qemu-system-arm");
+        // Wait until QEMU listens (without connecting: it serves one client).
+        let hex = format!(":{port:04X} ");
+        let t0 = std::time::Instant::now();
+        loop {
+            let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+            if tcp
+                .lines()
+                .any(|l| l.contains(&hex) && l.split_whitespace().nth(3) == Some("0A"))
+            {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "QEMU did not listen on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        QemuProcess {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for QemuProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 10, must-show 1 on the emulated board: upload, 1 000 lockstep steps, and the
+/// recorded `telemetry.npz` equals `neuroloop run` on the same blob, bit for bit.
+#[test]
+#[ignore = "needs the QEMU firmware: cargo xtask qemu-test"]
+fn replay_on_qemu_firmware_is_bit_exact_with_run() {
+    let qemu = QemuProcess::start();
+    replay_is_bit_exact(&["--tcp", &qemu.addr, "--timeout-ms", "20000"]);
+}
+
 #[test]
 fn kill_9_at_random_points_leaves_recoverable_prefixes() {
     let dir = tempfile::tempdir().unwrap();

@@ -262,6 +262,20 @@ pub fn qemu_test() -> Result<(), String> {
         "--test-threads",
         "1",
     ]);
+    run(c)?;
+    // `neuroloop rig` against the same firmware (lockstep replay bit-exact with `run`).
+    let mut c = cargo();
+    c.env(ELF_VAR, &elf);
+    c.args([
+        "test",
+        "-p",
+        "neuroloop",
+        "--release",
+        "--test",
+        "rig_sim",
+        "--",
+        "--ignored",
+    ]);
     run(c)
 }
 
