@@ -19,6 +19,8 @@
 //!    - [`eval`], [`compare`], [`sim`], [`run`], [`inspect`], [`bench`]: evaluation,
 //!      float vs fixed, the blob simulator, running recorded inputs, blob description,
 //!      training benchmark;
+//!    - [`noise`]: recurrent noise on or off, the same on both sides of a comparison;
+//!    - [`cost`]: memory and time estimated before work, refusals and warnings;
 //!    - [`interop`]: NumPy and PsychRNN files;
 //!    - [`progress`]: the one progress bar.
 //!
@@ -30,11 +32,13 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod compare;
+pub mod cost;
 pub mod eval;
 pub mod inspect;
 pub mod interop;
 pub mod linalg;
 pub mod model;
+pub mod noise;
 pub mod outputs;
 pub mod progress;
 pub mod quantize;
