@@ -120,7 +120,11 @@ pub fn check_same_kind(float: &FloatModel, blob: &Model<'_>) -> Result<(), Compa
             blob.transfer().name().into(),
         ),
         ("dt", format!("{} ms", float.dt), format!("{} ms", meta.dt)),
-        ("tau", format!("{} ms", float.tau), format!("{} ms", meta.tau)),
+        (
+            "tau",
+            format!("{} ms", float.tau),
+            format!("{} ms", meta.tau),
+        ),
     ];
     for (what, float, blob) in pairs {
         if float != blob {
@@ -199,7 +203,10 @@ fn pass(
             p.sat.add(Saturation::of_trial(blob, x, &fx));
             if let Some(e) = &eff {
                 let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ ((done + j) as u64) << 20);
-                let fl = e.run(x, noise.is_on().then_some(&mut rng as &mut dyn rand::RngCore));
+                let fl = e.run(
+                    x,
+                    noise.is_on().then_some(&mut rng as &mut dyn rand::RngCore),
+                );
                 if let Some(i) = fl.outputs.iter().position(|v| !v.is_finite()) {
                     return Err(CompareError::NotFinite {
                         trial: done + j,

@@ -115,7 +115,15 @@ mod tests {
         };
         let e = huge.check("--trials 100000000", "use fewer").unwrap_err();
         let t = e.to_string();
-        assert!(t.contains("--trials 100000000") && t.contains("149.0 GiB"), "{t}");
-        assert!(Estimate { bytes: 0, seconds: f64::NAN }.check("x", "h").is_err());
+        assert!(
+            t.contains("--trials 100000000") && t.contains("149.0 GiB"),
+            "{t}"
+        );
+        assert!(Estimate {
+            bytes: 0,
+            seconds: f64::NAN
+        }
+        .check("x", "h")
+        .is_err());
     }
 }

@@ -109,8 +109,14 @@ mod tests {
         let x = vec![0.0f32; 20];
         let noisy = crate::sim::run_blob(&a, &x);
         let quiet = crate::sim::run_blob(&b, &x);
-        assert!(quiet.states.iter().all(|&v| v == 0.0), "zero model, no noise");
-        assert!(noisy.states.iter().any(|&v| v != 0.0), "noise moves the state");
+        assert!(
+            quiet.states.iter().all(|&v| v == 0.0),
+            "zero model, no noise"
+        );
+        assert!(
+            noisy.states.iter().any(|&v| v != 0.0),
+            "noise moves the state"
+        );
         assert!(float_has_noise(&m) && !float_has_noise(&float_with(&m, Noise::Off)));
     }
 }

@@ -64,7 +64,8 @@ impl Saturation {
             let q = v * f64::from(1u32 << frac);
             q >= 32767.0 || q <= -32768.0
         };
-        let count = |vs: &mut dyn Iterator<Item = f64>, frac: u8| vs.filter(|&v| rail(v, frac)).count();
+        let count =
+            |vs: &mut dyn Iterator<Item = f64>, frac: u8| vs.filter(|&v| rail(v, frac)).count();
         Saturation {
             inputs: count(&mut inputs.iter().map(|&v| v as f64), model.input_frac()),
             states: count(&mut trace.states.iter().copied(), model.state_frac()),

@@ -164,10 +164,7 @@ pub fn run(cmd: &RunCmd) -> anyhow::Result<()> {
     let noise = if s.has_noise {
         format!("recurrent noise {}", s.noise.name())
     } else {
-        format!(
-            "recurrent noise {} (the model has none)",
-            s.noise.name()
-        )
+        format!("recurrent noise {} (the model has none)", s.noise.name())
     };
     eprintln!(
         "ran {} trials × {} steps on {} ({}, n_in {}, n_rec {}, n_out {}), {noise} → {}",
