@@ -109,6 +109,9 @@ pub enum RunError {
         /// The value.
         value: f64,
     },
+    /// The run would be too large.
+    #[error(transparent)]
+    TooLarge(#[from] crate::cost::TooLarge),
     /// The inputs archive is unreadable.
     #[error("{path}: {source}")]
     InputsNpz {
@@ -275,11 +278,32 @@ pub fn load_inputs(path: &Path, n_in: usize) -> Result<(usize, usize, Vec<f32>),
     Ok((batch, steps, v))
 }
 
-/// Run a model on recorded inputs and write `outputs` and `states`.
-pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
+/// Memory and time of running `batch` trials of `steps` steps (traces in f64 and the f32
+/// output arrays held until the atomic write).
+pub fn estimate(dims: (usize, usize, usize), batch: usize, steps: usize) -> crate::cost::Estimate {
+    use crate::cost::{product, MACS_PER_SECOND};
+    let (n_in, n_rec, n_out) = dims;
+    crate::cost::Estimate {
+        bytes: product(&[batch, steps, n_rec + n_out, 8 + 4 + 4]),
+        seconds: product(&[batch, steps, n_rec * (n_rec + n_in + n_out)]) as f64 / MACS_PER_SECOND,
+    }
+}
+
+/// Run a model on recorded inputs and write `outputs` and `states`; a size refused by
+/// [`estimate`] is an error, a merely large one is passed to `warn` before the work.
+pub fn run(cfg: &RunConfig, warn: impl FnOnce(String)) -> Result<RunSummary, RunError> {
     let (runner, kind) = Runner::load(&cfg.model, cfg.psychrnn.as_ref())?;
     let (n_in, n_rec, n_out) = runner.dims();
     let (batch, steps, x) = load_inputs(&cfg.inputs, n_in)?;
+    let what = format!(
+        "run on {batch} trials × {steps} steps of {}",
+        cfg.inputs.display()
+    );
+    if let Some(w) = estimate((n_in, n_rec, n_out), batch, steps)
+        .check(&what, "split the inputs into smaller files")?
+    {
+        warn(w);
+    }
     let (traces, saturation) = runner.run_batch(&x, batch, cfg.noise, cfg.noise_seed);
     for (trial, t) in traces.iter().enumerate() {
         if let Some(i) = t.outputs.iter().position(|v| !v.is_finite()) {

@@ -156,7 +156,7 @@ pub fn run(cmd: &RunCmd) -> anyhow::Result<()> {
     if let Some((kind, what)) = describe(&cmd.model)? {
         cmd.check_flags(kind, &what)?;
     }
-    let s = crate::run::run(&cmd.config())?;
+    let s = crate::run::run(&cmd.config(), |w| eprintln!("{w}"))?;
     if cmd.json {
         println!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(());
