@@ -11,7 +11,7 @@
 //! assert_eq!(m.state_len(), 2 * 2 + 1);
 //! ```
 
-use crate::blob::{self, Body, DType, Error, Tensor};
+use crate::blob::{self, Body, DType, Error, Kinds, Tensor};
 use crate::fixed::{dequantize, quantize};
 use crate::kernel::{dot_s16_s16_s64, dot_s8_s16_s64};
 use crate::{CellKind, Transfer};
@@ -22,7 +22,7 @@ pub struct Model<'a> {
     body: Body<'a>,
     crc: u32,
     len: usize,
-    transfer: Transfer,
+    kinds: Kinds,
 }
 
 /// A weight matrix with per-row scales, borrowed from the blob.
@@ -35,9 +35,8 @@ pub struct Weights<'a> {
 }
 
 impl<'a> Weights<'a> {
-    fn new(t: &Tensor<'a>) -> Self {
-        // Validated: dtype is i8 or i16.
-        let dtype = DType::from_u8(t.dtype).unwrap_or(DType::I8);
+    /// `t` with the dtype validation found (i8 or i16).
+    fn new(t: &Tensor<'a>, dtype: DType) -> Self {
         Weights {
             dtype,
             cols: t.cols as usize,
@@ -51,15 +50,27 @@ impl<'a> Weights<'a> {
         self.dtype
     }
 
-    /// Fractional bits of row `row` (0 if out of range).
+    /// Fractional bits of row `row` (0 if out of range; debug builds assert the range).
     #[inline]
     pub fn row_frac(&self, row: usize) -> u8 {
+        debug_assert!(row < self.frac.len(), "row {row} of {}", self.frac.len());
         self.frac.get(row).copied().unwrap_or(0)
     }
 
     /// Σ_k W[row, k]·x[k] with the row's own scale (fractional bits `row_frac + x_frac`).
+    ///
+    /// `x` must have one value per column and `row` be in range (debug builds assert it;
+    /// release builds compute a partial or empty sum, never a panic). This is where the
+    /// length contract is checked: the kernels themselves are specified (and self-tested
+    /// on the device) to ignore the longer side's extra elements.
     #[inline]
     pub fn dot_row(&self, row: usize, x: &[i16]) -> i64 {
+        debug_assert_eq!(x.len(), self.cols, "dot_row: one value per column");
+        debug_assert!(
+            row < self.frac.len(),
+            "dot_row: row {row} of {}",
+            self.frac.len()
+        );
         let size = self.dtype.size();
         let start = row * self.cols * size;
         let bytes = self
@@ -101,19 +112,16 @@ fn read_i16(data: &[u8], i: usize) -> i16 {
 impl<'a> Model<'a> {
     /// Decode and validate a blob (see [`crate::blob`]); borrows `bytes`.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
-        let (body, crc) = blob::decode(bytes)?;
-        let transfer = Transfer::from_u8(body.topology.transfer).ok_or(Error::UnknownTransfer {
-            found: body.topology.transfer,
-        })?;
+        let (body, crc, kinds) = blob::decode(bytes)?;
         Ok(Model {
             body,
             crc,
             len: bytes.len(),
-            transfer,
+            kinds,
         })
     }
 
-    /// The decoded body (raw fields).
+    /// The decoded body (raw fields; [`Model::kinds`] has the closed-set ones as enums).
     pub fn body(&self) -> &Body<'a> {
         &self.body
     }
@@ -133,13 +141,17 @@ impl<'a> Model<'a> {
     pub fn task(&self) -> &'a str {
         self.body.meta.task
     }
+    /// The validated enums of the blob's closed-set fields.
+    pub fn kinds(&self) -> Kinds {
+        self.kinds
+    }
     /// Cell kind.
     pub fn cell(&self) -> CellKind {
-        CellKind::Leaky
+        self.kinds.cell
     }
     /// Transfer function.
     pub fn transfer(&self) -> Transfer {
-        self.transfer
+        self.kinds.transfer
     }
     /// Number of inputs.
     pub fn n_in(&self) -> usize {
@@ -159,7 +171,7 @@ impl<'a> Model<'a> {
     }
     /// Fractional bits of the rates (depends on the transfer function).
     pub fn rate_frac(&self) -> u8 {
-        self.transfer.rate_frac(self.state_frac())
+        self.kinds.transfer.rate_frac(self.state_frac())
     }
     /// Fractional bits of the inputs.
     pub fn input_frac(&self) -> u8 {
@@ -183,15 +195,15 @@ impl<'a> Model<'a> {
     }
     /// Input weights.
     pub fn w_in(&self) -> Weights<'a> {
-        Weights::new(&self.body.tensors.w_in)
+        Weights::new(&self.body.tensors.w_in, self.kinds.w_in)
     }
     /// Recurrent weights.
     pub fn w_rec(&self) -> Weights<'a> {
-        Weights::new(&self.body.tensors.w_rec)
+        Weights::new(&self.body.tensors.w_rec, self.kinds.w_rec)
     }
     /// Output weights.
     pub fn w_out(&self) -> Weights<'a> {
-        Weights::new(&self.body.tensors.w_out)
+        Weights::new(&self.body.tensors.w_out, self.kinds.w_out)
     }
     /// Recurrent bias `i` at `state_frac + GUARD_BITS`.
     pub fn b_rec(&self, i: usize) -> i32 {

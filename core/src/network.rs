@@ -3,7 +3,8 @@
 //! No heap: the state lives in an `i16` buffer the caller provides (a `static`, the
 //! stack, a firmware model slot), [`Model::state_len`] words long: state `x` and rates
 //! `r` (`n_rec` each) and outputs `y` (`n_out`). RAM for a network is that buffer plus
-//! [`State`]'s few scalar fields, i.e. `4·n_rec + 2·n_out` bytes + ~24.
+//! [`State`] itself (the buffer reference and a few scalars), i.e. `4·n_rec + 2·n_out`
+//! bytes + 48 on a 64-bit host (32 on a 32-bit MCU).
 //!
 //! ```
 //! # let bytes = neuroloop_core::blob::tests_support::tiny_blob();
@@ -39,6 +40,14 @@ pub enum StepError {
         /// Entries given.
         found: usize,
     },
+    /// [`State::step`] was given a model of other dimensions than the one the state was
+    /// made or last reset with (reset the state with the new model first).
+    ModelMismatch {
+        /// `(n_in, n_rec, n_out)` the state is set up for.
+        state: (usize, usize, usize),
+        /// `(n_in, n_rec, n_out)` of the model given.
+        model: (usize, usize, usize),
+    },
 }
 
 impl core::fmt::Display for StepError {
@@ -50,6 +59,11 @@ impl core::fmt::Display for StepError {
             StepError::InputLength { expected, found } => {
                 write!(f, "input has {found} values, the model takes {expected}")
             }
+            StepError::ModelMismatch { state, model } => write!(
+                f,
+                "the state is set up for a model of n_in {}, n_rec {}, n_out {}, but this model has n_in {}, n_rec {}, n_out {}: reset the state with it first",
+                state.0, state.1, state.2, model.0, model.1, model.2
+            ),
         }
     }
 }
@@ -60,38 +74,47 @@ impl core::error::Error for StepError {}
 #[derive(Debug)]
 pub struct State<'s> {
     buf: &'s mut [i16],
+    n_in: usize,
     n_rec: usize,
     n_out: usize,
     rng: Rng,
     steps: u32,
 }
 
+fn dims(model: &Model<'_>) -> (usize, usize, usize) {
+    (model.n_in(), model.n_rec(), model.n_out())
+}
+
 impl<'s> State<'s> {
     /// Take `buf` (at least `model.state_len()` words) and reset it to the model's
     /// initial state.
     pub fn new(model: &Model<'_>, buf: &'s mut [i16]) -> Result<Self, StepError> {
-        let need = model.state_len();
-        if buf.len() < need {
-            return Err(StepError::StateBuffer {
-                need,
-                have: buf.len(),
-            });
-        }
         let mut s = State {
             buf,
-            n_rec: model.n_rec(),
-            n_out: model.n_out(),
+            n_in: 0,
+            n_rec: 0,
+            n_out: 0,
             rng: Rng::new(0),
             steps: 0,
         };
-        s.reset(model);
+        s.reset(model)?;
         Ok(s)
     }
 
-    /// Back to `init_state`, rates and outputs recomputed, PRNG reseeded, counter 0.
-    pub fn reset(&mut self, model: &Model<'_>) {
-        self.n_rec = model.n_rec();
-        self.n_out = model.n_out();
+    /// Set the state up for `model` (which may differ from the previous one): `x` back to
+    /// `init_state`, rates and outputs recomputed, PRNG reseeded, counter 0.
+    ///
+    /// A model needing more than the buffer's words is refused with
+    /// [`StepError::StateBuffer`] and the state is left as it was.
+    pub fn reset(&mut self, model: &Model<'_>) -> Result<(), StepError> {
+        let need = model.state_len();
+        if self.buf.len() < need {
+            return Err(StepError::StateBuffer {
+                need,
+                have: self.buf.len(),
+            });
+        }
+        (self.n_in, self.n_rec, self.n_out) = dims(model);
         let (x, r, y) = self.split();
         for (i, xi) in x.iter_mut().enumerate() {
             *xi = model.init_state(i);
@@ -100,6 +123,7 @@ impl<'s> State<'s> {
         leaky::outputs(model, r, y);
         self.rng = Rng::new(model.seed());
         self.steps = 0;
+        Ok(())
     }
 
     fn split(&mut self) -> (&mut [i16], &mut [i16], &mut [i16]) {
@@ -110,24 +134,23 @@ impl<'s> State<'s> {
 
     /// One time step of `model` on `input`; returns the outputs.
     ///
-    /// `model` must be the one this state was made or last reset with (dimensions are
-    /// re-checked: a different model is an error, not a panic).
+    /// `model` must be the one this state was made or last reset with: a model of other
+    /// dimensions is [`StepError::ModelMismatch`] (the state is left untouched; call
+    /// [`State::reset`] with the new model first), an input that is not `n_in` long
+    /// [`StepError::InputLength`].
     pub fn step(&mut self, model: &Model<'_>, input: &[i16]) -> Result<&[i16], StepError> {
+        let state = (self.n_in, self.n_rec, self.n_out);
+        if dims(model) != state {
+            return Err(StepError::ModelMismatch {
+                state,
+                model: dims(model),
+            });
+        }
         if input.len() != model.n_in() {
             return Err(StepError::InputLength {
                 expected: model.n_in(),
                 found: input.len(),
             });
-        }
-        let need = model.state_len();
-        if self.buf.len() < need {
-            return Err(StepError::StateBuffer {
-                need,
-                have: self.buf.len(),
-            });
-        }
-        if model.n_rec() != self.n_rec || model.n_out() != self.n_out {
-            self.reset(model);
         }
         let mut rng = self.rng;
         let (x, r, y) = self.split();
@@ -170,7 +193,8 @@ impl<'m, 's> Network<'m, 's> {
     }
     /// Back to the initial state (and the noise seed).
     pub fn reset(&mut self) {
-        self.state.reset(&self.model);
+        // Cannot fail: `new` checked the buffer against this very model.
+        let _ = self.state.reset(&self.model);
     }
     /// One time step; `input` has `n_in` values at `input_frac`. Returns the outputs.
     pub fn step(&mut self, input: &[i16]) -> Result<&[i16], StepError> {

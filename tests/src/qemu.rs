@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use neuroloop_core::blob::CRC;
 use neuroloop_core::protocol::{
-    DeviceMsg, HostMsg, Info, Mode, Stats, Streams, Telemetry, MAX_CHUNK, PROTOCOL_VERSION,
+    DeviceMsg, Heartbeat, HostMsg, Info, Mode, Stats, Streams, Telemetry, MAX_CHUNK,
+    PROTOCOL_VERSION,
 };
 use neuroloop_firmware::testing::{encode_host, Deframer, RxFrame};
 
@@ -37,6 +38,8 @@ pub struct Firmware {
     deframer: Deframer,
     queue: VecDeque<RxFrame>,
     seq: u16,
+    /// Heartbeats received so far (set aside by [`Firmware::recv`]).
+    pub heartbeats: Vec<Heartbeat>,
 }
 
 fn elf() -> PathBuf {
@@ -104,6 +107,7 @@ impl Firmware {
             deframer: Deframer::default(),
             queue: VecDeque::new(),
             seq: 0,
+            heartbeats: Vec::new(),
         }
     }
 
@@ -125,12 +129,16 @@ impl Firmware {
         self.seq
     }
 
-    /// The next frame from the device.
+    /// The next frame from the device, heartbeats set aside in [`Firmware::heartbeats`].
     pub fn recv(&mut self) -> RxFrame {
         let t0 = Instant::now();
         let mut buf = [0u8; 4096];
         loop {
             if let Some(f) = self.queue.pop_front() {
+                if let Ok(DeviceMsg::Heartbeat(h)) = f.packet().map(|p| p.msg) {
+                    self.heartbeats.push(h);
+                    continue;
+                }
                 return f;
             }
             if t0.elapsed() > REPLY_TIMEOUT {
@@ -168,7 +176,7 @@ impl Firmware {
         loop {
             let f = self.recv();
             let re = match f.packet().expect("device frame decodes").msg {
-                DeviceMsg::Ack { re }
+                DeviceMsg::Ack { re, .. }
                 | DeviceMsg::Nack { re, .. }
                 | DeviceMsg::Stats { re, .. } => Some(re),
                 DeviceMsg::Info(ref i) => Some(i.re),
@@ -223,6 +231,7 @@ impl Firmware {
         self.expect_ack(HostMsg::UploadBegin {
             len: blob.len() as u32,
             crc,
+            persist: false,
         });
         for (i, c) in blob[..send].chunks(MAX_CHUNK).enumerate() {
             self.expect_ack(HostMsg::UploadChunk {

@@ -1,6 +1,12 @@
-//! End to end on real tasks: train (short) → quantize with task calibration → run the blob
-//! in the fixed-point core → task accuracy. int16 must lose ≤ 0.5 accuracy points and
-//! int8 ≤ 2 points against the float model on the same held-out trials.
+//! End to end on real tasks: train (short: 10 000 trials) → quantize with task
+//! calibration → run the blob in the fixed-point core → task accuracy on 600 held-out
+//! trials. The trained float model and both fixed-point models must reach the task's
+//! bound (an untrained model scores about chance, 0.5, and fails), and int16 must lose
+//! ≤ 0.5 accuracy points and int8 ≤ 2 points against the float model.
+//!
+//! Measured (this short run; default seeds): perceptual-discrimination 1.000 / 1.000 /
+//! 1.000 (float / int16 / int8), delayed-discrimination 0.932 / 0.932 / 0.932,
+//! match-to-category 1.000 / 1.000 / 1.000. The bounds sit just under those.
 
 use neuroloop::compare::compare;
 use neuroloop::quantize::{quantize, QuantConfig, WeightFormat};
@@ -8,7 +14,7 @@ use neuroloop::task::calibration_inputs;
 use neuroloop::train::config::TrainConfig;
 use neuroloop::train::Trainer;
 
-fn check_task(name: &str, trials: u64, min_float_acc: f64) {
+fn check_task(name: &str, trials: u64, min_acc: f64) {
     let mut cfg = TrainConfig::for_task(name);
     cfg.train.trials = trials;
     let mut trainer = Trainer::new(cfg).unwrap();
@@ -46,8 +52,14 @@ fn check_task(name: &str, trials: u64, min_float_acc: f64) {
             c.state_saturations
         );
         assert!(
-            float_acc >= min_float_acc,
-            "{name}: float model only reached {float_acc}"
+            float_acc >= min_acc,
+            "{name}: the trained float model reached accuracy {float_acc:.3} (< {min_acc})"
+        );
+        assert!(
+            c.fixed_accuracy >= min_acc,
+            "{name} {}: the fixed-point model reached accuracy {:.3} (< {min_acc})",
+            weights.name(),
+            c.fixed_accuracy
         );
         assert!(
             drop <= max_drop,
@@ -59,15 +71,15 @@ fn check_task(name: &str, trials: u64, min_float_acc: f64) {
 
 #[test]
 fn perceptual_discrimination_survives_quantization() {
-    check_task("perceptual-discrimination", 10_000, 0.8);
+    check_task("perceptual-discrimination", 10_000, 0.97);
 }
 
 #[test]
 fn delayed_discrimination_survives_quantization() {
-    check_task("delayed-discrimination", 10_000, 0.5);
+    check_task("delayed-discrimination", 10_000, 0.9);
 }
 
 #[test]
 fn match_to_category_survives_quantization() {
-    check_task("match-to-category", 10_000, 0.5);
+    check_task("match-to-category", 10_000, 0.97);
 }

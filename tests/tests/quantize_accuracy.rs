@@ -1,6 +1,8 @@
 //! Fixed point against the float reference: random networks (N_rec 16, 64, 256, spectral
-//! radius ≈ 1.1, task-like inputs, 200 steps). Output RMSE must stay ≤ 1 % of the float
-//! output range with i16 weights and ≤ 5 % with i8.
+//! radius ≈ 1.1, task-like inputs, 200 steps), output RMSE as a share of the float output
+//! range. Bounds sit at about 2.5× the worst measured case (measured on these seeds:
+//! i16 0.0056–0.0126 %, i8 0.166–0.331 %; sigmoid 0.0057 %, identity 0.0167 % with i16),
+//! so a quantizer or runtime change that doubles the error fails.
 
 use neuroloop::quantize::{quantize, QuantConfig, WeightFormat};
 use neuroloop::sim::run_blob;
@@ -40,13 +42,13 @@ fn relative_rmse(n_rec: usize, transfer: Transfer, weights: WeightFormat, seed: 
 }
 
 #[test]
-fn int16_output_rmse_within_1_percent() {
+fn int16_output_rmse_within_0_03_percent() {
     for (k, n) in [16, 64, 256].into_iter().enumerate() {
         for transfer in [Transfer::Relu, Transfer::Tanh] {
             let rel = relative_rmse(n, transfer, WeightFormat::I16, 10 + k as u64);
             assert!(
-                rel <= 0.01,
-                "n_rec {n} {transfer} i16: {:.3} % > 1 %",
+                rel <= 0.0003,
+                "n_rec {n} {transfer} i16: {:.4} % > 0.03 %",
                 100.0 * rel
             );
         }
@@ -54,13 +56,13 @@ fn int16_output_rmse_within_1_percent() {
 }
 
 #[test]
-fn int8_output_rmse_within_5_percent() {
+fn int8_output_rmse_within_0_8_percent() {
     for (k, n) in [16, 64, 256].into_iter().enumerate() {
         for transfer in [Transfer::Relu, Transfer::Tanh] {
             let rel = relative_rmse(n, transfer, WeightFormat::I8, 20 + k as u64);
             assert!(
-                rel <= 0.05,
-                "n_rec {n} {transfer} i8: {:.3} % > 5 %",
+                rel <= 0.008,
+                "n_rec {n} {transfer} i8: {:.3} % > 0.8 %",
                 100.0 * rel
             );
         }
@@ -69,9 +71,14 @@ fn int8_output_rmse_within_5_percent() {
 
 #[test]
 fn sigmoid_and_identity_also_track_the_float_model() {
-    for transfer in [Transfer::Sigmoid, Transfer::Identity] {
+    for (transfer, max) in [(Transfer::Sigmoid, 0.00015), (Transfer::Identity, 0.0004)] {
         let rel = relative_rmse(64, transfer, WeightFormat::I16, 31);
-        assert!(rel <= 0.01, "{transfer} i16: {:.3} %", 100.0 * rel);
+        assert!(
+            rel <= max,
+            "{transfer} i16: {:.4} % > {:.3} %",
+            100.0 * rel,
+            100.0 * max
+        );
     }
 }
 
@@ -98,8 +105,9 @@ fn bias_correction_reduces_int8_error() {
     };
     let (with, without) = (err(true), err(false));
     eprintln!("int8 output RMSE: {without:.5} without bias correction, {with:.5} with");
+    // Measured: 0.00831 → 0.00630 (−24 %); require at least −10 %.
     assert!(
-        with < without,
-        "bias correction made it worse: {with} >= {without}"
+        with <= 0.9 * without,
+        "bias correction gained too little: {with} vs {without} without"
     );
 }

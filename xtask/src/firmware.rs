@@ -226,11 +226,23 @@ pub fn test_all() -> Result<(), String> {
         b.lint()?;
         b.build()?;
     }
+    // The Pico's UART transport (default: USB CDC), linted and built too.
+    run(PICO.cargo(&[
+        "clippy",
+        "--release",
+        "--features",
+        "uart",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(PICO.cargo(&["build", "--release", "--features", "uart"]))?;
     defmt_checks()?;
     qemu_test()
 }
 
-/// Build the QEMU firmware and run `tests/tests/firmware_qemu.rs` against it.
+/// Build the QEMU firmware and run `tests/tests/firmware_qemu.rs` and
+/// `tests/tests/golden_qemu.rs` against it.
 pub fn qemu_test() -> Result<(), String> {
     let elf = QEMU.build()?;
     which("qemu-system-arm")?;
@@ -243,6 +255,8 @@ pub fn qemu_test() -> Result<(), String> {
         "--release",
         "--test",
         "firmware_qemu",
+        "--test",
+        "golden_qemu",
         "--",
         "--ignored",
         "--test-threads",

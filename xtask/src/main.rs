@@ -2,15 +2,17 @@
 //!
 //! | task | what |
 //! |---|---|
-//! | `test` | everything CI checks: fmt, clippy, workspace tests, core for thumbv6m/thumbv7em, firmware boards + QEMU end-to-end tests |
+//! | `test` | everything CI checks: fmt, clippy, workspace tests, core + firmware/app tests again with overflow checks and debug assertions (profile `overflow`), core for thumbv6m/thumbv7em, firmware boards + QEMU end-to-end tests (golden vectors included) |
 //! | `qemu-test` | build the QEMU firmware and run the end-to-end protocol tests against it |
 //! | `qemu [--defmt]` | build and run the QEMU firmware, UART0 on tcp 127.0.0.1:7878; `--defmt`: the defmt build, logs decoded by `defmt-print` |
 //! | `size` | flash / RAM of both firmware boards |
 //! | `bench-mcu [--json]` | instructions per step / per MAC in QEMU for N_rec 64/128/256, i16/i8 |
+//! | `fuzz [--secs N] [TARGET]` | the cargo-fuzz targets in `fuzz/`, N s each (nightly + cargo-fuzz installed if missing); `test` runs each 20 s |
 //!
 //! Needs only cargo (and rustup to add missing targets).
 
 mod firmware;
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -27,6 +29,7 @@ const TASKS: &[(&str, &str)] = &[
     ),
     ("size", "flash/RAM of the firmware boards"),
     ("bench-mcu", "[--json] instructions per step/MAC in QEMU"),
+    ("fuzz", "[--secs N] [TARGET] run the fuzz targets N s each"),
 ];
 
 fn main() -> ExitCode {
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         Some("qemu") => firmware::qemu_run(std::env::args().any(|a| a == "--defmt")),
         Some("size") => firmware::size(),
         Some("bench-mcu") => firmware::bench_mcu(std::env::args().any(|a| a == "--json")),
+        Some("fuzz") => fuzz::fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
             eprintln!("usage: cargo xtask <task>\n\ntasks:");
             for (name, what) in TASKS {
@@ -135,8 +139,25 @@ fn test() -> Result<(), String> {
     let mut c = cargo();
     c.args(["test", "--workspace", "--release"]);
     run(c)?;
+    // The no_std crates again with overflow checks and debug assertions (profile
+    // `overflow` in Cargo.toml): the fixed-point "never wraps" claims, exercised.
+    let mut c = cargo();
+    c.args([
+        "test",
+        "--profile",
+        "overflow",
+        "-p",
+        "neuroloop-core",
+        "-p",
+        "neuroloop-firmware",
+    ]);
+    run(c)?;
     // Firmware: both boards lint + build, then the QEMU end-to-end tests.
     firmware::test_all()?;
+
+    // Fuzzing: every cargo-fuzz target for a short time (see xtask/src/fuzz.rs).
+    fuzz::ci()?;
+
     eprintln!("xtask: all checks passed");
     Ok(())
 }

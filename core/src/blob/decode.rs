@@ -2,11 +2,12 @@
 
 use super::*;
 
-/// Parse and validate a blob, borrowing from `bytes`. Returns the body and its CRC.
+/// Parse and validate a blob, borrowing from `bytes`. Returns the body, its CRC and the
+/// validated [`Kinds`] of its closed-set fields.
 ///
 /// Order of checks: length ≥ header + CRC, magic, version, CRC, postcard body, no
 /// trailing bytes, then [`validate`]. The first failure is returned.
-pub fn decode(bytes: &[u8]) -> Result<(Body<'_>, u32), Error> {
+pub fn decode(bytes: &[u8]) -> Result<(Body<'_>, u32, Kinds), Error> {
     let min = HEADER_LEN + CRC_LEN;
     if bytes.len() < min {
         return Err(Error::Truncated {
@@ -36,8 +37,8 @@ pub fn decode(bytes: &[u8]) -> Result<(Body<'_>, u32), Error> {
     if !rest.is_empty() {
         return Err(Error::TrailingBytes { count: rest.len() });
     }
-    validate(&body)?;
-    Ok((body, computed))
+    let kinds = validate(&body)?;
+    Ok((body, computed, kinds))
 }
 
 fn postcard_error(e: postcard::Error, have: usize) -> Error {
@@ -64,9 +65,10 @@ fn postcard_error(e: postcard::Error, have: usize) -> Error {
     }
 }
 
-/// Check every field of a body against the format v1 rules (see the [module](super) table).
-/// The encoder runs this too, so no invalid blob is ever written.
-pub fn validate(body: &Body<'_>) -> Result<(), Error> {
+/// Check every field of a body against the format v1 rules (see the [module](super) table)
+/// and return its closed-set fields as enums. The encoder runs this too, so no invalid
+/// blob is ever written.
+pub fn validate(body: &Body<'_>) -> Result<Kinds, Error> {
     let m = &body.meta;
     for (field, s, max) in [
         ("meta.name", m.name, MAX_NAME_LEN),
@@ -82,14 +84,13 @@ pub fn validate(body: &Body<'_>) -> Result<(), Error> {
         }
     }
     let t = &body.topology;
-    match CellKind::from_u8(t.cell) {
+    let cell = match CellKind::from_u8(t.cell) {
         None => return Err(Error::UnknownCell { found: t.cell }),
-        Some(CellKind::Leaky) => {}
+        Some(cell @ CellKind::Leaky) => cell,
         Some(cell) => return Err(Error::UnsupportedCell { cell }),
-    }
-    if crate::Transfer::from_u8(t.transfer).is_none() {
-        return Err(Error::UnknownTransfer { found: t.transfer });
-    }
+    };
+    let transfer =
+        crate::Transfer::from_u8(t.transfer).ok_or(Error::UnknownTransfer { found: t.transfer })?;
     for (dim, v, max) in [
         (Dim::NIn, t.n_in, MAX_IN),
         (Dim::NRec, t.n_rec, MAX_REC),
@@ -125,13 +126,19 @@ pub fn validate(body: &Body<'_>) -> Result<(), Error> {
     }
     let (n_in, n_rec, n_out) = (t.n_in as usize, t.n_rec as usize, t.n_out as usize);
     let ts = &body.tensors;
-    check_matrix(TensorId::WIn, &ts.w_in, n_rec, n_in)?;
-    check_matrix(TensorId::WRec, &ts.w_rec, n_rec, n_rec)?;
-    check_matrix(TensorId::WOut, &ts.w_out, n_out, n_rec)?;
+    let w_in = check_matrix(TensorId::WIn, &ts.w_in, n_rec, n_in)?;
+    let w_rec = check_matrix(TensorId::WRec, &ts.w_rec, n_rec, n_rec)?;
+    let w_out = check_matrix(TensorId::WOut, &ts.w_out, n_out, n_rec)?;
     check_vector(TensorId::BRec, &ts.b_rec, n_rec, DType::I32)?;
     check_vector(TensorId::BOut, &ts.b_out, n_out, DType::I32)?;
     check_vector(TensorId::InitState, &ts.init_state, n_rec, DType::I16)?;
-    Ok(())
+    Ok(Kinds {
+        cell,
+        transfer,
+        w_in,
+        w_rec,
+        w_out,
+    })
 }
 
 fn check_shape(
@@ -160,7 +167,7 @@ fn check_shape(
     Ok(())
 }
 
-fn check_matrix(id: TensorId, t: &Tensor<'_>, rows: usize, cols: usize) -> Result<(), Error> {
+fn check_matrix(id: TensorId, t: &Tensor<'_>, rows: usize, cols: usize) -> Result<DType, Error> {
     let dt = match DType::from_u8(t.dtype) {
         Some(d @ (DType::I8 | DType::I16)) => d,
         _ => {
@@ -191,7 +198,7 @@ fn check_matrix(id: TensorId, t: &Tensor<'_>, rows: usize, cols: usize) -> Resul
             max: MAX_WEIGHT_FRAC,
         });
     }
-    Ok(())
+    Ok(dt)
 }
 
 fn check_vector(id: TensorId, t: &Tensor<'_>, rows: usize, want: DType) -> Result<(), Error> {

@@ -173,6 +173,23 @@ impl DType {
     }
 }
 
+/// The closed-set fields of a [`Body`] as the enums [`validate`] proved them to be, so
+/// readers never re-decode (or default) a raw byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Kinds {
+    /// `topology.cell` (format v1: always [`CellKind::Leaky`]).
+    pub cell: CellKind,
+    /// `topology.transfer`.
+    pub transfer: crate::Transfer,
+    /// `tensors.w_in.dtype` ([`DType::I8`] or [`DType::I16`]).
+    pub w_in: DType,
+    /// `tensors.w_rec.dtype`.
+    pub w_rec: DType,
+    /// `tensors.w_out.dtype`.
+    pub w_out: DType,
+}
+
 /// The postcard-encoded part of a blob, borrowing strings and tensor bytes.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
 pub struct Body<'a> {

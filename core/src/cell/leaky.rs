@@ -11,7 +11,7 @@
 //! `wᵢ` a weight row's own fractional bits, `G` = [`GUARD_BITS`], `T = fx + G`):
 //!
 //! 1. `pre_i = rs(W_rec[i]·r, w_i + fr − T) + rs(W_in[i]·u, w_i' + fu − T) + b_rec[i]`
-//!    (dot products exact in `i64`, `rs` = rounding shift, saturating adds);
+//!    (dot products exact in `i64`, `rs` = rounding shift, ties toward +∞, saturating adds);
 //! 2. `x_i ← sat16(rs((x_i << G) + rs(α_q15·(pre_i − (x_i << G)), 15) + noise_i, G))`
 //!    where `noise_i = rs(g·noise_mul, 16)` and `g` comes from [`Rng::gauss_s32`];
 //! 3. `r_i = f(x_i)` ([`Transfer::apply_s16`]);
@@ -32,8 +32,8 @@ const D_CLAMP: i64 = 1 << 46;
 
 /// One update of state `x` and rates `r` from input `u`, then outputs `y`.
 ///
-/// Slices must have the model's lengths (`n_in`, `n_rec`, `n_rec`, `n_out`); shorter
-/// slices are processed as far as they go (never a panic).
+/// Slices must have the model's lengths (`n_in`, `n_rec`, `n_rec`, `n_out`): debug builds
+/// assert it; release builds process other lengths as far as they go (never a panic).
 pub fn step(
     model: &Model<'_>,
     u: &[i16],
@@ -42,6 +42,8 @@ pub fn step(
     y: &mut [i16],
     rng: &mut Rng,
 ) {
+    debug_assert_eq!(u.len(), model.n_in(), "leaky::step: u has n_in values");
+    debug_assert_eq!(x.len(), model.n_rec(), "leaky::step: x has n_rec values");
     let g = GUARD_BITS as i32;
     let fx = model.state_frac() as i32;
     let fr = model.rate_frac() as i32;
@@ -70,6 +72,8 @@ pub fn step(
 
 /// `r = f(x)` elementwise.
 pub fn rates(model: &Model<'_>, x: &[i16], r: &mut [i16]) {
+    debug_assert_eq!(x.len(), model.n_rec(), "leaky::rates: x has n_rec values");
+    debug_assert_eq!(r.len(), model.n_rec(), "leaky::rates: r has n_rec values");
     let (f, fx) = (model.transfer(), model.state_frac());
     for (ri, &xi) in r.iter_mut().zip(x) {
         *ri = f.apply_s16(xi, fx);
@@ -78,6 +82,8 @@ pub fn rates(model: &Model<'_>, x: &[i16], r: &mut [i16]) {
 
 /// `y = W_out·r + b_out` in the output format.
 pub fn outputs(model: &Model<'_>, r: &[i16], y: &mut [i16]) {
+    debug_assert_eq!(r.len(), model.n_rec(), "leaky::outputs: r has n_rec values");
+    debug_assert_eq!(y.len(), model.n_out(), "leaky::outputs: y has n_out values");
     let g = GUARD_BITS as i32;
     let fr = model.rate_frac() as i32;
     let fy = model.output_frac() as i32;

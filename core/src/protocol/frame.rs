@@ -187,12 +187,22 @@ mod tests {
             })
             .unwrap();
         rules.push(Rule::Sync { pin: 2, every: 100 }).unwrap();
+        rules
+            .push(Rule::RandomSync {
+                pin: 1,
+                seed: 0xDEAD_BEEF,
+                min_ms: 100,
+                max_ms: 1900,
+                pulse_ms: 50,
+            })
+            .unwrap();
         for m in [
             HostMsg::Hello { protocol: 1 },
             HostMsg::GetInfo,
             HostMsg::UploadBegin {
                 len: 12345,
                 crc: 0xDEAD_BEEF,
+                persist: true,
             },
             HostMsg::UploadChunk {
                 offset: 512,
@@ -228,8 +238,47 @@ mod tests {
 
     #[test]
     fn roundtrip_device_messages() {
+        let stats = Stats {
+            steps: 1,
+            deadline_misses: 2,
+            telemetry_dropped: 3,
+            events_dropped: 4,
+            rx_frame_errors: 5,
+            total_step_clocks: u64::MAX,
+            ..Stats::default()
+        };
         let msgs = [
-            DeviceMsg::Ack { re: 3 },
+            DeviceMsg::Info(Info {
+                re: 1,
+                protocol: super::super::PROTOCOL_VERSION,
+                firmware: "0.1.0",
+                board: "qemu",
+                model_name: "pd",
+                model_crc: 0x1234_5678,
+                model_len: 135_312,
+                model_store: ModelStore::Flash {
+                    slot: 1,
+                    generation: 7,
+                },
+                n_in: 2,
+                n_rec: 256,
+                n_out: 2,
+                input_frac: 12,
+                output_frac: 11,
+                state_frac: 10,
+                rate_frac: 9,
+                capabilities: capability::PERSIST | capability::SYNC,
+                ram_slot_bytes: 96 * 1024,
+                flash_slot_bytes: 160 * 1024,
+                tx_queue_bytes: 4096,
+                clock_hz: 1_000_000,
+                pwm_channels: 1,
+                pins: 3,
+            }),
+            DeviceMsg::Ack {
+                re: 3,
+                device_us: u64::MAX,
+            },
             DeviceMsg::Nack {
                 re: 4,
                 reason: NackReason::TooLarge {
@@ -241,7 +290,18 @@ mod tests {
                 re: 4,
                 reason: NackReason::BadBlob { detail: "bad crc" },
             },
+            DeviceMsg::Nack {
+                re: 5,
+                reason: NackReason::Storage {
+                    detail: "write failed",
+                },
+            },
+            DeviceMsg::Nack {
+                re: 6,
+                reason: NackReason::Busy,
+            },
             DeviceMsg::Telemetry(Telemetry {
+                device_us: 1_000_001,
                 tick: 1,
                 input_seq: 2,
                 outputs: heapless::Vec::from_slice(&[1, 2, 3]).unwrap(),
@@ -251,6 +311,7 @@ mod tests {
                 step_clocks: 77,
             }),
             DeviceMsg::Event(Event {
+                device_us: 42,
                 tick: 5,
                 rule: 1,
                 high: true,
@@ -258,12 +319,14 @@ mod tests {
             }),
             DeviceMsg::Stats {
                 re: 9,
-                stats: Stats {
-                    steps: 1,
-                    deadline_misses: 2,
-                    ..Stats::default()
-                },
+                device_us: 3,
+                stats,
             },
+            DeviceMsg::Heartbeat(Heartbeat {
+                device_us: 2_000_000,
+                running: true,
+                stats,
+            }),
         ];
         for msg in msgs {
             let mut buf = [0u8; MAX_FRAME];
@@ -272,6 +335,63 @@ mod tests {
             let got: Packet<DeviceMsg<'_>> = decode(&mut wire).unwrap();
             assert_eq!(got, p);
         }
+    }
+
+    /// Version-1 bytes, written out by hand from the v1 tables: a v1 host's `Hello` still
+    /// decodes (so the device can refuse it), and the refusal still reads as a v1 `Nack`.
+    #[test]
+    fn v1_hello_decodes_and_version_nack_keeps_v1_layout() {
+        // seq 5, variant 0 Hello, protocol 1.
+        let mut hello = stuff(&[0x05, 0x00, 0x01]);
+        let p = decode::<HostMsg<'_>>(&mut hello).unwrap();
+        assert_eq!((p.seq, p.msg), (5, HostMsg::Hello { protocol: 1 }));
+        let mut buf = [0u8; 32];
+        let wire = encode(
+            &Packet {
+                seq: 0,
+                msg: DeviceMsg::Nack {
+                    re: 5,
+                    reason: NackReason::ProtocolVersion {
+                        host: 1,
+                        device: super::super::PROTOCOL_VERSION,
+                    },
+                },
+            },
+            &mut buf,
+        )
+        .unwrap();
+        // seq 0, variant 2 Nack, re 5, reason 0, host 1, device 2.
+        assert_eq!(wire, &stuff(&[0x00, 0x02, 0x05, 0x00, 0x01, 0x02])[..]);
+    }
+
+    /// COBS-stuff `payload` and append the delimiter.
+    fn stuff(payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![0u8; payload.len() + payload.len() / 254 + 2];
+        let n = cobs::encode(payload, &mut out);
+        out.truncate(n);
+        out.push(0);
+        out
+    }
+
+    #[test]
+    fn heartbeat_exact_bytes() {
+        let mut buf = [0u8; 64];
+        let wire = encode(
+            &Packet {
+                seq: 1,
+                msg: DeviceMsg::Heartbeat(Heartbeat {
+                    device_us: 1_000_000,
+                    running: false,
+                    stats: Stats::default(),
+                }),
+            },
+            &mut buf,
+        )
+        .unwrap();
+        // seq 1, variant 6, 1 000 000 = C0 84 3D, running 0, then the 9 zero counters.
+        let mut want = vec![0x01, 0x06, 0xC0, 0x84, 0x3D, 0x00];
+        want.extend([0u8; 9]);
+        assert_eq!(wire, &stuff(&want)[..]);
     }
 
     #[test]
@@ -336,6 +456,48 @@ mod tests {
             let mut copy = bytes.clone();
             let _ = decode::<HostMsg<'_>>(&mut bytes);
             let _ = decode::<DeviceMsg<'_>>(&mut copy);
+        }
+
+        #[test]
+        fn telemetry_and_events_roundtrip(
+            us in any::<u64>(), tick in any::<u32>(), seq in any::<u32>(),
+            outs in proptest::collection::vec(any::<i16>(), 0..MAX_VALUES),
+            units in proptest::collection::vec(any::<i16>(), 0..MAX_UNITS),
+            stim in proptest::collection::vec(any::<u16>(), 0..MAX_RULES),
+            clocks in any::<u32>(), rule in any::<u8>(), high in any::<bool>(), value in any::<i16>(),
+        ) {
+            let t = Telemetry {
+                device_us: us,
+                tick,
+                input_seq: seq,
+                outputs: heapless::Vec::from_slice(&outs).unwrap(),
+                state: heapless::Vec::from_slice(&units).unwrap(),
+                rates: heapless::Vec::from_slice(&units).unwrap(),
+                stimulus: heapless::Vec::from_slice(&stim).unwrap(),
+                step_clocks: clocks,
+            };
+            let e = Event { device_us: us, tick, rule, high, value };
+            for msg in [DeviceMsg::Telemetry(t), DeviceMsg::Event(e)] {
+                let mut buf = [0u8; MAX_FRAME];
+                let p = Packet { seq: 1, msg };
+                let mut wire = encode(&p, &mut buf).unwrap().to_vec();
+                prop_assert!(wire.len() <= MAX_FRAME);
+                let got: Packet<DeviceMsg<'_>> = decode(&mut wire).unwrap();
+                prop_assert_eq!(got, p);
+            }
+        }
+
+        /// Every truncation of a valid frame is an error, never a panic or a wrong message.
+        #[test]
+        fn truncated_frames_are_errors(seq in any::<u16>(), offset in any::<u32>(), n in 0usize..MAX_CHUNK, cut in 0usize..600) {
+            let bytes = vec![0xA5u8; n];
+            let mut buf = [0u8; MAX_FRAME];
+            let p = Packet { seq, msg: HostMsg::UploadChunk { offset, bytes: &bytes } };
+            let wire = encode(&p, &mut buf).unwrap();
+            let body = &wire[..wire.len() - 1];
+            let cut = cut % body.len();
+            let mut short = body[..cut].to_vec();
+            prop_assert!(decode::<HostMsg<'_>>(&mut short).is_err());
         }
 
         #[test]

@@ -36,12 +36,15 @@ pub enum HostMsg<'a> {
     },
     /// Ask for `Info`.
     GetInfo,
-    /// Start a model upload of `len` bytes whose CRC-32 (ISO-HDLC) is `crc`.
+    /// Start a model upload of `len` bytes whose CRC-32 (ISO-HDLC) is `crc`, into the free
+    /// RAM slot or, with `persist`, straight into the free flash slot.
     UploadBegin {
         /// Blob length in bytes.
         len: u32,
         /// CRC-32 of the whole blob.
         crc: u32,
+        /// Write the blob to flash (A/B slots) so that the board boots it from now on.
+        persist: bool,
     },
     /// The next piece of the upload; `offset` must equal the bytes received so far.
     UploadChunk {
@@ -51,7 +54,8 @@ pub enum HostMsg<'a> {
         #[serde(borrow)]
         bytes: &'a [u8],
     },
-    /// Check length, CRC and blob; on success the model is swapped in between two steps.
+    /// Check length, CRC and blob; on success the model is swapped in between two steps
+    /// (and, for a persistent upload, marked as the one to boot).
     UploadCommit,
     /// Start stepping.
     Start {
@@ -104,7 +108,7 @@ pub struct Streams {
     pub state_units: Vec<u16, MAX_UNITS>,
     /// Rate units `r[i]` included in telemetry.
     pub rate_units: Vec<u16, MAX_UNITS>,
-    /// Send an `Event` on every TTL rule transition.
+    /// Send an `Event` on every TTL rule transition (`RandomSync` edges are always sent).
     pub events: bool,
 }
 
@@ -154,6 +158,23 @@ pub enum Rule {
         /// Period in steps (≥ 1).
         every: u32,
     },
+    /// Sync pulses at pseudo-random intervals in device time, as pyControl's `Rsync`: each
+    /// rising edge `pulse_ms` before its falling edge, rising edges
+    /// [`RandomSync`](super::RandomSync) intervals apart (uniform in `[min_ms, max_ms]`
+    /// from a xorshift32 seeded with `seed`). Runs from `SetStimulusMap` on, stepping or
+    /// not; every edge is an `Event` with its device time. Reported 0/1.
+    RandomSync {
+        /// Pin index on the board.
+        pin: u8,
+        /// Generator seed (≠ 0).
+        seed: u32,
+        /// Shortest interval between rising edges, ms (> `pulse_ms`).
+        min_ms: u32,
+        /// Longest interval between rising edges, ms (≥ `min_ms`).
+        max_ms: u32,
+        /// Pulse width, ms (≥ 1).
+        pulse_ms: u32,
+    },
 }
 
 /// Device → host messages.
@@ -167,6 +188,8 @@ pub enum DeviceMsg<'a> {
     Ack {
         /// `seq` of the request.
         re: u16,
+        /// Device time when the request was handled, µs since boot.
+        device_us: u64,
     },
     /// Request `re` was refused.
     Nack {
@@ -178,14 +201,50 @@ pub enum DeviceMsg<'a> {
     },
     /// One step's results.
     Telemetry(Telemetry),
-    /// A TTL rule changed level.
+    /// A TTL or `RandomSync` rule changed level.
     Event(Event),
     /// Answer to `GetStats`.
     Stats {
         /// `seq` of the request.
         re: u16,
+        /// Device time of the snapshot, µs since boot.
+        device_us: u64,
         /// The counters.
         stats: Stats,
+    },
+    /// Sent once a second of device time, unasked: liveness and counters.
+    Heartbeat(Heartbeat),
+}
+
+/// The 1 Hz liveness message.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Heartbeat {
+    /// Device time, µs since boot.
+    pub device_us: u64,
+    /// Whether the device is stepping (lockstep or timer) since a `Start`.
+    pub running: bool,
+    /// The counters at that time.
+    pub stats: Stats,
+}
+
+/// Where the running model is stored.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ModelStore {
+    /// The model built into the firmware.
+    Builtin,
+    /// A RAM slot (lost at power-off).
+    Ram {
+        /// Slot index (0 = A, 1 = B).
+        slot: u8,
+    },
+    /// A flash slot: booted after a reset.
+    Flash {
+        /// Slot index (0 = A, 1 = B).
+        slot: u8,
+        /// Commit sequence number of the slot (higher = newer).
+        generation: u32,
     },
 }
 
@@ -206,6 +265,8 @@ pub struct Info<'a> {
     pub model_crc: u32,
     /// Length of the running model's blob.
     pub model_len: u32,
+    /// Where the running model is stored.
+    pub model_store: ModelStore,
     /// Inputs.
     pub n_in: u16,
     /// Recurrent units.
@@ -222,8 +283,12 @@ pub struct Info<'a> {
     pub rate_frac: u8,
     /// [`capability`] bits.
     pub capabilities: u32,
-    /// Bytes an upload may have (the free model slot).
-    pub slot_bytes: u32,
+    /// Bytes a RAM upload may have (the free RAM slot).
+    pub ram_slot_bytes: u32,
+    /// Bytes a persistent upload may have (a flash slot; 0: no persistent storage).
+    pub flash_slot_bytes: u32,
+    /// Capacity of the device's transmit queue, bytes.
+    pub tx_queue_bytes: u32,
     /// Frequency of the clock `Stats` and `Telemetry` durations count in, Hz.
     pub clock_hz: u32,
     /// PWM channels on the board.
@@ -244,8 +309,10 @@ pub mod capability {
     pub const PWM: u32 = 1 << 3;
     /// TTL stimulus outputs.
     pub const TTL: u32 = 1 << 4;
-    /// Sync pulse output.
+    /// Sync pulse output (`Sync` and `RandomSync` rules).
     pub const SYNC: u32 = 1 << 5;
+    /// Persistent models in flash (`UploadBegin{persist: true}`).
+    pub const PERSIST: u32 = 1 << 6;
 }
 
 /// Why a request was refused.
@@ -316,11 +383,21 @@ pub enum NackReason<'a> {
     },
     /// This message is not accepted by the device.
     Unsupported,
+    /// A persistent upload while the timer runs (writing flash would stall the loop).
+    Busy,
+    /// The flash refused an erase or a write.
+    Storage {
+        /// What failed, as text.
+        #[serde(borrow)]
+        detail: &'a str,
+    },
 }
 
 /// One step's results.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Telemetry {
+    /// Device time at the start of the step, µs since boot.
+    pub device_us: u64,
     /// Lockstep: steps since reset; timer: timer ticks since start (skipped ones count).
     pub tick: u32,
     /// `seq` of the input sample the step used.
@@ -333,21 +410,25 @@ pub struct Telemetry {
     pub rates: Vec<i16, MAX_UNITS>,
     /// Value each stimulus rule drove, in rule order (see [`Rule`]).
     pub stimulus: Vec<u16, MAX_RULES>,
-    /// Duration of the step in `Info::clock_hz` clocks.
+    /// Clocks (`Info::clock_hz`) from the start of the tick to the encoding of this frame:
+    /// the step, the stimulus outputs and the events (queueing the frame itself follows;
+    /// `Stats::max_step_clocks` includes it).
     pub step_clocks: u32,
 }
 
-/// A TTL rule changed level.
+/// A TTL or `RandomSync` rule changed level.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Event {
-    /// Tick of the step (as in telemetry).
+    /// Device time of the pin change, µs since boot.
+    pub device_us: u64,
+    /// Tick of the step (as in telemetry); for `RandomSync`, the last step's tick.
     pub tick: u32,
     /// Index of the rule.
     pub rule: u8,
     /// New level (true: high).
     pub high: bool,
-    /// The value that crossed.
+    /// TTL: the value that crossed; `RandomSync`: the pulse number (from 0, modulo 2^15).
     pub value: i16,
 }
 
@@ -359,11 +440,16 @@ pub struct Stats {
     pub steps: u32,
     /// Timer ticks seen (timer mode).
     pub ticks: u32,
-    /// Ticks whose step did not finish within the period, or was skipped.
+    /// Ticks that missed their deadline: skipped (no step of their own) or stepped but
+    /// finished after the next tick was due. Each tick counts at most once.
     pub deadline_misses: u32,
-    /// Frames dropped: bad COBS, undecodable, or too long.
+    /// Received frames dropped since boot: bad COBS, undecodable, or too long.
     pub rx_frame_errors: u32,
-    /// Longest step, in `Info::clock_hz` clocks.
+    /// `Telemetry` frames dropped because the transmit queue was full.
+    pub telemetry_dropped: u32,
+    /// `Event` frames dropped because the transmit queue was full.
+    pub events_dropped: u32,
+    /// Longest tick (step, stimulus, telemetry queued), in `Info::clock_hz` clocks.
     pub max_step_clocks: u32,
     /// Sum of all step durations, in clocks (mean = this / steps).
     pub total_step_clocks: u64,

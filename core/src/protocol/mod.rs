@@ -12,7 +12,11 @@
 //!   [`DeviceMsg::Nack`], or `Info` / `Stats`); lockstep `Input` is answered by a
 //!   [`DeviceMsg::Telemetry`] (or a `Nack`);
 //! - the device numbers its own packets in a separate counter, so a host can count lost
-//!   frames;
+//!   frames; unasked frames (`Telemetry`, `Event`, the 1 Hz [`DeviceMsg::Heartbeat`]) go
+//!   through a transmit queue and are dropped, and counted in [`Stats`], when it is full —
+//!   replies are never dropped;
+//! - `Telemetry`, `Event`, `Ack`, `Stats` and `Heartbeat` carry the device time in µs
+//!   since boot (`device_us`, `u64`), so a host can fit the device clock to its own;
 //! - a frame that does not decode is counted (`Stats::rx_frame_errors`) and dropped —
 //!   there is nobody to Nack;
 //! - [`PROTOCOL_VERSION`] travels in `Hello` and `Info`; a device refuses a `Hello` with
@@ -36,9 +40,15 @@
 
 pub mod frame;
 mod message;
+mod sync;
 
 pub use frame::{FrameError, FrameReader};
 pub use message::*;
+pub use sync::RandomSync;
 
 /// Version of this protocol; bumped on any change to the message tables.
-pub const PROTOCOL_VERSION: u16 = 1;
+///
+/// A `Hello` keeps its version-1 layout (variant 0, one `u16`) and so does `Nack`
+/// (variant 2: `re`, then `ProtocolVersion{host, device}` as reason 0), so a host of any
+/// version gets a readable refusal.
+pub const PROTOCOL_VERSION: u16 = 2;

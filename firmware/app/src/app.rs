@@ -1,17 +1,22 @@
-//! [`App`]: protocol handling, upload checks, the stepping loop and telemetry.
-
-use core::fmt::Write as _;
+//! [`App`]: protocol handling, the stepping loop, telemetry and the transmit policy.
+//!
+//! Nothing here waits for the line: frames go into the board's transmit queue
+//! ([`Serial::try_queue`]). Unasked frames (telemetry, events, heartbeats) are dropped and
+//! counted when they do not fit, leaving [`REPLY_RESERVE`] bytes for replies; replies are
+//! never dropped (they wait for the drain, outside any tick).
 
 use heapless::Vec;
-use neuroloop_core::blob::CRC;
 use neuroloop_core::protocol::{
-    capability, frame, DeviceMsg, Event, FrameReader, HostMsg, Info, Mode, NackReason, Packet,
-    Stats, Streams, Telemetry, MAX_TEXT, MAX_VALUES, PROTOCOL_VERSION,
+    capability, frame, DeviceMsg, Event, FrameReader, Heartbeat, HostMsg, Info, Mode, ModelStore,
+    NackReason, Packet, Stats, Streams, Telemetry, MAX_RULES, MAX_UNITS, MAX_VALUES,
+    PROTOCOL_VERSION,
 };
 use neuroloop_core::{Model, State, StepError};
 
+use crate::clock::Uptime;
 use crate::fmt::Debug2Format;
 use crate::stimulus::StimulusMap;
+use crate::upload::{Upload, UploadError};
 use crate::{Actuators, Io, Serial, Ticker};
 
 /// Board identity reported in `Info`.
@@ -28,31 +33,34 @@ pub enum Poll {
     Idle,
     /// Handled bytes, a frame or a tick.
     Busy,
-    /// An upload of `len` bytes was validated: call [`Slots::commit`](crate::Slots::commit)
-    /// and [`App::adopt`] the new model.
+    /// An upload of `len` bytes arrived whole with the announced CRC (request `re`): call
+    /// [`Slots::commit`](crate::Slots::commit), then [`App::finish_swap`] with the next
+    /// [`Slots::split`](crate::Slots::split) (see [`run`](crate::run)).
     Swap {
+        /// `seq` of the `UploadCommit`.
+        re: u16,
         /// Blob length.
         len: usize,
     },
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Upload {
-    len: u32,
-    crc: u32,
-    have: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Run {
     Idle,
     Lockstep,
-    Timer { period_clocks: u32 },
+    Timer,
 }
 
 /// Bytes read from the serial port per [`App::poll`] at most, so that a stream of
 /// incoming bytes cannot delay a timer tick by more than this.
 const MAX_BYTES_PER_POLL: usize = 64;
+
+/// Transmit-queue bytes unasked frames leave free, so that a reply (the largest: `Info`
+/// or a `Nack` with text, ≤ 200 B) never waits behind telemetry.
+pub const REPLY_RESERVE: usize = 256;
+
+/// Device time between two heartbeats, µs.
+const HEARTBEAT_US: u64 = 1_000_000;
 
 /// The device state machine. Holds the network state (in a caller buffer), the stimulus
 /// map, counters and the frame buffers; the model and the upload slot are lent to
@@ -68,6 +76,7 @@ struct Inner<'s> {
     cfg: Config,
     state: State<'s>,
     state_words: usize,
+    store: ModelStore,
     tx: [u8; frame::MAX_FRAME],
     tx_seq: u16,
     run: Run,
@@ -77,39 +86,10 @@ struct Inner<'s> {
     input: Vec<i16, MAX_VALUES>,
     input_seq: u32,
     stats: Stats,
-}
-
-/// Text for `Nack{BadBlob}`, truncated to [`MAX_TEXT`].
-struct Text {
-    buf: [u8; MAX_TEXT],
-    len: usize,
-}
-
-impl core::fmt::Write for Text {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for c in s.chars() {
-            let mut b = [0u8; 4];
-            let e = c.encode_utf8(&mut b);
-            if self.len + e.len() > MAX_TEXT {
-                break;
-            }
-            self.buf[self.len..self.len + e.len()].copy_from_slice(e.as_bytes());
-            self.len += e.len();
-        }
-        Ok(())
-    }
-}
-
-impl Text {
-    fn new() -> Self {
-        Text {
-            buf: [0; MAX_TEXT],
-            len: 0,
-        }
-    }
-    fn as_str(&self) -> &str {
-        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
+    uptime: Option<Uptime>,
+    next_heartbeat_us: u64,
+    /// Ticks that arrived while the previous tick's work ran (handled next poll).
+    carry: u32,
 }
 
 impl<'s> App<'s> {
@@ -126,6 +106,7 @@ impl<'s> App<'s> {
             cfg,
             state,
             state_words,
+            store: ModelStore::Builtin,
             tx: [0; frame::MAX_FRAME],
             tx_seq: 0,
             run: Run::Idle,
@@ -135,6 +116,9 @@ impl<'s> App<'s> {
             input: Vec::new(),
             input_seq: 0,
             stats: Stats::default(),
+            uptime: None,
+            next_heartbeat_us: HEARTBEAT_US,
+            carry: 0,
         };
         inner.zero_input(model);
         Ok(App {
@@ -143,9 +127,9 @@ impl<'s> App<'s> {
         })
     }
 
-    /// Take `model` as the running model (after a swap): state reset, input zeroed; the run
-    /// mode, streams and stimulus map are kept.
-    pub fn adopt(&mut self, model: &Model<'_>) {
+    /// Take `model` (stored in `store`) as the running model: state reset, input zeroed;
+    /// the run mode, streams and stimulus map are kept.
+    pub fn adopt(&mut self, model: &Model<'_>, store: ModelStore) {
         info!(
             "model {=str} active: {=usize}x{=usize}x{=usize}, {=usize} B, crc {=u32:#010x}",
             model.name(),
@@ -155,8 +139,54 @@ impl<'s> App<'s> {
             model.blob_len(),
             model.crc()
         );
-        self.inner.state.reset(model);
+        self.inner.store = store;
+        // Fits: uploads needing more than the state buffer are refused before the swap.
+        let _ = self.inner.state.reset(model);
         self.inner.zero_input(model);
+    }
+
+    /// Answer the `UploadCommit` `re` once the committed slot was decoded: `refused` is
+    /// the decode error, if any. Adopts the model and `Ack`s, or `Nack`s `BadBlob` (also
+    /// when the model needs more state than the device has). Returns whether the model
+    /// was adopted; if not, call [`Slots::rollback`](crate::Slots::rollback) (unless
+    /// `refused` was set: the slots rolled back already).
+    pub fn finish_swap<S: Serial, T: Ticker, A: Actuators>(
+        &mut self,
+        re: u16,
+        model: &Model<'_>,
+        store: ModelStore,
+        refused: Option<neuroloop_core::blob::Error>,
+        io: &mut Io<S, T, A>,
+    ) -> bool {
+        let mut text = crate::upload::Text::new();
+        use core::fmt::Write as _;
+        match refused {
+            Some(e) => {
+                let _ = write!(text, "{e}");
+            }
+            None if model.state_len() > self.inner.state_words => {
+                let _ = write!(
+                    text,
+                    "model needs {} state words, device has {}",
+                    model.state_len(),
+                    self.inner.state_words
+                );
+            }
+            None => {
+                self.inner.stats.uploads = self.inner.stats.uploads.wrapping_add(1);
+                self.adopt(model, store);
+                self.inner.ack(io, re);
+                return true;
+            }
+        }
+        self.inner.nack(
+            io,
+            re,
+            NackReason::BadBlob {
+                detail: text.as_str(),
+            },
+        );
+        false
     }
 
     /// The counters.
@@ -164,22 +194,28 @@ impl<'s> App<'s> {
         self.inner.stats
     }
 
-    /// Do one slice of work: a due timer step, then serial bytes up to the end of one frame
-    /// (handled at once). `staging` is the free model slot for uploads.
+    /// Do one slice of work: due timer ticks, the clock-driven stimulus (`RandomSync`),
+    /// the heartbeat, then serial bytes up to the end of one frame (handled at once).
+    /// `staging` is the free model slot for uploads.
     pub fn poll<S: Serial, T: Ticker, A: Actuators>(
         &mut self,
         model: &Model<'_>,
         staging: &mut [u8],
         io: &mut Io<S, T, A>,
     ) -> Poll {
+        let inner = &mut self.inner;
+        io.serial.tx_pump();
         let mut busy = false;
-        if let Run::Timer { period_clocks } = self.inner.run {
-            let ticks = io.ticker.take_ticks();
+        if inner.run == Run::Timer {
+            let ticks = inner.carry.wrapping_add(io.ticker.take_ticks());
+            inner.carry = 0;
             if ticks > 0 {
-                self.inner.on_ticks(ticks, period_clocks, model, io);
+                inner.on_ticks(ticks, model, io);
                 busy = true;
             }
         }
+        let now_us = inner.now_us(io);
+        busy |= inner.on_clock(now_us, io);
         for _ in 0..MAX_BYTES_PER_POLL {
             let Some(b) = io.serial.read() else { break };
             busy = true;
@@ -187,15 +223,13 @@ impl<'s> App<'s> {
                 None => {}
                 Some(Err(e)) => {
                     debug!("bad frame: {}", e);
-                    self.inner.stats.rx_frame_errors =
-                        self.inner.stats.rx_frame_errors.wrapping_add(1)
+                    inner.stats.rx_frame_errors = inner.stats.rx_frame_errors.wrapping_add(1)
                 }
                 Some(Ok(f)) => match frame::decode::<HostMsg<'_>>(f) {
-                    Ok(p) => return self.inner.handle(p, model, staging, io),
+                    Ok(p) => return inner.handle(p, model, staging, io),
                     Err(e) => {
                         debug!("undecodable frame: {}", e);
-                        self.inner.stats.rx_frame_errors =
-                            self.inner.stats.rx_frame_errors.wrapping_add(1)
+                        inner.stats.rx_frame_errors = inner.stats.rx_frame_errors.wrapping_add(1)
                     }
                 },
             }
@@ -208,31 +242,115 @@ impl<'s> App<'s> {
     }
 }
 
+/// Whether a frame is a reply (never dropped) or unasked (dropped when the queue is full).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Reply,
+    Telemetry,
+    Event,
+    Heartbeat,
+}
+
 impl Inner<'_> {
     fn zero_input(&mut self, model: &Model<'_>) {
         self.input.clear();
         let _ = self.input.resize(model.n_in(), 0);
     }
 
-    fn send(&mut self, serial: &mut impl Serial, msg: DeviceMsg<'_>) {
+    fn now_us<S, T: Ticker, A>(&mut self, io: &mut Io<S, T, A>) -> u64 {
+        let now = io.ticker.now();
+        let hz = io.ticker.clock_hz();
+        self.uptime
+            .get_or_insert_with(|| Uptime::new(hz, now))
+            .update(now)
+    }
+
+    /// Clock-driven work: `RandomSync` edges and the 1 Hz heartbeat.
+    fn on_clock<S: Serial, T: Ticker, A: Actuators>(
+        &mut self,
+        now_us: u64,
+        io: &mut Io<S, T, A>,
+    ) -> bool {
+        let mut events: Vec<Event, MAX_RULES> = Vec::new();
+        let tick = self.last_tick();
+        self.stimulus
+            .on_clock(now_us, &mut io.actuators, |rule, high, value| {
+                let _ = events.push(Event {
+                    device_us: now_us,
+                    tick,
+                    rule,
+                    high,
+                    value,
+                });
+            });
+        let busy = !events.is_empty();
+        for e in events {
+            self.send(&mut io.serial, DeviceMsg::Event(e), Class::Event);
+        }
+        if now_us >= self.next_heartbeat_us {
+            self.next_heartbeat_us = (now_us / HEARTBEAT_US + 1) * HEARTBEAT_US;
+            let hb = Heartbeat {
+                device_us: now_us,
+                running: self.run != Run::Idle,
+                stats: self.stats,
+            };
+            self.send(&mut io.serial, DeviceMsg::Heartbeat(hb), Class::Heartbeat);
+            return true;
+        }
+        busy
+    }
+
+    fn last_tick(&self) -> u32 {
+        match self.run {
+            Run::Timer => self.stats.ticks,
+            _ => self.state.steps(),
+        }
+    }
+
+    /// Encode and queue `msg`. Replies wait for room; unasked frames are dropped (and
+    /// counted) unless they fit with [`REPLY_RESERVE`] bytes to spare.
+    fn send(&mut self, serial: &mut impl Serial, msg: DeviceMsg<'_>, class: Class) {
         let p = Packet {
             seq: self.tx_seq,
             msg,
         };
-        self.tx_seq = self.tx_seq.wrapping_add(1);
-        if let Ok(f) = frame::encode(&p, &mut self.tx) {
-            serial.write(f);
+        let Ok(f) = frame::encode(&p, &mut self.tx) else {
+            return;
+        };
+        if class == Class::Reply {
+            while !serial.try_queue(f) {
+                serial.tx_pump();
+            }
+        } else if serial.tx_free() < f.len() + REPLY_RESERVE || !serial.try_queue(f) {
+            let s = &mut self.stats;
+            match class {
+                Class::Telemetry => s.telemetry_dropped = s.telemetry_dropped.wrapping_add(1),
+                Class::Event => s.events_dropped = s.events_dropped.wrapping_add(1),
+                _ => {}
+            }
+            return;
         }
+        self.tx_seq = self.tx_seq.wrapping_add(1);
     }
 
-    fn ack(&mut self, serial: &mut impl Serial, re: u16) -> Poll {
-        self.send(serial, DeviceMsg::Ack { re });
+    fn ack<S: Serial, T: Ticker, A>(&mut self, io: &mut Io<S, T, A>, re: u16) -> Poll {
+        let device_us = self.now_us(io);
+        self.send(
+            &mut io.serial,
+            DeviceMsg::Ack { re, device_us },
+            Class::Reply,
+        );
         Poll::Busy
     }
 
-    fn nack(&mut self, serial: &mut impl Serial, re: u16, reason: NackReason<'_>) -> Poll {
+    fn nack<S: Serial, T, A>(
+        &mut self,
+        io: &mut Io<S, T, A>,
+        re: u16,
+        reason: NackReason<'_>,
+    ) -> Poll {
         warn!("refused request #{=u16}: {}", re, Debug2Format(&reason));
-        self.send(serial, DeviceMsg::Nack { re, reason });
+        self.send(&mut io.serial, DeviceMsg::Nack { re, reason }, Class::Reply);
         Poll::Busy
     }
 
@@ -259,6 +377,7 @@ impl Inner<'_> {
             model_name: model.name(),
             model_crc: model.crc(),
             model_len: model.blob_len() as u32,
+            model_store: self.store,
             n_in: model.n_in() as u16,
             n_rec: model.n_rec() as u16,
             n_out: model.n_out() as u16,
@@ -267,12 +386,14 @@ impl Inner<'_> {
             state_frac: model.state_frac(),
             rate_frac: model.rate_frac(),
             capabilities: caps,
-            slot_bytes: slot as u32,
+            ram_slot_bytes: slot as u32,
+            flash_slot_bytes: 0,
+            tx_queue_bytes: io.serial.tx_capacity() as u32,
             clock_hz: io.ticker.clock_hz(),
             pwm_channels: pwm,
             pins,
         };
-        self.send(&mut io.serial, DeviceMsg::Info(info));
+        self.send(&mut io.serial, DeviceMsg::Info(info), Class::Reply);
     }
 
     fn handle<S: Serial, T: Ticker, A: Actuators>(
@@ -283,10 +404,9 @@ impl Inner<'_> {
         io: &mut Io<S, T, A>,
     ) -> Poll {
         let re = p.seq;
-        let serial = &mut io.serial;
         match p.msg {
             HostMsg::Hello { protocol } if protocol != PROTOCOL_VERSION => self.nack(
-                serial,
+                io,
                 re,
                 NackReason::ProtocolVersion {
                     host: protocol,
@@ -297,85 +417,42 @@ impl Inner<'_> {
                 self.info(re, model, staging.len(), io);
                 Poll::Busy
             }
-            HostMsg::UploadBegin { len, crc } => {
-                if len as usize > staging.len() {
-                    self.upload = None;
-                    return self.nack(
-                        serial,
-                        re,
-                        NackReason::TooLarge {
-                            len,
-                            max: staging.len() as u32,
-                        },
-                    );
+            HostMsg::UploadBegin { len, crc, persist } => {
+                self.upload = None;
+                if persist {
+                    return self.nack(io, re, NackReason::Unsupported);
                 }
-                debug!("upload begin: {=u32} B, crc {=u32:#010x}", len, crc);
-                self.upload = Some(Upload { len, crc, have: 0 });
-                self.ack(serial, re)
+                match Upload::begin(len, crc, staging.len()) {
+                    Ok(up) => {
+                        debug!("upload begin: {=u32} B, crc {=u32:#010x}", len, crc);
+                        self.upload = Some(up);
+                        self.ack(io, re)
+                    }
+                    Err(reason) => self.nack(io, re, reason),
+                }
             }
             HostMsg::UploadChunk { offset, bytes } => {
                 let Some(up) = self.upload.as_mut() else {
-                    return self.nack(serial, re, NackReason::NoUpload);
+                    return self.nack(io, re, NackReason::NoUpload);
                 };
-                let end = offset as usize + bytes.len();
-                if offset != up.have || end > up.len as usize {
-                    let expected = up.have;
-                    return self.nack(
-                        serial,
-                        re,
-                        NackReason::BadOffset {
-                            expected,
-                            got: offset,
-                        },
-                    );
+                match up.chunk(offset, bytes, staging) {
+                    Ok(()) => self.ack(io, re),
+                    Err(reason) => self.nack(io, re, reason),
                 }
-                staging[offset as usize..end].copy_from_slice(bytes);
-                up.have = end as u32;
-                self.ack(serial, re)
             }
-            HostMsg::UploadCommit => self.commit(re, staging, serial),
-            HostMsg::Start { mode, streams } => {
-                let n_rec = model.n_rec();
-                let bad = streams
-                    .state_units
-                    .iter()
-                    .chain(streams.rate_units.iter())
-                    .position(|&u| u as usize >= n_rec);
-                if let Some(at) = bad {
-                    return self.nack(serial, re, NackReason::BadIndex { at: at as u8 });
+            HostMsg::UploadCommit => {
+                let Some(up) = self.upload.take() else {
+                    return self.nack(io, re, NackReason::NoUpload);
+                };
+                match up.finish() {
+                    Ok(len) => {
+                        info!("upload complete: {=usize} B; swapping slots", len);
+                        Poll::Swap { re, len }
+                    }
+                    Err(UploadError(reason)) => self.nack(io, re, reason),
                 }
-                let run = match mode {
-                    Mode::Lockstep => {
-                        io.ticker.stop();
-                        info!("start: lockstep");
-                        Run::Lockstep
-                    }
-                    Mode::Timer { rate_hz } => {
-                        let clock = io.ticker.clock_hz();
-                        if rate_hz == 0 || rate_hz > clock || !io.ticker.start(rate_hz) {
-                            return self.nack(&mut io.serial, re, NackReason::BadRate { rate_hz });
-                        }
-                        let _ = io.ticker.take_ticks();
-                        info!(
-                            "start: timer at {=u32} Hz ({=u32} clocks per tick)",
-                            rate_hz,
-                            clock / rate_hz
-                        );
-                        Run::Timer {
-                            period_clocks: clock / rate_hz,
-                        }
-                    }
-                };
-                self.run = run;
-                self.streams = streams;
-                let (errors, uploads) = (self.stats.rx_frame_errors, self.stats.uploads);
-                self.stats = Stats {
-                    rx_frame_errors: errors,
-                    uploads,
-                    ..Stats::default()
-                };
-                self.ack(&mut io.serial, re)
             }
+            HostMsg::Start { mode, streams } => self.start(re, mode, streams, model, io),
             HostMsg::Stop => {
                 io.ticker.stop();
                 let s = &self.stats;
@@ -387,7 +464,8 @@ impl Inner<'_> {
                     s.max_step_clocks
                 );
                 self.run = Run::Idle;
-                self.ack(serial, re)
+                self.carry = 0;
+                self.ack(io, re)
             }
             HostMsg::Input { seq, values } => {
                 if values.len() != model.n_in() {
@@ -395,138 +473,146 @@ impl Inner<'_> {
                         expected: model.n_in() as u16,
                         found: values.len() as u16,
                     };
-                    return self.nack(serial, re, reason);
+                    return self.nack(io, re, reason);
                 }
                 self.input = values;
                 self.input_seq = seq;
                 match self.run {
                     Run::Lockstep => {
+                        let t0 = io.ticker.now();
                         let tick = self.state.steps().wrapping_add(1);
-                        self.step(tick, None, model, io);
+                        self.step(tick, t0, model, io);
                         Poll::Busy
                     }
-                    Run::Timer { .. } => Poll::Busy,
-                    Run::Idle => self.nack(serial, re, NackReason::NotRunning),
+                    Run::Timer => Poll::Busy,
+                    Run::Idle => self.nack(io, re, NackReason::NotRunning),
                 }
             }
             HostMsg::SetStimulusMap { rules } => {
-                match self
-                    .stimulus
-                    .set(&rules, model.n_out(), model.n_rec(), &mut io.actuators)
-                {
-                    Ok(()) => self.ack(&mut io.serial, re),
-                    Err(reason) => self.nack(&mut io.serial, re, reason),
+                let now_us = self.now_us(io);
+                match self.stimulus.set(
+                    &rules,
+                    model.n_out(),
+                    model.n_rec(),
+                    now_us,
+                    &mut io.actuators,
+                ) {
+                    Ok(()) => self.ack(io, re),
+                    Err(reason) => self.nack(io, re, reason),
                 }
             }
             HostMsg::ResetState => {
-                self.state.reset(model);
+                let _ = self.state.reset(model); // the running model fits its buffer
                 self.zero_input(model);
-                self.ack(serial, re)
+                self.ack(io, re)
             }
-            HostMsg::Ping => self.ack(serial, re),
+            HostMsg::Ping => self.ack(io, re),
             HostMsg::GetStats => {
-                let stats = self.stats;
-                self.send(serial, DeviceMsg::Stats { re, stats });
+                let (stats, device_us) = (self.stats, self.now_us(io));
+                let msg = DeviceMsg::Stats {
+                    re,
+                    device_us,
+                    stats,
+                };
+                self.send(&mut io.serial, msg, Class::Reply);
                 Poll::Busy
             }
         }
     }
 
-    fn commit(&mut self, re: u16, staging: &mut [u8], serial: &mut impl Serial) -> Poll {
-        let Some(up) = self.upload.take() else {
-            return self.nack(serial, re, NackReason::NoUpload);
-        };
-        if up.have != up.len {
-            return self.nack(
-                serial,
-                re,
-                NackReason::Incomplete {
-                    have: up.have,
-                    need: up.len,
-                },
-            );
+    fn start<S: Serial, T: Ticker, A: Actuators>(
+        &mut self,
+        re: u16,
+        mode: Mode,
+        streams: Streams,
+        model: &Model<'_>,
+        io: &mut Io<S, T, A>,
+    ) -> Poll {
+        let n_rec = model.n_rec();
+        let bad = streams
+            .state_units
+            .iter()
+            .chain(streams.rate_units.iter())
+            .position(|&u| u as usize >= n_rec);
+        if let Some(at) = bad {
+            return self.nack(io, re, NackReason::BadIndex { at: at as u8 });
         }
-        let bytes = &staging[..up.len as usize];
-        let found = CRC.checksum(bytes);
-        if found != up.crc {
-            return self.nack(
-                serial,
-                re,
-                NackReason::CrcMismatch {
-                    expected: up.crc,
-                    found,
-                },
-            );
-        }
-        let mut text = Text::new();
-        match Model::from_bytes(bytes) {
-            Err(e) => {
-                let _ = write!(text, "{e}");
+        let run = match mode {
+            Mode::Lockstep => {
+                io.ticker.stop();
+                info!("start: lockstep");
+                Run::Lockstep
             }
-            Ok(m) if m.state_len() > self.state_words => {
-                let _ = write!(
-                    text,
-                    "model needs {} state words, device has {}",
-                    m.state_len(),
-                    self.state_words
-                );
-            }
-            Ok(m) => {
+            Mode::Timer { rate_hz } => {
+                let clock = io.ticker.clock_hz();
+                if rate_hz == 0 || rate_hz > clock || !io.ticker.start(rate_hz) {
+                    return self.nack(io, re, NackReason::BadRate { rate_hz });
+                }
+                let _ = io.ticker.take_ticks();
                 info!(
-                    "upload committed: {=str}, {=u32} B, crc {=u32:#010x}; swapping slots",
-                    m.name(),
-                    up.len,
-                    up.crc
+                    "start: timer at {=u32} Hz ({=u32} clocks per tick)",
+                    rate_hz,
+                    clock / rate_hz
                 );
-                self.stats.uploads = self.stats.uploads.wrapping_add(1);
-                self.ack(serial, re);
-                return Poll::Swap {
-                    len: up.len as usize,
-                };
+                Run::Timer
             }
-        }
-        let tx_text = text;
-        self.nack(
-            serial,
-            re,
-            NackReason::BadBlob {
-                detail: tx_text.as_str(),
-            },
-        )
+        };
+        self.run = run;
+        self.carry = 0;
+        self.streams = streams;
+        let s = self.stats;
+        self.stats = Stats {
+            rx_frame_errors: s.rx_frame_errors,
+            uploads: s.uploads,
+            telemetry_dropped: s.telemetry_dropped,
+            events_dropped: s.events_dropped,
+            ..Stats::default()
+        };
+        self.ack(io, re)
     }
 
+    /// `ticks` timer ticks arrived: the last one steps, the ones before it were skipped
+    /// (each a deadline miss); the stepped tick misses too if more ticks arrived while its
+    /// work ran (those are carried to the next poll). Each tick counts at most once.
     fn on_ticks<S: Serial, T: Ticker, A: Actuators>(
         &mut self,
         ticks: u32,
-        period_clocks: u32,
-        model: &Model<'_>,
-        io: &mut Io<S, T, A>,
-    ) {
-        self.stats.ticks = self.stats.ticks.wrapping_add(ticks);
-        self.stats.deadline_misses = self.stats.deadline_misses.wrapping_add(ticks - 1);
-        let tick = self.stats.ticks;
-        self.step(tick, Some(period_clocks), model, io);
-    }
-
-    /// One step on the latest input: network, stimulus, counters, then telemetry/events.
-    fn step<S: Serial, T: Ticker, A: Actuators>(
-        &mut self,
-        tick: u32,
-        period_clocks: Option<u32>,
         model: &Model<'_>,
         io: &mut Io<S, T, A>,
     ) {
         let t0 = io.ticker.now();
+        let s = &mut self.stats;
+        s.ticks = s.ticks.wrapping_add(ticks);
+        s.deadline_misses = s.deadline_misses.wrapping_add(ticks - 1);
+        let tick = s.ticks;
+        self.step(tick, t0, model, io);
+        let late = io.ticker.take_ticks();
+        if late > 0 {
+            self.stats.deadline_misses = self.stats.deadline_misses.wrapping_add(1);
+            self.carry = late;
+        }
+    }
+
+    /// One tick's work, timed from `t0`: the step on the latest input, the stimulus,
+    /// telemetry and events queued.
+    fn step<S: Serial, T: Ticker, A: Actuators>(
+        &mut self,
+        tick: u32,
+        t0: u32,
+        model: &Model<'_>,
+        io: &mut Io<S, T, A>,
+    ) {
+        let device_us = self.now_us(io);
         if self.state.step(model, &self.input).is_err() {
             // Only after a model swap without `adopt`: recover instead of stepping garbage.
             warn!("step failed: state reset");
-            self.state.reset(model);
+            let _ = self.state.reset(model);
             self.zero_input(model);
             return;
         }
         let step_no = self.state.steps().wrapping_sub(1);
         let mut values = Vec::new();
-        let mut events: Vec<Event, { neuroloop_core::protocol::MAX_RULES }> = Vec::new();
+        let mut events: Vec<Event, MAX_RULES> = Vec::new();
         self.stimulus.apply(
             self.state.outputs(),
             self.state.rates(),
@@ -534,41 +620,44 @@ impl Inner<'_> {
             &mut io.actuators,
             &mut values,
             |rule, high, value| {
-                let _ = events.push(crate::stimulus::event(tick, rule, high, value));
+                let _ = events.push(Event {
+                    device_us,
+                    tick,
+                    rule,
+                    high,
+                    value,
+                });
             },
         );
-        let clocks = io.ticker.now().wrapping_sub(t0);
-        let s = &mut self.stats;
-        s.steps = s.steps.wrapping_add(1);
-        s.max_step_clocks = s.max_step_clocks.max(clocks);
-        s.total_step_clocks = s.total_step_clocks.wrapping_add(clocks as u64);
-        if period_clocks.is_some_and(|p| clocks > p) {
-            s.deadline_misses = s.deadline_misses.wrapping_add(1);
-        }
+        self.stats.steps = self.stats.steps.wrapping_add(1);
         let every = self.streams.every as u32;
-        if every > 0 && s.steps % every == 0 {
-            let pick =
-                |src: &[i16], units: &[u16]| -> Vec<i16, { neuroloop_core::protocol::MAX_UNITS }> {
-                    units
-                        .iter()
-                        .map(|&u| src.get(u as usize).copied().unwrap_or(0))
-                        .collect()
-                };
+        if every > 0 && self.stats.steps % every == 0 {
+            let pick = |src: &[i16], units: &[u16]| -> Vec<i16, MAX_UNITS> {
+                units
+                    .iter()
+                    .map(|&u| src.get(u as usize).copied().unwrap_or(0))
+                    .collect()
+            };
             let t = Telemetry {
+                device_us,
                 tick,
                 input_seq: self.input_seq,
                 outputs: Vec::from_slice(self.state.outputs()).unwrap_or_default(),
                 state: pick(self.state.state(), &self.streams.state_units),
                 rates: pick(self.state.rates(), &self.streams.rate_units),
                 stimulus: values,
-                step_clocks: clocks,
+                step_clocks: io.ticker.now().wrapping_sub(t0),
             };
-            self.send(&mut io.serial, DeviceMsg::Telemetry(t));
+            self.send(&mut io.serial, DeviceMsg::Telemetry(t), Class::Telemetry);
         }
         if self.streams.events {
             for e in events {
-                self.send(&mut io.serial, DeviceMsg::Event(e));
+                self.send(&mut io.serial, DeviceMsg::Event(e), Class::Event);
             }
         }
+        let clocks = io.ticker.now().wrapping_sub(t0);
+        let s = &mut self.stats;
+        s.max_step_clocks = s.max_step_clocks.max(clocks);
+        s.total_step_clocks = s.total_step_clocks.wrapping_add(clocks as u64);
     }
 }

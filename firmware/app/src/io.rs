@@ -3,12 +3,20 @@
 use embedded_hal::digital::OutputPin;
 use embedded_hal::pwm::SetDutyCycle;
 
-/// A byte pipe to the host.
+/// A byte pipe to the host whose transmit side is a queue the board drains in the
+/// background (interrupt, DMA or USB), so that queueing a frame never waits for the line.
 pub trait Serial {
     /// The next received byte, if one is waiting (never blocks).
     fn read(&mut self) -> Option<u8>;
-    /// Send `bytes` (may block until they are queued).
-    fn write(&mut self, bytes: &[u8]);
+    /// Queue a whole frame if it fits, else queue nothing and return `false` (never blocks).
+    fn try_queue(&mut self, frame: &[u8]) -> bool;
+    /// Bytes free in the transmit queue.
+    fn tx_free(&self) -> usize;
+    /// Capacity of the transmit queue, bytes.
+    fn tx_capacity(&self) -> usize;
+    /// Move queued bytes toward the wire, for boards whose drain is polled (USB); boards
+    /// draining from an interrupt or DMA do nothing here. The app calls it on every poll.
+    fn tx_pump(&mut self) {}
 }
 
 /// A clock and a periodic tick.

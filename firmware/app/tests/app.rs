@@ -6,34 +6,72 @@ use embedded_hal::digital::{ErrorType as PinErrorType, OutputPin};
 use embedded_hal::pwm::{ErrorType as PwmErrorType, SetDutyCycle};
 use neuroloop_core::blob::CRC;
 use neuroloop_core::protocol::{
-    DeviceMsg, HostMsg, Mode, NackReason, Rule, Source, Stats, Streams, Telemetry, MAX_CHUNK,
+    DeviceMsg, HostMsg, Mode, ModelStore, NackReason, RandomSync, Rule, Source, Stats, Streams,
+    Telemetry, MAX_CHUNK, MAX_UNITS, PROTOCOL_VERSION,
 };
 use neuroloop_core::Model;
 use neuroloop_firmware::testing::{
     default_blob, discrimination_inputs, encode_host, host_run, random_blob, Deframer, NetSpec,
     RxFrame,
 };
-use neuroloop_firmware::{App, Config, Io, Outputs, Poll, Serial, Slots, Ticker, DEFAULT_BLOB};
+use neuroloop_firmware::{
+    serve, App, Config, Io, Outputs, Pending, Serial, Slots, Ticker, DEFAULT_BLOB,
+};
 
-#[derive(Default)]
+/// A serial port with a transmit queue of `cap` bytes drained to `tx` (the wire) at
+/// `link` bytes per `tx_pump` (the app pumps once per poll).
 struct MockSerial {
     rx: VecDeque<u8>,
+    queue: VecDeque<u8>,
+    cap: usize,
+    link: usize,
     tx: Vec<u8>,
+}
+impl Default for MockSerial {
+    fn default() -> Self {
+        MockSerial {
+            rx: VecDeque::new(),
+            queue: VecDeque::new(),
+            cap: 4096,
+            link: usize::MAX,
+            tx: Vec::new(),
+        }
+    }
+}
+impl MockSerial {
+    fn drain(&mut self, n: usize) {
+        let n = n.min(self.queue.len());
+        self.tx.extend(self.queue.drain(..n));
+    }
 }
 impl Serial for MockSerial {
     fn read(&mut self) -> Option<u8> {
         self.rx.pop_front()
     }
-    fn write(&mut self, bytes: &[u8]) {
-        self.tx.extend_from_slice(bytes);
+    fn try_queue(&mut self, frame: &[u8]) -> bool {
+        if self.tx_free() < frame.len() {
+            return false;
+        }
+        self.queue.extend(frame);
+        true
+    }
+    fn tx_free(&self) -> usize {
+        self.cap - self.queue.len()
+    }
+    fn tx_capacity(&self) -> usize {
+        self.cap
+    }
+    fn tx_pump(&mut self) {
+        self.drain(self.link);
     }
 }
 
-/// Clock advances `per_read` on every `now()`; ticks are queued by the test.
+/// Clock advances `per_read` on every `now()`; `take_ticks` returns the queued counts in
+/// turn (0 when none is queued).
 struct MockTicker {
     clock: u32,
     per_read: u32,
-    pending: u32,
+    ticks: VecDeque<u32>,
     rate: Option<u32>,
 }
 impl Ticker for MockTicker {
@@ -52,7 +90,7 @@ impl Ticker for MockTicker {
         self.rate = None;
     }
     fn take_ticks(&mut self) -> u32 {
-        std::mem::take(&mut self.pending)
+        self.ticks.pop_front().unwrap_or(0)
     }
 }
 
@@ -93,8 +131,10 @@ struct Dev {
     slots: Slots<'static>,
     app: App<'static>,
     io: Board,
+    next: Pending,
     deframer: Deframer,
     seq: u16,
+    heartbeats: Vec<neuroloop_core::protocol::Heartbeat>,
 }
 
 const SLOT: usize = 64 * 1024;
@@ -105,14 +145,13 @@ impl Dev {
         let b: &'static mut [u8] = Box::leak(vec![0u8; SLOT].into_boxed_slice());
         let state: &'static mut [i16] = Box::leak(vec![0i16; 2 * 200 + 8].into_boxed_slice());
         let mut slots = Slots::new(DEFAULT_BLOB, a, b);
-        let (model, _) = slots.split();
-        let app = App::new(Config { board: "mock" }, &model, state).unwrap();
+        let app = App::new(Config { board: "mock" }, &slots.split().model, state).unwrap();
         let io = Io {
             serial: MockSerial::default(),
             ticker: MockTicker {
                 clock: 0,
                 per_read: 10,
-                pending: 0,
+                ticks: VecDeque::new(),
                 rate: None,
             },
             actuators: Outputs {
@@ -124,31 +163,29 @@ impl Dev {
             slots,
             app,
             io,
+            next: Pending::Boot,
             deframer: Deframer::default(),
             seq: 0,
+            heartbeats: Vec::new(),
         }
     }
 
-    /// Poll until idle, committing uploads like `neuroloop_firmware::run` does.
+    /// Poll until idle, committing uploads as `neuroloop_firmware::run` does.
     fn pump(&mut self) {
         loop {
-            let swap = {
-                let (model, staging) = self.slots.split();
-                loop {
-                    match self.app.poll(&model, staging, &mut self.io) {
-                        Poll::Idle => break None,
-                        Poll::Busy => {}
-                        Poll::Swap { len } => break Some(len),
-                    }
-                }
-            };
-            match swap {
-                Some(len) => {
-                    self.slots.commit(len);
-                    let (model, _) = self.slots.split();
-                    self.app.adopt(&model);
-                }
-                None => return,
+            let idled = std::cell::Cell::new(false);
+            self.next = serve(
+                &mut self.slots,
+                &mut self.app,
+                &mut self.io,
+                self.next,
+                || {
+                    idled.set(true);
+                    true
+                },
+            );
+            if idled.get() {
+                return;
             }
         }
     }
@@ -166,10 +203,19 @@ impl Dev {
         self.take_frames()
     }
 
+    /// The frames on the wire (the link catches up first), heartbeats set aside.
     fn take_frames(&mut self) -> Vec<RxFrame> {
+        self.io.serial.drain(usize::MAX);
         let tx = std::mem::take(&mut self.io.serial.tx);
         let mut out = Vec::new();
         self.deframer.feed(&tx, &mut out);
+        out.retain(|f| match f.packet().unwrap().msg {
+            DeviceMsg::Heartbeat(h) => {
+                self.heartbeats.push(h);
+                false
+            }
+            _ => true,
+        });
         out
     }
 
@@ -177,7 +223,11 @@ impl Dev {
         let seq = self.seq.wrapping_add(1);
         let f = self.request(msg);
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].packet().unwrap().msg, DeviceMsg::Ack { re: seq });
+        assert!(
+            matches!(f[0].packet().unwrap().msg, DeviceMsg::Ack { re, .. } if re == seq),
+            "{:?}",
+            f[0].packet()
+        );
     }
 
     fn expect_nack(&mut self, msg: HostMsg<'_>) -> String {
@@ -196,6 +246,7 @@ impl Dev {
         self.expect_ack(HostMsg::UploadBegin {
             len: blob.len() as u32,
             crc,
+            persist: false,
         });
         for (i, c) in blob[..send].chunks(MAX_CHUNK).enumerate() {
             self.expect_ack(HostMsg::UploadChunk {
@@ -206,12 +257,15 @@ impl Dev {
         self.request(HostMsg::UploadCommit)
     }
 
+    /// The counters (frames before the reply, e.g. queued telemetry, are skipped).
     fn stats(&mut self) -> Stats {
         let f = self.request(HostMsg::GetStats);
-        match f[0].packet().unwrap().msg {
-            DeviceMsg::Stats { stats, .. } => stats,
-            other => panic!("expected Stats, got {other:?}"),
-        }
+        f.iter()
+            .find_map(|f| match f.packet().unwrap().msg {
+                DeviceMsg::Stats { stats, .. } => Some(stats),
+                _ => None,
+            })
+            .expect("a Stats reply")
     }
 
     fn lockstep_outputs(&mut self, inputs: &[Vec<i16>]) -> Vec<Vec<i16>> {
@@ -238,10 +292,10 @@ impl Dev {
         outs
     }
 
-    fn info_crc(&mut self) -> u32 {
+    fn info(&mut self) -> (u32, ModelStore) {
         let f = self.request(HostMsg::GetInfo);
         match f[0].packet().unwrap().msg {
-            DeviceMsg::Info(i) => i.model_crc,
+            DeviceMsg::Info(i) => (i.model_crc, i.model_store),
             other => panic!("expected Info, got {other:?}"),
         }
     }
@@ -271,19 +325,26 @@ fn default_blob_is_current() {
 #[test]
 fn hello_reports_model_and_refuses_other_versions() {
     let mut d = Dev::new();
-    let f = d.request(HostMsg::Hello { protocol: 1 });
+    let f = d.request(HostMsg::Hello {
+        protocol: PROTOCOL_VERSION,
+    });
     match f[0].packet().unwrap().msg {
         DeviceMsg::Info(i) => {
             assert_eq!((i.n_in, i.n_rec, i.n_out), (2, 32, 2));
             assert_eq!(i.model_crc, Model::from_bytes(DEFAULT_BLOB).unwrap().crc());
-            assert_eq!(i.slot_bytes as usize, SLOT);
+            assert_eq!(i.model_store, ModelStore::Builtin);
+            assert_eq!(i.ram_slot_bytes as usize, SLOT);
+            assert_eq!((i.flash_slot_bytes, i.tx_queue_bytes), (0, 4096));
             assert_eq!((i.pwm_channels, i.pins), (1, 2));
         }
         other => panic!("{other:?}"),
     }
-    assert!(d
-        .expect_nack(HostMsg::Hello { protocol: 99 })
-        .contains("ProtocolVersion"));
+    for old in [1, 99] {
+        assert_eq!(
+            d.expect_nack(HostMsg::Hello { protocol: old }),
+            format!("ProtocolVersion {{ host: {old}, device: {PROTOCOL_VERSION} }}")
+        );
+    }
 }
 
 #[test]
@@ -306,12 +367,17 @@ fn uploads_swap_models_bit_exact_in_both_slots() {
     {
         let blob = random_blob(spec);
         let f = d.upload(&blob, CRC.checksum(&blob), blob.len());
-        assert_eq!(
-            f[0].packet().unwrap().msg,
-            DeviceMsg::Ack { re: d.seq },
+        assert!(
+            matches!(f[0].packet().unwrap().msg, DeviceMsg::Ack { re, .. } if re == d.seq),
             "upload {k}"
         );
-        assert_eq!(d.info_crc(), Model::from_bytes(&blob).unwrap().crc());
+        assert_eq!(
+            d.info(),
+            (
+                Model::from_bytes(&blob).unwrap().crc(),
+                ModelStore::Ram { slot: k as u8 % 2 }
+            )
+        );
         let inputs = discrimination_inputs(200, spec.n_in, k as u64);
         let outs = d.lockstep_outputs(&inputs);
         assert_eq!(outs, host_run(&blob, &inputs), "model {}", spec.name);
@@ -363,13 +429,33 @@ fn bad_uploads_are_refused_and_old_model_keeps_running() {
     let r = d.expect_nack(HostMsg::UploadBegin {
         len: SLOT as u32 + 1,
         crc: 0,
+        persist: false,
     });
     assert!(
         r.contains(&format!("len: {}", SLOT + 1)) && r.contains(&format!("max: {SLOT}")),
         "{r}"
     );
     assert!(d.expect_nack(HostMsg::UploadCommit).contains("NoUpload"));
-    d.expect_ack(HostMsg::UploadBegin { len: 10, crc: 0 });
+    assert_eq!(
+        d.expect_nack(HostMsg::UploadBegin {
+            len: 10,
+            crc: 0,
+            persist: true
+        }),
+        "Unsupported",
+        "no flash slots on this board"
+    );
+    d.expect_ack(HostMsg::UploadBegin {
+        len: 10,
+        crc: 0,
+        persist: false,
+    });
+    assert!(d
+        .expect_nack(HostMsg::UploadChunk {
+            offset: u32::MAX - 1,
+            bytes: &[1, 2, 3, 4]
+        })
+        .contains("BadOffset"));
     assert!(d
         .expect_nack(HostMsg::UploadChunk {
             offset: 4,
@@ -383,7 +469,13 @@ fn bad_uploads_are_refused_and_old_model_keeps_running() {
         })
         .contains("BadOffset"));
 
-    assert_eq!(d.info_crc(), Model::from_bytes(DEFAULT_BLOB).unwrap().crc());
+    assert_eq!(
+        d.info(),
+        (
+            Model::from_bytes(DEFAULT_BLOB).unwrap().crc(),
+            ModelStore::Builtin
+        )
+    );
     assert_eq!(d.lockstep_outputs(&inputs), before);
     assert_eq!(d.stats().uploads, 0);
 }
@@ -488,23 +580,29 @@ fn timer_mode_steps_on_ticks_and_counts_misses() {
         "timer mode: input stored, no reply"
     );
     for _ in 0..100 {
-        d.io.ticker.pending = 1;
+        d.io.ticker.ticks.push_back(1);
         d.pump();
     }
     let s = d.stats();
     assert_eq!((s.steps, s.ticks, s.deadline_misses), (100, 100, 0));
-    assert_eq!(s.max_step_clocks, 10);
-    // Steps now take 2000 clocks, and ticks pile up by 3: both count as misses.
-    d.io.ticker.per_read = 2000;
-    d.io.ticker.pending = 3;
+    // A tick reads the clock at its start, for the device time and at its end.
+    assert_eq!(s.max_step_clocks, 20);
+    // Ticks pile up by 3: the last one steps, the two before it were skipped (2 misses).
+    d.io.ticker.ticks.push_back(3);
     d.pump();
     let s = d.stats();
-    assert_eq!((s.steps, s.ticks, s.deadline_misses), (101, 103, 3));
+    assert_eq!((s.steps, s.ticks, s.deadline_misses), (101, 103, 2));
+    // A slow step: one more tick arrives while it runs. That tick missed its deadline
+    // once; the late tick then steps on time: 1 miss, not 2.
+    d.io.ticker.ticks.extend([1, 1, 0]);
+    d.pump();
+    let s = d.stats();
+    assert_eq!((s.steps, s.ticks, s.deadline_misses), (103, 105, 3));
     d.expect_ack(HostMsg::Stop);
     assert_eq!(d.io.ticker.rate, None);
-    d.io.ticker.pending = 5;
+    d.io.ticker.ticks.push_back(5);
     d.pump();
-    assert_eq!(d.stats().steps, 101, "stopped: ticks do not step");
+    assert_eq!(d.stats().steps, 103, "stopped: ticks do not step");
 }
 
 #[test]
@@ -531,7 +629,7 @@ fn timer_telemetry_uses_latest_input_and_selected_units() {
                 values: heapless::Vec::from_slice(u).unwrap()
             })
             .is_empty());
-        d.io.ticker.pending = 1;
+        d.io.ticker.ticks.push_back(1);
         d.pump();
         tel.extend(d.take_frames());
     }
@@ -616,4 +714,130 @@ fn stimulus_map_drives_pins_and_reports() {
         level = new_level;
     }
     let _ = events;
+}
+
+#[test]
+fn heartbeat_once_a_second_of_device_time_with_counters() {
+    let mut d = Dev::new();
+    d.expect_ack(HostMsg::Start {
+        mode: Mode::Timer { rate_hz: 1000 },
+        streams: Streams::default(),
+    });
+    // 10 clocks per clock read at 1 MHz: about 3.5 s of device time.
+    for _ in 0..50_000 {
+        d.io.ticker.ticks.push_back(1);
+        d.pump();
+    }
+    let _ = d.take_frames();
+    let hb = &d.heartbeats;
+    let seconds = d.io.ticker.clock / 1_000_000;
+    assert!(seconds >= 2);
+    assert_eq!(hb.len() as u32, seconds, "{hb:?}");
+    for (k, h) in hb.iter().enumerate() {
+        let s = (k as u64 + 1) * 1_000_000;
+        assert!((s..s + 50).contains(&h.device_us), "{h:?}");
+        assert!(h.running);
+    }
+    assert!(hb[0].stats.steps > 0 && hb[0].stats.steps < hb[1].stats.steps);
+    assert!(hb.iter().all(|h| h.stats.deadline_misses == 0));
+}
+
+#[test]
+fn full_tx_queue_drops_and_counts_telemetry_and_the_loop_keeps_stepping() {
+    let mut d = Dev::new();
+    let mut units: heapless::Vec<u16, MAX_UNITS> = heapless::Vec::new();
+    units.extend(0..16);
+    d.expect_ack(HostMsg::Start {
+        mode: Mode::Timer { rate_hz: 1000 },
+        streams: Streams {
+            every: 1,
+            state_units: units.clone(),
+            rate_units: units,
+            events: false,
+        },
+    });
+    // The link carries 20 bytes per poll; a telemetry frame is ~110 bytes.
+    d.io.serial.link = 20;
+    d.io.serial.cap = 1024;
+    let n = 400;
+    let mut wire = Vec::new();
+    for _ in 0..n {
+        d.io.ticker.ticks.push_back(1);
+        d.pump();
+        wire.append(&mut d.io.serial.tx);
+    }
+    // What is still queued reaches the wire too (the host reads on).
+    wire.extend(d.io.serial.queue.drain(..));
+    let s = d.stats();
+    assert_eq!((s.steps, s.ticks, s.deadline_misses), (n, n, 0));
+    let mut frames = Vec::new();
+    d.deframer.feed(&wire, &mut frames);
+    let ticks: Vec<u32> = frames
+        .iter()
+        .filter_map(|f| match f.packet().unwrap().msg {
+            DeviceMsg::Telemetry(t) => Some(t.tick),
+            _ => None,
+        })
+        .collect();
+    assert!(s.telemetry_dropped > n / 2, "{s:?}");
+    // Every frame whole or not at all: the ticks received plus the drops are the steps.
+    assert_eq!(ticks.len() as u32 + s.telemetry_dropped, s.steps);
+    assert!(ticks.windows(2).all(|w| w[0] < w[1]));
+    // Replies still get through the full queue.
+    d.io.serial.link = 20;
+    let f = d.request(HostMsg::GetStats);
+    assert!(f
+        .iter()
+        .any(|f| matches!(f.packet().unwrap().msg, DeviceMsg::Stats { .. })));
+}
+
+#[test]
+fn random_sync_pulses_are_events_with_device_time() {
+    let mut d = Dev::new();
+    let (seed, min_ms, max_ms, pulse_ms) = (12345, 20, 40, 5);
+    let mut rules = heapless::Vec::new();
+    rules
+        .push(Rule::RandomSync {
+            pin: 1,
+            seed,
+            min_ms,
+            max_ms,
+            pulse_ms,
+        })
+        .unwrap();
+    let f = d.request(HostMsg::SetStimulusMap { rules });
+    let set_us = match f[0].packet().unwrap().msg {
+        DeviceMsg::Ack { device_us, .. } => device_us,
+        other => panic!("{other:?}"),
+    };
+    // Idle polls advance the mock clock 10 µs per read: run ~300 ms of device time.
+    let mut events = Vec::new();
+    for _ in 0..12_000 {
+        d.io.serial.rx.extend([0u8]);
+        d.pump();
+        for f in d.take_frames() {
+            if let DeviceMsg::Event(e) = f.packet().unwrap().msg {
+                events.push(e);
+            }
+        }
+    }
+    assert!(events.len() >= 10, "{}", events.len());
+    let mut gen = RandomSync::new(seed, min_ms, max_ms);
+    let mut rise = set_us;
+    for pair in events.chunks(2) {
+        rise += gen.next_interval_ms() as u64 * 1000;
+        let k = pair[0].value;
+        assert!(pair[0].high && pair[0].rule == 0);
+        // Edges come within one poll (a few clock reads) of their scheduled time.
+        // (`rise` counts from the Ack's time, read just after the map's start time.)
+        assert!(
+            (rise - 50..rise + 100).contains(&pair[0].device_us),
+            "{pair:?} {rise}"
+        );
+        if let Some(fall) = pair.get(1) {
+            assert!(!fall.high && fall.value == k);
+            let at = rise + pulse_ms as u64 * 1000;
+            assert!((at - 50..at + 100).contains(&fall.device_us), "{fall:?}");
+        }
+    }
 }

@@ -155,7 +155,9 @@ fn parse_header(h: &str) -> Result<(String, bool, Vec<usize>), String> {
 
 fn kind_of(descr: &str) -> Option<(Kind, bool)> {
     // (kind, big-endian)
-    let (order, ty) = descr.split_at(descr.len().min(1));
+    // `split_at_checked`: a descr starting with a multi-byte character (the header is
+    // decoded lossily) is refused, not a panic (found by the `npy_npz` fuzz target).
+    let (order, ty) = descr.split_at_checked(1).unwrap_or(("", descr));
     let big = match order {
         "<" | "|" | "=" => false,
         ">" => true,
@@ -357,6 +359,21 @@ impl Array {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fuzz regression (`fuzz/corpus/npy_npz/crash-ec7b43…`): a descr whose first character
+    /// is not ASCII (`'\u{fffd}f4'` after lossy decoding) is a `DType` error, not a panic.
+    #[test]
+    fn descr_starting_with_a_multibyte_char_is_refused() {
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        let h = b"{'descr': '\x99f4', 'fortran_order': False, 'shape': (1,), }\n";
+        b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        b.extend_from_slice(h);
+        b.extend_from_slice(&1.0f32.to_le_bytes());
+        match Array::from_npy(&b) {
+            Err(NpyError::DType(d)) => assert_eq!(d, "\u{fffd}f4"),
+            other => panic!("expected a DType error, got {other:?}"),
+        }
+    }
 
     /// Bytes `np.save(f, np.array([[1, 2, 3], [4, 5, 6]], dtype=np.float32))` writes.
     fn numpy_2x3_f4() -> Vec<u8> {

@@ -1,23 +1,20 @@
 //! `impl Real for f32` and `f64`: which kernels each precision runs. f32 (training,
-//! evaluation) takes the fastest SIMD path this CPU has ([`super::kernel`]); f64 (the
-//! gradient check) runs the portable reference ([`super::portable`]) on `dgemm`.
+//! evaluation) runs the chosen [`Kernel`] ([`super::kernel`]); f64 (the gradient check)
+//! has one path, the portable reference ([`super::portable`]) on `dgemm`.
 //!
 //! Kept apart from the trait so that the kernels, which are generic over [`Real`], and the
 //! trait do not import each other.
 
+use super::isa::Kernel;
 use super::kernel;
 use super::portable::{bwd_step_ref, fwd_step_ref};
 use super::real::{gemm, Real};
 use super::step::{BwdStep, FwdStep};
 
 macro_rules! impl_real {
-    ($t:ty, $gemm:path, $acc:expr $(, $extra:item)*) => {
+    ($t:ty, $gemm:path $(, $extra:item)*) => {
         impl Real for $t {
             $($extra)*
-            #[inline]
-            fn gemm_acc(m: usize, n: usize, k: usize, a: &[Self], b: &[Self], c: &mut [Self]) {
-                $acc(m, n, k, a, b, c)
-            }
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             #[inline(always)]
@@ -82,30 +79,48 @@ macro_rules! impl_real {
 impl_real!(
     f32,
     matrixmultiply::sgemm,
-    |m, n, k, a, b, c| { kernel::gemm_acc_f32(m, n, k, a, k, b, n, c, n) },
     #[inline]
-    fn gemm_tn_acc(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-        kernel::gemm_tn_acc_f32(m, n, k, a, b, c)
+    fn gemm_acc(kernel: Kernel, m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+        kernel::gemm_acc_with(kernel, m, n, k, a, k, b, n, c, n);
     },
     #[inline]
-    fn fwd_step(st: FwdStep<'_, f32>) {
-        kernel::fwd_step_f32(st)
+    fn gemm_tn_acc(
+        kernel: Kernel,
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+    ) {
+        kernel::gemm_tn_acc_with(kernel, m, n, k, a, b, c);
     },
     #[inline]
-    fn bwd_step(st: BwdStep<'_, f32>) {
-        kernel::bwd_step_f32(st)
+    fn fwd_step(kernel: Kernel, st: FwdStep<'_, f32>) {
+        kernel::fwd_step_with(kernel, st);
+    },
+    #[inline]
+    fn bwd_step(kernel: Kernel, st: BwdStep<'_, f32>) {
+        kernel::bwd_step_with(kernel, st);
     }
 );
 impl_real!(
     f64,
     matrixmultiply::dgemm,
-    |m, n, k, a, b, c| gemm(m, n, k, 1.0, a, false, b, false, 1.0, c),
     #[inline]
-    fn fwd_step(st: FwdStep<'_, f64>) {
+    fn gemm_acc(_: Kernel, m: usize, n: usize, k: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
+        gemm(m, n, k, 1.0, a, false, b, false, 1.0, c)
+    },
+    #[inline]
+    fn gemm_tn_acc(_: Kernel, m: usize, n: usize, k: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
+        gemm(m, n, k, 1.0, &a[..k * m], true, &b[..k * n], false, 1.0, c)
+    },
+    #[inline]
+    fn fwd_step(_: Kernel, st: FwdStep<'_, f64>) {
         fwd_step_ref(st)
     },
     #[inline]
-    fn bwd_step(st: BwdStep<'_, f64>) {
+    fn bwd_step(_: Kernel, st: BwdStep<'_, f64>) {
         bwd_step_ref(st)
     }
 );

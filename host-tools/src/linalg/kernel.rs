@@ -20,6 +20,7 @@
 //! order), so they agree bit for bit with each other and with
 //! [`super::portable::gemm_acc_fused`].
 
+use super::isa::Kernel;
 use super::portable::{body, bwd_step_by, check_gemm, fwd_step_by, gemm_acc_portable};
 use super::real::gemm;
 #[cfg(target_arch = "x86_64")]
@@ -30,76 +31,6 @@ use super::simd::{
     Epi, RawSrc,
 };
 use super::step::{BwdStep, FwdStep};
-
-/// One implementation of the f32 kernels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kernel {
-    /// Plain Rust, any CPU (products: [`super::portable::gemm_acc_ref`]; the
-    /// weight-gradient product: `matrixmultiply`'s `sgemm`).
-    Portable,
-    /// x86-64 AVX2 + FMA, 8 lanes.
-    Avx2,
-    /// x86-64 AVX-512F + FMA, 16 lanes.
-    Avx512,
-}
-
-impl Kernel {
-    /// Every path, slowest first.
-    pub const ALL: [Kernel; 3] = [Kernel::Portable, Kernel::Avx2, Kernel::Avx512];
-
-    /// `portable`, `avx2`, `avx512`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kernel::Portable => "portable",
-            Kernel::Avx2 => "avx2",
-            Kernel::Avx512 => "avx512",
-        }
-    }
-
-    /// Whether this CPU can run the path.
-    pub fn is_supported(self) -> bool {
-        match self {
-            Kernel::Portable => true,
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => {
-                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-            }
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => {
-                std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma")
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            Kernel::Avx2 | Kernel::Avx512 => false,
-        }
-    }
-
-    /// The paths this CPU supports, slowest first (always starts with `Portable`).
-    pub fn supported() -> Vec<Kernel> {
-        Kernel::ALL
-            .into_iter()
-            .filter(|k| k.is_supported())
-            .collect()
-    }
-
-    /// The fastest path this CPU supports.
-    pub fn best() -> Kernel {
-        if Kernel::Avx512.is_supported() {
-            Kernel::Avx512
-        } else if Kernel::Avx2.is_supported() {
-            Kernel::Avx2
-        } else {
-            Kernel::Portable
-        }
-    }
-
-    fn assert_supported(self) {
-        assert!(
-            self.is_supported(),
-            "kernel {} is not supported by this CPU",
-            self.name()
-        );
-    }
-}
 
 /// Run the SIMD driver of `kernel` (not `Portable`) on `srcs` with epilogue `e`.
 ///
@@ -366,11 +297,66 @@ fn step_product(kernel: Kernel, m: usize, n: usize, k: usize, a: &[f32], b: &[f3
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linalg::portable::{bwd_step_ref, fwd_step_ref, gemm_acc_ref};
+    use crate::linalg::portable::{
+        bwd_step_by, bwd_step_ref, fwd_step_by, fwd_step_ref, gemm_acc_fused,
+    };
     use neuroloop_core::Transfer;
 
+    const TRANSFERS: [Transfer; 4] = [
+        Transfer::Relu,
+        Transfer::Tanh,
+        Transfer::Sigmoid,
+        Transfer::Identity,
+    ];
+
+    /// Largest `|x − y| / (1 + |y|)` of f32 results against an f64 reference (measured
+    /// on AVX2 + FMA and portable: 3.9e-7 gemm, 3.6e-6 gemm_tn, 3.5e-7 steps; each
+    /// bound ≤ 3× that).
+    const GEMM_TOL: f64 = 1e-6;
+    /// As [`GEMM_TOL`], for the transposed weight-gradient product (k up to 5 000).
+    const GEMM_TN_TOL: f64 = 1e-5;
+    /// As [`GEMM_TOL`], for the fused steps.
+    const STEP_TOL: f64 = 1e-6;
+
+    fn vals(len: usize, seed: usize) -> Vec<f32> {
+        (0..len)
+            .map(|i| (((i * 7919 + seed * 104729) % 1009) as f32 / 1009.0 - 0.45) * 0.8)
+            .collect()
+    }
+
+    fn to64(v: &[f32]) -> Vec<f64> {
+        v.iter().map(|&x| x as f64).collect()
+    }
+
+    /// Largest `|x − y| / (1 + |y|)`.
+    fn rel_err(a: &[f32], b: &[f64]) -> f64 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| (x as f64 - y).abs() / (1.0 + y.abs()))
+            .fold(0.0, f64::max)
+    }
+
+    fn assert_bits_eq(a: &[f32], b: &[f32], what: &str) {
+        for (k, (x, y)) in a.iter().zip(b).enumerate() {
+            assert_eq!(x.to_bits(), y.to_bits(), "{what}[{k}]: {x} vs {y}");
+        }
+    }
+
     #[test]
-    fn gemm_acc_matches_naive_every_edge() {
+    fn supported_kernels_start_portable_and_include_best() {
+        let s = Kernel::supported();
+        assert_eq!(s[0], Kernel::Portable);
+        assert!(s.contains(&Kernel::best()));
+        assert!(s.iter().all(|k| k.is_supported()));
+        eprintln!("kernels on this CPU: {s:?}");
+    }
+
+    /// Every path the CPU supports, forced in turn: the SIMD paths bit for bit equal to
+    /// the fused-multiply-add reference, every path within [`GEMM_TOL`] of f64.
+    #[test]
+    fn gemm_acc_every_kernel_matches_reference() {
+        let mut worst = 0.0f64;
         for &(m, n, k) in &[
             (1, 1, 1),
             (25, 50, 50),
@@ -379,55 +365,89 @@ mod tests {
             (3, 7, 5),
             (25, 128, 128),
         ] {
-            let a: Vec<f32> = (0..m * k)
-                .map(|i| ((i * 7 % 13) as f32 - 6.0) * 0.1)
-                .collect();
+            let a = vals(m * k, 1);
             // 16 floats of slack, so the SIMD kernels (not the portable fallback) run.
-            let b: Vec<f32> = (0..k * n + 16)
-                .map(|i| ((i * 5 % 11) as f32 - 5.0) * 0.1)
+            let b = vals(k * n + 16, 2);
+            let c0 = vals(m * n, 3);
+            let want: Vec<f64> = (0..m * n)
+                .map(|idx| {
+                    let (i, j) = (idx / n, idx % n);
+                    c0[idx] as f64
+                        + (0..k)
+                            .map(|p| a[i * k + p] as f64 * b[p * n + j] as f64)
+                            .sum::<f64>()
+                })
                 .collect();
-            let c0: Vec<f32> = (0..m * n).map(|i| (i % 3) as f32).collect();
-            let mut want = c0.clone();
-            for i in 0..m {
-                for j in 0..n {
-                    want[i * n + j] += (0..k)
-                        .map(|p| a[i * k + p] as f64 * b[p * n + j] as f64)
-                        .sum::<f64>() as f32;
+            let mut fused = c0.clone();
+            gemm_acc_fused(m, n, k, &a, &b, &mut fused);
+            for kernel in Kernel::supported() {
+                let mut c = c0.clone();
+                let ran = gemm_acc_with(kernel, m, n, k, &a, k, &b, n, &mut c, n);
+                assert_eq!(ran, kernel, "{m}x{n}x{k}");
+                if kernel != Kernel::Portable {
+                    assert_bits_eq(&c, &fused, &format!("{kernel:?} {m}x{n}x{k}"));
                 }
-            }
-            let mut c = c0.clone();
-            gemm_acc_f32(m, n, k, &a, k, &b, n, &mut c, n);
-            let mut c2 = c0.clone();
-            gemm_acc_ref(m, n, k, &a, k, &b, n, &mut c2, n);
-            for ((x, y), z) in c.iter().zip(&want).zip(&c2) {
-                assert!(
-                    (x - y).abs() < 1e-4 && (z - y).abs() < 1e-4,
-                    "{m}x{n}x{k}: {x} {y} {z}"
-                );
+                let e = rel_err(&c, &want);
+                assert!(e <= GEMM_TOL, "{kernel:?} {m}x{n}x{k}: error {e:.2e}");
+                worst = worst.max(e);
             }
         }
+        eprintln!("gemm_acc: worst relative error {worst:.2e}");
     }
 
-    fn vals(len: usize, seed: usize) -> Vec<f32> {
-        (0..len)
-            .map(|i| (((i * 7919 + seed * 104729) % 1009) as f32 / 1009.0 - 0.45) * 0.8)
-            .collect()
-    }
-
-    fn close(a: &[f32], b: &[f64], what: &str) {
-        for (k, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (*x as f64 - y).abs() <= 1e-4 * (1.0 + y.abs()),
-                "{what}[{k}]: {x} vs {y}"
-            );
-        }
-    }
-
-    /// The fused f32 steps (whatever SIMD this CPU has) against the f64 reference, on
-    /// shapes with full, partial and single-vector column strips and uneven row blocks.
+    /// As above for `C += Aᵀ·B`; the SIMD reference sums `k` in order with one fused
+    /// multiply-add per term.
     #[test]
-    fn fused_steps_match_reference() {
-        let to64 = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+    fn gemm_tn_every_kernel_matches_reference() {
+        let mut worst = 0.0f64;
+        for &(m, n, k) in &[
+            (50, 50, 5000),
+            (3, 50, 700),
+            (2, 17, 33),
+            (9, 128, 300),
+            (1, 1, 1),
+        ] {
+            let a = vals(k * m, 1);
+            let b = vals(k * n + 16, 2);
+            let c0 = vals(m * n, 3);
+            let want: Vec<f64> = (0..m * n)
+                .map(|idx| {
+                    let (i, j) = (idx / n, idx % n);
+                    c0[idx] as f64
+                        + (0..k)
+                            .map(|p| a[p * m + i] as f64 * b[p * n + j] as f64)
+                            .sum::<f64>()
+                })
+                .collect();
+            let fused: Vec<f32> = (0..m * n)
+                .map(|idx| {
+                    let (i, j) = (idx / n, idx % n);
+                    (0..k).fold(c0[idx], |acc, p| a[p * m + i].mul_add(b[p * n + j], acc))
+                })
+                .collect();
+            for kernel in Kernel::supported() {
+                let mut c = c0.clone();
+                let ran = gemm_tn_acc_with(kernel, m, n, k, &a, &b, &mut c);
+                assert_eq!(ran, kernel, "{m}x{n}x{k}");
+                if kernel != Kernel::Portable {
+                    assert_bits_eq(&c, &fused, &format!("{kernel:?} {m}x{n}x{k}"));
+                }
+                let e = rel_err(&c, &want);
+                assert!(e <= GEMM_TN_TOL, "{kernel:?} {m}x{n}x{k}: error {e:.2e}");
+                worst = worst.max(e);
+            }
+        }
+        eprintln!("gemm_tn_acc: worst relative error {worst:.2e}");
+    }
+
+    /// The fused steps on every path the CPU supports, forced in turn, on shapes with
+    /// full, partial and single-vector column strips and uneven row blocks, every transfer
+    /// function, noise on and off: the SIMD paths bit for bit equal to the portable step
+    /// with fused-multiply-add products (the same arithmetic in the same order), every path
+    /// within [`STEP_TOL`] of the f64 reference.
+    #[test]
+    fn fused_steps_every_kernel_match_reference() {
+        let mut worst = 0.0f64;
         for &(m, n, ni, no) in &[
             (25, 50, 3, 2),
             (1, 1, 1, 1),
@@ -436,35 +456,40 @@ mod tests {
             (9, 40, 2, 5),
             (30, 8, 1, 1),
         ] {
-            for tf in [
-                Transfer::Relu,
-                Transfer::Tanh,
-                Transfer::Sigmoid,
-                Transfer::Identity,
-            ] {
+            let (x, wi, rp) = (vals(m * ni, 1), vals(ni * n + 16, 2), vals(m * n, 3));
+            let (wr, b, sp, z) = (
+                vals(n * n + 16, 4),
+                vals(n, 5),
+                vals(m * n, 6),
+                vals(m * n, 7),
+            );
+            let (dp, dy, wo) = (vals(m * n, 8), vals(m * no, 9), vals(no * n + 16, 10));
+            let d0 = vals(m * n, 11);
+            for tf in TRANSFERS {
                 for noisy in [false, true] {
-                    let (x, wi, rp) = (vals(m * ni, 1), vals(ni * n, 2), vals(m * n, 3));
-                    let (wr, b, sp, z) =
-                        (vals(n * n, 4), vals(n, 5), vals(m * n, 6), vals(m * n, 7));
-                    let (mut s1, mut r1) = (vec![9.0f32; m * n], vec![9.0f32; m * n]);
-                    fwd_step_f32(FwdStep {
-                        m,
-                        n,
-                        n_in: ni,
-                        x: &x,
-                        w_in_t: &wi,
-                        r_prev: &rp,
-                        w_rec_t: &wr,
-                        b_rec: &b,
-                        s_prev: &sp,
-                        noise: noisy.then_some(&z[..]),
-                        s_next: &mut s1,
-                        r_next: &mut r1,
-                        alpha: 0.2,
-                        keep: 0.8,
-                        tf,
-                    });
-                    let (mut s2, mut r2) = (vec![9.0f64; m * n], vec![9.0f64; m * n]);
+                    // A macro, not a closure: the step borrows the output buffers it is given.
+                    macro_rules! fwd {
+                        ($s:expr, $r:expr) => {
+                            FwdStep {
+                                m,
+                                n,
+                                n_in: ni,
+                                x: &x,
+                                w_in_t: &wi,
+                                r_prev: &rp,
+                                w_rec_t: &wr,
+                                b_rec: &b,
+                                s_prev: &sp,
+                                noise: noisy.then_some(&z[..]),
+                                s_next: $s,
+                                r_next: $r,
+                                alpha: 0.2,
+                                keep: 0.8,
+                                tf,
+                            }
+                        };
+                    }
+                    let (mut s_ref, mut r_ref) = (vec![9.0f64; m * n], vec![9.0f64; m * n]);
                     let z64 = to64(&z);
                     fwd_step_ref(FwdStep {
                         m,
@@ -477,97 +502,100 @@ mod tests {
                         b_rec: &to64(&b),
                         s_prev: &to64(&sp),
                         noise: noisy.then_some(&z64[..]),
-                        s_next: &mut s2,
-                        r_next: &mut r2,
+                        s_next: &mut s_ref,
+                        r_next: &mut r_ref,
                         alpha: 0.2,
                         keep: 0.8,
                         tf,
                     });
-                    close(&s1, &s2, "s");
-                    close(&r1, &r2, "r");
+                    let (mut s_fma, mut r_fma) = (vec![9.0f32; m * n], vec![9.0f32; m * n]);
+                    fwd_step_by(fwd!(&mut s_fma, &mut r_fma), gemm_acc_fused);
+                    for kernel in Kernel::supported() {
+                        let what = format!("{kernel:?} {m}x{n} {tf:?} noise {noisy}");
+                        let (mut s1, mut r1) = (vec![9.0f32; m * n], vec![9.0f32; m * n]);
+                        assert_eq!(fwd_step_with(kernel, fwd!(&mut s1, &mut r1)), kernel);
+                        if kernel != Kernel::Portable {
+                            assert_bits_eq(&s1, &s_fma, &format!("{what} s"));
+                            assert_bits_eq(&r1, &r_fma, &format!("{what} r"));
+                        }
+                        let e = rel_err(&s1, &s_ref).max(rel_err(&r1, &r_ref));
+                        assert!(e <= STEP_TOL, "{what}: forward error {e:.2e}");
+                        worst = worst.max(e);
 
-                    let (dp, dy, wo) = (vals(m * n, 8), vals(m * no, 9), vals(no * n, 10));
-                    let (d0, rr) = (vals(m * n, 11), r1.clone());
-                    for first in [false, true] {
+                        let rr = r1.clone();
                         let frc = if noisy { 0.3 } else { 0.0 };
-                        let (mut d1, mut o1, mut t1) =
-                            (d0.clone(), vec![9.0f32; m * n], vec![0.0f32; m * n]);
-                        bwd_step_f32(BwdStep {
-                            m,
-                            n,
-                            n_out: no,
-                            dpre: (!first).then_some(&dp[..]),
-                            w_rec: &wr,
-                            dy: Some(&dy),
-                            w_out: &wo,
-                            frc,
-                            s: &s1,
-                            r: &rr,
-                            delta: &mut d1,
-                            dpre_out: (!first).then_some(&mut o1[..]),
-                            tmp: &mut t1,
-                            alpha: 0.2,
-                            keep: if first { 0.0 } else { 0.8 },
-                            tf,
-                        });
-                        let (mut d2, mut o2, mut t2) =
-                            (to64(&d0), vec![9.0f64; m * n], vec![0.0f64; m * n]);
-                        bwd_step_ref(BwdStep {
-                            m,
-                            n,
-                            n_out: no,
-                            dpre: (!first).then_some(&to64(&dp)[..]),
-                            w_rec: &to64(&wr),
-                            dy: Some(&to64(&dy)),
-                            w_out: &to64(&wo),
-                            frc: frc as f64,
-                            s: &to64(&s1),
-                            r: &to64(&rr),
-                            delta: &mut d2,
-                            dpre_out: (!first).then_some(&mut o2[..]),
-                            tmp: &mut t2,
-                            alpha: 0.2,
-                            keep: if first { 0.0 } else { 0.8 },
-                            tf,
-                        });
-                        close(&d1, &d2, "delta");
-                        if !first {
-                            close(&o1, &o2, "dpre_out");
-                        } else {
-                            assert!(o1.iter().all(|&v| v == 9.0));
+                        for first in [false, true] {
+                            let keep = if first { 0.0 } else { 0.8 };
+                            macro_rules! bwd {
+                                ($d:expr, $o:expr, $t:expr) => {
+                                    BwdStep {
+                                        m,
+                                        n,
+                                        n_out: no,
+                                        dpre: (!first).then_some(&dp[..]),
+                                        w_rec: &wr,
+                                        dy: Some(&dy),
+                                        w_out: &wo,
+                                        frc,
+                                        s: &s1,
+                                        r: &rr,
+                                        delta: $d,
+                                        dpre_out: (!first).then_some($o),
+                                        tmp: $t,
+                                        alpha: 0.2,
+                                        keep,
+                                        tf,
+                                    }
+                                };
+                            }
+                            let (mut d2, mut o2, mut t2) =
+                                (to64(&d0), vec![9.0f64; m * n], vec![0.0f64; m * n]);
+                            bwd_step_ref(BwdStep {
+                                m,
+                                n,
+                                n_out: no,
+                                dpre: (!first).then_some(&to64(&dp)[..]),
+                                w_rec: &to64(&wr),
+                                dy: Some(&to64(&dy)),
+                                w_out: &to64(&wo),
+                                frc: frc as f64,
+                                s: &to64(&s1),
+                                r: &to64(&rr),
+                                delta: &mut d2,
+                                dpre_out: (!first).then_some(&mut o2[..]),
+                                tmp: &mut t2,
+                                alpha: 0.2,
+                                keep: keep as f64,
+                                tf,
+                            });
+                            let (mut d_fma, mut o_fma, mut t_fma) =
+                                (d0.clone(), vec![9.0f32; m * n], vec![0.0f32; m * n]);
+                            bwd_step_by(
+                                bwd!(&mut d_fma, &mut o_fma[..], &mut t_fma),
+                                gemm_acc_fused,
+                            );
+                            let (mut d1, mut o1, mut t1) =
+                                (d0.clone(), vec![9.0f32; m * n], vec![0.0f32; m * n]);
+                            let ran = bwd_step_with(kernel, bwd!(&mut d1, &mut o1[..], &mut t1));
+                            assert_eq!(ran, kernel);
+                            let what = format!("{what} first {first}");
+                            if kernel != Kernel::Portable {
+                                assert_bits_eq(&d1, &d_fma, &format!("{what} delta"));
+                                assert_bits_eq(&o1, &o_fma, &format!("{what} dpre_out"));
+                            }
+                            let mut e = rel_err(&d1, &d2);
+                            if first {
+                                assert!(o1.iter().all(|&v| v == 9.0), "{what}: dpre_out written");
+                            } else {
+                                e = e.max(rel_err(&o1, &o2));
+                            }
+                            assert!(e <= STEP_TOL, "{what}: backward error {e:.2e}");
+                            worst = worst.max(e);
                         }
                     }
                 }
             }
         }
-    }
-
-    #[test]
-    fn gemm_tn_matches_naive() {
-        for &(m, n, k) in &[
-            (50, 50, 5000),
-            (3, 50, 700),
-            (2, 17, 33),
-            (9, 128, 300),
-            (1, 1, 1),
-        ] {
-            let a = vals(k * m, 1);
-            let b = vals(k * n + 16, 2);
-            let c0 = vals(m * n, 3);
-            let mut c = c0.clone();
-            gemm_tn_acc_f32(m, n, k, &a, &b, &mut c);
-            let want: Vec<f64> = (0..m * n)
-                .map(|idx| {
-                    let (i, j) = (idx / n, idx % n);
-                    c0[idx] as f64
-                        + (0..k)
-                            .map(|p| a[p * m + i] as f64 * b[p * n + j] as f64)
-                            .sum::<f64>()
-                })
-                .collect();
-            for (x, y) in c.iter().zip(&want) {
-                assert!((*x as f64 - y).abs() < 1e-3, "{m}x{n}x{k}: {x} {y}");
-            }
-        }
+        eprintln!("fused steps: worst relative error {worst:.2e}");
     }
 }

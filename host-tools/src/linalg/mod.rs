@@ -13,10 +13,12 @@
 //! | `transfer.rs` | `f(x)` and `f'(x)` of every transfer function, once |
 //! | `step.rs` | [`FwdStep`]/[`BwdStep`]: the operands of one time step |
 //! | `portable.rs` | plain-Rust product and steps (the reference) |
-//! | `kernel.rs` | [`Kernel`] (portable, AVX2, AVX-512) and the f32 dispatch |
+//! | `isa.rs` | [`Kernel`]: portable, AVX2, AVX-512; which this CPU supports |
+//! | `kernel.rs` | the f32 kernels on a chosen [`Kernel`] |
 //! | `simd/` | vector trait, tile driver, epilogues, x86 vectors |
 
 mod impls;
+pub mod isa;
 pub mod kernel;
 pub mod portable;
 pub mod real;
@@ -24,6 +26,6 @@ pub(crate) mod simd;
 pub mod step;
 pub mod transfer;
 
-pub use kernel::Kernel;
+pub use isa::Kernel;
 pub use real::{gemm, Real};
 pub use step::{BwdStep, FwdStep};

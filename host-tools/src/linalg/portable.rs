@@ -4,6 +4,7 @@
 //! CPUs without AVX2 + FMA run these; the SIMD kernels ([`super::kernel`]) are tested
 //! against them.
 
+use super::isa::Kernel;
 use super::real::Real;
 use super::step::{BwdStep, FwdStep};
 use super::transfer;
@@ -146,14 +147,19 @@ pub(crate) fn body<const MR: usize, const FMA: bool>(
         i += 1;
     }
 }
-/// Reference forward step (any [`Real`]; the f64 path), products by [`Real::gemm_acc`].
+/// Reference forward step (any [`Real`]; the f64 path), products by the portable
+/// [`Real::gemm_acc`].
 pub fn fwd_step_ref<T: Real>(st: FwdStep<'_, T>) {
-    fwd_step_by(st, T::gemm_acc)
+    fwd_step_by(st, |m, n, k, a, b, c| {
+        T::gemm_acc(Kernel::Portable, m, n, k, a, b, c)
+    })
 }
 
-/// Reference backward step (any [`Real`]), products by [`Real::gemm_acc`].
+/// Reference backward step (any [`Real`]), products by the portable [`Real::gemm_acc`].
 pub fn bwd_step_ref<T: Real>(st: BwdStep<'_, T>) {
-    bwd_step_by(st, T::gemm_acc)
+    bwd_step_by(st, |m, n, k, a, b, c| {
+        T::gemm_acc(Kernel::Portable, m, n, k, a, b, c)
+    })
 }
 
 /// The forward step in plain Rust with the products computed by `gemm_acc`

@@ -1,9 +1,11 @@
 //! The scalar the trainer computes in: `f32` for speed, `f64` for the gradient check.
 //!
 //! [`Real`] carries the few operations BPTT needs, the per-step products and fused steps
-//! (each precision picks its kernels in [`super::impls`]), and [`gemm`], a row-major GEMM
+//! on a given [`Kernel`] (each precision picks its kernels in `impls.rs`; f64 has one
+//! path and ignores the choice), and [`gemm`], a row-major GEMM
 //! on `matrixmultiply`'s `sgemm`/`dgemm` (runtime-detected AVX2/FMA kernels).
 
+use super::isa::Kernel;
 use super::step::{BwdStep, FwdStep};
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
@@ -49,26 +51,31 @@ pub trait Real:
     /// Whether finite.
     fn is_finite(self) -> bool;
     /// `C (m×n) += A (m×k) · B (k×n)`, contiguous row-major: the per-step product.
-    fn gemm_acc(m: usize, n: usize, k: usize, a: &[Self], b: &[Self], c: &mut [Self]);
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_acc(
+        kernel: Kernel,
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[Self],
+        b: &[Self],
+        c: &mut [Self],
+    );
     /// `C (m×n) += Aᵀ·B`, `A` stored k×m, `B` k×n, contiguous (weight gradients).
-    fn gemm_tn_acc(m: usize, n: usize, k: usize, a: &[Self], b: &[Self], c: &mut [Self]) {
-        gemm(
-            m,
-            n,
-            k,
-            Self::ONE,
-            &a[..k * m],
-            true,
-            &b[..k * n],
-            false,
-            Self::ONE,
-            c,
-        )
-    }
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_tn_acc(
+        kernel: Kernel,
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[Self],
+        b: &[Self],
+        c: &mut [Self],
+    );
     /// One fused forward time step (see [`FwdStep`]).
-    fn fwd_step(st: FwdStep<'_, Self>);
+    fn fwd_step(kernel: Kernel, st: FwdStep<'_, Self>);
     /// One fused backward time step (see [`BwdStep`]).
-    fn bwd_step(st: BwdStep<'_, Self>);
+    fn bwd_step(kernel: Kernel, st: BwdStep<'_, Self>);
     /// Raw GEMM, see [`gemm`].
     ///
     /// # Safety

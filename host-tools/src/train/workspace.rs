@@ -23,9 +23,7 @@
 
 use super::net::{transpose, Eff, Net, Params, SLACK};
 use super::objective::{LossKind, Objective};
-#[cfg(target_arch = "x86_64")]
-use crate::linalg::Kernel;
-use crate::linalg::{transfer, BwdStep, FwdStep, Real};
+use crate::linalg::{transfer, BwdStep, FwdStep, Kernel, Real};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
@@ -59,6 +57,8 @@ pub struct Workspace<T> {
     gint: Vec<T>,
     /// Gradients of this chunk (weights: with respect to the effective weights).
     pub grads: Params<T>,
+    /// Kernel path of the f32 products and steps (default: the fastest this CPU has).
+    kernel: Kernel,
 }
 
 impl<T: Real> Workspace<T> {
@@ -84,6 +84,7 @@ impl<T: Real> Workspace<T> {
             tmp: z(bc * n),
             gint: z(i * n),
             grads: Params::zeros_like(&net.params),
+            kernel: Kernel::best(),
         }
     }
 
@@ -122,21 +123,30 @@ impl<T: Real> Workspace<T> {
         }
     }
 
+    /// The kernel path this workspace runs (f32; f64 has one path).
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// Run on `kernel` from now on: the f32 products and steps, and the code around them
+    /// compiled for its ISA (panics if the CPU lacks it). Tests force every path this way.
+    pub fn set_kernel(&mut self, kernel: Kernel) {
+        kernel.assert_supported();
+        self.kernel = kernel;
+    }
+
     /// Forward pass on the loaded inputs. Noise is drawn when `net.noise > 0` and `rngs`
     /// (one generator per trial of the chunk) is given.
     pub fn forward<R: Rng>(&mut self, net: &Net<T>, eff: &Eff<T>, rngs: Option<&mut [R]>) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if Kernel::Avx512.is_supported() {
-                // SAFETY: features detected just above.
-                return unsafe { self.forward_avx512(net, eff, rngs) };
-            }
-            if Kernel::Avx2.is_supported() {
-                // SAFETY: features detected just above.
-                return unsafe { self.forward_avx2(net, eff, rngs) };
-            }
+        match self.kernel {
+            // SAFETY: `set_kernel`/`new` only accept a kernel the CPU supports.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { self.forward_avx512(net, eff, rngs) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe { self.forward_avx2(net, eff, rngs) },
+            _ => self.forward_impl(net, eff, rngs),
         }
-        self.forward_impl(net, eff, rngs)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -158,6 +168,7 @@ impl<T: Real> Workspace<T> {
 
     #[inline(always)]
     fn forward_impl<R: Rng>(&mut self, net: &Net<T>, eff: &Eff<T>, rngs: Option<&mut [R]>) {
+        let kernel = self.kernel;
         let (bc, st, i, n, o) = (self.bc, self.steps, self.n_in, self.n_rec, self.n_out);
         let p = &net.params;
         let (alpha, keep) = (net.alpha, T::ONE - net.alpha);
@@ -187,29 +198,40 @@ impl<T: Real> Workspace<T> {
                 }
                 None => None,
             };
-            T::fwd_step(FwdStep {
-                m: bc,
-                n,
-                n_in: i,
-                x: &self.x[t * bi..(t + 1) * bi],
-                w_in_t: &eff.w_in_t,
-                r_prev,
-                w_rec_t: &eff.w_rec_t,
-                b_rec: &p.b_rec,
-                s_prev,
-                noise,
-                s_next,
-                r_next,
-                alpha,
-                keep,
-                tf,
-            });
+            T::fwd_step(
+                kernel,
+                FwdStep {
+                    m: bc,
+                    n,
+                    n_in: i,
+                    x: &self.x[t * bi..(t + 1) * bi],
+                    w_in_t: &eff.w_in_t,
+                    r_prev,
+                    w_rec_t: &eff.w_rec_t,
+                    b_rec: &p.b_rec,
+                    s_prev,
+                    noise,
+                    s_next,
+                    r_next,
+                    alpha,
+                    keep,
+                    tf,
+                },
+            );
         }
         // Outputs for all steps at once.
         for row in self.out.chunks_exact_mut(o) {
             row.copy_from_slice(&p.b_out);
         }
-        T::gemm_acc(st * bc, o, n, &self.r[bn..], &eff.w_out_t, &mut self.out);
+        T::gemm_acc(
+            kernel,
+            st * bc,
+            o,
+            n,
+            &self.r[bn..],
+            &eff.w_out_t,
+            &mut self.out,
+        );
     }
 
     /// Sum over this chunk of the loss terms (unnormalised: divide by `total_trials`-based
@@ -280,18 +302,15 @@ impl<T: Real> Workspace<T> {
         obj: &Objective,
         total_trials: usize,
     ) -> f64 {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if Kernel::Avx512.is_supported() {
-                // SAFETY: features detected just above.
-                return unsafe { self.backward_avx512(net, eff, obj, total_trials) };
-            }
-            if Kernel::Avx2.is_supported() {
-                // SAFETY: features detected just above.
-                return unsafe { self.backward_avx2(net, eff, obj, total_trials) };
-            }
+        match self.kernel {
+            // SAFETY: `set_kernel`/`new` only accept a kernel the CPU supports.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { self.backward_avx512(net, eff, obj, total_trials) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe { self.backward_avx2(net, eff, obj, total_trials) },
+            _ => self.backward_impl(net, eff, obj, total_trials),
         }
-        self.backward_impl(net, eff, obj, total_trials)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -326,6 +345,7 @@ impl<T: Real> Workspace<T> {
         obj: &Objective,
         total_trials: usize,
     ) -> f64 {
+        let kernel = self.kernel;
         let loss = self.loss_terms(obj, total_trials, true);
         let (bc, st, i, n, o) = (self.bc, self.steps, self.n_in, self.n_rec, self.n_out);
         let bn = bc * n;
@@ -341,7 +361,7 @@ impl<T: Real> Workspace<T> {
         let g = &mut self.grads;
         // Output weights and bias.
         g.w_out.iter_mut().for_each(|v| *v = T::ZERO);
-        T::gemm_tn_acc(o, n, st * bc, &self.dy, &self.r[bn..], &mut g.w_out);
+        T::gemm_tn_acc(kernel, o, n, st * bc, &self.dy, &self.r[bn..], &mut g.w_out);
         g.b_out.iter_mut().for_each(|v| *v = T::ZERO);
         for row in self.dy.chunks_exact(o) {
             for (a, &b) in g.b_out.iter_mut().zip(row) {
@@ -350,24 +370,27 @@ impl<T: Real> Workspace<T> {
         }
         // δ_T = f'(s_T) ⊙ ρ_T, and α·δ_T as the pre-activation gradient of step T−1.
         self.delta.iter_mut().for_each(|v| *v = T::ZERO);
-        T::bwd_step(BwdStep {
-            m: bc,
-            n,
-            n_out: o,
-            dpre: None,
-            w_rec: &eff.w_rec_p,
-            dy: Some(&self.dy[(st - 1) * bo..st * bo]),
-            w_out: &eff.w_out_p,
-            frc,
-            s: &self.s[st * bn..(st + 1) * bn],
-            r: &self.r[st * bn..(st + 1) * bn],
-            delta: &mut self.delta,
-            dpre_out: Some(&mut self.pre[(st - 1) * bn..st * bn]),
-            tmp: &mut self.tmp,
-            alpha,
-            keep: T::ZERO,
-            tf,
-        });
+        T::bwd_step(
+            kernel,
+            BwdStep {
+                m: bc,
+                n,
+                n_out: o,
+                dpre: None,
+                w_rec: &eff.w_rec_p,
+                dy: Some(&self.dy[(st - 1) * bo..st * bo]),
+                w_out: &eff.w_out_p,
+                frc,
+                s: &self.s[st * bn..(st + 1) * bn],
+                r: &self.r[st * bn..(st + 1) * bn],
+                delta: &mut self.delta,
+                dpre_out: Some(&mut self.pre[(st - 1) * bn..st * bn]),
+                tmp: &mut self.tmp,
+                alpha,
+                keep: T::ZERO,
+                tf,
+            },
+        );
         for t in (0..st).rev() {
             // δ holds δ_{t+1} and pre[t] holds α·δ_{t+1}; make δ_t (and α·δ_t in pre[t−1]).
             let (lo, hi) = self.pre.split_at_mut(t * bn);
@@ -380,24 +403,27 @@ impl<T: Real> Workspace<T> {
             } else {
                 (None, None, T::ZERO)
             };
-            T::bwd_step(BwdStep {
-                m: bc,
-                n,
-                n_out: o,
-                dpre: Some(&hi[..bn]),
-                w_rec: &eff.w_rec_p,
-                dy,
-                w_out: &eff.w_out_p,
-                frc: frc_t,
-                s: &self.s[t * bn..(t + 1) * bn],
-                r: &self.r[t * bn..(t + 1) * bn],
-                delta: &mut self.delta,
-                dpre_out,
-                tmp: &mut self.tmp,
-                alpha,
-                keep,
-                tf,
-            });
+            T::bwd_step(
+                kernel,
+                BwdStep {
+                    m: bc,
+                    n,
+                    n_out: o,
+                    dpre: Some(&hi[..bn]),
+                    w_rec: &eff.w_rec_p,
+                    dy,
+                    w_out: &eff.w_out_p,
+                    frc: frc_t,
+                    s: &self.s[t * bn..(t + 1) * bn],
+                    r: &self.r[t * bn..(t + 1) * bn],
+                    delta: &mut self.delta,
+                    dpre_out,
+                    tmp: &mut self.tmp,
+                    alpha,
+                    keep,
+                    tf,
+                },
+            );
         }
         let g = &mut self.grads;
         // δ_0 → init_state (shared by all trials).
@@ -409,9 +435,9 @@ impl<T: Real> Workspace<T> {
         }
         // Recurrent and input weights, recurrent bias: one GEMM each over all rows.
         g.w_rec.iter_mut().for_each(|v| *v = T::ZERO);
-        T::gemm_tn_acc(n, n, st * bc, &self.pre, &self.r, &mut g.w_rec);
+        T::gemm_tn_acc(kernel, n, n, st * bc, &self.pre, &self.r, &mut g.w_rec);
         self.gint.iter_mut().for_each(|v| *v = T::ZERO);
-        T::gemm_tn_acc(i, n, st * bc, &self.x, &self.pre, &mut self.gint);
+        T::gemm_tn_acc(kernel, i, n, st * bc, &self.x, &self.pre, &mut self.gint);
         transpose(&self.gint, i, n, &mut g.w_in);
         g.b_rec.iter_mut().for_each(|v| *v = T::ZERO);
         for row in self.pre[..st * bn].chunks_exact(n) {

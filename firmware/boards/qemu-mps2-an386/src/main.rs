@@ -2,8 +2,9 @@
 //!
 //! | function | peripheral |
 //! |---|---|
-//! | protocol | UART0 (CMSDK APB UART, 0x4000_4000) = QEMU's first `-serial` |
-//! | clock, timer-mode tick | SysTick on the 25 MHz core clock (`-icount shift=0`: 40 instructions per clock) |
+//! | protocol | UART0 (CMSDK APB UART, 0x4000_4000) = QEMU's first `-serial`; RX polled, TX drained from a 4 KiB ring by the UART0 TX interrupt (IRQ 1) |
+//! | clock | CMSDK timer 0 (0x4000_0000), 25 MHz free-running (`-icount shift=0`: 40 instructions per clock) |
+//! | timer-mode tick | SysTick on the 25 MHz core clock, one tick per wrap |
 //! | TTL / sync pins 0, 1 | FPGA LEDs 0, 1 (FPGAIO LED register, 0x4002_8000) |
 //! | PWM channel 0 | stand-in: the duty is kept in RAM, nothing drives a pin |
 //! | logs | semihosting on QEMU's stdout: plain text (`hprintln!`), or defmt frames with the feature `defmt` |
@@ -32,6 +33,9 @@ use neuroloop_firmware::{App, Config, Io, Outputs, Slots, DEFAULT_BLOB};
 const SLOT_BYTES: usize = 160 * 1024;
 /// State words: N_rec ≤ 1024 with up to 256 outputs.
 const STATE_WORDS: usize = 2 * 1024 + 256;
+/// Transmit ring, bytes (one less usable: `heapless::spsc`): ~35 telemetry frames of an
+/// N_rec 64 net with 16 + 16 units streamed.
+const TX_BYTES: usize = 4096;
 
 #[entry]
 fn main() -> ! {
@@ -56,10 +60,10 @@ fn main() -> ! {
         }
         Err(m) => panic!("kernel self-test failed: {:?}", m),
     }
-    let (a, b, state) = board::buffers();
+    let (a, b, state) = board::buffers().unwrap();
     let mut slots = Slots::new(DEFAULT_BLOB, a, b);
     let mut app = {
-        let (model, _) = slots.split();
+        let model = slots.split().model;
         #[cfg(not(feature = "defmt"))]
         cortex_m_semihosting::hprintln!(
             "neuroloop {} on mps2-an386: model {} ({}x{}x{}), slot {} B",
@@ -87,7 +91,7 @@ fn main() -> ! {
         .unwrap()
     };
     let mut io = Io {
-        serial: board::Uart0::new(),
+        serial: board::Uart0::new().unwrap(),
         ticker: board::SysTicker::new(cp.SYST),
         actuators: Outputs {
             pwm: [board::RamPwm::default()],

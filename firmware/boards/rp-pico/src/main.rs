@@ -2,13 +2,13 @@
 //!
 //! | function | Pico pin | notes |
 //! |---|---|---|
-//! | protocol TX | GP0 (pin 1) | UART0, 115 200 8N1, 3.3 V: to a USB-UART adapter or the Debug Probe's UART |
-//! | protocol RX | GP1 (pin 2) | |
+//! | protocol (default) | micro-USB | USB CDC-ACM, VID:PID 1209:0001 (`board::usb`) |
+//! | protocol (feature `uart`) | GP0 TX (pin 1), GP1 RX (pin 2) | UART0, 115 200 8N1, 3.3 V |
 //! | PWM channel 0 | GP15 (pin 20) | PWM slice 7 B, 10 kHz |
 //! | TTL pin 0 | GP16 (pin 21) | threshold rule output |
 //! | TTL pin 1 | GP17 (pin 22) | threshold rule output |
-//! | sync pin 2 | GP18 (pin 24) | e.g. `Sync{pin: 2, every: 100}` to a recording system |
-//! | clock | TIMER, 1 MHz | step durations in µs; timer mode polls it (no interrupt) |
+//! | sync pin 2 | GP18 (pin 24) | `Sync` / `RandomSync` to a recording system |
+//! | clock | TIMER, 1 MHz | device time, step durations in µs; timer mode polls it |
 //! | logs | defmt over RTT (SWD) | `probe-rs run` prints them |
 //!
 //! Flash and run: `cargo run --release` in this folder with a debug probe on SWD (runner:
@@ -34,14 +34,16 @@ pub static BOOT2: [u8; 256] = rp2040_boot2::BOOT_LOADER_W25Q080;
 const SLOT_BYTES: usize = 96 * 1024;
 /// State words: N_rec ≤ 512 with up to 64 outputs.
 const STATE_WORDS: usize = 2 * 512 + 64;
+/// Transmit ring, bytes: ~70 telemetry frames of an N_rec 64 net with 16 + 16 units.
+const TX_BYTES: usize = 8192;
 
 #[hal::entry]
 fn main() -> ! {
     let (serial, ticker, pwm, pins) = board::init();
-    let (a, b, state) = board::buffers();
+    let (a, b, state) = board::buffers().unwrap();
     let mut slots = Slots::new(DEFAULT_BLOB, a, b);
     let mut app = {
-        let (model, _) = slots.split();
+        let model = slots.split().model;
         defmt::info!(
             "neuroloop {} on rp-pico: model {} ({}x{}x{})",
             neuroloop_firmware::FIRMWARE_VERSION,

@@ -1,0 +1,215 @@
+//! Persistent A/B model slots on a mock NOR flash that loses power after a given number
+//! of byte writes / sector erases: a cut at every point of an upload leaves a board that
+//! boots the old model or the new one, never neither.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use embedded_storage::nor_flash::{
+    ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+};
+use neuroloop_core::protocol::MAX_CHUNK;
+use neuroloop_core::Model;
+use neuroloop_firmware::flash::{FlashSlot, FlashSlots, Header};
+use neuroloop_firmware::testing::{random_blob, NetSpec};
+
+const SECTOR: usize = 4096;
+
+#[derive(Debug)]
+struct PowerCut;
+impl NorFlashError for PowerCut {
+    fn kind(&self) -> NorFlashErrorKind {
+        NorFlashErrorKind::Other
+    }
+}
+
+/// NOR semantics: erase sets a sector to 0xFF, a write can only clear bits. `power` is
+/// the number of operations left (a byte written or a sector erased each); at 0 the
+/// operation in progress stops where it is (an erase half done leaves half the sector
+/// erased) and every later one fails.
+struct MockSlot {
+    mem: Vec<u8>,
+    power: Rc<Cell<usize>>,
+}
+
+impl MockSlot {
+    fn spend(&self) -> bool {
+        let left = self.power.get();
+        if left == 0 {
+            return false;
+        }
+        self.power.set(left - 1);
+        true
+    }
+}
+
+impl ErrorType for MockSlot {
+    type Error = PowerCut;
+}
+impl ReadNorFlash for MockSlot {
+    const READ_SIZE: usize = 1;
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), PowerCut> {
+        let o = offset as usize;
+        bytes.copy_from_slice(&self.mem[o..o + bytes.len()]);
+        Ok(())
+    }
+    fn capacity(&self) -> usize {
+        self.mem.len()
+    }
+}
+impl NorFlash for MockSlot {
+    const WRITE_SIZE: usize = 4;
+    const ERASE_SIZE: usize = SECTOR;
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), PowerCut> {
+        assert!(from as usize % SECTOR == 0 && to as usize % SECTOR == 0 && from <= to);
+        for s in (from as usize..to as usize).step_by(SECTOR) {
+            if !self.spend() {
+                self.mem[s..s + SECTOR / 2].fill(0xFF);
+                return Err(PowerCut);
+            }
+            self.mem[s..s + SECTOR].fill(0xFF);
+        }
+        Ok(())
+    }
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), PowerCut> {
+        let o = offset as usize;
+        assert!(o % Self::WRITE_SIZE == 0 && bytes.len() % Self::WRITE_SIZE == 0);
+        for (k, &b) in bytes.iter().enumerate() {
+            if !self.spend() {
+                return Err(PowerCut);
+            }
+            self.mem[o + k] &= b;
+        }
+        Ok(())
+    }
+}
+impl FlashSlot for MockSlot {
+    fn mapped(&self) -> &[u8] {
+        &self.mem
+    }
+}
+
+/// The firmware's upload sequence: target, erase, chunks, check the decode, commit.
+fn upload(flash: &mut FlashSlots<MockSlot>, blob: &[u8]) -> Result<(), String> {
+    let (slot, generation) = flash.target();
+    let mut w = flash.begin(slot, blob.len()).map_err(|e| e.to_string())?;
+    for c in blob.chunks(MAX_CHUNK) {
+        flash.write(&mut w, c).map_err(|e| e.to_string())?;
+    }
+    flash.finish(&mut w).map_err(|e| e.to_string())?;
+    let model_crc = Model::from_bytes(flash.blob(slot, blob.len()))
+        .map_err(|e| e.to_string())?
+        .crc();
+    let h = Header {
+        generation,
+        len: blob.len() as u32,
+        model_crc,
+    };
+    flash.commit(slot, h).map_err(|e| e.to_string())
+}
+
+fn fresh(slot_bytes: usize, power: &Rc<Cell<usize>>) -> FlashSlots<MockSlot> {
+    let slot = || MockSlot {
+        mem: vec![0xA5; slot_bytes],
+        power: power.clone(),
+    };
+    FlashSlots::new(slot(), slot())
+}
+
+fn booted_crc(flash: &FlashSlots<MockSlot>) -> Option<u32> {
+    flash.boot().map(|(_, _, m)| m.crc())
+}
+
+#[test]
+fn boot_runs_the_newest_committed_model_in_place() {
+    let power = Rc::new(Cell::new(usize::MAX));
+    let mut flash = fresh(4 * SECTOR, &power);
+    assert!(flash.boot().is_none(), "blank flash: built-in model");
+    let a = random_blob(&NetSpec::new(2, 20, 2, 1, 0, 1));
+    let b = random_blob(&NetSpec::new(3, 24, 1, 2, 1, 2));
+    let c = random_blob(&NetSpec::new(2, 16, 2, 1, 2, 3));
+    let crc = |x: &[u8]| Model::from_bytes(x).unwrap().crc();
+    upload(&mut flash, &a).unwrap();
+    assert_eq!(
+        flash.boot().map(|(i, h, _)| (i, h.generation)),
+        Some((0, 1))
+    );
+    upload(&mut flash, &b).unwrap();
+    assert_eq!(
+        flash.boot().map(|(i, h, _)| (i, h.generation)),
+        Some((1, 2))
+    );
+    upload(&mut flash, &c).unwrap();
+    let (i, h, m) = flash.boot().unwrap();
+    assert_eq!((i, h.generation, m.crc()), (0, 3, crc(&c)));
+    // Zero-copy: the model's bytes are the slot's.
+    let blob = flash.blob(0, c.len());
+    assert_eq!(blob, &c[..]);
+    // A blob too large for the slot is refused before anything is erased.
+    assert!(flash.begin(1, 4 * SECTOR).is_err());
+    assert_eq!(booted_crc(&flash), Some(crc(&c)));
+}
+
+#[test]
+fn a_corrupt_newest_slot_falls_back_to_the_other() {
+    let power = Rc::new(Cell::new(usize::MAX));
+    let mut flash = fresh(4 * SECTOR, &power);
+    let a = random_blob(&NetSpec::new(2, 20, 2, 1, 0, 1));
+    let b = random_blob(&NetSpec::new(3, 24, 1, 2, 1, 2));
+    upload(&mut flash, &a).unwrap();
+    upload(&mut flash, &b).unwrap();
+    // Flip one bit of B's blob: its decode fails (blob CRC), A boots, and the next upload
+    // goes to B again (never over the model that boots).
+    flash.slot_mut(1).mem[100] ^= 0x01;
+    assert_eq!(
+        booted_crc(&flash),
+        Some(Model::from_bytes(&a).unwrap().crc())
+    );
+    assert_eq!(flash.target(), (1, 3));
+}
+
+#[test]
+fn power_cut_at_every_write_offset_leaves_old_or_new_model() {
+    let older = random_blob(&NetSpec::new(2, 16, 1, 1, 2, 10));
+    let old = random_blob(&NetSpec::new(2, 24, 2, 1, 0, 11));
+    let new = random_blob(&NetSpec::new(3, 30, 2, 2, 1, 12));
+    let (crc_old, crc_new) = (
+        Model::from_bytes(&old).unwrap().crc(),
+        Model::from_bytes(&new).unwrap().crc(),
+    );
+    let slot_bytes = 4 * SECTOR;
+    // Operations one full upload takes: sectors erased + bytes written (pages + header).
+    let pages = new.len().div_ceil(256);
+    let total = slot_bytes / SECTOR + pages * 256 + 256;
+    // The header is valid once its first 20 bytes are written: from that cut on the new
+    // model boots, before it the old one.
+    let commit_point = total - 256 + 20;
+    // Two starting points: the old model alone (slot A), and old over an older one.
+    for history in [1usize, 2] {
+        for cut in 0..=total {
+            let power = Rc::new(Cell::new(usize::MAX));
+            let mut flash = fresh(slot_bytes, &power);
+            if history == 2 {
+                upload(&mut flash, &older).unwrap();
+            }
+            upload(&mut flash, &old).unwrap();
+            power.set(cut);
+            let done = upload(&mut flash, &new).is_ok();
+            power.set(usize::MAX); // reboot with power back
+            let got = booted_crc(&flash);
+            assert!(
+                got == Some(crc_old) || got == Some(crc_new),
+                "history {history}, cut after {cut} of {total} operations: boots {got:?}"
+            );
+            if done {
+                assert_eq!(got, Some(crc_new), "a completed upload boots the new model");
+            }
+            let want = if cut >= commit_point {
+                crc_new
+            } else {
+                crc_old
+            };
+            assert_eq!(got, Some(want), "history {history}, cut {cut}");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! `cargo xtask fuzz [--secs N] [TARGET]`: the cargo-fuzz targets in `fuzz/`, each run for
+//! N seconds on the nightly toolchain; and the short run `cargo xtask test` does.
+//!
+//! Installs what is missing: the nightly toolchain (rustup) and cargo-fuzz (`cargo install
+//! cargo-fuzz --locked`, from crates.io). Each target starts from its committed seed corpus
+//! `fuzz/corpus/<target>/` (read, never written) and keeps what it finds in
+//! `fuzz/target/corpus/<target>/` (ignored by git), so reruns continue where they stopped.
+//! A crash stops the run and names the input libFuzzer saved under `fuzz/artifacts/`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::{project_root, run};
+
+/// Seconds per target in `cargo xtask test` (CI).
+const CI_SECS: u64 = 20;
+/// Seconds per target when `--secs` is not given.
+const DEFAULT_SECS: u64 = 60;
+/// An input running longer than this (seconds) is reported as a hang.
+const TIMEOUT_SECS: u64 = 10;
+
+fn fuzz_dir() -> PathBuf {
+    project_root().join("fuzz")
+}
+
+/// `cargo` of the nightly toolchain, in `fuzz/`, without the variables the outer (stable)
+/// cargo set for us.
+fn nightly_cargo() -> Command {
+    let mut c = Command::new("rustup");
+    c.args(["run", "nightly", "cargo"]).current_dir(fuzz_dir());
+    for v in ["CARGO", "RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN", "RUSTFLAGS"] {
+        c.env_remove(v);
+    }
+    c
+}
+
+fn succeeds(mut c: Command) -> bool {
+    c.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Install the nightly toolchain and cargo-fuzz if they are missing.
+fn ensure_tools() -> Result<(), String> {
+    let mut c = Command::new("rustup");
+    c.args(["run", "nightly", "rustc", "--version"]);
+    if !succeeds(c) {
+        let mut c = Command::new("rustup");
+        c.args(["toolchain", "install", "nightly", "--profile", "minimal"]);
+        run(c)?;
+    }
+    let mut c = nightly_cargo();
+    c.args(["fuzz", "--version"]);
+    if !succeeds(c) {
+        let mut c = Command::new("cargo");
+        c.args(["install", "cargo-fuzz", "--locked"]);
+        run(c)?;
+    }
+    Ok(())
+}
+
+/// The targets `fuzz/Cargo.toml` declares (`cargo fuzz list`).
+fn targets() -> Result<Vec<String>, String> {
+    let mut c = nightly_cargo();
+    c.args(["fuzz", "list"]);
+    let out = c
+        .output()
+        .map_err(|e| format!("cannot run cargo fuzz list: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo fuzz list failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+/// Run `target` for `secs` seconds from its seed corpus.
+fn run_target(target: &str, secs: u64) -> Result<(), String> {
+    let work = fuzz_dir().join("target").join("corpus").join(target);
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    let seeds = fuzz_dir().join("corpus").join(target);
+    let mut c = nightly_cargo();
+    c.args(["fuzz", "run", target])
+        .arg(&work)
+        .arg(&seeds)
+        .arg("--")
+        .arg(format!("-max_total_time={secs}"))
+        .arg(format!("-timeout={TIMEOUT_SECS}"))
+        .arg("-print_final_stats=1");
+    run(c)
+        .map_err(|e| format!("fuzz target {target}: {e} (crash input in fuzz/artifacts/{target}/)"))
+}
+
+/// `cargo xtask fuzz [--secs N] [TARGET]`.
+pub fn fuzz(args: &[String]) -> Result<(), String> {
+    let mut secs = DEFAULT_SECS;
+    let mut only = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--secs" => {
+                let v = it.next().ok_or("--secs needs a number of seconds")?;
+                secs = v
+                    .parse()
+                    .map_err(|_| format!("--secs {v:?}: expected whole seconds"))?;
+            }
+            t if !t.starts_with('-') && only.is_none() => only = Some(t.to_string()),
+            other => return Err(format!("fuzz: unexpected argument {other:?}")),
+        }
+    }
+    ensure_tools()?;
+    let all = targets()?;
+    let chosen: Vec<String> = match only {
+        Some(t) if all.contains(&t) => vec![t],
+        Some(t) => return Err(format!("no fuzz target {t:?}; targets: {}", all.join(", "))),
+        None => all,
+    };
+    for t in &chosen {
+        run_target(t, secs)?;
+    }
+    eprintln!(
+        "xtask: fuzz: {} target(s), {secs} s each, no crash",
+        chosen.len()
+    );
+    Ok(())
+}
+
+/// The short run of every target that `cargo xtask test` (CI) does.
+pub fn ci() -> Result<(), String> {
+    fuzz(&["--secs".to_string(), CI_SECS.to_string()])
+}
