@@ -3,9 +3,12 @@
 //! Trials come from the `EVAL` stream of [`crate::task::trial_rng`] under the given seed,
 //! so two models evaluated with the same seed see the very same trials. The forward pass is
 //! the trainer's batched f32 one (equal to `Effective::run` to ~1e-6; a test pins this in
-//! f64 to 1e-9), split over all cores.
+//! f64 to 1e-9), split over all cores. Recurrent noise is on or off as the caller says
+//! ([`Noise`]); a non-finite output is an error naming the trial and step.
 
+use crate::cost::{product, Estimate, MACS_PER_SECOND};
 use crate::model::FloatModel;
+use crate::noise::{float_with, Noise};
 use crate::task::{check_fit, stream, AnyTask, Batch, FitError};
 use crate::train::net::{Eff, Net};
 use crate::train::objective::{LossKind, Objective};
@@ -23,6 +26,18 @@ pub enum EvalError {
     /// The model is invalid.
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
+    /// The model's output is NaN or infinite.
+    #[error("the model's output is {value} at trial {trial}, step {step} (noise {noise}): the model diverges")]
+    NotFinite {
+        /// Trial index.
+        trial: usize,
+        /// Step.
+        step: usize,
+        /// The value.
+        value: f32,
+        /// Noise setting.
+        noise: &'static str,
+    },
     /// Zero trials asked.
     #[error("--trials must be at least 1")]
     NoTrials,
@@ -41,14 +56,35 @@ pub struct EvalReport {
     pub loss: f64,
     /// Seed of the trials.
     pub seed: u64,
+    /// Recurrent noise of this evaluation.
+    pub noise: Noise,
 }
 
-/// Evaluate `model` on `trials` fresh trials (seed `seed`).
+/// Memory and time of [`evaluate`] on `trials` trials of `task` (all cores assumed busy
+/// with one trial each; rough).
+pub fn estimate(model: &FloatModel, task: &dyn AnyTask, trials: usize) -> Estimate {
+    let d = task.dims();
+    let chunk = trials.min(1000);
+    let per_step = 6 * model.n_rec + d.n_in + 4 * d.n_out;
+    let threads = thread_count(0).max(1) as f64;
+    let macs = product(&[
+        trials,
+        d.n_steps,
+        model.n_rec * (model.n_rec + d.n_in + d.n_out),
+    ]);
+    Estimate {
+        bytes: product(&[chunk, d.n_steps, per_step, 4]),
+        seconds: macs as f64 / MACS_PER_SECOND / threads,
+    }
+}
+
+/// Evaluate `model` on `trials` fresh trials (seed `seed`), recurrent noise as `noise` says.
 pub fn evaluate(
     model: &FloatModel,
     task: &dyn AnyTask,
     trials: usize,
     seed: u64,
+    noise: Noise,
 ) -> Result<EvalReport, EvalError> {
     if trials == 0 {
         return Err(EvalError::NoTrials);
@@ -60,6 +96,7 @@ pub fn evaluate(
         model.n_out,
         task,
     )?;
+    let model = &float_with(model, noise);
     let net: Net<f32> = Net::from_model(model);
     let mut eff = Eff::default();
     net.effective(&mut eff);
@@ -92,6 +129,15 @@ pub fn evaluate(
             k,
             false,
         );
+        if let Some(i) = out.iter().position(|v| !v.is_finite()) {
+            let per_trial = d.n_steps * d.n_out;
+            return Err(EvalError::NotFinite {
+                trial: done + i / per_trial,
+                step: i % per_trial / d.n_out.max(1),
+                value: out[i],
+                noise: noise.name(),
+            });
+        }
         correct += task.accuracy(&batch.y, &out, &batch.mask, n) * n as f64;
         loss_sum += l * n as f64;
         done += n;
@@ -103,5 +149,6 @@ pub fn evaluate(
         accuracy: correct / trials as f64,
         loss: loss_sum / trials as f64,
         seed,
+        noise,
     })
 }

@@ -1,7 +1,9 @@
-//! `neuroloop inspect`: a blob's header, dimensions, formats, byte sizes and CRC status.
+//! `neuroloop inspect`: a blob's header, dimensions, formats, byte sizes and CRC status,
+//! or a float model's sizes and settings ([`FloatInfo`]).
 //!
 //! Works on damaged blobs too: the header fields and both CRCs (stored and computed) are
-//! shown whatever the decoder thinks, then the decoder's verdict.
+//! shown whatever the decoder thinks, then the decoder's verdict. A float model is
+//! described as such, never read as a blob header.
 
 use neuroloop_core::blob::{DType, CRC, CRC_LEN, HEADER_LEN};
 use neuroloop_core::Model;
@@ -240,4 +242,76 @@ pub fn render(path: &Path, i: &BlobInfo) -> String {
         }
     }
     s
+}
+
+/// What `inspect` reports for a neuroloop float model (JSON).
+#[derive(Serialize, Debug)]
+pub struct FloatInfo {
+    /// Always `"neuroloop float model (JSON)"`.
+    pub kind: &'static str,
+    /// Model name.
+    pub name: String,
+    /// Task ("" if none).
+    pub task: String,
+    /// n_in.
+    pub n_in: usize,
+    /// n_rec.
+    pub n_rec: usize,
+    /// n_out.
+    pub n_out: usize,
+    /// Transfer function.
+    pub transfer: &'static str,
+    /// dt, ms.
+    pub dt: f32,
+    /// τ, ms.
+    pub tau: f32,
+    /// Recurrent noise σ.
+    pub rec_noise: f32,
+    /// Dale's law ratio, if constrained.
+    pub dale_ratio: Option<f32>,
+    /// Parameters (weights, biases, initial state).
+    pub parameters: usize,
+}
+
+/// Describe a float model.
+pub fn describe_float(m: &crate::model::FloatModel) -> FloatInfo {
+    FloatInfo {
+        kind: crate::model::FileKind::Native.name(),
+        name: m.name.clone(),
+        task: m.task.clone(),
+        n_in: m.n_in,
+        n_rec: m.n_rec,
+        n_out: m.n_out,
+        transfer: m.transfer.name(),
+        dt: m.dt,
+        tau: m.tau,
+        rec_noise: m.rec_noise,
+        dale_ratio: m.constraints.dale_ratio,
+        parameters: m.w_in.len()
+            + m.w_rec.len()
+            + m.w_out.len()
+            + m.b_rec.len()
+            + m.b_out.len()
+            + m.init_state.len(),
+    }
+}
+
+/// Human-readable lines for a float model.
+pub fn render_float(path: &Path, f: &FloatInfo) -> String {
+    format!(
+        "{}: {} (not a blob; quantize it with `neuroloop quantize`)\n  name          {}\n  task          {}\n  sizes         n_in {}, n_rec {}, n_out {}\n  dynamics      {}, dt {} ms, tau {} ms, rec_noise {}{}\n  parameters    {}\n",
+        path.display(),
+        f.kind,
+        f.name,
+        if f.task.is_empty() { "(none)" } else { &f.task },
+        f.n_in,
+        f.n_rec,
+        f.n_out,
+        f.transfer,
+        f.dt,
+        f.tau,
+        f.rec_noise,
+        f.dale_ratio.map(|d| format!(", Dale ratio {d}")).unwrap_or_default(),
+        f.parameters
+    )
 }

@@ -19,6 +19,8 @@
 //!    - [`eval`], [`compare`], [`sim`], [`run`], [`inspect`], [`bench`]: evaluation,
 //!      float vs fixed, the blob simulator, running recorded inputs, blob description,
 //!      training benchmark;
+//!    - [`noise`]: recurrent noise on or off, the same on both sides of a comparison;
+//!    - [`cost`]: memory and time estimated before work, refusals and warnings;
 //!    - [`interop`]: NumPy and PsychRNN files;
 //!    - [`rig`]: the board client (transports, protocol client with timeouts), session
 //!      recorder, recovery, clock alignment and the device simulator;
@@ -32,11 +34,13 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod compare;
+pub mod cost;
 pub mod eval;
 pub mod inspect;
 pub mod interop;
 pub mod linalg;
 pub mod model;
+pub mod noise;
 pub mod outputs;
 pub mod progress;
 pub mod quantize;

@@ -7,7 +7,7 @@ fn main() -> ExitCode {
     match neuroloop::commands::run(&neuroloop::cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            eprintln!("Error: {}", neuroloop::commands::error_text(&e));
             ExitCode::FAILURE
         }
     }

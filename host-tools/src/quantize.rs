@@ -159,6 +159,16 @@ pub enum QuantError {
         /// Trial index.
         trial: usize,
     },
+    /// The recurrent noise does not fit the blob's noise multiplier.
+    #[error("float model field `rec_noise` is {rec_noise}: its fixed-point multiplier {mul:.3e} exceeds the blob's limit {} (u32); the largest rec_noise this model can carry is {max:.4}", u32::MAX)]
+    NoiseTooLarge {
+        /// The model's σ.
+        rec_noise: f64,
+        /// The multiplier it needs.
+        mul: f64,
+        /// The largest σ that fits.
+        max: f64,
+    },
     /// The model does not fit blob format v1 (too large, bad α, ...).
     #[error("model does not fit the blob format: {0}")]
     Blob(neuroloop_core::Error),
@@ -314,8 +324,15 @@ pub fn quantize(
     let alpha_q15 = round_f64(eff.alpha * 32768.0).clamp(1, 32768) as u16;
     let t = (fx as i32 + g) as f64;
     let noise_amp = (2.0 * eff.alpha).sqrt() * eff.rec_noise * 2f64.powf(t);
-    let noise_mul = round_f64(noise_amp * 65536.0 / neuroloop_core::rng::GAUSS_STD)
-        .clamp(0, u32::MAX as i64) as u32;
+    let mul = noise_amp * 65536.0 / neuroloop_core::rng::GAUSS_STD;
+    if mul.is_nan() || mul >= u32::MAX as f64 {
+        return Err(QuantError::NoiseTooLarge {
+            rec_noise: eff.rec_noise,
+            mul,
+            max: eff.rec_noise * (u32::MAX as f64 - 1.0) / mul,
+        });
+    }
+    let noise_mul = round_f64(mul).clamp(0, u32::MAX as i64) as u32;
 
     let w_in = quantize_matrix(&eff.w_in, eff.n_in, cfg.weights);
     let w_rec = quantize_matrix(&eff.w_rec, eff.n_rec, cfg.weights);
@@ -444,4 +461,25 @@ pub fn default_calibration(n_in: usize, trials: usize, steps: usize, seed: u64) 
             x
         })
         .collect()
+}
+
+/// Memory and time of calibrating on `trials` trials of `steps` steps (inputs held in
+/// memory, one f64 reference run per trial).
+pub fn estimate_calibration(
+    model: &FloatModel,
+    trials: usize,
+    steps: usize,
+) -> crate::cost::Estimate {
+    use crate::cost::{product, MACS_PER_SECOND};
+    let inputs = product(&[trials, steps, model.n_in, 4]);
+    let trace = product(&[steps, model.n_rec + model.n_out, 8, 2]);
+    let macs = product(&[
+        trials,
+        steps,
+        model.n_rec * (model.n_rec + model.n_in + model.n_out),
+    ]);
+    crate::cost::Estimate {
+        bytes: inputs.saturating_add(trace),
+        seconds: macs as f64 / MACS_PER_SECOND,
+    }
 }

@@ -8,14 +8,18 @@
 //! Inputs: an `.npz` with key `x`, float32/float64 `[batch, steps, N_in]`. Output: an
 //! `.npz` with `outputs` `[batch, steps, N_out]` and `states` `[batch, steps, N_rec]`
 //! (float32), with PsychRNN's time alignment: entry `t` holds the state and output after
-//! the `t`-th update; `s₀ = init_state` is not stored. Recurrent noise is off unless a
-//! noise seed is given (float models; a blob carries its own noise settings). The output
-//! is written atomically, only after every trial ran.
+//! the `t`-th update; `s₀ = init_state` is not stored. Recurrent noise is on or off as the
+//! config says ([`Noise`]; a float model draws it from the given seed, a blob from its
+//! own). A blob's saturation counts are reported; a NaN or infinite output is an error
+//! naming the trial and step, and then nothing is written. The output is written
+//! atomically, only after every trial ran.
 
 use crate::interop::npy::{Array, Data};
 use crate::interop::npz::{self, NpzError};
 use crate::interop::psychrnn::{self, ImportOptions, InteropError};
 use crate::model::{detect_kind, FileKind, FloatModel, ModelError, Trace};
+use crate::noise::{blob_has_noise, blob_with, float_has_noise, Noise};
+use crate::sim::Saturation;
 use std::path::{Path, PathBuf};
 
 /// Input key.
@@ -32,8 +36,10 @@ pub struct RunConfig {
     pub output: PathBuf,
     /// How to read a PsychRNN `.npz` model (`dt`, `tau`, ...); required for that kind only.
     pub psychrnn: Option<ImportOptions>,
-    /// Seed for recurrent noise on float models; `None` runs them noise-free.
-    pub noise_seed: Option<u64>,
+    /// Recurrent noise on or off.
+    pub noise: Noise,
+    /// Seed of a float model's recurrent noise (a blob uses its own).
+    pub noise_seed: u64,
 }
 
 /// What ran.
@@ -51,6 +57,12 @@ pub struct RunSummary {
     pub n_rec: usize,
     /// Outputs.
     pub n_out: usize,
+    /// Recurrent noise setting of the run.
+    pub noise: Noise,
+    /// Whether the model has recurrent noise at all.
+    pub has_noise: bool,
+    /// Saturated inputs, states and outputs (blobs only).
+    pub saturation: Option<Saturation>,
 }
 
 /// Why a run failed; each names the file and, where it applies, the key.
@@ -85,6 +97,21 @@ pub enum RunError {
         /// The file.
         path: PathBuf,
     },
+    /// An output is NaN or infinite (nothing is written).
+    #[error("output {value} at trial {trial}, step {step}, output {index}: the model diverges; nothing written")]
+    NotFinite {
+        /// Trial.
+        trial: usize,
+        /// Step.
+        step: usize,
+        /// Output unit.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// The run would be too large.
+    #[error(transparent)]
+    TooLarge(#[from] crate::cost::TooLarge),
     /// The inputs archive is unreadable.
     #[error("{path}: {source}")]
     InputsNpz {
@@ -157,26 +184,50 @@ impl Runner {
         }
     }
 
-    /// Run `batch` trials (`x`: batch × steps × n_in, row-major).
-    pub fn run_batch(&self, x: &[f32], batch: usize, noise_seed: Option<u64>) -> Vec<Trace> {
+    /// Whether the model has recurrent noise.
+    pub fn has_noise(&self) -> bool {
+        match self {
+            Runner::Float(m) => float_has_noise(m),
+            Runner::Blob(b) => blob_has_noise(b),
+        }
+    }
+
+    /// Run `batch` trials (`x`: batch × steps × n_in, row-major) with noise as `noise` says
+    /// (`seed`: a float model's noise seed). Blobs also count saturated values.
+    pub fn run_batch(
+        &self,
+        x: &[f32],
+        batch: usize,
+        noise: Noise,
+        seed: u64,
+    ) -> (Vec<Trace>, Option<Saturation>) {
         let per = x.len() / batch.max(1);
         let trials = x.chunks_exact(per.max(1)).take(batch);
         match self {
             Runner::Float(m) => {
                 let eff = m.effective();
-                match noise_seed {
-                    Some(seed) => {
-                        use rand::SeedableRng;
-                        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-                        trials.map(|t| eff.run(t, Some(&mut rng))).collect()
-                    }
-                    None => trials.map(|t| eff.run(t, None)).collect(),
-                }
+                let traces = if noise.is_on() {
+                    use rand::SeedableRng;
+                    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+                    trials.map(|t| eff.run(t, Some(&mut rng))).collect()
+                } else {
+                    trials.map(|t| eff.run(t, None)).collect()
+                };
+                (traces, None)
             }
             Runner::Blob(b) => {
-                // Validated in `load`.
-                let model = neuroloop_core::Model::from_bytes(b).expect("validated blob");
-                trials.map(|t| crate::sim::run_blob(&model, t)).collect()
+                // Validated in `load`; re-encoding a valid blob cannot fail.
+                let bytes = blob_with(b, noise).expect("validated blob");
+                let model = neuroloop_core::Model::from_bytes(&bytes).expect("validated blob");
+                let mut sat = Saturation::default();
+                let traces = trials
+                    .map(|t| {
+                        let tr = crate::sim::run_blob(&model, t);
+                        sat.add(Saturation::of_trial(&model, t, &tr));
+                        tr
+                    })
+                    .collect();
+                (traces, Some(sat))
             }
         }
     }
@@ -227,12 +278,43 @@ pub fn load_inputs(path: &Path, n_in: usize) -> Result<(usize, usize, Vec<f32>),
     Ok((batch, steps, v))
 }
 
-/// Run a model on recorded inputs and write `outputs` and `states`.
-pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
+/// Memory and time of running `batch` trials of `steps` steps (traces in f64 and the f32
+/// output arrays held until the atomic write).
+pub fn estimate(dims: (usize, usize, usize), batch: usize, steps: usize) -> crate::cost::Estimate {
+    use crate::cost::{product, MACS_PER_SECOND};
+    let (n_in, n_rec, n_out) = dims;
+    crate::cost::Estimate {
+        bytes: product(&[batch, steps, n_rec + n_out, 8 + 4 + 4]),
+        seconds: product(&[batch, steps, n_rec * (n_rec + n_in + n_out)]) as f64 / MACS_PER_SECOND,
+    }
+}
+
+/// Run a model on recorded inputs and write `outputs` and `states`; a size refused by
+/// [`estimate`] is an error, a merely large one is passed to `warn` before the work.
+pub fn run(cfg: &RunConfig, warn: impl FnOnce(String)) -> Result<RunSummary, RunError> {
     let (runner, kind) = Runner::load(&cfg.model, cfg.psychrnn.as_ref())?;
     let (n_in, n_rec, n_out) = runner.dims();
     let (batch, steps, x) = load_inputs(&cfg.inputs, n_in)?;
-    let traces = runner.run_batch(&x, batch, cfg.noise_seed);
+    let what = format!(
+        "run on {batch} trials × {steps} steps of {}",
+        cfg.inputs.display()
+    );
+    if let Some(w) = estimate((n_in, n_rec, n_out), batch, steps)
+        .check(&what, "split the inputs into smaller files")?
+    {
+        warn(w);
+    }
+    let (traces, saturation) = runner.run_batch(&x, batch, cfg.noise, cfg.noise_seed);
+    for (trial, t) in traces.iter().enumerate() {
+        if let Some(i) = t.outputs.iter().position(|v| !v.is_finite()) {
+            return Err(RunError::NotFinite {
+                trial,
+                step: i / n_out.max(1),
+                index: i % n_out.max(1),
+                value: t.outputs[i],
+            });
+        }
+    }
     let mut outputs = Vec::with_capacity(batch * steps * n_out);
     let mut states = Vec::with_capacity(batch * steps * n_rec);
     for t in &traces {
@@ -256,5 +338,8 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
         n_in,
         n_rec,
         n_out,
+        noise: cfg.noise,
+        has_noise: runner.has_noise(),
+        saturation,
     })
 }

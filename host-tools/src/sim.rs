@@ -44,3 +44,44 @@ pub fn run_blob_raw(model: &Model<'_>, inputs: &[i16]) -> Vec<i16> {
     }
     out
 }
+
+/// Values at the `i16` rails of a fixed-point run: inputs clipped when quantized, states and
+/// outputs saturated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Saturation {
+    /// Input values beyond the blob's input range (clipped to the rails).
+    pub inputs: usize,
+    /// State values at the rails (units × steps).
+    pub states: usize,
+    /// Output values at the rails.
+    pub outputs: usize,
+}
+
+impl Saturation {
+    /// Count the saturated values of one trial: its float `inputs` and the blob's `trace`.
+    pub fn of_trial(model: &Model<'_>, inputs: &[f32], trace: &Trace) -> Saturation {
+        let rail = |v: f64, frac: u8| {
+            let q = v * f64::from(1u32 << frac);
+            q >= 32767.0 || q <= -32768.0
+        };
+        let count =
+            |vs: &mut dyn Iterator<Item = f64>, frac: u8| vs.filter(|&v| rail(v, frac)).count();
+        Saturation {
+            inputs: count(&mut inputs.iter().map(|&v| v as f64), model.input_frac()),
+            states: count(&mut trace.states.iter().copied(), model.state_frac()),
+            outputs: count(&mut trace.outputs.iter().copied(), model.output_frac()),
+        }
+    }
+
+    /// Sum of two counts.
+    pub fn add(&mut self, o: Saturation) {
+        self.inputs += o.inputs;
+        self.states += o.states;
+        self.outputs += o.outputs;
+    }
+
+    /// Whether anything saturated.
+    pub fn any(&self) -> bool {
+        self.inputs + self.states + self.outputs > 0
+    }
+}

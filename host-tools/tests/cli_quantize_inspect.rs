@@ -81,9 +81,11 @@ fn inspect_reports_crc_mismatch_and_fails() {
         .output()
         .unwrap();
     assert!(!o.status.success());
-    let text = String::from_utf8_lossy(&o.stdout);
+    // Human output on stderr (stdout is for --json only).
+    assert!(o.stdout.is_empty());
+    let text = String::from_utf8_lossy(&o.stderr);
     assert!(text.contains("MISMATCH"), "{text}");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("CRC mismatch"));
+    assert!(text.contains("CRC mismatch"));
 }
 
 /// Run `quantize MODEL -o DIR/out.nlb`, expect failure with stderr naming every needle,

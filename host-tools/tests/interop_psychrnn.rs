@@ -23,6 +23,7 @@ fn f32s(a: &Array) -> Vec<f32> {
     match &a.data {
         Data::F32(v) => v.clone(),
         Data::F64(v) => v.iter().map(|&x| x as f32).collect(),
+        Data::I32(v) => v.iter().map(|&x| x as f32).collect(),
         Data::I64(v) => v.iter().map(|&x| x as f32).collect(),
         Data::Object(_) => panic!("object array"),
     }
@@ -114,6 +115,7 @@ fn psychrnn_trained_model_runs_like_psychrnn_and_int16_blob_keeps_every_decision
     };
     let float_dec = decisions(&flat(&traces), &mask, batch, 2);
     let psychrnn_dec: Vec<usize> = match &r["decisions"].data {
+        Data::I32(v) => v.iter().map(|&d| d as usize).collect(),
         Data::I64(v) => v.iter().map(|&d| d as usize).collect(),
         d => panic!("decisions dtype {}", d.type_name()),
     };

@@ -32,7 +32,15 @@ fn check_task(name: &str, trials: u64, min_acc: f64) {
             &calib,
         )
         .unwrap();
-        let c = compare(Some(&model), &q.bytes, task, 600, 12).unwrap();
+        let c = compare(
+            Some(&model),
+            &q.bytes,
+            task,
+            600,
+            12,
+            neuroloop::noise::Noise::Off,
+        )
+        .unwrap();
         let float_acc = c.float_accuracy.unwrap();
         let drop = c.accuracy_drop_points.unwrap();
         eprintln!(

@@ -1,6 +1,6 @@
 //! `neuroloop eval` flags → [`EvalCmd`].
 
-use super::values::TaskArg;
+use super::values::{NoiseArg, TaskArg};
 use crate::commands::eval::EvalCmd;
 use std::path::PathBuf;
 
@@ -27,6 +27,10 @@ pub struct EvalArgs {
     /// Seed of the trials.
     #[arg(long, default_value_t = 12345)]
     pub seed: u64,
+    /// Recurrent noise of the headline accuracy, on both sides of a comparison (a model
+    /// with noise also gets the other setting's figure beside it).
+    #[arg(long, value_enum, default_value_t = NoiseArg::Off)]
+    pub noise: NoiseArg,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -41,6 +45,7 @@ impl From<EvalArgs> for EvalCmd {
             trials: a.trials,
             t: a.t,
             seed: a.seed,
+            noise: a.noise.into(),
             json: a.json,
         }
     }

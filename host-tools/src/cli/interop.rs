@@ -1,6 +1,6 @@
 //! `neuroloop import …` and `neuroloop export …` flags → [`ImportCmd`], [`ExportCmd`].
 
-use super::values::TransferArg;
+use super::values::{TaskArg, TransferArg};
 use crate::commands::export::ExportCmd;
 use crate::commands::import::ImportCmd;
 use crate::interop::psychrnn::ImportOptions;
@@ -34,9 +34,16 @@ pub struct ImportPsychrnnArgs {
     /// Model name (default: the file stem).
     #[arg(long)]
     pub name: Option<String>,
+    /// Task the weights were trained on (PsychRNN files do not store it); recorded in the
+    /// model, so `eval` and `quantize` default to it.
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub task: Option<TaskArg>,
     /// Output native float model (JSON).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Overwrite the output if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl From<ImportPsychrnnArgs> for ImportCmd {
@@ -49,8 +56,10 @@ impl From<ImportPsychrnnArgs> for ImportCmd {
                 transfer: a.transfer.into(),
                 rec_noise: a.rec_noise,
                 name: a.name,
+                task: a.task.map(TaskArg::name),
             },
             output: a.output,
+            force: a.force,
         }
     }
 }
@@ -70,6 +79,9 @@ pub struct ExportPsychrnnArgs {
     /// Output PsychRNN weights (.npz).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Overwrite the output if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl From<ExportPsychrnnArgs> for ExportCmd {
@@ -77,6 +89,7 @@ impl From<ExportPsychrnnArgs> for ExportCmd {
         ExportCmd {
             model: a.model,
             output: a.output,
+            force: a.force,
         }
     }
 }

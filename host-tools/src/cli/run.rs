@@ -1,6 +1,6 @@
 //! `neuroloop run` flags → [`RunCmd`].
 
-use super::values::TransferArg;
+use super::values::{NoiseArg, TransferArg};
 use crate::commands::run::RunCmd;
 use std::path::PathBuf;
 
@@ -22,15 +22,21 @@ pub struct RunArgs {
     /// Time constant in ms (PsychRNN .npz models only).
     #[arg(long)]
     pub tau: Option<f32>,
-    /// Transfer function (PsychRNN .npz models only).
-    #[arg(long, value_enum, default_value_t = TransferArg::Relu)]
-    pub transfer: TransferArg,
-    /// Recurrent noise σ (PsychRNN .npz models only; used only with --noise-seed).
-    #[arg(long, default_value_t = 0.0)]
-    pub rec_noise: f32,
-    /// Turn recurrent noise on for float models, with this seed (default: noise off).
+    /// Transfer function (PsychRNN .npz models only; default relu).
+    #[arg(long, value_enum)]
+    pub transfer: Option<TransferArg>,
+    /// Recurrent noise σ (PsychRNN .npz models only; default 0).
+    #[arg(long)]
+    pub rec_noise: Option<f32>,
+    /// Recurrent noise on or off (default off; a blob uses its own noise and seed).
+    #[arg(long, value_enum)]
+    pub noise: Option<NoiseArg>,
+    /// Seed of the recurrent noise of a float model (implies --noise on; default 0).
     #[arg(long)]
     pub noise_seed: Option<u64>,
+    /// Overwrite the output if it exists.
+    #[arg(long)]
+    pub force: bool,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
@@ -44,9 +50,11 @@ impl From<RunArgs> for RunCmd {
             output: a.output,
             dt: a.dt,
             tau: a.tau,
-            transfer: a.transfer.into(),
+            transfer: a.transfer.map(Into::into),
             rec_noise: a.rec_noise,
+            noise: a.noise.map(Into::into),
             noise_seed: a.noise_seed,
+            force: a.force,
             json: a.json,
         }
     }

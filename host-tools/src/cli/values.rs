@@ -1,8 +1,9 @@
 //! The closed sets of the command line as clap [`ValueEnum`]s, each converted to the
 //! library's own type (the library never depends on clap): transfer functions, weight
-//! formats and task names. `--help` lists the values; a wrong one is refused by clap with
+//! formats, task names and the recurrent-noise setting. `--help` lists the values; a wrong one is refused by clap with
 //! the valid ones named.
 
+use crate::noise::Noise;
 use crate::quantize::WeightFormat;
 use clap::ValueEnum;
 use neuroloop_core::Transfer;
@@ -49,6 +50,25 @@ impl From<WeightArg> for WeightFormat {
     }
 }
 
+/// Recurrent noise on or off (`--noise`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum NoiseArg {
+    /// Apply the model's recurrent noise (a blob: its own noise and seed).
+    On,
+    /// No recurrent noise (deterministic; the default for accuracy).
+    #[default]
+    Off,
+}
+
+impl From<NoiseArg> for Noise {
+    fn from(n: NoiseArg) -> Noise {
+        match n {
+            NoiseArg::On => Noise::On,
+            NoiseArg::Off => Noise::Off,
+        }
+    }
+}
+
 /// A built-in task (the names of [`crate::task::TASK_NAMES`]).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TaskArg {
@@ -84,6 +104,14 @@ mod tests {
         for t in TransferArg::value_variants() {
             let name = t.to_possible_value().unwrap().get_name().to_string();
             assert_eq!(Transfer::from(*t).name(), name);
+        }
+    }
+
+    #[test]
+    fn noise_arg_names_are_the_library_names() {
+        for n in NoiseArg::value_variants() {
+            let name = n.to_possible_value().unwrap().get_name().to_string();
+            assert_eq!(Noise::from(*n).name(), name);
         }
     }
 

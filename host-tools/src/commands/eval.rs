@@ -1,12 +1,17 @@
 //! `neuroloop eval`: accuracy of a float model ([`crate::eval`]) or a blob, or both on
 //! the same trials ([`crate::compare`]); each of `--model` and `--compare` is told apart by
-//! content.
+//! content. Recurrent noise is stated in every report ([`crate::noise`]): the headline
+//! accuracy uses `--noise` (default off), and a model with noise gets the other setting's
+//! figure beside it.
 
-use crate::compare::{compare, render};
-use crate::eval::evaluate;
+use super::report;
+use crate::compare::{compare, estimate as compare_estimate};
+use crate::eval::{estimate, evaluate, EvalReport};
 use crate::model::{detect_kind, file, FileKind, FloatModel};
+use crate::noise::{float_has_noise, Noise};
 use crate::task::{build, TaskSpec};
 use anyhow::Context;
+use serde::Serialize;
 use std::path::PathBuf;
 
 /// Typed config of `neuroloop eval`.
@@ -24,15 +29,48 @@ pub struct EvalCmd {
     pub t: Option<f32>,
     /// Seed of the trials.
     pub seed: u64,
+    /// Recurrent noise of the headline accuracy.
+    pub noise: Noise,
     /// JSON report on stdout.
     pub json: bool,
+}
+
+/// `--json` report of a float model's evaluation.
+#[derive(Serialize, Debug)]
+pub struct EvalJson {
+    /// The evaluation at `--noise`.
+    #[serde(flatten)]
+    pub report: EvalReport,
+    /// The same trials with the other noise setting (models with recurrent noise only).
+    pub other_noise: Option<EvalReport>,
 }
 
 impl EvalCmd {
     /// Check the config before any work starts.
     pub fn validate(&self) -> anyhow::Result<()> {
+        if self.trials == 0 {
+            anyhow::bail!("--trials is 0; evaluate at least 1 trial");
+        }
+        if let Some(t) = self.t {
+            if !(t.is_finite() && t > 0.0) {
+                anyhow::bail!("--t is {t}; the trial length must be a positive number of ms");
+            }
+        }
         Ok(())
     }
+}
+
+/// Print a size warning or refuse an absurd size (before any trial runs).
+fn check_cost(e: crate::cost::Estimate, cmd: &EvalCmd, steps: usize) -> anyhow::Result<()> {
+    let what = format!(
+        "eval --trials {} of {steps} steps{}",
+        cmd.trials,
+        cmd.t.map(|t| format!(" (--t {t})")).unwrap_or_default()
+    );
+    if let Some(w) = e.check(&what, "use fewer --trials or a shorter --t")? {
+        eprintln!("{w}");
+    }
+    Ok(())
 }
 
 /// Evaluate and report.
@@ -82,34 +120,72 @@ pub fn run(cmd: &EvalCmd) -> anyhow::Result<()> {
         spec.t = t;
     }
     let task = build(&spec)?;
-    if let Some((p, b)) = &blob {
+    let steps = task.dims().n_steps;
+    if let (Some((p, b)), Some(bm)) = (&blob, &blob_model) {
+        let has_noise = crate::noise::blob_has_noise(b)
+            || float.as_ref().is_some_and(|f| float_has_noise(&f.1));
+        check_cost(
+            compare_estimate(&*task, bm.n_rec(), cmd.trials, has_noise),
+            cmd,
+            steps,
+        )?;
+        let label = match &float {
+            Some((fp, _)) => format!("{} vs {}", p.display(), fp.display()),
+            None => p.display().to_string(),
+        };
         let c = compare(
             float.as_ref().map(|f| &f.1),
             b,
             &*task,
             cmd.trials,
             cmd.seed,
+            cmd.noise,
         )
-        .with_context(|| format!("evaluating {}", p.display()))?;
+        .with_context(|| label.clone())?;
         if cmd.json {
             println!("{}", serde_json::to_string(&c)?);
         } else {
-            eprint!("{}", render(&c, &p.display().to_string()));
+            eprint!("{}", report::comparison(&c, &label));
         }
         return Ok(());
     }
     let (path, model) = float.expect("a float model when there is no blob");
-    let r = evaluate(&model, &*task, cmd.trials, cmd.seed)?;
-    if cmd.json {
-        println!("{}", serde_json::to_string(&r)?);
+    let k = if float_has_noise(&model) { 2 } else { 1 };
+    let mut e = estimate(&model, &*task, cmd.trials);
+    e.seconds *= k as f64;
+    check_cost(e, cmd, steps)?;
+    let ctx = || path.display().to_string();
+    let r = evaluate(&model, &*task, cmd.trials, cmd.seed, cmd.noise).with_context(ctx)?;
+    let other = if float_has_noise(&model) {
+        Some(evaluate(&model, &*task, cmd.trials, cmd.seed, cmd.noise.other()).with_context(ctx)?)
     } else {
+        None
+    };
+    if cmd.json {
+        let j = EvalJson {
+            report: r,
+            other_noise: other,
+        };
+        println!("{}", serde_json::to_string(&j)?);
+    } else {
+        let beside = other
+            .map(|o| {
+                format!(
+                    "; with noise {}: accuracy {}, loss {:.6}",
+                    o.noise.name(),
+                    report::accuracy(o.accuracy),
+                    o.loss
+                )
+            })
+            .unwrap_or_default();
         eprintln!(
-            "{}: task {}, {} trials (seed {}): accuracy {:.4}, loss {:.6}",
+            "{}: task {}, {} trials (seed {}), recurrent noise {}: accuracy {}, loss {:.6}{beside}",
             path.display(),
             r.task,
             r.trials,
             r.seed,
-            r.accuracy,
+            r.noise.name(),
+            report::accuracy(r.accuracy),
             r.loss
         );
     }

@@ -11,11 +11,14 @@ pub struct ExportCmd {
     pub model: PathBuf,
     /// Output PsychRNN weights (.npz).
     pub output: PathBuf,
+    /// Overwrite an existing output.
+    pub force: bool,
 }
 
 impl ExportCmd {
     /// Check the config before any work starts.
     pub fn validate(&self) -> anyhow::Result<()> {
+        crate::outputs::check_output(&self.output, &[&self.model], self.force)?;
         Ok(())
     }
 }

@@ -13,11 +13,14 @@ pub struct ImportCmd {
     pub options: ImportOptions,
     /// Output native float model.
     pub output: PathBuf,
+    /// Overwrite an existing output.
+    pub force: bool,
 }
 
 impl ImportCmd {
     /// Check the config before any work starts.
     pub fn validate(&self) -> anyhow::Result<()> {
+        crate::outputs::check_output(&self.output, &[&self.weights], self.force)?;
         Ok(())
     }
 }
@@ -28,7 +31,7 @@ pub fn run(cmd: &ImportCmd) -> anyhow::Result<()> {
     imported.model.save(&cmd.output)?;
     let m = &imported.model;
     eprintln!(
-        "imported {} → {}: n_in {}, n_rec {}, n_out {}, dt {} ms, tau {} ms, {}",
+        "imported {} → {}: n_in {}, n_rec {}, n_out {}, dt {} ms, tau {} ms, {}, rec_noise {}, task {}",
         cmd.weights.display(),
         cmd.output.display(),
         m.n_in,
@@ -36,7 +39,13 @@ pub fn run(cmd: &ImportCmd) -> anyhow::Result<()> {
         m.n_out,
         m.dt,
         m.tau,
-        m.transfer.name()
+        m.transfer.name(),
+        m.rec_noise,
+        if m.task.is_empty() {
+            "none (pass --task NAME to record it)"
+        } else {
+            &m.task
+        }
     );
     for n in &imported.notes {
         eprintln!("  note: {n}");

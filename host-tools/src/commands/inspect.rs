@@ -1,13 +1,14 @@
-//! `neuroloop inspect`: describe a blob ([`crate::inspect`]); exits with an error if the
-//! blob is invalid.
+//! `neuroloop inspect`: describe a blob ([`crate::inspect`]), or a float model as such;
+//! exits with an error if the blob is invalid. Human output on stderr, `--json` on stdout.
 
-use crate::inspect::{describe, render};
+use crate::inspect::{describe, describe_float, render, render_float};
+use crate::model::{detect_kind, file, FileKind};
 use std::path::PathBuf;
 
 /// Typed config of `neuroloop inspect`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InspectCmd {
-    /// Blob to inspect.
+    /// Blob or float model to inspect.
     pub file: PathBuf,
     /// JSON on stdout.
     pub json: bool,
@@ -20,14 +21,31 @@ impl InspectCmd {
     }
 }
 
-/// Describe the blob and report.
+/// Describe the file and report.
 pub fn run(cmd: &InspectCmd) -> anyhow::Result<()> {
-    let bytes = crate::model::file::read(&cmd.file)?;
+    let bytes = file::read(&cmd.file)?;
+    match detect_kind(&bytes) {
+        Some(FileKind::Native) => {
+            let info = describe_float(&file::from_bytes(&cmd.file, &bytes)?);
+            if cmd.json {
+                println!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                eprint!("{}", render_float(&cmd.file, &info));
+            }
+            return Ok(());
+        }
+        Some(FileKind::Npz) => anyhow::bail!(
+            "{}: is a {}; inspect reads .nlb blobs and neuroloop float models (import it first: neuroloop import psychrnn FILE --dt MS --tau MS -o MODEL.json)",
+            cmd.file.display(),
+            FileKind::Npz.name()
+        ),
+        _ => {}
+    }
     let info = describe(&bytes);
     if cmd.json {
         println!("{}", serde_json::to_string_pretty(&info)?);
     } else {
-        print!("{}", render(&cmd.file, &info));
+        eprint!("{}", render(&cmd.file, &info));
     }
     if let Some(e) = &info.error {
         anyhow::bail!("{}: invalid blob: {e}", cmd.file.display());

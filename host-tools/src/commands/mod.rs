@@ -14,6 +14,7 @@ pub mod import;
 pub mod inspect;
 pub mod quantize;
 pub mod quickstart;
+pub mod report;
 pub mod rig;
 pub mod run;
 pub mod train;
@@ -59,5 +60,37 @@ pub fn run(cmd: &Command) -> anyhow::Result<()> {
         Command::Quickstart(c) => c.validate().and_then(|()| quickstart::run(c)),
         Command::Rig(c) => c.validate().and_then(|()| rig::run(c)),
         Command::DeviceSim(c) => c.validate().and_then(|()| device_sim::run(c)),
+    }
+}
+
+/// The error as one message: the chain of causes joined with `: `, each cause written
+/// once. A library error that already includes its source in its own text (`"{path}:
+/// {source}"`) is not followed by that source again.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if text.contains(&c) {
+            continue;
+        }
+        if !text.is_empty() {
+            text += ": ";
+        }
+        text += &c;
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_text_writes_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let lib = crate::model::ModelError::Io {
+            path: "m.json".into(),
+            source: io,
+        };
+        let e = anyhow::Error::new(lib).context("loading");
+        assert_eq!(super::error_text(&e), "loading: m.json: No such file");
     }
 }

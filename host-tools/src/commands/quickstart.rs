@@ -98,7 +98,14 @@ pub fn run(cmd: &QuickstartCmd) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("quantizing to {name}: {e}"))?;
         let path = cmd.dir.join(format!("hello-world-{name}.nlb"));
         crate::model::file::write_atomic(&path, &q.bytes)?;
-        let c = compare(Some(&model), &q.bytes, &*task, cmd.trials, cmd.seed)?;
+        let c = compare(
+            Some(&model),
+            &q.bytes,
+            &*task,
+            cmd.trials,
+            cmd.seed,
+            crate::noise::Noise::Off,
+        )?;
         if rows.is_empty() {
             rows.push(Row {
                 format: "float32".into(),
@@ -124,9 +131,9 @@ pub fn run(cmd: &QuickstartCmd) -> anyhow::Result<()> {
     eprintln!("\n  format    accuracy   blob bytes");
     for r in &report.rows {
         eprintln!(
-            "  {:<8}  {:>8.4}   {}",
+            "  {:<8}  {:>8}   {}",
             r.format,
-            r.accuracy,
+            super::report::accuracy(r.accuracy),
             r.bytes.map(|b| b.to_string()).unwrap_or_else(|| "-".into())
         );
     }

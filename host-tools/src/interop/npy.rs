@@ -22,7 +22,9 @@ pub enum Data {
     F32(Vec<f32>),
     /// `f8`.
     F64(Vec<f64>),
-    /// `i4` / `i8`, widened.
+    /// `i4`.
+    I32(Vec<i32>),
+    /// `i8`.
     I64(Vec<i64>),
     /// `|O`: the pickle that follows the header, not interpreted here.
     Object(Vec<u8>),
@@ -34,6 +36,7 @@ impl Data {
         match self {
             Data::F32(_) => "float32",
             Data::F64(_) => "float64",
+            Data::I32(_) => "int32",
             Data::I64(_) => "int64",
             Data::Object(_) => "object",
         }
@@ -295,7 +298,7 @@ impl Array {
         let data = match kind {
             Kind::F32 => Data::F32(read!(f32, 4)),
             Kind::F64 => Data::F64(read!(f64, 8)),
-            Kind::I32 => Data::I64(read!(i32, 4).into_iter().map(i64::from).collect()),
+            Kind::I32 => Data::I32(read!(i32, 4)),
             Kind::I64 => Data::I64(read!(i64, 8)),
             Kind::Object => Data::Object(body.to_vec()),
         };
@@ -307,6 +310,7 @@ impl Array {
         let descr = match &self.data {
             Data::F32(_) => "<f4",
             Data::F64(_) => "<f8",
+            Data::I32(_) => "<i4",
             Data::I64(_) => "<i8",
             Data::Object(_) => "|O",
         };
@@ -338,6 +342,9 @@ impl Array {
                 .iter()
                 .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
             Data::F64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::I32(v) => v
                 .iter()
                 .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
             Data::I64(v) => v

@@ -70,6 +70,9 @@ pub struct ImportOptions {
     pub rec_noise: f32,
     /// Model name; the file stem when `None`.
     pub name: Option<String>,
+    /// Task the weights were trained on, recorded in the model (PsychRNN files do not
+    /// store it); `None` records none.
+    pub task: Option<String>,
 }
 
 impl ImportOptions {
@@ -81,6 +84,7 @@ impl ImportOptions {
             transfer: Transfer::Relu,
             rec_noise: 0.0,
             name: None,
+            task: None,
         }
     }
 }
@@ -221,6 +225,7 @@ impl Source<'_> {
                     .any(|(&a, &b)| a as f64 != b && b.is_finite());
                 (f, rounded)
             }
+            Data::I32(v) if ints => (v.iter().map(|&x| x as f32).collect(), false),
             Data::I64(v) if ints => (v.iter().map(|&x| x as f32).collect(), false),
             d => {
                 return Err(InteropError::DType {
@@ -469,6 +474,7 @@ pub fn import_bytes(
     m.tau = opts.tau;
     m.transfer = opts.transfer;
     m.rec_noise = opts.rec_noise;
+    m.task = opts.task.clone().unwrap_or_default();
     m.w_in = w_in;
     m.w_rec = w_rec;
     m.w_out = w_out;

@@ -60,9 +60,21 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<FloatModel, ModelError> {
             })
         }
     }
-    let m: FloatModel = serde_json::from_slice(bytes).map_err(|source| ModelError::Json {
-        path: path.into(),
-        source,
+    let m: FloatModel = serde_json::from_slice(bytes).map_err(|source| {
+        match non_finite_token(bytes) {
+            Some((field, token, index)) => ModelError::FileField {
+                path: path.into(),
+                field,
+                reason: format!(
+                    "holds {token}{}: a model's values must be finite (JSON has no NaN or Infinity; the model probably diverged)",
+                    index.map(|i| format!(" at element {i}")).unwrap_or_default()
+                ),
+            },
+            None => ModelError::Json {
+                path: path.into(),
+                source,
+            },
+        }
     })?;
     m.validate().map_err(|e| match e {
         ModelError::Field { field, reason } => ModelError::FileField {
@@ -73,6 +85,58 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<FloatModel, ModelError> {
         e => e,
     })?;
     Ok(m)
+}
+
+/// The first `NaN` / `Infinity` / `-Infinity` token outside strings (what Python's
+/// `json.dump` writes for non-finite floats): `(field, token, element index in its array)`.
+fn non_finite_token(bytes: &[u8]) -> Option<(String, &'static str, Option<usize>)> {
+    let (mut in_str, mut esc) = (false, false);
+    let (mut key_start, mut last_key) = (0usize, String::new());
+    let mut last_str = String::new();
+    // Element index within the innermost array (None outside arrays).
+    let mut stack: Vec<Option<usize>> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if in_str {
+            if esc {
+                esc = false;
+            } else if c == b'\\' {
+                esc = true;
+            } else if c == b'"' {
+                in_str = false;
+                last_str = String::from_utf8_lossy(&bytes[key_start..i]).into_owned();
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'"' => {
+                in_str = true;
+                key_start = i + 1;
+            }
+            b':' => last_key = last_str.clone(),
+            b'[' => stack.push(Some(0)),
+            b'{' => stack.push(None),
+            b']' | b'}' => {
+                stack.pop();
+            }
+            b',' => {
+                if let Some(Some(k)) = stack.last_mut() {
+                    *k += 1;
+                }
+            }
+            _ => {
+                for token in ["NaN", "-Infinity", "Infinity"] {
+                    if bytes[i..].starts_with(token.as_bytes()) {
+                        return Some((last_key, token, stack.last().copied().flatten()));
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 impl FloatModel {
@@ -152,6 +216,16 @@ mod tests {
         let e = load(&p).unwrap_err().to_string();
         assert!(
             e.contains("m.json") && e.contains("w_in") && e.contains("4×2"),
+            "{e}"
+        );
+
+        let text = std::fs::read_to_string(&p).unwrap();
+        let nan = text.replacen("\"w_rec\":[0.0,0.0", "\"w_rec\":[0.0,NaN", 1);
+        assert_ne!(nan, text);
+        std::fs::write(&p, nan).unwrap();
+        let e = load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("`w_rec` holds NaN at element 1") && e.contains("must be finite"),
             "{e}"
         );
 
