@@ -8,7 +8,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(neuroloop::commands::exit_code(&e))
         }
     }
 }

@@ -53,3 +53,12 @@ pub fn run(cmd: &Command) -> anyhow::Result<()> {
         Command::Quickstart(c) => c.validate().and_then(|()| quickstart::run(c)),
     }
 }
+
+/// The process exit code for a failed command: 130 (as for SIGINT) when training was
+/// stopped by Ctrl-C, 1 otherwise.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<crate::train::TrainError>() {
+        Some(crate::train::TrainError::Interrupted { .. }) => 130,
+        _ => 1,
+    }
+}
