@@ -5,8 +5,8 @@
 //! trainer's pre-run estimate uses).
 
 use crate::linalg::gemm;
-use crate::train::config::TrainConfig;
 use crate::train::config::ConfigError;
+use crate::train::config::TrainConfig;
 use crate::train::estimate::{flops_per_batch, TrainEstimate};
 use crate::train::parallel::thread_count;
 use crate::train::trainer::{TrainError, Trainer};

@@ -103,10 +103,7 @@ mod tests {
         let p = Progress::with_terminal(100, "train", false);
         assert_eq!(p.line(5, "m", 1.0), None);
         let l = p.line(10, "loss 0.1", 2.0).unwrap();
-        assert_eq!(
-            l,
-            "train: 10/100 (10 %) loss 0.1, 2 s elapsed, ETA 18 s"
-        );
+        assert_eq!(l, "train: 10/100 (10 %) loss 0.1, 2 s elapsed, ETA 18 s");
         assert_eq!(p.line(11, "m", 3.0), None);
         assert!(p.line(12, "m", 2.0 + LINE_EVERY_SECS).is_some());
         assert!(p.line(100, "m", 40.0).is_some());

@@ -15,7 +15,16 @@ fn train_with(toml: &str, extra: &[&str]) -> (bool, String) {
     let o = bin()
         .args(["train", "--config"])
         .arg(&conf)
-        .args(["--n-rec", "4", "--batch", "4", "--trials", "12", "--threads", "1"])
+        .args([
+            "--n-rec",
+            "4",
+            "--batch",
+            "4",
+            "--trials",
+            "12",
+            "--threads",
+            "1",
+        ])
         .args(extra)
         .arg("-o")
         .arg(d.path().join("m.json"))
@@ -37,15 +46,27 @@ fn refused(toml: &str, key: &str, value: &str) {
 fn item10_out_of_range_values_are_named() {
     let pd = "[task]\nname = \"perceptual-discrimination\"\n";
     let dd = "[task]\nname = \"delayed-discrimination\"\n";
-    refused(&format!("{dd}delay_duration = 5000.0\n"), "task.delay_duration", "5000");
+    refused(
+        &format!("{dd}delay_duration = 5000.0\n"),
+        "task.delay_duration",
+        "5000",
+    );
     refused(&format!("{pd}coherence = 5.0\n"), "task.coherence", "5");
-    refused(&format!("{pd}[train]\nperformance_cutoff = 2.0\n"), "train.performance_cutoff", "2");
+    refused(
+        &format!("{pd}[train]\nperformance_cutoff = 2.0\n"),
+        "train.performance_cutoff",
+        "2",
+    );
     refused(
         &format!("{pd}[init]\ninit_minval = 0.5\ninit_maxval = 0.1\n"),
         "init.init_minval",
         "0.5",
     );
-    refused(&format!("{pd}[init]\ninit_minval = nan\n"), "init.init_minval", "NaN");
+    refused(
+        &format!("{pd}[init]\ninit_minval = nan\n"),
+        "init.init_minval",
+        "NaN",
+    );
     refused(&format!("{pd}dt = 0.0\n"), "task.dt", "0");
     refused(&format!("{pd}tau = 5.0\n"), "task.tau", "5");
     refused(&format!("{pd}direction = 2\n"), "task.direction", "2");

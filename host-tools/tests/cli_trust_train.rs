@@ -43,7 +43,11 @@ fn stderr(o: &Output) -> String {
 
 fn fails(c: &mut Command) -> String {
     let o = c.output().unwrap();
-    assert!(!o.status.success(), "expected failure, got success: {}", stderr(&o));
+    assert!(
+        !o.status.success(),
+        "expected failure, got success: {}",
+        stderr(&o)
+    );
     stderr(&o)
 }
 
@@ -68,7 +72,11 @@ fn item1_rerun_never_overwrites_model_or_checkpoint() {
     assert_eq!(std::fs::read(&out).unwrap(), m0, "model untouched");
     assert_eq!(std::fs::read(&ckpt).unwrap(), c0, "checkpoint untouched");
     // a model file alone (checkpoint elsewhere) is not overwritten either
-    let e = fails(tiny(&out).arg("--checkpoint").arg(d.path().join("other.ckpt")));
+    let e = fails(
+        tiny(&out)
+            .arg("--checkpoint")
+            .arg(d.path().join("other.ckpt")),
+    );
     assert!(e.contains("already exists") && e.contains("--force"), "{e}");
     assert_eq!(std::fs::read(&out).unwrap(), m0);
     succeeds(tiny(&out).arg("--force"));
@@ -93,12 +101,26 @@ fn item1_matching_checkpoint_prints_the_resume_command() {
     t.checkpoint().save(&default_path(&out)).unwrap();
     let e = fails(&mut tiny(&out));
     assert!(e.contains("holds 3 of 10 batches"), "{e}");
-    let line = e.lines().find(|l| l.contains("to continue it run:")).unwrap();
-    let cmd = line.split("to continue it run: ").nth(1).unwrap().split(" ; ").next().unwrap();
+    let line = e
+        .lines()
+        .find(|l| l.contains("to continue it run:"))
+        .unwrap();
+    let cmd = line
+        .split("to continue it run: ")
+        .nth(1)
+        .unwrap()
+        .split(" ; ")
+        .next()
+        .unwrap();
     assert!(cmd.ends_with(" --resume"), "{cmd}");
     let args: Vec<&str> = cmd.split(' ').skip(1).collect();
     let mut expected: Vec<String> = TINY.iter().map(|s| s.to_string()).collect();
-    expected.extend(["5".into(), "-o".into(), out.display().to_string(), "--resume".into()]);
+    expected.extend([
+        "5".into(),
+        "-o".into(),
+        out.display().to_string(),
+        "--resume".into(),
+    ]);
     assert_eq!(args, expected);
     let log = succeeds(bin().args(&args));
     assert!(log.contains("resuming"), "{log}");
@@ -149,9 +171,25 @@ fn item3_ctrl_c_checkpoints_and_prints_resume() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("m.json");
     let ckpt = default_path(&out);
-    let mut child = bin()
-        .args(["train", "--task", "perceptual-discrimination", "--n-rec", "16", "--batch", "8"])
-        .args(["--trials", "8000000", "--checkpoint-every", "3", "--threads", "1", "-o"])
+    let child = bin()
+        .args([
+            "train",
+            "--task",
+            "perceptual-discrimination",
+            "--n-rec",
+            "16",
+            "--batch",
+            "8",
+        ])
+        .args([
+            "--trials",
+            "8000000",
+            "--checkpoint-every",
+            "3",
+            "--threads",
+            "1",
+            "-o",
+        ])
         .arg(&out)
         .stderr(Stdio::piped())
         .spawn()
@@ -163,15 +201,27 @@ fn item3_ctrl_c_checkpoints_and_prints_resume() {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    let st = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(st.success());
     let o = child.wait_with_output().unwrap();
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(130), "{e}");
-    assert!(e.contains("--resume") && e.contains("interrupted after batch"), "{e}");
+    assert!(
+        e.contains("--resume") && e.contains("interrupted after batch"),
+        "{e}"
+    );
     let at_stop = Checkpoint::load(&ckpt).expect("checkpoint after Ctrl-C");
     assert!(!at_stop.finished && at_stop.batches_done >= 3);
-    assert!(e.contains(&format!("interrupted after batch {} ", at_stop.batches_done)), "{e}");
+    assert!(
+        e.contains(&format!(
+            "interrupted after batch {} ",
+            at_stop.batches_done
+        )),
+        "{e}"
+    );
     let target = (at_stop.batches_done + 5 + 1) * 8;
     succeeds(
         bin()
@@ -192,12 +242,21 @@ fn item9_too_few_trials_refused() {
     for trials in ["0", "1", "50", "99"] {
         let e = fails(
             bin()
-                .args(["train", "--task", "perceptual-discrimination", "--trials", trials])
+                .args([
+                    "train",
+                    "--task",
+                    "perceptual-discrimination",
+                    "--trials",
+                    trials,
+                ])
                 .arg("-o")
                 .arg(&out),
         );
         assert!(e.contains("train.trials") && e.contains("--trials"), "{e}");
-        assert!(e.contains(&format!("is {trials},")) && e.contains("2 batches") && e.contains("100"), "{e}");
+        assert!(
+            e.contains(&format!("is {trials},")) && e.contains("2 batches") && e.contains("100"),
+            "{e}"
+        );
         assert!(!out.exists());
     }
 }
@@ -227,16 +286,45 @@ fn item12_large_run_prints_estimate_first() {
     let out = d.path().join("m.json");
     let o = out.to_str().unwrap();
     let l = line_before_work(
-        &["train", "--task", "perceptual-discrimination", "--n-rec", "4096", "--float-only", "-o", o],
+        &[
+            "train",
+            "--task",
+            "perceptual-discrimination",
+            "--n-rec",
+            "4096",
+            "--float-only",
+            "-o",
+            o,
+        ],
         "warning",
     );
-    assert!(l.contains("large run") && l.contains("memory") && l.contains("checkpoint"), "{l}");
-    assert!(l.contains("MB per checkpoint") && l.contains("batches"), "{l}");
+    assert!(
+        l.contains("large run") && l.contains("memory") && l.contains("checkpoint"),
+        "{l}"
+    );
+    assert!(
+        l.contains("MB per checkpoint") && l.contains("batches"),
+        "{l}"
+    );
     // an absurd size is refused before any allocation, naming the memory and the limit
     let e = fails(
         bin()
-            .args(["train", "--task", "perceptual-discrimination", "--n-rec", "16384"])
-            .args(["--batch", "1000000", "--trials", "2000000", "--float-only", "-o", o]),
+            .args([
+                "train",
+                "--task",
+                "perceptual-discrimination",
+                "--n-rec",
+                "16384",
+            ])
+            .args([
+                "--batch",
+                "1000000",
+                "--trials",
+                "2000000",
+                "--float-only",
+                "-o",
+                o,
+            ]),
     );
     assert!(e.contains("GiB of memory") && e.contains("limit"), "{e}");
     assert!(!out.exists());
@@ -246,8 +334,19 @@ fn item12_large_run_prints_estimate_first() {
 /// estimated memory and the machine's limit.
 #[test]
 fn item13_bench_estimates_memory_first() {
-    let e = fails(bin().args(["bench", "train", "--n-rec", "16384", "--batch", "1000000", "--no-peak"]));
-    assert!(e.contains("this benchmark would need") && e.contains("GiB of memory"), "{e}");
+    let e = fails(bin().args([
+        "bench",
+        "train",
+        "--n-rec",
+        "16384",
+        "--batch",
+        "1000000",
+        "--no-peak",
+    ]));
+    assert!(
+        e.contains("this benchmark would need") && e.contains("GiB of memory"),
+        "{e}"
+    );
     assert!(e.contains("MemTotal") || e.contains("assumed"), "{e}");
     let e = fails(bin().args(["bench", "train", "--n-rec", "0"]));
     assert!(e.contains("--n-rec is 0"), "{e}");
@@ -260,19 +359,40 @@ fn item14_undeployable_size_needs_float_only() {
     let out = d.path().join("m.json");
     let e = fails(
         bin()
-            .args(["train", "--task", "perceptual-discrimination", "--n-rec", "1025", "-o"])
+            .args([
+                "train",
+                "--task",
+                "perceptual-discrimination",
+                "--n-rec",
+                "1025",
+                "-o",
+            ])
             .arg(&out),
     );
-    assert!(e.contains("model.n_rec") && e.contains("1025") && e.contains("1024"), "{e}");
+    assert!(
+        e.contains("model.n_rec") && e.contains("1025") && e.contains("1024"),
+        "{e}"
+    );
     assert!(e.contains("--float-only"), "{e}");
     let e = fails(
         bin()
-            .args(["train", "--task", "perceptual-discrimination", "--n-rec", "4", "--trials", "8"])
+            .args([
+                "train",
+                "--task",
+                "perceptual-discrimination",
+                "--n-rec",
+                "4",
+                "--trials",
+                "8",
+            ])
             .arg("--float-only")
             .arg("-o")
             .arg(&out),
     );
-    assert!(!e.contains("float-only") && e.contains("train.trials"), "--float-only only lifts the blob limits: {e}");
+    assert!(
+        !e.contains("float-only") && e.contains("train.trials"),
+        "--float-only only lifts the blob limits: {e}"
+    );
 }
 
 /// Item 16: plain progress lines (batch, loss, accuracy, ETA) when stderr is not a terminal.
@@ -280,10 +400,21 @@ fn item14_undeployable_size_needs_float_only() {
 fn item16_progress_lines_off_a_terminal() {
     let d = tempfile::tempdir().unwrap();
     let e = succeeds(&mut tiny(&d.path().join("m.json")));
-    let lines: Vec<&str> = e.lines().filter(|l| l.starts_with("train: ")).collect();
+    let lines: Vec<&str> = e
+        .lines()
+        .filter(|l| l.starts_with("train batches: "))
+        .collect();
     assert!(lines.len() >= 2, "{e}");
-    assert!(lines.iter().any(|l| l.contains("10/10 (100 %)")), "{e}");
-    assert!(lines.iter().all(|l| l.contains("loss") && l.contains("acc") && l.contains("ETA")), "{e}");
+    assert!(
+        lines.iter().any(|l| l.contains("10/10 (100 %) 40 trials")),
+        "{e}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("loss") && l.contains("acc") && l.contains("ETA")),
+        "{e}"
+    );
 }
 
 /// Item 16: --print-config prints the resolved config (file + flags + defaults) as TOML
@@ -296,7 +427,13 @@ fn item16_print_config() {
     let o = bin()
         .args(["train", "--config"])
         .arg(&conf)
-        .args(["--task", "delayed-discrimination", "--batch", "5", "--print-config"])
+        .args([
+            "--task",
+            "delayed-discrimination",
+            "--batch",
+            "5",
+            "--print-config",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -304,7 +441,11 @@ fn item16_print_config() {
     assert_eq!(c.task.name, "delayed-discrimination");
     assert_eq!((c.model.n_rec, c.train.batch), (9, 5));
     assert_eq!(c.train.learning_rate, 1e-3);
-    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(d.path()).unwrap().count(),
+        1,
+        "nothing written"
+    );
 }
 
 /// quickstart (the README's first command) runs twice in a row in the same folder.
@@ -315,14 +456,28 @@ fn quickstart_runs_twice() {
     let run = || {
         succeeds(
             bin()
-                .args(["quickstart", "--train-trials", "150", "--trials", "20", "--dir"])
+                .args([
+                    "quickstart",
+                    "--train-trials",
+                    "150",
+                    "--trials",
+                    "20",
+                    "--dir",
+                ])
                 .arg(&dir),
         )
     };
     let first = run();
     assert!(!first.contains("replacing"), "{first}");
     let second = run();
-    assert!(second.contains("replacing the previous quickstart outputs"), "{second}");
-    let e = fails(bin().args(["quickstart", "--train-trials", "10", "--dir"]).arg(&dir));
+    assert!(
+        second.contains("replacing the previous quickstart outputs"),
+        "{second}"
+    );
+    let e = fails(
+        bin()
+            .args(["quickstart", "--train-trials", "10", "--dir"])
+            .arg(&dir),
+    );
     assert!(e.contains("--train-trials"), "{e}");
 }

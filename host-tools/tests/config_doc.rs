@@ -92,9 +92,15 @@ fn full_config() -> TrainConfig {
 /// `train.fixed_weights`) and arrays are leaves.
 fn keys(prefix: &str, v: &toml::Value, out: &mut Vec<String>) {
     match v {
-        toml::Value::Table(t) if !prefix.ends_with("trainable") && !prefix.ends_with("fixed_weights") => {
+        toml::Value::Table(t)
+            if !prefix.ends_with("trainable") && !prefix.ends_with("fixed_weights") =>
+        {
             for (k, v) in t {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 keys(&p, v, out);
             }
         }
@@ -124,9 +130,15 @@ fn every_key_is_documented() {
     assert!(all.len() >= 50, "{all:?}");
     let rows = rows();
     let missing: Vec<&String> = all.iter().filter(|k| !rows.contains_key(*k)).collect();
-    assert!(missing.is_empty(), "keys missing from docs/config.md: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "keys missing from docs/config.md: {missing:?}"
+    );
     let stale: Vec<&String> = rows.keys().filter(|k| !all.contains(k)).collect();
-    assert!(stale.is_empty(), "docs/config.md documents keys the config lacks: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "docs/config.md documents keys the config lacks: {stale:?}"
+    );
 }
 
 #[test]
@@ -139,7 +151,10 @@ fn documented_defaults_are_the_codes() {
     for k in all.iter().filter(|k| k.as_str() != "task.name") {
         let (_, _, default) = &rows[k];
         let code = k.split('.').try_fold(&v, |v, part| v.get(part)).unwrap();
-        let lit = default.split('`').nth(1).unwrap_or_else(|| panic!("{k}: default {default:?} has no `value`"));
+        let lit = default
+            .split('`')
+            .nth(1)
+            .unwrap_or_else(|| panic!("{k}: default {default:?} has no `value`"));
         let doc: toml::Table = toml::from_str(&format!("v = {lit}")).unwrap();
         assert_eq!(&doc["v"], code, "{k}: doc default {lit}");
         checked += 1;
@@ -167,15 +182,26 @@ fn parse_range(r: &str) -> Option<(f64, bool, f64, bool)> {
 /// validate() on the default config of a task that has `key`, with `key` set to `x`.
 fn check(key: &str, integer: bool, x: f64) -> Result<(), String> {
     let task = match key {
-        "task.onset_time" | "task.stim_duration_1" | "task.delay_duration"
-        | "task.stim_duration_2" | "task.decision_duration" => "delayed-discrimination",
+        "task.onset_time"
+        | "task.stim_duration_1"
+        | "task.delay_duration"
+        | "task.stim_duration_2"
+        | "task.decision_duration" => "delayed-discrimination",
         "task.n_in" | "task.n_out" => "match-to-category",
         _ => "perceptual-discrimination",
     };
     let mut v = toml::Value::try_from(TrainConfig::for_task(task)).unwrap();
     let (table, leaf) = key.rsplit_once('.').unwrap_or(("", key));
-    let t = if table.is_empty() { &mut v } else { v.get_mut(table).unwrap() };
-    let value = if integer { toml::Value::Integer(x as i64) } else { toml::Value::Float(x) };
+    let t = if table.is_empty() {
+        &mut v
+    } else {
+        v.get_mut(table).unwrap()
+    };
+    let value = if integer {
+        toml::Value::Integer(x as i64)
+    } else {
+        toml::Value::Float(x)
+    };
     t.as_table_mut().unwrap().insert(leaf.into(), value);
     let cfg: TrainConfig = v.try_into().map_err(|e: toml::de::Error| e.to_string())?;
     cfg.validate().map_err(|e| e.to_string())
@@ -188,7 +214,9 @@ fn documented_ranges_are_the_ones_validated() {
         if key.starts_with("curriculum.") {
             continue; // arrays; thresholds are checked in train::validate's tests
         }
-        let Some((lo, lo_in, hi, hi_in)) = parse_range(&range) else { continue };
+        let Some((lo, lo_in, hi, hi_in)) = parse_range(&range) else {
+            continue;
+        };
         let integer = ty.starts_with("integer");
         let step = if integer { 1.0 } else { 1e-3 };
         let below = if lo_in { lo - step } else { lo };
@@ -197,14 +225,21 @@ fn documented_ranges_are_the_ones_validated() {
             if !x.is_finite() || (integer && x < 0.0) {
                 continue; // unsigned integers cannot go below 0
             }
-            let e = check(&key, integer, x).expect_err(&format!("{key} = {x} accepted, doc says {range}"));
-            assert!(e.contains(&key), "{key} = {x}: error does not name the key: {e}");
+            let e = check(&key, integer, x)
+                .expect_err(&format!("{key} = {x} accepted, doc says {range}"));
+            assert!(
+                e.contains(&key),
+                "{key} = {x}: error does not name the key: {e}"
+            );
             tested += 1;
         }
         for x in [lo, hi] {
             if (x == lo && lo_in) || (x == hi && hi_in) {
                 if let Err(e) = check(&key, integer, x) {
-                    assert!(!e.contains(&format!("`{key}`")), "{key} = {x} is in the documented range {range} but refused: {e}");
+                    assert!(
+                        !e.contains(&format!("`{key}`")),
+                        "{key} = {x} is in the documented range {range} but refused: {e}"
+                    );
                 }
             }
         }
@@ -220,7 +255,10 @@ fn nan_is_refused_naming_the_key_for_every_float_key() {
             continue;
         }
         let e = check(&key, false, f64::NAN).expect_err(&format!("{key} = nan accepted"));
-        assert!(e.contains(&format!("`{key}`")) && e.contains("NaN"), "{key} = nan: {e}");
+        assert!(
+            e.contains(&format!("`{key}`")) && e.contains("NaN"),
+            "{key} = nan: {e}"
+        );
         tested += 1;
     }
     assert!(tested >= 25, "{tested}");

@@ -21,7 +21,11 @@ impl BenchCmd {
     /// Check the config before any work starts.
     pub fn validate(&self) -> anyhow::Result<()> {
         let c = &self.bench;
-        for (flag, v) in [("--n-rec", c.n_rec), ("--batch", c.batch), ("--steps", c.steps)] {
+        for (flag, v) in [
+            ("--n-rec", c.n_rec),
+            ("--batch", c.batch),
+            ("--steps", c.steps),
+        ] {
             if v == 0 {
                 anyhow::bail!("{flag} is 0, must be at least 1");
             }
@@ -38,7 +42,7 @@ impl BenchCmd {
                     .replace("train.threads", "--threads")
             )
         })?;
-        check_estimate(&e, "this benchmark")
+        check_estimate(&e, "this benchmark", "--n-rec, --batch or --steps")
     }
 }
 

@@ -74,7 +74,10 @@ impl QuickstartCmd {
         check_writable_dir(&probe)?;
         for f in OUTPUT_FILES {
             if self.dir.join(f).is_dir() {
-                anyhow::bail!("{} is a folder; quickstart writes a file there", self.dir.join(f).display());
+                anyhow::bail!(
+                    "{} is a folder; quickstart writes a file there",
+                    self.dir.join(f).display()
+                );
             }
         }
         Ok(())

@@ -189,13 +189,15 @@ pub fn resume_command() -> String {
     if !args.iter().any(|a| a == "--resume") {
         args.push("--resume".into());
     }
-    args.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+    args.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn shell_quote(a: &str) -> String {
     let plain = !a.is_empty()
-        && a
-            .chars()
+        && a.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
     if plain {
         a.to_string()
@@ -211,7 +213,7 @@ pub fn run_with_progress(
     ckpt: Option<&Path>,
 ) -> Result<TrainSummary, TrainError> {
     let total = trainer.total_batches();
-    let bar = Progress::new(total, "train");
+    let bar = Progress::new(total, "train batches");
     let mut last = 0u64;
     let batch = trainer.config.train.batch as u64;
     let summary = trainer.run(ckpt, &mut |p| {
@@ -220,7 +222,7 @@ pub fn run_with_progress(
             bar.update(
                 p.batch,
                 format!(
-                    "batch, {} trials, loss {:.5} acc {:.4} {:.0} trials/s",
+                    "{} trials, loss {:.5} acc {:.4}, {:.0} trials/s",
                     p.batch * batch,
                     p.loss,
                     p.accuracy,
@@ -233,12 +235,13 @@ pub fn run_with_progress(
     summary
 }
 
-/// Warn about a large run, refuse one the machine cannot hold.
-pub fn check_estimate(e: &TrainEstimate, what: &str) -> anyhow::Result<()> {
+/// Warn about a large run, refuse one the machine cannot hold (`what` names the run,
+/// `reduce` the settings that size it).
+pub fn check_estimate(e: &TrainEstimate, what: &str, reduce: &str) -> anyhow::Result<()> {
     let (limit, why) = memory_limit();
     if e.memory_bytes > limit {
         anyhow::bail!(
-            "{what} would need ~{} of memory, more than the limit of {} ({why}); reduce model.n_rec, train.batch or the trial length",
+            "{what} would need ~{} of memory, more than the limit of {} ({why}); reduce {reduce}",
             human_bytes(e.memory_bytes),
             human_bytes(limit)
         );
@@ -273,7 +276,11 @@ pub fn run(cmd: &TrainCmd) -> anyhow::Result<()> {
         check_deployable(&cfg)?;
     }
     cmd.check_paths(&output, &ckpt_path, &cfg)?;
-    check_estimate(&TrainEstimate::of(&cfg)?, "this training run")?;
+    check_estimate(
+        &TrainEstimate::of(&cfg)?,
+        "this training run",
+        "model.n_rec (--n-rec), train.batch (--batch) or the trial length (task.t / task.dt)",
+    )?;
     let mut trainer = match ckpt {
         Some(k) => {
             let done = k.batches_done;

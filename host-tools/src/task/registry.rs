@@ -149,7 +149,12 @@ fn check_delayed_periods(spec: &TaskSpec) -> Result<(), TaskError> {
         ("stim_duration_1", spec.stim_duration_1, t / 4.0, spec.dt),
         ("delay_duration", spec.delay_duration, t / 4.0, 0.0),
         ("stim_duration_2", spec.stim_duration_2, t / 4.0, spec.dt),
-        ("decision_duration", spec.decision_duration, t / 8.0, spec.dt),
+        (
+            "decision_duration",
+            spec.decision_duration,
+            t / 8.0,
+            spec.dt,
+        ),
     ];
     for (name, v, _, min) in periods {
         if let Some(v) = v {
@@ -203,7 +208,10 @@ mod tests {
         let mut s = TaskSpec::named("delayed-discrimination");
         s.delay_duration = Some(5000.0);
         let e = build(&s).err().unwrap().to_string();
-        assert!(e.contains("task.delay_duration") && e.contains("5000"), "{e}");
+        assert!(
+            e.contains("task.delay_duration") && e.contains("5000"),
+            "{e}"
+        );
         s.delay_duration = Some(400.0);
         assert!(build(&s).is_ok());
     }

@@ -90,7 +90,10 @@ impl TrainEstimate {
             &cfg.model.output_connectivity,
         ]
         .iter()
-        .map(|m| m.as_ref().map_or(0, |rows| rows.iter().map(Vec::len).sum::<usize>()) as u64)
+        .map(|m| {
+            m.as_ref()
+                .map_or(0, |rows| rows.iter().map(Vec::len).sum::<usize>()) as u64
+        })
         .sum::<u64>();
         let batches = t.trials.div_ceil(t.batch as u64).saturating_sub(1);
         let seconds_per_batch = flops / (ASSUMED_GFLOPS_PER_THREAD * 1e9 * threads as f64);
@@ -225,7 +228,11 @@ mod tests {
         assert!(e.is_large(), "{}", e.describe());
         // 3 × 16.8 M floats of ~14 bytes: the 683 MB the issue saw, within 5 %.
         let seen = 683e6;
-        assert!((e.checkpoint_bytes as f64 - seen).abs() < 0.05 * seen, "{}", e.checkpoint_bytes);
+        assert!(
+            (e.checkpoint_bytes as f64 - seen).abs() < 0.05 * seen,
+            "{}",
+            e.checkpoint_bytes
+        );
     }
 
     #[test]

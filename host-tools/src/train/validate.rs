@@ -100,7 +100,10 @@ impl TrainConfig {
         if t.threads > MAX_THREADS {
             return bad(
                 "train.threads",
-                format!("is {}, must be in 0..={MAX_THREADS} (0 = all cores)", t.threads),
+                format!(
+                    "is {}, must be in 0..={MAX_THREADS} (0 = all cores)",
+                    t.threads
+                ),
             );
         }
         for name in t.trainable.keys().chain(t.fixed_weights.keys()) {
@@ -128,7 +131,10 @@ impl TrainConfig {
             }
             Some(c) => {
                 if c.stages.is_empty() {
-                    return bad("curriculum.stages", "is empty, needs at least 1 task".into());
+                    return bad(
+                        "curriculum.stages",
+                        "is empty, needs at least 1 task".into(),
+                    );
                 }
                 for (k, s) in c.stages.iter().enumerate() {
                     build(s).map_err(|e| ConfigError::Field {
@@ -203,7 +209,10 @@ mod tests {
         let e = err(|c| c.train.trials = 99);
         assert!(e.contains("train.trials") && e.contains("100"), "{e}");
         let e = err(|c| c.train.performance_cutoff = Some(2.0));
-        assert!(e.contains("train.performance_cutoff") && e.contains("is 2"), "{e}");
+        assert!(
+            e.contains("train.performance_cutoff") && e.contains("is 2"),
+            "{e}"
+        );
         let e = err(|c| {
             c.init.init_minval = 0.5;
             c.init.init_maxval = 0.1;
