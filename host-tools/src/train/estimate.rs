@@ -6,7 +6,10 @@
 //!   `9 + W` times (raw, effective, masks, model copy, Adam m and v, gradient sum, one
 //!   gradient per worker thread `W`), and each trial of a batch holds
 //!   `steps·(3N + 2·N_in + 8·N_out)` floats of states, inputs, targets and outputs;
-//!   4 bytes each.
+//!   4 bytes each; plus the checkpoint's JSON while it is written, the initialiser's
+//!   `f64` matrices (`32·N²` bytes) and [`BASE_BYTES`] for the program. Measured
+//!   (`/usr/bin/time` max RSS, perceptual discrimination, 2 threads): N 256, batch 50:
+//!   43 MB (estimate 49 MB); N 1024, batch 20: 167 MB (estimate 184 MB).
 //! * Checkpoint: the model and Adam's two moments (`3P` floats) and the masks, as JSON
 //!   (~14 bytes per float).
 //! * Time: FLOPs per batch = 2 × the multiply-adds of the forward and backward matrix
@@ -30,6 +33,8 @@ pub const WARN_BYTES: u64 = 2 << 30;
 pub const WARN_SECONDS: f64 = 60.0;
 /// Checkpoint bytes above which the checkpoint size is warned about.
 pub const WARN_CHECKPOINT_BYTES: u64 = 100 << 20;
+/// Bytes of the program itself (binary, allocator, thread stacks).
+pub const BASE_BYTES: u64 = 10 << 20;
 /// Memory assumed when `/proc/meminfo` cannot be read.
 pub const FALLBACK_MEMORY_BYTES: u64 = 8 << 30;
 /// Share of the machine's memory a run may plan to use.
@@ -41,7 +46,7 @@ pub fn flops_per_batch(n_rec: usize, n_in: usize, n_out: usize, batch: usize, st
     2.0 * (steps * batch) as f64 * (3.0 * n * n + 2.0 * n * i + 3.0 * n * o)
 }
 
-/// Bytes the trainer holds for a network and batch (module docs).
+/// Bytes of the trainer's buffers for a network and batch (module docs).
 pub fn memory_bytes(
     n_rec: usize,
     n_in: usize,
@@ -97,9 +102,11 @@ impl TrainEstimate {
         .sum::<u64>();
         let batches = t.trials.div_ceil(t.batch as u64).saturating_sub(1);
         let seconds_per_batch = flops / (ASSUMED_GFLOPS_PER_THREAD * 1e9 * threads as f64);
+        let checkpoint_bytes = 14 * (3 * p + 2 * masks);
+        let buffers = memory_bytes(n, d.n_in, d.n_out, t.batch, d.n_steps, threads);
         Ok(TrainEstimate {
-            memory_bytes: memory_bytes(n, d.n_in, d.n_out, t.batch, d.n_steps, threads),
-            checkpoint_bytes: 14 * (3 * p + 2 * masks),
+            memory_bytes: buffers + checkpoint_bytes + 32 * (n * n) as u64 + BASE_BYTES,
+            checkpoint_bytes,
             flops_per_batch: flops,
             batches,
             threads,
