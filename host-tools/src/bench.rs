@@ -1,12 +1,13 @@
 //! `neuroloop bench train`: seconds per training batch (task generation, forward, BPTT,
 //! Adam, on all cores) and the GFLOP/s that means, next to the machine's sgemm peak.
 //!
-//! FLOPs per batch = 2 × the multiply-adds of the forward and backward matrix products:
-//! `T·B·(3·N² + 2·N·N_in + 3·N·N_out)` (forward `W_rec`, `W_in`, `W_out`; backward
-//! `Δ·W_rec`, `dY·W_out`; weight gradients `∂W_rec`, `∂W_in`, `∂W_out`).
+//! FLOPs per batch: [`crate::train::estimate::flops_per_batch`] (the same model the
+//! trainer's pre-run estimate uses).
 
 use crate::linalg::gemm;
+use crate::train::config::ConfigError;
 use crate::train::config::TrainConfig;
+use crate::train::estimate::{flops_per_batch, TrainEstimate};
 use crate::train::parallel::thread_count;
 use crate::train::trainer::{TrainError, Trainer};
 use serde::Serialize;
@@ -50,21 +51,30 @@ pub struct BenchReport {
     pub gflops_best: f64,
 }
 
-/// FLOPs per batch (2 × multiply-adds of the matrix products).
-pub fn flops_per_batch(n_rec: usize, n_in: usize, n_out: usize, batch: usize, steps: usize) -> f64 {
-    let (n, i, o) = (n_rec as f64, n_in as f64, n_out as f64);
-    2.0 * (steps * batch) as f64 * (3.0 * n * n + 2.0 * n * i + 3.0 * n * o)
-}
-
-/// Time training batches of perceptual discrimination at the given size.
-pub fn bench_train(c: &BenchConfig) -> Result<BenchReport, TrainError> {
+/// The training config the benchmark times: perceptual discrimination at its size.
+pub fn bench_train_config(c: &BenchConfig) -> TrainConfig {
     let mut cfg = TrainConfig::for_task("perceptual-discrimination");
     cfg.task.t = c.steps as f32 * cfg.task.dt;
     cfg.model.n_rec = c.n_rec;
     cfg.train.batch = c.batch;
     cfg.train.trials = u64::MAX / 2;
     cfg.train.threads = c.threads;
-    let mut t = Trainer::new(cfg)?;
+    cfg
+}
+
+/// Memory and time of the benchmark (3 warm-up and `reps` timed batches), before it runs.
+pub fn bench_estimate(c: &BenchConfig) -> Result<TrainEstimate, ConfigError> {
+    let cfg = bench_train_config(c);
+    cfg.validate()?;
+    let mut e = TrainEstimate::of(&cfg)?;
+    e.batches = 3 + c.reps.max(1) as u64;
+    e.seconds = e.seconds_per_batch * e.batches as f64;
+    Ok(e)
+}
+
+/// Time training batches of perceptual discrimination at the given size.
+pub fn bench_train(c: &BenchConfig) -> Result<BenchReport, TrainError> {
+    let mut t = Trainer::new(bench_train_config(c))?;
     for _ in 0..3 {
         t.step()?;
     }

@@ -8,7 +8,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {}", neuroloop::commands::error_text(&e));
-            ExitCode::FAILURE
+            ExitCode::from(neuroloop::commands::exit_code(&e))
         }
     }
 }

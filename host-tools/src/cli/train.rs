@@ -7,10 +7,10 @@ use std::path::PathBuf;
 /// `neuroloop train`.
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
-    /// Task name; overrides `task.name` of the config.
+    /// Task name; overrides `task.name` of the config (or fills it in).
     #[arg(long, value_enum)]
     pub task: Option<TaskArg>,
-    /// TOML config (see `neuroloop::train::config`); flags override its keys.
+    /// TOML config (every key: docs/config.md); flags override its keys.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Recurrent units (`model.n_rec`, default 50).
@@ -49,9 +49,21 @@ pub struct TrainArgs {
     /// Continue from the checkpoint (after a crash, a kill or to train longer).
     #[arg(long)]
     pub resume: bool,
+    /// Overwrite an existing output model or checkpoint (without it, they are never
+    /// overwritten; a checkpoint of the same config suggests --resume).
+    #[arg(long)]
+    pub force: bool,
+    /// Train sizes a blob cannot hold (n_rec > 1024, n_in or n_out > 256): the model
+    /// stays float-only and `neuroloop quantize` refuses it.
+    #[arg(long)]
+    pub float_only: bool,
+    /// Print the resolved config (file, then flags, then defaults) as TOML on stdout and
+    /// exit without training.
+    #[arg(long)]
+    pub print_config: bool,
     /// Output model (native JSON float model).
-    #[arg(short, long)]
-    pub output: PathBuf,
+    #[arg(short, long, required_unless_present = "print_config")]
+    pub output: Option<PathBuf>,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -74,6 +86,9 @@ impl From<TrainArgs> for TrainCmd {
             checkpoint_every: a.checkpoint_every,
             checkpoint: a.checkpoint,
             resume: a.resume,
+            force: a.force,
+            float_only: a.float_only,
+            print_config: a.print_config,
             output: a.output,
             json: a.json,
         }

@@ -1,7 +1,10 @@
-//! `neuroloop bench train`: time training batches ([`crate::bench`]) and print the
+//! `neuroloop bench train`: estimate memory and time first (refused above the machine's
+//! memory, a warning when large), time training batches ([`crate::bench`]) and print the
 //! figures, next to the sgemm peak unless `--no-peak`.
 
-use crate::bench::{bench_train, sgemm_peak, BenchConfig};
+use super::train::check_estimate;
+use crate::bench::{bench_estimate, bench_train, sgemm_peak, BenchConfig};
+use crate::task::MAX_STEPS;
 
 /// Typed config of `neuroloop bench train`.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,10 +21,28 @@ impl BenchCmd {
     /// Check the config before any work starts.
     pub fn validate(&self) -> anyhow::Result<()> {
         let c = &self.bench;
-        if c.n_rec == 0 || c.batch == 0 || c.steps == 0 {
-            anyhow::bail!("--n-rec, --batch and --steps must be at least 1");
+        for (flag, v) in [
+            ("--n-rec", c.n_rec),
+            ("--batch", c.batch),
+            ("--steps", c.steps),
+        ] {
+            if v == 0 {
+                anyhow::bail!("{flag} is 0, must be at least 1");
+            }
         }
-        Ok(())
+        if c.steps > MAX_STEPS {
+            anyhow::bail!("--steps is {}, must be at most {MAX_STEPS}", c.steps);
+        }
+        let e = bench_estimate(c).map_err(|e| {
+            anyhow::anyhow!(
+                "{}",
+                e.to_string()
+                    .replace("model.n_rec", "--n-rec")
+                    .replace("train.batch", "--batch")
+                    .replace("train.threads", "--threads")
+            )
+        })?;
+        check_estimate(&e, "this benchmark", "--n-rec, --batch or --steps")
     }
 }
 

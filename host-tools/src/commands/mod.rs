@@ -94,3 +94,12 @@ mod tests {
         assert_eq!(super::error_text(&e), "loading: m.json: No such file");
     }
 }
+
+/// The process exit code for a failed command: 130 (as for SIGINT) when training was
+/// stopped by Ctrl-C, 1 otherwise.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<crate::train::TrainError>() {
+        Some(crate::train::TrainError::Interrupted { .. }) => 130,
+        _ => 1,
+    }
+}

@@ -2,9 +2,14 @@
 //! discrimination (dt 10, τ 100, T 2000, N_rec 50, batch 50, 50 000 trials), quantize it
 //! to int16 and int8 with calibration trials from the task, and print float and fixed-point
 //! accuracy on the same fresh trials, side by side.
+//!
+//! Its folder (`--dir`) is quickstart's own: a second run replaces the three files it
+//! wrote ([`OUTPUT_FILES`], said on stderr before any work) and touches nothing else, so
+//! the README's first command works on a fresh clone and when run again.
 
 use super::train::run_with_progress;
 use crate::compare::compare;
+use crate::outputs::check_writable_dir;
 use crate::quantize::{quantize, QuantConfig, WeightFormat};
 use crate::task::{build, calibration_inputs, TaskSpec};
 use crate::train::{TrainConfig, Trainer};
@@ -27,10 +32,64 @@ pub struct QuickstartCmd {
     pub json: bool,
 }
 
+/// The files quickstart writes in its folder; a second run replaces them (the folder is
+/// quickstart's own), nothing else there is touched.
+pub const OUTPUT_FILES: [&str; 3] = [
+    "hello-world.json",
+    "hello-world-int16.nlb",
+    "hello-world-int8.nlb",
+];
+
+/// Most evaluation trials.
+pub const MAX_EVAL_TRIALS: usize = 100_000;
+
 impl QuickstartCmd {
-    /// Check the config before any work starts.
+    /// Check the config before any work starts: the training config, the evaluation
+    /// trials, and that the folder is (or can be made) a writable folder.
     pub fn validate(&self) -> anyhow::Result<()> {
+        let cfg = self.train_config();
+        let min = 2 * cfg.train.batch as u64;
+        if self.train_trials < min {
+            anyhow::bail!(
+                "--train-trials is {}, must be at least 2 batches = {min} trials (batch {})",
+                self.train_trials,
+                cfg.train.batch
+            );
+        }
+        cfg.validate()?;
+        if !(1..=MAX_EVAL_TRIALS).contains(&self.trials) {
+            anyhow::bail!(
+                "--trials is {}, must be in 1..={MAX_EVAL_TRIALS}",
+                self.trials
+            );
+        }
+        if self.dir.exists() && !self.dir.is_dir() {
+            anyhow::bail!("--dir {} exists and is not a folder", self.dir.display());
+        }
+        let probe = if self.dir.is_dir() {
+            self.dir.join(OUTPUT_FILES[0])
+        } else {
+            self.dir.clone()
+        };
+        check_writable_dir(&probe)?;
+        for f in OUTPUT_FILES {
+            if self.dir.join(f).is_dir() {
+                anyhow::bail!(
+                    "{} is a folder; quickstart writes a file there",
+                    self.dir.join(f).display()
+                );
+            }
+        }
         Ok(())
+    }
+
+    /// The PsychRNN Hello World training config with this run's seed and trials.
+    pub fn train_config(&self) -> TrainConfig {
+        let mut cfg = TrainConfig::for_task("perceptual-discrimination");
+        cfg.seed = self.seed;
+        cfg.train.trials = self.train_trials;
+        cfg.train.checkpoint_every = 0;
+        cfg
     }
 }
 
@@ -60,11 +119,19 @@ pub struct QuickstartReport {
 
 /// Train, quantize, compare and report.
 pub fn run(cmd: &QuickstartCmd) -> anyhow::Result<()> {
+    let previous: Vec<&str> = OUTPUT_FILES
+        .into_iter()
+        .filter(|f| cmd.dir.join(f).exists())
+        .collect();
+    if !previous.is_empty() {
+        eprintln!(
+            "replacing the previous quickstart outputs in {}: {}",
+            cmd.dir.display(),
+            previous.join(", ")
+        );
+    }
     std::fs::create_dir_all(&cmd.dir).with_context(|| format!("creating {}", cmd.dir.display()))?;
-    let mut cfg = TrainConfig::for_task("perceptual-discrimination");
-    cfg.seed = cmd.seed;
-    cfg.train.trials = cmd.train_trials;
-    cfg.train.checkpoint_every = 0;
+    let cfg = cmd.train_config();
     eprintln!(
         "1/3 training the PsychRNN Hello World: perceptual discrimination, N_rec {}, batch {}, {} trials",
         cfg.model.n_rec, cfg.train.batch, cfg.train.trials

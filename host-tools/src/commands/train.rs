@@ -1,13 +1,20 @@
-//! `neuroloop train`: config (TOML file, then flags) → a new or resumed [`Trainer`] →
-//! the run with a progress bar → model and checkpoint, and a summary.
+//! `neuroloop train`: config (TOML file, then flags) → checks (every key's range, blob
+//! limits unless `--float-only`, output and checkpoint paths, memory and time estimate)
+//! → a new or resumed [`Trainer`] → the run with progress → model and checkpoint, and a
+//! summary. Ctrl-C stops between two batches, saves the checkpoint and prints the
+//! command that resumes (exit code 130).
 
+use crate::outputs::{check_output, check_writable_dir, same_file};
 use crate::progress::Progress;
 use crate::task::TASK_NAMES;
-use crate::train::checkpoint::{default_path, Checkpoint};
+use crate::train::checkpoint::{default_path, resume_diff, Checkpoint};
+use crate::train::estimate::{check_deployable, human_bytes, memory_limit, TrainEstimate};
 use crate::train::{TrainConfig, TrainError, TrainSummary, Trainer};
 use anyhow::Context;
 use neuroloop_core::Transfer;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Typed config of `neuroloop train`: the config file and the keys the flags override.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -40,36 +47,186 @@ pub struct TrainCmd {
     pub checkpoint: Option<PathBuf>,
     /// Continue from the checkpoint.
     pub resume: bool,
-    /// Output model.
-    pub output: PathBuf,
+    /// Overwrite an existing output model or checkpoint.
+    pub force: bool,
+    /// Allow sizes a blob cannot hold (the model stays float-only).
+    pub float_only: bool,
+    /// Print the resolved config as TOML on stdout and stop.
+    pub print_config: bool,
+    /// Output model (required unless `print_config`).
+    pub output: Option<PathBuf>,
     /// JSON summary on stdout.
     pub json: bool,
 }
 
 impl TrainCmd {
-    /// Check the config before any work starts.
+    /// Check the flags before any work starts (the resolved config is checked as the
+    /// first step of [`run`], once the config file and checkpoint are read).
     pub fn validate(&self) -> anyhow::Result<()> {
+        if self.output.is_none() && !self.print_config {
+            anyhow::bail!("give the output model with -o MODEL.json");
+        }
+        if self.config.is_none() && self.task.is_none() && !self.resume {
+            anyhow::bail!(
+                "give --task NAME or --config FILE (tasks: {})",
+                TASK_NAMES.join(", ")
+            );
+        }
+        Ok(())
+    }
+
+    /// The checkpoint path: `--checkpoint`, or MODEL.ckpt.json.
+    fn checkpoint_path(&self, output: &Path) -> PathBuf {
+        self.checkpoint
+            .clone()
+            .unwrap_or_else(|| default_path(output))
+    }
+
+    /// The config this run uses: the file (with `--task` filling or overriding
+    /// `task.name`), else the checkpoint's when resuming, else the task's defaults; then
+    /// the flags on top.
+    fn resolve(&self, ckpt: Option<&Checkpoint>) -> anyhow::Result<TrainConfig> {
+        let mut cfg = match (&self.config, ckpt, &self.task) {
+            (Some(p), _, task) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading config {}", p.display()))?;
+                TrainConfig::from_toml_with_task(&text, &p.display().to_string(), task.as_deref())?
+            }
+            (None, Some(k), _) => k.config.clone(),
+            (None, None, Some(name)) => TrainConfig::for_task(name),
+            (None, None, None) => anyhow::bail!(
+                "give --task NAME or --config FILE (tasks: {})",
+                TASK_NAMES.join(", ")
+            ),
+        };
+        if let Some(name) = &self.task {
+            cfg.task.name = name.clone();
+        }
+        let c = &mut cfg;
+        set(&mut c.model.n_rec, self.n_rec);
+        set(&mut c.train.batch, self.batch);
+        set(&mut c.train.trials, self.trials);
+        set(&mut c.seed, self.seed);
+        set(&mut c.train.learning_rate, self.lr);
+        set(
+            &mut c.model.transfer,
+            self.transfer.map(|t| t.name().to_string()),
+        );
+        set(&mut c.model.dale_ratio, self.dale_ratio.map(Some));
+        set(&mut c.model.rec_noise, self.rec_noise);
+        set(&mut c.train.threads, self.threads);
+        set(&mut c.train.checkpoint_every, self.checkpoint_every);
+        Ok(cfg)
+    }
+
+    /// Output and checkpoint paths: nothing existing overwritten without `--force` (a
+    /// checkpoint of this very config suggests `--resume` instead), the model never the
+    /// checkpoint or the config, both folders writable.
+    fn check_paths(&self, output: &Path, ckpt: &Path, cfg: &TrainConfig) -> anyhow::Result<()> {
+        if same_file(output, ckpt) {
+            anyhow::bail!(
+                "-o {} and the checkpoint {} are the same file: the checkpoint would overwrite the model; choose another --checkpoint",
+                output.display(),
+                ckpt.display()
+            );
+        }
+        let inputs: Vec<&Path> = self.config.iter().map(PathBuf::as_path).collect();
+        if let Some(conf) = self.config.as_deref().filter(|c| same_file(ckpt, c)) {
+            anyhow::bail!(
+                "the checkpoint {} is the config file {}: writing it would destroy the config; choose another --checkpoint",
+                ckpt.display(),
+                conf.display()
+            );
+        }
+        if !self.resume && !self.force && ckpt.exists() {
+            anyhow::bail!(existing_checkpoint(ckpt, cfg));
+        }
+        check_writable_dir(ckpt)?;
+        check_output(output, &inputs, self.force)?;
         Ok(())
     }
 }
 
-/// [`Trainer::run`] with the progress bar on stderr (loss, accuracy, trials/s; hidden off a
-/// terminal), checkpointing to `ckpt` if given.
+fn set<T>(slot: &mut T, v: Option<T>) {
+    if let Some(v) = v {
+        *slot = v;
+    }
+}
+
+/// Why an existing checkpoint stops a new run, and what to type instead.
+fn existing_checkpoint(ckpt: &Path, cfg: &TrainConfig) -> String {
+    let p = ckpt.display();
+    match Checkpoint::load(ckpt) {
+        Ok(k) if resume_diff(&k.config, cfg).is_none() => {
+            let total = k.config.train.trials.div_ceil(k.config.train.batch as u64).saturating_sub(1);
+            if k.finished && k.batches_done >= cfg.train.trials.div_ceil(cfg.train.batch as u64).saturating_sub(1) {
+                format!(
+                    "checkpoint {p} is from a finished run of this config ({} batches); to train longer raise --trials and run: {} (with --force to replace the model); to start over pass --force (overwrites it)",
+                    k.batches_done,
+                    resume_command()
+                )
+            } else {
+                format!(
+                    "checkpoint {p} holds {} of {total} batches of this config; to continue it run: {} ; to start over pass --force (overwrites it)",
+                    k.batches_done,
+                    resume_command()
+                )
+            }
+        }
+        Ok(k) => {
+            let (key, a, b) = resume_diff(&k.config, cfg).unwrap_or_default();
+            format!("checkpoint {p} already exists, from another config (`{key}` is {a} there, {b} now); pass --force to overwrite it, or choose another --checkpoint")
+        }
+        Err(_) => format!(
+            "checkpoint {p} already exists and is not a neuroloop checkpoint; pass --force to overwrite it, or choose another --checkpoint"
+        ),
+    }
+}
+
+/// This process's command line with `--resume` added: what to type to continue.
+pub fn resume_command() -> String {
+    let mut args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--resume") {
+        args.push("--resume".into());
+    }
+    args.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn shell_quote(a: &str) -> String {
+    let plain = !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', r"'\''"))
+    }
+}
+
+/// [`Trainer::run`] with progress on stderr (a bar on a terminal; plain lines with loss,
+/// accuracy, trials/s and ETA otherwise), checkpointing to `ckpt` if given.
 pub fn run_with_progress(
     trainer: &mut Trainer,
     ckpt: Option<&Path>,
 ) -> Result<TrainSummary, TrainError> {
     let total = trainer.total_batches();
-    let bar = Progress::new(total, "train");
+    let bar = Progress::new(total, "train batches");
     let mut last = 0u64;
+    let batch = trainer.config.train.batch as u64;
     let summary = trainer.run(ckpt, &mut |p| {
         if p.batch == total || p.batch >= last + 5 {
             last = p.batch;
             bar.update(
                 p.batch,
                 format!(
-                    "loss {:.5} acc {:.3} {:.0} trials/s",
-                    p.loss, p.accuracy, p.trials_per_sec
+                    "{} trials, loss {:.5} acc {:.4}, {:.0} trials/s",
+                    p.batch * batch,
+                    p.loss,
+                    p.accuracy,
+                    p.trials_per_sec
                 ),
             );
         }
@@ -78,70 +235,52 @@ pub fn run_with_progress(
     summary
 }
 
+/// Warn about a large run, refuse one the machine cannot hold (`what` names the run,
+/// `reduce` the settings that size it).
+pub fn check_estimate(e: &TrainEstimate, what: &str, reduce: &str) -> anyhow::Result<()> {
+    let (limit, why) = memory_limit();
+    if e.memory_bytes > limit {
+        anyhow::bail!(
+            "{what} would need ~{} of memory, more than the limit of {} ({why}); reduce {reduce}",
+            human_bytes(e.memory_bytes),
+            human_bytes(limit)
+        );
+    }
+    if e.is_large() {
+        eprintln!("warning: large run: {}", e.describe());
+    }
+    Ok(())
+}
+
 /// Train and report.
 pub fn run(cmd: &TrainCmd) -> anyhow::Result<()> {
-    let ckpt_path = cmd
-        .checkpoint
-        .clone()
-        .unwrap_or_else(|| default_path(&cmd.output));
-    let from_file = match &cmd.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading config {}", p.display()))?;
-            Some(TrainConfig::from_toml(&text, &p.display().to_string())?)
-        }
-        None => None,
-    };
+    let output = cmd.output.clone().unwrap_or_default();
+    let ckpt_path = cmd.checkpoint_path(&output);
     let ckpt = if cmd.resume {
-        Some(
-            Checkpoint::load(&ckpt_path)
-                .with_context(|| "--resume needs the checkpoint of an earlier run".to_string())?,
-        )
+        Some(Checkpoint::load(&ckpt_path).with_context(|| {
+            format!(
+                "--resume needs the checkpoint of an earlier run ({})",
+                ckpt_path.display()
+            )
+        })?)
     } else {
         None
     };
-    let mut cfg = match (&from_file, &ckpt, &cmd.task) {
-        (Some(c), _, _) => c.clone(),
-        (None, Some(k), _) => k.config.clone(),
-        (None, None, Some(name)) => TrainConfig::for_task(name),
-        (None, None, None) => anyhow::bail!(
-            "give --task NAME or --config FILE (tasks: {})",
-            TASK_NAMES.join(", ")
-        ),
-    };
-    if let Some(name) = &cmd.task {
-        cfg.task.name = name.clone();
+    let cfg = cmd.resolve(ckpt.as_ref())?;
+    if cmd.print_config {
+        print!("{}", cfg.to_toml());
+        return Ok(());
     }
-    if let Some(v) = cmd.n_rec {
-        cfg.model.n_rec = v;
+    cfg.validate()?;
+    if !cmd.float_only {
+        check_deployable(&cfg)?;
     }
-    if let Some(v) = cmd.batch {
-        cfg.train.batch = v;
-    }
-    if let Some(v) = cmd.trials {
-        cfg.train.trials = v;
-    }
-    if let Some(v) = cmd.seed {
-        cfg.seed = v;
-    }
-    if let Some(v) = cmd.lr {
-        cfg.train.learning_rate = v;
-    }
-    if let Some(v) = cmd.transfer {
-        cfg.model.transfer = v.name().to_string();
-    }
-    if let Some(v) = cmd.dale_ratio {
-        cfg.model.dale_ratio = Some(v);
-    }
-    if let Some(v) = cmd.rec_noise {
-        cfg.model.rec_noise = v;
-    }
-    if let Some(v) = cmd.threads {
-        cfg.train.threads = v;
-    }
-    if let Some(v) = cmd.checkpoint_every {
-        cfg.train.checkpoint_every = v;
-    }
+    cmd.check_paths(&output, &ckpt_path, &cfg)?;
+    check_estimate(
+        &TrainEstimate::of(&cfg)?,
+        "this training run",
+        "model.n_rec (--n-rec), train.batch (--batch) or the trial length (task.t / task.dt)",
+    )?;
     let mut trainer = match ckpt {
         Some(k) => {
             let done = k.batches_done;
@@ -155,11 +294,24 @@ pub fn run(cmd: &TrainCmd) -> anyhow::Result<()> {
         }
         None => Trainer::new(cfg)?,
     };
-    let summary = run_with_progress(&mut trainer, Some(&ckpt_path))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // A second Ctrl-C while the checkpoint is written is ignored; SIGKILL still works and
+    // the checkpoint write is atomic.
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("installing the Ctrl-C handler")?;
+    trainer.set_stop_flag(stop);
+    let summary = match run_with_progress(&mut trainer, Some(&ckpt_path)) {
+        Err(e @ TrainError::Interrupted { .. }) => {
+            eprintln!("stopped by Ctrl-C; to continue run: {}", resume_command());
+            return Err(e.into());
+        }
+        r => r?,
+    };
     let model = trainer.model();
     model
-        .save(&cmd.output)
-        .with_context(|| format!("writing {}", cmd.output.display()))?;
+        .save(&output)
+        .with_context(|| format!("writing {}", output.display()))?;
     if cmd.json {
         println!("{}", serde_json::to_string(&summary)?);
     }
@@ -177,7 +329,7 @@ pub fn run(cmd: &TrainCmd) -> anyhow::Result<()> {
         summary.loss,
         summary.accuracy,
         summary.stopped,
-        cmd.output.display(),
+        output.display(),
         ckpt_path.display()
     );
     Ok(())

@@ -24,7 +24,7 @@ pub mod spec;
 pub mod trials;
 
 pub use fit::{check_fit, FitError};
-pub use registry::{build, TaskError, TASK_NAMES};
+pub use registry::{build, TaskError, MAX_STEPS, TASK_NAMES};
 pub use spec::TaskSpec;
 pub use trials::{calibration_inputs, stream, task_trials, trial_rng};
 

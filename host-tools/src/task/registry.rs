@@ -14,6 +14,9 @@ pub const TASK_NAMES: [&str; 3] = [
     "match-to-category",
 ];
 
+/// Most steps a trial may have (`ceil(task.t / task.dt)`): 1000 s at dt = 10 ms.
+pub const MAX_STEPS: usize = 100_000;
+
 /// Task errors; each names the option and the value.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 #[non_exhaustive]
@@ -58,10 +61,14 @@ pub fn build(spec: &TaskSpec) -> Result<Box<dyn AnyTask>, TaskError> {
             format!("is {}, must be >= dt = {}", spec.t, spec.dt),
         ));
     }
-    if spec.t / spec.dt > 1.0e6 {
+    let steps = (spec.t as f64 / spec.dt as f64).ceil();
+    if steps > MAX_STEPS as f64 {
         return Err(field(
             "t",
-            format!("is {} ms = {} steps, too many", spec.t, spec.t / spec.dt),
+            format!(
+                "is {} ms = {steps} steps of dt = {} ms, more than the {MAX_STEPS} steps a trial may have",
+                spec.t, spec.dt
+            ),
         ));
     }
     let only = |ok: bool, name: &str| -> Result<(), TaskError> {
@@ -99,8 +106,8 @@ pub fn build(spec: &TaskSpec) -> Result<Box<dyn AnyTask>, TaskError> {
     match name {
         "perceptual-discrimination" => {
             if let Some(c) = spec.coherence {
-                if !c.is_finite() {
-                    return Err(field("coherence", format!("is {c}")));
+                if !(0.0..=1.0).contains(&c) {
+                    return Err(field("coherence", format!("is {c}, must be in [0, 1]")));
                 }
             }
             if let Some(d) = spec.direction {
@@ -110,7 +117,10 @@ pub fn build(spec: &TaskSpec) -> Result<Box<dyn AnyTask>, TaskError> {
             }
             Ok(Box::new(PerceptualDiscrimination::new(spec)))
         }
-        "delayed-discrimination" => Ok(Box::new(DelayedDiscrimination::new(spec))),
+        "delayed-discrimination" => {
+            check_delayed_periods(spec)?;
+            Ok(Box::new(DelayedDiscrimination::new(spec)))
+        }
         "match-to-category" => {
             let n_in = spec.n_in.unwrap_or(16);
             let n_out = spec.n_out.unwrap_or(2);
@@ -126,6 +136,51 @@ pub fn build(spec: &TaskSpec) -> Result<Box<dyn AnyTask>, TaskError> {
             name: spec.name.clone(),
         }),
     }
+}
+
+/// delayed-discrimination's periods must fit in the trial: onset, stimulus 1, delay,
+/// stimulus 2 and decision, each fixed or drawn up to its maximum (`T/8`, `T/4`, `T/4`,
+/// `T/4`, `T/8`, as PsychRNN), end by `task.t`; stimuli and decision last at least `dt`
+/// (a shorter one is never on at any step, and a trial without a decision is never scored).
+fn check_delayed_periods(spec: &TaskSpec) -> Result<(), TaskError> {
+    let t = spec.t;
+    let periods = [
+        ("onset_time", spec.onset_time, t / 8.0, 0.0),
+        ("stim_duration_1", spec.stim_duration_1, t / 4.0, spec.dt),
+        ("delay_duration", spec.delay_duration, t / 4.0, 0.0),
+        ("stim_duration_2", spec.stim_duration_2, t / 4.0, spec.dt),
+        (
+            "decision_duration",
+            spec.decision_duration,
+            t / 8.0,
+            spec.dt,
+        ),
+    ];
+    for (name, v, _, min) in periods {
+        if let Some(v) = v {
+            if v < min {
+                return Err(field(
+                    name,
+                    format!("is {v} ms, must be >= {min} ms (task.dt)"),
+                ));
+            }
+        }
+    }
+    let end: f32 = periods.iter().map(|(_, v, max, _)| v.unwrap_or(*max)).sum();
+    if end > t * (1.0 + 1e-6) {
+        let (name, v) = periods
+            .iter()
+            .filter_map(|(n, v, _, _)| v.map(|v| (*n, v)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or(("t", t));
+        return Err(field(
+            name,
+            format!(
+                "is {v} ms: onset + stimulus 1 + delay + stimulus 2 + decision (random periods at their maximum T/8, T/4, T/4, T/4, T/8) end at {end} ms, after the trial (task.t = {t} ms)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -146,5 +201,28 @@ mod tests {
         s.coherence = Some(0.2);
         let e = build(&s).err().unwrap().to_string();
         assert!(e.contains("task.coherence"), "{e}");
+    }
+
+    #[test]
+    fn delay_longer_than_trial_is_named() {
+        let mut s = TaskSpec::named("delayed-discrimination");
+        s.delay_duration = Some(5000.0);
+        let e = build(&s).err().unwrap().to_string();
+        assert!(
+            e.contains("task.delay_duration") && e.contains("5000"),
+            "{e}"
+        );
+        s.delay_duration = Some(400.0);
+        assert!(build(&s).is_ok());
+    }
+
+    #[test]
+    fn coherence_out_of_range_is_named() {
+        let mut s = TaskSpec::named("perceptual-discrimination");
+        s.coherence = Some(5.0);
+        let e = build(&s).err().unwrap().to_string();
+        assert!(e.contains("task.coherence") && e.contains("is 5"), "{e}");
+        s.coherence = Some(1.0);
+        assert!(build(&s).is_ok());
     }
 }

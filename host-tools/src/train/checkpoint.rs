@@ -104,3 +104,51 @@ pub fn default_path(model_out: &Path) -> PathBuf {
     s.push(".ckpt.json");
     PathBuf::from(s)
 }
+
+/// The first key where a run's config `now` differs from the checkpoint's in a way a
+/// resume cannot accept, as (dotted key, checkpoint value, value now); `None` when the
+/// run may continue from the checkpoint (only `train.trials`, `train.checkpoint_every`
+/// and `train.threads` may change).
+pub fn resume_diff(ckpt: &TrainConfig, now: &TrainConfig) -> Option<(String, String, String)> {
+    let strip = |c: &TrainConfig| {
+        let mut c = c.clone();
+        c.train.trials = 0;
+        c.train.checkpoint_every = 0;
+        c.train.threads = 0;
+        serde_json::to_value(&c).unwrap_or_default()
+    };
+    first_diff("", &strip(ckpt), &strip(now))
+}
+
+/// First differing leaf between two JSON values, as (dotted key, a, b).
+fn first_diff(
+    prefix: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+) -> Option<(String, String, String)> {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                let (va, vb) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
+                if let Some(d) = first_diff(&p, va, vb) {
+                    return Some(d);
+                }
+            }
+            None
+        }
+        _ if a == b => None,
+        _ => Some((prefix.to_string(), a.to_string(), b.to_string())),
+    }
+}

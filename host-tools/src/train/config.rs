@@ -1,5 +1,7 @@
-//! Training configuration: one TOML file (every key optional except `task.name`), the
-//! defaults being PsychRNN 1.0.0's and its Hello World's.
+//! Training configuration: one TOML file (every key optional except `task.name`, which
+//! `--task` may fill in), the defaults being PsychRNN 1.0.0's and its Hello World's.
+//! Every key with its type, range, default and PsychRNN name: `docs/config.md` (a test
+//! keeps it complete); the checks: [`super::validate`].
 //!
 //! ```toml
 //! seed = 1
@@ -29,7 +31,6 @@
 //! # [curriculum] stages = [{ name = "...", coherence = 0.7 }, ...], thresholds = [0.9, ...]
 //! ```
 
-use super::net::TENSOR_NAMES;
 use super::objective::LossKind;
 use crate::model::init::InitConfig;
 use crate::model::Transfer;
@@ -278,11 +279,48 @@ impl TrainConfig {
 
     /// Parse TOML text; `path` names the source in errors.
     pub fn from_toml(text: &str, path: &str) -> Result<Self, ConfigError> {
-        let c: TrainConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        Self::from_toml_with_task(text, path, None)
+    }
+
+    /// Parse TOML text with `task.name` set to `task` if given (the `--task` flag, which
+    /// overrides the file's `task.name` or fills it in when the file has none).
+    pub fn from_toml_with_task(
+        text: &str,
+        path: &str,
+        task: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let parse = |message: String| ConfigError::Parse {
             path: path.into(),
-            message: e.to_string(),
-        })?;
-        Ok(c)
+            message,
+        };
+        let Some(name) = task else {
+            return toml::from_str(text).map_err(|e| parse(e.to_string()));
+        };
+        let mut value: toml::Table = toml::from_str(text).map_err(|e| parse(e.to_string()))?;
+        {
+            let entry = value
+                .entry("task")
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => {
+                    t.insert("name".into(), toml::Value::String(name.into()));
+                }
+                other => {
+                    return Err(parse(format!(
+                        "`task` must be a table ([task]), found {}",
+                        other.type_str()
+                    )))
+                }
+            }
+        }
+        toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| parse(e.to_string()))
+    }
+
+    /// The resolved config as TOML (what `neuroloop train --print-config` prints).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot print the config: {e}\n"))
     }
 
     /// The transfer function named in `model.transfer`.
@@ -294,107 +332,6 @@ impl TrainConfig {
                 self.model.transfer
             ),
         })
-    }
-
-    /// Check value ranges (shapes are checked when the model is built).
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key: &str, reason: String| {
-            Err(ConfigError::Field {
-                key: key.into(),
-                reason,
-            })
-        };
-        let t = &self.train;
-        if t.batch == 0 || t.batch > 1_000_000 {
-            return bad(
-                "train.batch",
-                format!("is {}, must be in 1..=1000000", t.batch),
-            );
-        }
-        if self.model.n_rec == 0 || self.model.n_rec > 16384 {
-            return bad(
-                "model.n_rec",
-                format!("is {}, must be in 1..=16384", self.model.n_rec),
-            );
-        }
-        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
-            return bad(
-                "train.learning_rate",
-                format!("is {}, must be > 0", t.learning_rate),
-            );
-        }
-        for (k, v) in [("train.beta1", t.beta1), ("train.beta2", t.beta2)] {
-            if !(0.0..1.0).contains(&v) {
-                return bad(k, format!("is {v}, must be in [0, 1)"));
-            }
-        }
-        if !(t.epsilon.is_finite() && t.epsilon > 0.0) {
-            return bad("train.epsilon", format!("is {}, must be > 0", t.epsilon));
-        }
-        for (k, v) in [
-            ("train.l1_in", t.l1_in),
-            ("train.l1_rec", t.l1_rec),
-            ("train.l1_out", t.l1_out),
-            ("train.l2_in", t.l2_in),
-            ("train.l2_rec", t.l2_rec),
-            ("train.l2_out", t.l2_out),
-            ("train.l2_firing_rate", t.l2_firing_rate),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return bad(k, format!("is {v}, must be >= 0"));
-            }
-        }
-        if t.metric_epoch == 0 {
-            return bad("train.metric_epoch", "is 0, must be >= 1".into());
-        }
-        if let Some(c) = t.performance_cutoff {
-            if !c.is_finite() {
-                return bad("train.performance_cutoff", format!("is {c}"));
-            }
-        }
-        for name in t.trainable.keys().chain(t.fixed_weights.keys()) {
-            if !TENSOR_NAMES.contains(&name.as_str()) {
-                return bad(
-                    "train.trainable / train.fixed_weights",
-                    format!(
-                        "names unknown tensor {name:?}; valid: {}",
-                        TENSOR_NAMES.join(", ")
-                    ),
-                );
-            }
-        }
-        if !(self.model.rec_noise.is_finite() && self.model.rec_noise >= 0.0) {
-            return bad(
-                "model.rec_noise",
-                format!("is {}, must be >= 0", self.model.rec_noise),
-            );
-        }
-        if let Some(r) = self.model.dale_ratio {
-            if !(r > 0.0 && r <= 1.0) {
-                return bad("model.dale_ratio", format!("is {r}, must be in (0, 1]"));
-            }
-        }
-        if !(self.init.spec_rad.is_finite() && self.init.spec_rad > 0.0) {
-            return bad(
-                "init.spec_rad",
-                format!("is {}, must be > 0", self.init.spec_rad),
-            );
-        }
-        self.transfer()?;
-        if let Some(c) = &self.curriculum {
-            if c.stages.is_empty() {
-                return bad("curriculum.stages", "is empty".into());
-            }
-            if let Some(th) = &c.thresholds {
-                if th.len() != c.stages.len() {
-                    return bad(
-                        "curriculum.thresholds",
-                        format!("has {} values for {} stages", th.len(), c.stages.len()),
-                    );
-                }
-            }
-        }
-        Ok(())
     }
 }
 

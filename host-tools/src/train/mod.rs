@@ -2,7 +2,9 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `config.rs` | [`TrainConfig`]: the TOML file, defaults, checks |
+//! | `config.rs` | [`TrainConfig`]: the TOML file and its defaults |
+//! | `validate.rs` | [`TrainConfig::validate`]: every key range-checked |
+//! | `estimate.rs` | memory, checkpoint size and time of a run; machine and blob limits |
 //! | `net.rs` | [`Net`]: raw parameters, constraints, effective weights |
 //! | `workspace.rs` | [`Workspace`]: forward, loss, BPTT over a chunk of trials |
 //! | `objective.rs` | [`LossKind`], [`Objective`]: loss and regularisers |
@@ -26,10 +28,12 @@
 pub mod adam;
 pub mod checkpoint;
 pub mod config;
+pub mod estimate;
 pub mod net;
 pub mod objective;
 pub mod parallel;
 pub mod trainer;
+pub mod validate;
 pub mod workspace;
 
 pub use config::TrainConfig;

@@ -11,7 +11,9 @@
 //! `performance_cutoff`.
 
 use super::adam::{clip_by_norm, Adam};
-use super::checkpoint::{Checkpoint, CheckpointError, CHECKPOINT_FORMAT, CHECKPOINT_VERSION};
+use super::checkpoint::{
+    resume_diff, Checkpoint, CheckpointError, CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
+};
 use super::config::{ConfigError, TrainConfig};
 use super::net::{Eff, Net, Params, TENSOR_NAMES};
 use super::objective::Objective;
@@ -21,6 +23,8 @@ use crate::model::init::{init_model, Arch};
 use crate::model::{Constraints, FloatModel};
 use crate::task::{build, stream, trial_rng, AnyTask, Batch};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Training errors.
@@ -40,6 +44,17 @@ pub enum TrainError {
         batch: u64,
         /// What went bad (e.g. `loss`, `gradient of W_rec`).
         what: String,
+    },
+    /// A stop was requested (Ctrl-C) between two batches; the checkpoint, if any, holds
+    /// every batch done.
+    #[error("interrupted after batch {batch} of {total}{}", match checkpoint { Some(p) => format!("; checkpoint saved to {}", p.display()), None => String::new() })]
+    Interrupted {
+        /// Batches done.
+        batch: u64,
+        /// Batches the run would have done.
+        total: u64,
+        /// Where the state was saved.
+        checkpoint: Option<std::path::PathBuf>,
     },
     /// The checkpoint belongs to another configuration.
     #[error("cannot resume: checkpoint config differs at `{key}` (checkpoint: {ckpt}, now: {now}); only train.trials, train.checkpoint_every and train.threads may change")]
@@ -141,6 +156,7 @@ pub struct Trainer {
     last_loss: f64,
     last_accuracy: f64,
     stopped: String,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Trainer {
@@ -189,14 +205,7 @@ impl Trainer {
             None => ckpt.config.clone(),
             Some(now) => {
                 now.validate()?;
-                let strip = |c: &TrainConfig| {
-                    let mut c = c.clone();
-                    c.train.trials = 0;
-                    c.train.checkpoint_every = 0;
-                    c.train.threads = 0;
-                    serde_json::to_value(&c).unwrap_or_default()
-                };
-                if let Some((key, a, b)) = first_diff("", &strip(&ckpt.config), &strip(&now)) {
+                if let Some((key, a, b)) = resume_diff(&ckpt.config, &now) {
                     return Err(TrainError::ResumeMismatch {
                         key,
                         ckpt: a,
@@ -348,7 +357,14 @@ impl Trainer {
             last_loss: f64::NAN,
             last_accuracy: f64::NAN,
             stopped: String::new(),
+            stop: None,
         })
+    }
+
+    /// Stop [`Trainer::run`] between two batches once `flag` is set (a Ctrl-C handler sets
+    /// it): the run saves its checkpoint and returns [`TrainError::Interrupted`].
+    pub fn set_stop_flag(&mut self, flag: Arc<AtomicBool>) {
+        self.stop = Some(flag);
     }
 
     /// Batches the run does in total: PsychRNN's `while k·batch < trials`.
@@ -511,6 +527,16 @@ impl Trainer {
             self.stopped = "already finished".into();
         }
         while !self.finished && self.batches_done < total {
+            if self.stop.as_ref().is_some_and(|f| f.load(Ordering::SeqCst)) {
+                if let Some(p) = ckpt {
+                    self.checkpoint().save(p)?;
+                }
+                return Err(TrainError::Interrupted {
+                    batch: self.batches_done,
+                    total,
+                    checkpoint: ckpt.map(Path::to_path_buf),
+                });
+            }
             let (loss, acc) = self.step()?;
             let k = self.batches_done;
             let secs = start.elapsed().as_secs_f64();
@@ -570,38 +596,5 @@ impl Trainer {
             seconds: start.elapsed().as_secs_f64(),
             stopped: self.stopped.clone(),
         })
-    }
-}
-
-/// First differing leaf between two JSON values, as (dotted key, a, b).
-fn first_diff(
-    prefix: &str,
-    a: &serde_json::Value,
-    b: &serde_json::Value,
-) -> Option<(String, String, String)> {
-    use serde_json::Value;
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for k in keys {
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                let (va, vb) = (
-                    x.get(k).unwrap_or(&Value::Null),
-                    y.get(k).unwrap_or(&Value::Null),
-                );
-                if let Some(d) = first_diff(&p, va, vb) {
-                    return Some(d);
-                }
-            }
-            None
-        }
-        _ if a == b => None,
-        _ => Some((prefix.to_string(), a.to_string(), b.to_string())),
     }
 }
