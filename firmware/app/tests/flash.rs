@@ -5,89 +5,13 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use embedded_storage::nor_flash::{
-    ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
-};
+mod common;
+
+use common::{fresh_flash as fresh, MockSlot, SECTOR};
 use neuroloop_core::protocol::MAX_CHUNK;
 use neuroloop_core::Model;
-use neuroloop_firmware::flash::{FlashSlot, FlashSlots, Header};
+use neuroloop_firmware::flash::{FlashSlots, Header};
 use neuroloop_firmware::testing::{random_blob, NetSpec};
-
-const SECTOR: usize = 4096;
-
-#[derive(Debug)]
-struct PowerCut;
-impl NorFlashError for PowerCut {
-    fn kind(&self) -> NorFlashErrorKind {
-        NorFlashErrorKind::Other
-    }
-}
-
-/// NOR semantics: erase sets a sector to 0xFF, a write can only clear bits. `power` is
-/// the number of operations left (a byte written or a sector erased each); at 0 the
-/// operation in progress stops where it is (an erase half done leaves half the sector
-/// erased) and every later one fails.
-struct MockSlot {
-    mem: Vec<u8>,
-    power: Rc<Cell<usize>>,
-}
-
-impl MockSlot {
-    fn spend(&self) -> bool {
-        let left = self.power.get();
-        if left == 0 {
-            return false;
-        }
-        self.power.set(left - 1);
-        true
-    }
-}
-
-impl ErrorType for MockSlot {
-    type Error = PowerCut;
-}
-impl ReadNorFlash for MockSlot {
-    const READ_SIZE: usize = 1;
-    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), PowerCut> {
-        let o = offset as usize;
-        bytes.copy_from_slice(&self.mem[o..o + bytes.len()]);
-        Ok(())
-    }
-    fn capacity(&self) -> usize {
-        self.mem.len()
-    }
-}
-impl NorFlash for MockSlot {
-    const WRITE_SIZE: usize = 4;
-    const ERASE_SIZE: usize = SECTOR;
-    fn erase(&mut self, from: u32, to: u32) -> Result<(), PowerCut> {
-        assert!(from as usize % SECTOR == 0 && to as usize % SECTOR == 0 && from <= to);
-        for s in (from as usize..to as usize).step_by(SECTOR) {
-            if !self.spend() {
-                self.mem[s..s + SECTOR / 2].fill(0xFF);
-                return Err(PowerCut);
-            }
-            self.mem[s..s + SECTOR].fill(0xFF);
-        }
-        Ok(())
-    }
-    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), PowerCut> {
-        let o = offset as usize;
-        assert!(o % Self::WRITE_SIZE == 0 && bytes.len() % Self::WRITE_SIZE == 0);
-        for (k, &b) in bytes.iter().enumerate() {
-            if !self.spend() {
-                return Err(PowerCut);
-            }
-            self.mem[o + k] &= b;
-        }
-        Ok(())
-    }
-}
-impl FlashSlot for MockSlot {
-    fn mapped(&self) -> &[u8] {
-        &self.mem
-    }
-}
 
 /// The firmware's upload sequence: target, erase, chunks, check the decode, commit.
 fn upload(flash: &mut FlashSlots<MockSlot>, blob: &[u8]) -> Result<(), String> {
@@ -106,14 +30,6 @@ fn upload(flash: &mut FlashSlots<MockSlot>, blob: &[u8]) -> Result<(), String> {
         model_crc,
     };
     flash.commit(slot, h).map_err(|e| e.to_string())
-}
-
-fn fresh(slot_bytes: usize, power: &Rc<Cell<usize>>) -> FlashSlots<MockSlot> {
-    let slot = || MockSlot {
-        mem: vec![0xA5; slot_bytes],
-        power: power.clone(),
-    };
-    FlashSlots::new(slot(), slot())
 }
 
 fn booted_crc(flash: &FlashSlots<MockSlot>) -> Option<u32> {
