@@ -467,6 +467,10 @@ impl Inner<'_> {
                 let Some(up) = self.upload.as_mut() else {
                     return self.nack(io, re, NackReason::NoUpload);
                 };
+                if self.writer.is_some() && self.run == Run::Timer {
+                    // Started after `UploadBegin`: writing flash would stall the loop.
+                    return self.nack(io, re, NackReason::Busy);
+                }
                 let done = match (self.writer.as_mut(), staging.flash.as_mut()) {
                     (Some(w), Some((dev, _))) => up.chunk_with(offset, bytes, |_, b| {
                         w.write(&mut **dev, b)
@@ -480,6 +484,9 @@ impl Inner<'_> {
                 }
             }
             HostMsg::UploadCommit => {
+                if self.writer.is_some() && self.run == Run::Timer {
+                    return self.nack(io, re, NackReason::Busy);
+                }
                 let Some(up) = self.upload.take() else {
                     return self.nack(io, re, NackReason::NoUpload);
                 };

@@ -33,6 +33,11 @@ pub trait FlashSlot: NorFlash {
 /// Write granularity used for the blob and the header: 256 bytes (the RP2040's page;
 /// `NorFlash::WRITE_SIZE` must divide it).
 pub const WRITE_PAGE: usize = 256;
+/// Bytes of each flash slot on the Raspberry Pi Pico (the board crate uses it; here so a
+/// host test checks that an N_rec 256 i16 blob fits): 160 KiB, the two at the top of the
+/// 2 MiB flash.
+pub const RP_PICO_SLOT_BYTES: usize = 160 * 1024;
+
 const MAGIC: u32 = u32::from_le_bytes(*b"NLSL");
 
 /// A slot's valid header.

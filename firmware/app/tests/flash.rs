@@ -129,3 +129,28 @@ fn power_cut_at_every_write_offset_leaves_old_or_new_model() {
         }
     }
 }
+
+/// Must-show 6: on the Pico build a ≈ 135 KB N_rec 256 i16 blob fits a flash slot
+/// (`RP_PICO_SLOT_BYTES`, which the board uses), and boots from it.
+#[test]
+fn n_rec_256_i16_blob_fits_the_pico_slot() {
+    use neuroloop_firmware::flash::{blob_capacity, RP_PICO_SLOT_BYTES};
+    let blob = random_blob(&NetSpec::new(2, 256, 2, 2, 1, 7));
+    let cap = blob_capacity(RP_PICO_SLOT_BYTES);
+    eprintln!(
+        "N_rec 256 i16 blob: {} B; Pico flash slot {} B holds blobs up to {} B",
+        blob.len(),
+        RP_PICO_SLOT_BYTES,
+        cap
+    );
+    assert!(blob.len() > 130_000, "{} B", blob.len());
+    assert!(blob.len() <= cap, "{} B > {cap} B", blob.len());
+    let power = Rc::new(Cell::new(usize::MAX));
+    let mut flash = fresh(RP_PICO_SLOT_BYTES, &power);
+    assert_eq!(flash.blob_capacity(), cap);
+    upload(&mut flash, &blob).unwrap();
+    assert_eq!(
+        booted_crc(&flash),
+        Some(Model::from_bytes(&blob).unwrap().crc())
+    );
+}

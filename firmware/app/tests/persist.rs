@@ -140,6 +140,37 @@ fn persistent_uploads_refused_clearly_and_the_old_model_stays() {
     });
     assert_eq!(d.expect_nack(begin(true)), "Busy");
     d.expect_ack(HostMsg::Stop);
+    // Timer mode started during a persistent upload: its chunks and commit are Busy
+    // (the upload stays open); after Stop it completes.
+    let other = random_blob(&NetSpec::new(2, 16, 2, 2, 0, 42));
+    d.expect_ack(HostMsg::UploadBegin {
+        len: other.len() as u32,
+        crc: CRC.checksum(&other),
+        persist: true,
+    });
+    d.expect_ack(HostMsg::Start {
+        mode: Mode::Timer { rate_hz: 1000 },
+        streams: Streams::default(),
+    });
+    let chunk = |bytes| HostMsg::UploadChunk { offset: 0, bytes };
+    assert_eq!(d.expect_nack(chunk(&other)), "Busy");
+    assert_eq!(d.expect_nack(HostMsg::UploadCommit), "Busy");
+    d.expect_ack(HostMsg::Stop);
+    d.expect_ack(chunk(&other));
+    d.expect_ack(HostMsg::UploadCommit);
+    assert_eq!(running(&mut d).0, crc_of(&other));
+    assert!(commit_reply(&mut d, &blob, true).starts_with("Ack"));
+    assert_eq!(
+        running(&mut d),
+        (
+            good.0,
+            ModelStore::Flash {
+                slot: 0,
+                generation: 3
+            }
+        )
+    );
+    let good = running(&mut d);
     // Too large for the flash slot.
     let max = (slot_bytes - WRITE_PAGE) as u32;
     let big = HostMsg::UploadBegin {
