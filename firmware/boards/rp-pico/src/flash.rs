@@ -49,8 +49,8 @@ pub fn slots() -> Option<FlashSlots<PicoSlot>> {
         return None;
     }
     TAKEN.store(true, core::sync::atomic::Ordering::Relaxed);
-    // SAFETY: only the address of a linker symbol is taken.
-    let end = unsafe { core::ptr::addr_of!(_flash_slots) } as usize;
+    // Only the address of the linker symbol is taken (no read: no `unsafe`).
+    let end = core::ptr::addr_of!(_flash_slots) as usize;
     assert_eq!(end, XIP_BASE + SLOTS_OFFSET, "memory.x: program must end at the slots");
     Some(FlashSlots::new(
         PicoSlot {
