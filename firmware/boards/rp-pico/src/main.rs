@@ -13,13 +13,11 @@
 //!
 //! Flash and run: `cargo run --release` in this folder with a debug probe on SWD (runner:
 //! `probe-rs run --chip RP2040`). Model slots: 2 × 96 KiB of RAM (N_rec ≤ ~200 with i16
-//! weights, ≤ ~300 with i8) and 2 × 160 KiB of flash for persistent uploads (N_rec ≤ ~280
-//! with i16 weights; `flash`), booted at power-on.
+//! weights, ≤ ~300 with i8).
 #![no_std]
 #![no_main]
 
 mod board;
-mod flash;
 
 use defmt_rtt as _;
 use panic_probe as _;
@@ -43,17 +41,16 @@ const TX_BYTES: usize = 8192;
 fn main() -> ! {
     let (serial, ticker, pwm, pins) = board::init();
     let (a, b, state) = board::buffers().unwrap();
-    let mut slots = Slots::with_flash(DEFAULT_BLOB, a, b, flash::slots().unwrap());
+    let mut slots = Slots::new(DEFAULT_BLOB, a, b);
     let mut app = {
         let model = slots.split().model;
         defmt::info!(
-            "neuroloop {} on rp-pico: model {} ({}x{}x{}), flash slots {} B",
+            "neuroloop {} on rp-pico: model {} ({}x{}x{})",
             neuroloop_firmware::FIRMWARE_VERSION,
             model.name(),
             model.n_in(),
             model.n_rec(),
-            model.n_out(),
-            flash::FLASH_SLOT_BYTES
+            model.n_out()
         );
         App::new(Config { board: "rp-pico" }, &model, state).unwrap()
     };
