@@ -228,10 +228,15 @@ impl Firmware {
     /// Upload `blob` announcing `crc`, sending only its first `send` bytes; returns the
     /// reply to `UploadCommit`.
     pub fn upload_partial(&mut self, blob: &[u8], crc: u32, send: usize) -> RxFrame {
+        self.upload_to(blob, crc, send, false)
+    }
+
+    /// As [`Firmware::upload_partial`], into a flash slot with `persist`.
+    pub fn upload_to(&mut self, blob: &[u8], crc: u32, send: usize, persist: bool) -> RxFrame {
         self.expect_ack(HostMsg::UploadBegin {
             len: blob.len() as u32,
             crc,
-            persist: false,
+            persist,
         });
         for (i, c) in blob[..send].chunks(MAX_CHUNK).enumerate() {
             self.expect_ack(HostMsg::UploadChunk {

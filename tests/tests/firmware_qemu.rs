@@ -9,7 +9,8 @@ mod qemu;
 
 use neuroloop_core::blob::CRC;
 use neuroloop_core::protocol::{
-    DeviceMsg, HostMsg, Mode, NackReason, Stats, Streams, Telemetry, MAX_UNITS, PROTOCOL_VERSION,
+    capability, DeviceMsg, HostMsg, Mode, ModelStore, NackReason, Stats, Streams, Telemetry,
+    MAX_UNITS, PROTOCOL_VERSION,
 };
 use neuroloop_core::{Model, Network};
 use neuroloop_firmware::testing::{
@@ -501,4 +502,62 @@ fn firmware_timer_overloaded_link_drops_and_keeps_time() {
     // The device still answers and steps bit-exactly.
     let inputs = discrimination_inputs(30, 2, 3);
     assert_eq!(outputs(&fw.lockstep(&inputs)), host_run(&blob, &inputs));
+}
+
+/// Issue 10 point 5 on the board: persistent uploads into the (RAM-backed) flash slots —
+/// an N_rec 256 i16 blob (≈ 135 KB) fits, `Info` reports where the model is stored,
+/// lockstep stays bit-exact running from the slot in place; refused with `Busy` in timer
+/// mode; the next one goes to the other slot with the next generation.
+#[test]
+#[ignore = "needs the QEMU firmware: cargo xtask qemu-test"]
+fn firmware_persistent_uploads_run_from_flash_slots() {
+    let mut fw = Firmware::start();
+    let (caps, flash_bytes, store) =
+        fw.hello(|i| (i.capabilities, i.flash_slot_bytes, i.model_store));
+    assert_ne!(caps & capability::PERSIST, 0, "capability PERSIST");
+    assert_eq!(store, ModelStore::Builtin);
+    let big = random_blob(&NetSpec::new(2, 256, 2, 2, 1, 61));
+    assert!(
+        big.len() > 130_000 && big.len() <= flash_bytes as usize,
+        "{} B",
+        big.len()
+    );
+    eprintln!(
+        "flash slot: {flash_bytes} B for blobs; N_rec 256 i16 blob: {} B",
+        big.len()
+    );
+
+    // Timer mode running: Busy (flash erase would stall the loop).
+    fw.expect_ack(HostMsg::Start {
+        mode: Mode::Timer { rate_hz: 1000 },
+        streams: Streams::default(),
+    });
+    let begin = HostMsg::UploadBegin {
+        len: big.len() as u32,
+        crc: CRC.checksum(&big),
+        persist: true,
+    };
+    assert_eq!(fw.expect_nack(begin), "Busy");
+    fw.expect_ack(HostMsg::Stop);
+
+    let small = random_blob(&NetSpec::new(3, 61, 2, 1, 0, 62));
+    for (k, (blob, slot, generation)) in [(&big, 0u8, 1u32), (&small, 1, 2)].into_iter().enumerate()
+    {
+        let reply = fw.upload_to(blob, CRC.checksum(blob), blob.len(), true);
+        let msg = reply.packet().unwrap().msg;
+        assert!(
+            matches!(msg, DeviceMsg::Ack { .. }),
+            "persist commit → {msg:?}"
+        );
+        let (crc, store) = fw.hello(|i| (i.model_crc, i.model_store));
+        assert_eq!(crc, Model::from_bytes(blob).unwrap().crc());
+        assert_eq!(store, ModelStore::Flash { slot, generation });
+        let n_in = Model::from_bytes(blob).unwrap().n_in();
+        let inputs = discrimination_inputs(100, n_in, 70 + k as u64);
+        assert_eq!(
+            outputs(&fw.lockstep(&inputs)),
+            host_run(blob, &inputs),
+            "persisted model {k}: firmware telemetry differs from the host core"
+        );
+    }
 }

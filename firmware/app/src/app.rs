@@ -14,7 +14,9 @@ use neuroloop_core::protocol::{
 use neuroloop_core::{Model, State, StepError};
 
 use crate::clock::Uptime;
+use crate::flash::{blob_capacity, SlotWriter};
 use crate::fmt::Debug2Format;
+use crate::slots::{Refusal, Staging};
 use crate::stimulus::StimulusMap;
 use crate::upload::{Upload, UploadError};
 use crate::{Actuators, Io, Serial, Ticker};
@@ -34,13 +36,17 @@ pub enum Poll {
     /// Handled bytes, a frame or a tick.
     Busy,
     /// An upload of `len` bytes arrived whole with the announced CRC (request `re`): call
-    /// [`Slots::commit`](crate::Slots::commit), then [`App::finish_swap`] with the next
-    /// [`Slots::split`](crate::Slots::split) (see [`run`](crate::run)).
+    /// [`Slots::commit`](crate::Slots::commit) (or, with `persist`,
+    /// [`Slots::commit_flash`](crate::Slots::commit_flash), answering an error with
+    /// [`App::refuse`]), then [`App::finish_swap`] with the next
+    /// [`Slots::split`](crate::Slots::split) (see [`serve`](crate::serve)).
     Swap {
         /// `seq` of the `UploadCommit`.
         re: u16,
         /// Blob length.
         len: usize,
+        /// Written to the free flash slot (not yet committed: no header).
+        persist: bool,
     },
 }
 
@@ -83,6 +89,8 @@ struct Inner<'s> {
     streams: Streams,
     stimulus: StimulusMap,
     upload: Option<Upload>,
+    /// The flash writer of a persistent upload in progress.
+    writer: Option<SlotWriter>,
     input: Vec<i16, MAX_VALUES>,
     input_seq: u32,
     stats: Stats,
@@ -113,6 +121,7 @@ impl<'s> App<'s> {
             streams: Streams::default(),
             stimulus: StimulusMap::new(),
             upload: None,
+            writer: None,
             input: Vec::new(),
             input_seq: 0,
             stats: Stats::default(),
@@ -158,35 +167,54 @@ impl<'s> App<'s> {
         refused: Option<neuroloop_core::blob::Error>,
         io: &mut Io<S, T, A>,
     ) -> bool {
-        let mut text = crate::upload::Text::new();
-        use core::fmt::Write as _;
-        match refused {
-            Some(e) => {
-                let _ = write!(text, "{e}");
-            }
-            None if model.state_len() > self.inner.state_words => {
-                let _ = write!(
-                    text,
-                    "model needs {} state words, device has {}",
-                    model.state_len(),
-                    self.inner.state_words
-                );
-            }
+        let why = match refused {
+            Some(e) => Refusal::Blob(e),
+            None if model.state_len() > self.inner.state_words => Refusal::State {
+                need: model.state_len(),
+                have: self.inner.state_words,
+            },
             None => {
                 self.inner.stats.uploads = self.inner.stats.uploads.wrapping_add(1);
                 self.adopt(model, store);
                 self.inner.ack(io, re);
                 return true;
             }
-        }
-        self.inner.nack(
-            io,
-            re,
-            NackReason::BadBlob {
-                detail: text.as_str(),
-            },
-        );
+        };
+        self.refuse(re, why, io);
         false
+    }
+
+    /// Answer the `UploadCommit` `re` with the `Nack` for `why`: `BadBlob` (decode error,
+    /// or more state than the device has) or `Storage` (flash).
+    pub fn refuse<S: Serial, T: Ticker, A: Actuators>(
+        &mut self,
+        re: u16,
+        why: Refusal,
+        io: &mut Io<S, T, A>,
+    ) {
+        let mut text = crate::upload::Text::new();
+        use core::fmt::Write as _;
+        let reason = match why {
+            Refusal::Blob(e) => {
+                let _ = write!(text, "{e}");
+                NackReason::BadBlob {
+                    detail: text.as_str(),
+                }
+            }
+            Refusal::State { need, have } => {
+                let _ = write!(text, "model needs {need} state words, device has {have}");
+                NackReason::BadBlob {
+                    detail: text.as_str(),
+                }
+            }
+            Refusal::Storage(e) => NackReason::Storage { detail: e.as_str() },
+        };
+        self.inner.nack(io, re, reason);
+    }
+
+    /// State words the device has (uploads needing more are refused).
+    pub fn state_words(&self) -> usize {
+        self.inner.state_words
     }
 
     /// The counters.
@@ -196,11 +224,11 @@ impl<'s> App<'s> {
 
     /// Do one slice of work: due timer ticks, the clock-driven stimulus (`RandomSync`),
     /// the heartbeat, then serial bytes up to the end of one frame (handled at once).
-    /// `staging` is the free model slot for uploads.
+    /// `staging` holds the free model slots for uploads.
     pub fn poll<S: Serial, T: Ticker, A: Actuators>(
         &mut self,
         model: &Model<'_>,
-        staging: &mut [u8],
+        staging: &mut Staging<'_>,
         io: &mut Io<S, T, A>,
     ) -> Poll {
         let inner = &mut self.inner;
@@ -358,7 +386,7 @@ impl Inner<'_> {
         &mut self,
         re: u16,
         model: &Model<'_>,
-        slot: usize,
+        staging: &Staging<'_>,
         io: &mut Io<S, T, A>,
     ) {
         let (pwm, pins) = (io.actuators.pwm_channels(), io.actuators.pins());
@@ -368,6 +396,13 @@ impl Inner<'_> {
         }
         if pins > 0 {
             caps |= capability::TTL | capability::SYNC;
+        }
+        let flash = staging
+            .flash
+            .as_ref()
+            .map_or(0, |(d, _)| blob_capacity(d.size()));
+        if flash > 0 {
+            caps |= capability::PERSIST;
         }
         let info = Info {
             re,
@@ -386,8 +421,8 @@ impl Inner<'_> {
             state_frac: model.state_frac(),
             rate_frac: model.rate_frac(),
             capabilities: caps,
-            ram_slot_bytes: slot as u32,
-            flash_slot_bytes: 0,
+            ram_slot_bytes: staging.ram.len() as u32,
+            flash_slot_bytes: flash as u32,
             tx_queue_bytes: io.serial.tx_capacity() as u32,
             clock_hz: io.ticker.clock_hz(),
             pwm_channels: pwm,
@@ -400,7 +435,7 @@ impl Inner<'_> {
         &mut self,
         p: Packet<HostMsg<'_>>,
         model: &Model<'_>,
-        staging: &mut [u8],
+        staging: &mut Staging<'_>,
         io: &mut Io<S, T, A>,
     ) -> Poll {
         let re = p.seq;
@@ -414,18 +449,15 @@ impl Inner<'_> {
                 },
             ),
             HostMsg::Hello { .. } | HostMsg::GetInfo => {
-                self.info(re, model, staging.len(), io);
+                self.info(re, model, staging, io);
                 Poll::Busy
             }
             HostMsg::UploadBegin { len, crc, persist } => {
                 self.upload = None;
-                if persist {
-                    return self.nack(io, re, NackReason::Unsupported);
-                }
-                match Upload::begin(len, crc, staging.len()) {
-                    Ok(up) => {
+                self.writer = None;
+                match self.begin_upload(len, crc, persist, staging) {
+                    Ok(()) => {
                         debug!("upload begin: {=u32} B, crc {=u32:#010x}", len, crc);
-                        self.upload = Some(up);
                         self.ack(io, re)
                     }
                     Err(reason) => self.nack(io, re, reason),
@@ -435,22 +467,49 @@ impl Inner<'_> {
                 let Some(up) = self.upload.as_mut() else {
                     return self.nack(io, re, NackReason::NoUpload);
                 };
-                match up.chunk(offset, bytes, staging) {
+                if self.writer.is_some() && self.run == Run::Timer {
+                    // Started after `UploadBegin`: writing flash would stall the loop.
+                    return self.nack(io, re, NackReason::Busy);
+                }
+                let done = match (self.writer.as_mut(), staging.flash.as_mut()) {
+                    (Some(w), Some((dev, _))) => up.chunk_with(offset, bytes, |_, b| {
+                        w.write(&mut **dev, b)
+                            .map_err(|e| Some(NackReason::Storage { detail: e.as_str() }))
+                    }),
+                    _ => up.chunk(offset, bytes, staging.ram),
+                };
+                match done {
                     Ok(()) => self.ack(io, re),
                     Err(reason) => self.nack(io, re, reason),
                 }
             }
             HostMsg::UploadCommit => {
+                if self.writer.is_some() && self.run == Run::Timer {
+                    return self.nack(io, re, NackReason::Busy);
+                }
                 let Some(up) = self.upload.take() else {
                     return self.nack(io, re, NackReason::NoUpload);
                 };
-                match up.finish() {
-                    Ok(len) => {
-                        info!("upload complete: {=usize} B; swapping slots", len);
-                        Poll::Swap { re, len }
+                let writer = self.writer.take();
+                let len = match up.finish() {
+                    Ok(len) => len,
+                    Err(UploadError(reason)) => return self.nack(io, re, reason),
+                };
+                let persist = match (writer, staging.flash.as_mut()) {
+                    (Some(mut w), Some((dev, _))) => {
+                        if let Err(e) = w.finish(&mut **dev) {
+                            let detail = e.as_str();
+                            return self.nack(io, re, NackReason::Storage { detail });
+                        }
+                        true
                     }
-                    Err(UploadError(reason)) => self.nack(io, re, reason),
-                }
+                    _ => false,
+                };
+                info!(
+                    "upload complete: {=usize} B (persist: {=bool}); swapping",
+                    len, persist
+                );
+                Poll::Swap { re, len, persist }
             }
             HostMsg::Start { mode, streams } => self.start(re, mode, streams, model, io),
             HostMsg::Stop => {
@@ -518,6 +577,33 @@ impl Inner<'_> {
                 Poll::Busy
             }
         }
+    }
+
+    /// `UploadBegin`: into the free RAM slot, or with `persist` the free flash slot
+    /// (erased here; refused while timer mode runs, erasing stalls the loop).
+    fn begin_upload(
+        &mut self,
+        len: u32,
+        crc: u32,
+        persist: bool,
+        staging: &mut Staging<'_>,
+    ) -> Result<(), NackReason<'static>> {
+        if !persist {
+            self.upload = Some(Upload::begin(len, crc, staging.ram.len())?);
+            return Ok(());
+        }
+        let Some((dev, slot)) = staging.flash.as_mut() else {
+            return Err(NackReason::Unsupported);
+        };
+        if self.run == Run::Timer {
+            return Err(NackReason::Busy);
+        }
+        let up = Upload::begin(len, crc, blob_capacity(dev.size()))?;
+        let w = SlotWriter::begin(&mut **dev, *slot, len as usize)
+            .map_err(|e| NackReason::Storage { detail: e.as_str() })?;
+        self.upload = Some(up);
+        self.writer = Some(w);
+        Ok(())
     }
 
     fn start<S: Serial, T: Ticker, A: Actuators>(

@@ -20,7 +20,7 @@
 //!
 //! Written by hand: the layout is a few lines, and the A/B commit order is the point.
 
-use embedded_storage::nor_flash::NorFlash;
+use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
 use neuroloop_core::blob::CRC;
 use neuroloop_core::Model;
 
@@ -33,6 +33,11 @@ pub trait FlashSlot: NorFlash {
 /// Write granularity used for the blob and the header: 256 bytes (the RP2040's page;
 /// `NorFlash::WRITE_SIZE` must divide it).
 pub const WRITE_PAGE: usize = 256;
+/// Bytes of each flash slot on the Raspberry Pi Pico (the board crate uses it; here so a
+/// host test checks that an N_rec 256 i16 blob fits): 160 KiB, the two at the top of the
+/// 2 MiB flash.
+pub const RP_PICO_SLOT_BYTES: usize = 160 * 1024;
+
 const MAGIC: u32 = u32::from_le_bytes(*b"NLSL");
 
 /// A slot's valid header.
@@ -83,13 +88,20 @@ pub enum FlashError {
     Write,
 }
 
-impl core::fmt::Display for FlashError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+impl FlashError {
+    /// The message (also `Nack{Storage}`'s detail).
+    pub fn as_str(&self) -> &'static str {
+        match self {
             FlashError::TooLarge => "blob larger than the flash slot",
             FlashError::Erase => "flash erase failed",
             FlashError::Write => "flash write failed",
-        })
+        }
+    }
+}
+
+impl core::fmt::Display for FlashError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -107,7 +119,7 @@ impl<F: FlashSlot> FlashSlots<F> {
 
     /// Bytes a blob may have.
     pub fn blob_capacity(&self) -> usize {
-        self.slots[0].capacity().saturating_sub(WRITE_PAGE)
+        blob_capacity(self.slots[0].capacity())
     }
 
     /// Slot `i`'s header, if whole and valid.
@@ -155,56 +167,17 @@ impl<F: FlashSlot> FlashSlots<F> {
     /// Start writing a blob of `len` bytes into `slot`: erases it (its header first goes,
     /// so a cut from here on leaves it invalid).
     pub fn begin(&mut self, slot: usize, len: usize) -> Result<SlotWriter, FlashError> {
-        if len > self.blob_capacity() {
-            return Err(FlashError::TooLarge);
-        }
-        let f = &mut self.slots[slot];
-        let cap = f.capacity() as u32;
-        // Header sector first: the slot is invalid before any of its blob changes.
-        let sector = F::ERASE_SIZE as u32;
-        f.erase(cap - sector, cap).map_err(|_| FlashError::Erase)?;
-        f.erase(0, cap - sector).map_err(|_| FlashError::Erase)?;
-        Ok(SlotWriter {
-            slot,
-            len,
-            written: 0,
-            page: [0xFF; WRITE_PAGE],
-            fill: 0,
-        })
+        SlotWriter::begin(&mut self.slots[slot], slot, len)
     }
 
     /// Append `bytes` to the blob being written.
-    pub fn write(&mut self, w: &mut SlotWriter, mut bytes: &[u8]) -> Result<(), FlashError> {
-        if w.written + w.fill + bytes.len() > w.len {
-            return Err(FlashError::TooLarge);
-        }
-        while !bytes.is_empty() {
-            let n = (WRITE_PAGE - w.fill).min(bytes.len());
-            w.page[w.fill..w.fill + n].copy_from_slice(&bytes[..n]);
-            w.fill += n;
-            bytes = &bytes[n..];
-            if w.fill == WRITE_PAGE {
-                self.flush(w)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self, w: &mut SlotWriter) -> Result<(), FlashError> {
-        if w.fill > 0 {
-            let f = &mut self.slots[w.slot];
-            f.write(w.written as u32, &w.page)
-                .map_err(|_| FlashError::Write)?;
-            w.written += w.fill;
-            w.page = [0xFF; WRITE_PAGE];
-            w.fill = 0;
-        }
-        Ok(())
+    pub fn write(&mut self, w: &mut SlotWriter, bytes: &[u8]) -> Result<(), FlashError> {
+        w.write(&mut self.slots[w.slot], bytes)
     }
 
     /// Write the last partial page; the blob is then readable in [`FlashSlots::blob`].
     pub fn finish(&mut self, w: &mut SlotWriter) -> Result<(), FlashError> {
-        self.flush(w)
+        w.finish(&mut self.slots[w.slot])
     }
 
     /// The blob written to `slot` (its first `len` bytes), in place.
@@ -215,11 +188,7 @@ impl<F: FlashSlot> FlashSlots<F> {
 
     /// Commit `slot`: write its header (the last write of an upload).
     pub fn commit(&mut self, slot: usize, header: Header) -> Result<(), FlashError> {
-        let mut page = [0xFF; WRITE_PAGE];
-        page[..20].copy_from_slice(&header.encode());
-        let f = &mut self.slots[slot];
-        let at = f.capacity() - WRITE_PAGE;
-        f.write(at as u32, &page).map_err(|_| FlashError::Write)
+        write_header(&mut self.slots[slot], header)
     }
 
     /// Slot `i` (a board may need it, e.g. for its mapped address).
@@ -231,6 +200,62 @@ impl<F: FlashSlot> FlashSlots<F> {
     pub fn slot_mut(&mut self, i: usize) -> &mut F {
         &mut self.slots[i]
     }
+
+    /// The running slot (read) and the other one (to write), both borrowed at once.
+    pub(crate) fn pair(&mut self, running: usize) -> (&F, &mut F) {
+        let [a, b] = &mut self.slots;
+        if running == 0 {
+            (a, b)
+        } else {
+            (b, a)
+        }
+    }
+}
+
+/// One slot as the upload path sees it: object-safe (the app is not generic over the
+/// board's flash type), implemented for every [`FlashSlot`].
+pub trait SlotWrite {
+    /// Erase `from..to` (multiples of [`SlotWrite::erase_size`]).
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError>;
+    /// Program `bytes` at `offset` (multiples of the flash's write size).
+    fn program(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError>;
+    /// Slot size, bytes.
+    fn size(&self) -> usize;
+    /// Erase sector size, bytes.
+    fn erase_size(&self) -> usize;
+    /// The slot as memory.
+    fn bytes(&self) -> &[u8];
+}
+
+impl<F: FlashSlot> SlotWrite for F {
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
+        NorFlash::erase(self, from, to).map_err(|_| FlashError::Erase)
+    }
+    fn program(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
+        NorFlash::write(self, offset, bytes).map_err(|_| FlashError::Write)
+    }
+    fn size(&self) -> usize {
+        self.capacity()
+    }
+    fn erase_size(&self) -> usize {
+        F::ERASE_SIZE
+    }
+    fn bytes(&self) -> &[u8] {
+        self.mapped()
+    }
+}
+
+/// Bytes a blob may have in a slot of `slot_bytes` (the last page is the header's).
+pub const fn blob_capacity(slot_bytes: usize) -> usize {
+    slot_bytes.saturating_sub(WRITE_PAGE)
+}
+
+/// Write `slot`'s header (the commit).
+pub fn write_header(slot: &mut dyn SlotWrite, header: Header) -> Result<(), FlashError> {
+    let mut page = [0xFF; WRITE_PAGE];
+    page[..20].copy_from_slice(&header.encode());
+    let at = slot.size() - WRITE_PAGE;
+    slot.program(at as u32, &page)
 }
 
 /// A blob being written into a slot (see [`FlashSlots::begin`]).
@@ -244,8 +269,160 @@ pub struct SlotWriter {
 }
 
 impl SlotWriter {
+    /// Start writing a blob of `len` bytes into `dev` (slot number `slot`): erases it,
+    /// header sector first, so a cut from here on leaves the slot invalid.
+    pub fn begin(dev: &mut dyn SlotWrite, slot: usize, len: usize) -> Result<Self, FlashError> {
+        if len > blob_capacity(dev.size()) {
+            return Err(FlashError::TooLarge);
+        }
+        let cap = dev.size() as u32;
+        let sector = dev.erase_size() as u32;
+        dev.erase(cap - sector, cap)?;
+        dev.erase(0, cap - sector)?;
+        Ok(SlotWriter {
+            slot,
+            len,
+            written: 0,
+            page: [0xFF; WRITE_PAGE],
+            fill: 0,
+        })
+    }
+
+    /// Append `bytes` to the blob.
+    pub fn write(&mut self, dev: &mut dyn SlotWrite, mut bytes: &[u8]) -> Result<(), FlashError> {
+        if self.written + self.fill + bytes.len() > self.len {
+            return Err(FlashError::TooLarge);
+        }
+        while !bytes.is_empty() {
+            let n = (WRITE_PAGE - self.fill).min(bytes.len());
+            self.page[self.fill..self.fill + n].copy_from_slice(&bytes[..n]);
+            self.fill += n;
+            bytes = &bytes[n..];
+            if self.fill == WRITE_PAGE {
+                self.finish(dev)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the last partial page (padded with 0xFF).
+    pub fn finish(&mut self, dev: &mut dyn SlotWrite) -> Result<(), FlashError> {
+        if self.fill > 0 {
+            dev.program(self.written as u32, &self.page)?;
+            self.written += self.fill;
+            self.page = [0xFF; WRITE_PAGE];
+            self.fill = 0;
+        }
+        Ok(())
+    }
+
     /// The slot written.
     pub fn slot(&self) -> usize {
         self.slot
+    }
+}
+
+/// A [`FlashSlot`] over RAM with NOR semantics (erase sets 0xFF in 4 KiB sectors, a write
+/// only clears bits): the QEMU board's "flash" (lost when QEMU exits) and host tests.
+#[derive(Debug)]
+pub struct RamFlash<'a> {
+    mem: &'a mut [u8],
+}
+
+impl<'a> RamFlash<'a> {
+    /// Sector size.
+    pub const SECTOR: usize = 4096;
+
+    /// A slot over `mem` (its length a multiple of [`RamFlash::SECTOR`]), contents kept:
+    /// what was "flashed" before a simulated reboot is still there.
+    pub fn new(mem: &'a mut [u8]) -> Self {
+        RamFlash { mem }
+    }
+
+    fn check(&self, from: u32, to: usize, align: usize) -> Result<(), NorFlashErrorKind> {
+        if from as usize % align != 0 || to % align != 0 {
+            Err(NorFlashErrorKind::NotAligned)
+        } else if from as usize > to || to > self.mem.len() {
+            Err(NorFlashErrorKind::OutOfBounds)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl ErrorType for RamFlash<'_> {
+    type Error = NorFlashErrorKind;
+}
+
+impl ReadNorFlash for RamFlash<'_> {
+    const READ_SIZE: usize = 1;
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+        let end = offset as usize + bytes.len();
+        self.check(offset, end, 1)?;
+        bytes.copy_from_slice(&self.mem[offset as usize..end]);
+        Ok(())
+    }
+    fn capacity(&self) -> usize {
+        self.mem.len()
+    }
+}
+
+impl NorFlash for RamFlash<'_> {
+    const WRITE_SIZE: usize = 4;
+    const ERASE_SIZE: usize = Self::SECTOR;
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+        self.check(from, to as usize, Self::SECTOR)?;
+        self.mem[from as usize..to as usize].fill(0xFF);
+        Ok(())
+    }
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+        let end = offset as usize + bytes.len();
+        self.check(offset, end, Self::WRITE_SIZE)?;
+        for (m, b) in self.mem[offset as usize..end].iter_mut().zip(bytes) {
+            *m &= b;
+        }
+        Ok(())
+    }
+}
+
+impl FlashSlot for RamFlash<'_> {
+    fn mapped(&self) -> &[u8] {
+        self.mem
+    }
+}
+
+/// The flash type of a board without flash slots ([`Slots::new`](crate::Slots::new)):
+/// zero bytes, every operation refused.
+#[derive(Debug)]
+pub enum NoFlash {}
+
+impl ErrorType for NoFlash {
+    type Error = NorFlashErrorKind;
+}
+
+impl ReadNorFlash for NoFlash {
+    const READ_SIZE: usize = 1;
+    fn read(&mut self, _: u32, _: &mut [u8]) -> Result<(), Self::Error> {
+        match *self {}
+    }
+    fn capacity(&self) -> usize {
+        match *self {}
+    }
+}
+
+impl NorFlash for NoFlash {
+    const WRITE_SIZE: usize = 1;
+    const ERASE_SIZE: usize = 1;
+    fn erase(&mut self, _: u32, _: u32) -> Result<(), Self::Error> {
+        match *self {}
+    }
+    fn write(&mut self, _: u32, _: &[u8]) -> Result<(), Self::Error> {
+        match *self {}
+    }
+}
+
+impl FlashSlot for NoFlash {
+    fn mapped(&self) -> &[u8] {
+        match *self {}
     }
 }

@@ -18,8 +18,9 @@
 //! device clock (µs) ──────────►└─► RandomSync edges, 1 Hz Heartbeat ─► Event ─────┤
 //!                                                                                 ▼
 //!                  TX ring (drop + count unasked frames when full) ─► board drain ─► wire
-//! Slots: built-in blob │ slot A │ slot B ── upload into the free one, decode + swap
-//!                                            between two ticks
+//! Slots: built-in blob │ RAM A │ RAM B │ flash A │ flash B ── upload into a free one,
+//!        decode + swap between two ticks; flash: header written last (the commit),
+//!        booted at power-on ([`flash`])
 //! ```
 //!
 //! Logs (model swaps, refused requests, start/stop with deadline misses) go through the
@@ -51,8 +52,9 @@ pub mod txring;
 mod upload;
 
 pub use app::{App, Config, Poll, REPLY_RESERVE};
+use flash::FlashSlot;
 pub use io::{Actuators, Io, NoActuators, Outputs, Serial, Ticker};
-pub use slots::{Slots, Split};
+pub use slots::{Refusal, Slots, Split, Staging};
 
 /// The model the firmware runs until a valid upload replaces it: a random-weight leaky
 /// net (2 in, 32 rec, 2 out, i16), written by `testing::default_blob()`.
@@ -64,8 +66,8 @@ pub const FIRMWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The main loop: decode the active model, serve the protocol until an upload is
 /// complete, commit it to its slot, decode it (once) and swap between two ticks, repeat.
 /// Never returns.
-pub fn run<S: Serial, T: Ticker, A: Actuators>(
-    slots: &mut Slots<'_>,
+pub fn run<S: Serial, T: Ticker, A: Actuators, F: FlashSlot>(
+    slots: &mut Slots<'_, F>,
     app: &mut App<'_>,
     io: &mut Io<S, T, A>,
 ) -> ! {
@@ -89,8 +91,8 @@ pub enum Pending {
 /// One round of [`run`]: split the slots, do `pending`, then poll until an upload is
 /// complete (the slot is committed; returns `Swap`) or, after an idle poll, `idle()` says
 /// to stop (returns `Resume`; host tests use this, boards pass `|| false`).
-pub fn serve<S: Serial, T: Ticker, A: Actuators>(
-    slots: &mut Slots<'_>,
+pub fn serve<S: Serial, T: Ticker, A: Actuators, F: FlashSlot>(
+    slots: &mut Slots<'_, F>,
     app: &mut App<'_>,
     io: &mut Io<S, T, A>,
     pending: Pending,
@@ -100,7 +102,7 @@ pub fn serve<S: Serial, T: Ticker, A: Actuators>(
         let Split {
             model,
             store,
-            staging,
+            mut staging,
             refused,
         } = slots.split();
         let go = match pending {
@@ -119,8 +121,8 @@ pub fn serve<S: Serial, T: Ticker, A: Actuators>(
             }
         };
         go.map(|()| loop {
-            match app.poll(&model, staging, io) {
-                Poll::Swap { re, len } => break Some((re, len)),
+            match app.poll(&model, &mut staging, io) {
+                Poll::Swap { re, len, persist } => break Some((re, len, persist)),
                 Poll::Idle if idle() => break None,
                 _ => {}
             }
@@ -133,10 +135,17 @@ pub fn serve<S: Serial, T: Ticker, A: Actuators>(
             }
             Pending::Resume
         }
-        Ok(Some((re, len))) => {
+        Ok(Some((re, len, false))) => {
             slots.commit(len);
             Pending::Swap(re)
         }
+        Ok(Some((re, len, true))) => match slots.commit_flash(len, app.state_words()) {
+            Ok(()) => Pending::Swap(re),
+            Err(why) => {
+                app.refuse(re, why, io);
+                Pending::Resume
+            }
+        },
         Ok(None) => Pending::Resume,
     }
 }

@@ -47,13 +47,29 @@ impl Upload {
         })
     }
 
-    /// Write `bytes` at `offset` into `slot`: the offset must be the bytes received so far
-    /// and the end within the announced length (checked without overflow).
+    /// Write `bytes` at `offset` into the RAM `slot`: the offset must be the bytes
+    /// received so far and the end within the announced length (checked without overflow).
     pub fn chunk(
         &mut self,
         offset: u32,
         bytes: &[u8],
         slot: &mut [u8],
+    ) -> Result<(), NackReason<'static>> {
+        self.chunk_with(offset, bytes, |at, b| {
+            slot.get_mut(at..at + b.len())
+                .ok_or(None)?
+                .copy_from_slice(b);
+            Ok(())
+        })
+    }
+
+    /// As [`Upload::chunk`], with `write(offset, bytes)` storing the checked chunk; its
+    /// error is the `Nack` (`None`: `BadOffset`).
+    pub fn chunk_with(
+        &mut self,
+        offset: u32,
+        bytes: &[u8],
+        write: impl FnOnce(usize, &[u8]) -> Result<(), Option<NackReason<'static>>>,
     ) -> Result<(), NackReason<'static>> {
         let bad = NackReason::BadOffset {
             expected: self.have,
@@ -66,10 +82,7 @@ impl Upload {
         if offset != self.have || end > self.len {
             return Err(bad);
         }
-        let dst = slot
-            .get_mut(offset as usize..end as usize)
-            .ok_or(bad.clone())?;
-        dst.copy_from_slice(bytes);
+        write(offset as usize, bytes).map_err(|e| e.unwrap_or(bad))?;
         self.digest.update(bytes);
         self.have = end;
         Ok(())

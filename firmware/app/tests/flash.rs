@@ -5,89 +5,13 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use embedded_storage::nor_flash::{
-    ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
-};
+mod common;
+
+use common::{fresh_flash as fresh, MockSlot, SECTOR};
 use neuroloop_core::protocol::MAX_CHUNK;
 use neuroloop_core::Model;
-use neuroloop_firmware::flash::{FlashSlot, FlashSlots, Header};
+use neuroloop_firmware::flash::{FlashSlots, Header};
 use neuroloop_firmware::testing::{random_blob, NetSpec};
-
-const SECTOR: usize = 4096;
-
-#[derive(Debug)]
-struct PowerCut;
-impl NorFlashError for PowerCut {
-    fn kind(&self) -> NorFlashErrorKind {
-        NorFlashErrorKind::Other
-    }
-}
-
-/// NOR semantics: erase sets a sector to 0xFF, a write can only clear bits. `power` is
-/// the number of operations left (a byte written or a sector erased each); at 0 the
-/// operation in progress stops where it is (an erase half done leaves half the sector
-/// erased) and every later one fails.
-struct MockSlot {
-    mem: Vec<u8>,
-    power: Rc<Cell<usize>>,
-}
-
-impl MockSlot {
-    fn spend(&self) -> bool {
-        let left = self.power.get();
-        if left == 0 {
-            return false;
-        }
-        self.power.set(left - 1);
-        true
-    }
-}
-
-impl ErrorType for MockSlot {
-    type Error = PowerCut;
-}
-impl ReadNorFlash for MockSlot {
-    const READ_SIZE: usize = 1;
-    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), PowerCut> {
-        let o = offset as usize;
-        bytes.copy_from_slice(&self.mem[o..o + bytes.len()]);
-        Ok(())
-    }
-    fn capacity(&self) -> usize {
-        self.mem.len()
-    }
-}
-impl NorFlash for MockSlot {
-    const WRITE_SIZE: usize = 4;
-    const ERASE_SIZE: usize = SECTOR;
-    fn erase(&mut self, from: u32, to: u32) -> Result<(), PowerCut> {
-        assert!(from as usize % SECTOR == 0 && to as usize % SECTOR == 0 && from <= to);
-        for s in (from as usize..to as usize).step_by(SECTOR) {
-            if !self.spend() {
-                self.mem[s..s + SECTOR / 2].fill(0xFF);
-                return Err(PowerCut);
-            }
-            self.mem[s..s + SECTOR].fill(0xFF);
-        }
-        Ok(())
-    }
-    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), PowerCut> {
-        let o = offset as usize;
-        assert!(o % Self::WRITE_SIZE == 0 && bytes.len() % Self::WRITE_SIZE == 0);
-        for (k, &b) in bytes.iter().enumerate() {
-            if !self.spend() {
-                return Err(PowerCut);
-            }
-            self.mem[o + k] &= b;
-        }
-        Ok(())
-    }
-}
-impl FlashSlot for MockSlot {
-    fn mapped(&self) -> &[u8] {
-        &self.mem
-    }
-}
 
 /// The firmware's upload sequence: target, erase, chunks, check the decode, commit.
 fn upload(flash: &mut FlashSlots<MockSlot>, blob: &[u8]) -> Result<(), String> {
@@ -106,14 +30,6 @@ fn upload(flash: &mut FlashSlots<MockSlot>, blob: &[u8]) -> Result<(), String> {
         model_crc,
     };
     flash.commit(slot, h).map_err(|e| e.to_string())
-}
-
-fn fresh(slot_bytes: usize, power: &Rc<Cell<usize>>) -> FlashSlots<MockSlot> {
-    let slot = || MockSlot {
-        mem: vec![0xA5; slot_bytes],
-        power: power.clone(),
-    };
-    FlashSlots::new(slot(), slot())
 }
 
 fn booted_crc(flash: &FlashSlots<MockSlot>) -> Option<u32> {
@@ -212,4 +128,29 @@ fn power_cut_at_every_write_offset_leaves_old_or_new_model() {
             assert_eq!(got, Some(want), "history {history}, cut {cut}");
         }
     }
+}
+
+/// Must-show 6: on the Pico build a ≈ 135 KB N_rec 256 i16 blob fits a flash slot
+/// (`RP_PICO_SLOT_BYTES`, which the board uses), and boots from it.
+#[test]
+fn n_rec_256_i16_blob_fits_the_pico_slot() {
+    use neuroloop_firmware::flash::{blob_capacity, RP_PICO_SLOT_BYTES};
+    let blob = random_blob(&NetSpec::new(2, 256, 2, 2, 1, 7));
+    let cap = blob_capacity(RP_PICO_SLOT_BYTES);
+    eprintln!(
+        "N_rec 256 i16 blob: {} B; Pico flash slot {} B holds blobs up to {} B",
+        blob.len(),
+        RP_PICO_SLOT_BYTES,
+        cap
+    );
+    assert!(blob.len() > 130_000, "{} B", blob.len());
+    assert!(blob.len() <= cap, "{} B > {cap} B", blob.len());
+    let power = Rc::new(Cell::new(usize::MAX));
+    let mut flash = fresh(RP_PICO_SLOT_BYTES, &power);
+    assert_eq!(flash.blob_capacity(), cap);
+    upload(&mut flash, &blob).unwrap();
+    assert_eq!(
+        booted_crc(&flash),
+        Some(Model::from_bytes(&blob).unwrap().crc())
+    );
 }

@@ -20,7 +20,9 @@ use cortex_m_semihosting::debug;
 use neuroloop_firmware::txring::{self, Consumer, Producer, Queue};
 use neuroloop_firmware::{Serial, Ticker};
 
-use crate::{SLOT_BYTES, STATE_WORDS, TX_BYTES};
+use neuroloop_firmware::flash::{FlashSlots, RamFlash};
+
+use crate::{FLASH_SLOT_BYTES, SLOT_BYTES, STATE_WORDS, TX_BYTES};
 
 /// The two model slots and the state buffer (once: `None` on a second call).
 pub fn buffers() -> Option<(&'static mut [u8], &'static mut [u8], &'static mut [i16])> {
@@ -28,6 +30,16 @@ pub fn buffers() -> Option<(&'static mut [u8], &'static mut [u8], &'static mut [
     let b = cortex_m::singleton!(: [u8; SLOT_BYTES] = [0; SLOT_BYTES])?;
     let s = cortex_m::singleton!(: [i16; STATE_WORDS] = [0; STATE_WORDS])?;
     Some((a, b, s))
+}
+
+/// The persistent model slots: QEMU's code memory is read-only to the guest and has no
+/// flash controller, so two RAM regions stand in for flash with NOR semantics
+/// ([`RamFlash`]). They survive a model swap and every protocol exchange, but not QEMU's
+/// exit: the persistence protocol is tested, not persistence across runs.
+pub fn flash() -> Option<FlashSlots<RamFlash<'static>>> {
+    let a = cortex_m::singleton!(: [u8; FLASH_SLOT_BYTES] = [0; FLASH_SLOT_BYTES])?;
+    let b = cortex_m::singleton!(: [u8; FLASH_SLOT_BYTES] = [0; FLASH_SLOT_BYTES])?;
+    Some(FlashSlots::new(RamFlash::new(a), RamFlash::new(b)))
 }
 
 const UART0: usize = 0x4000_4000;

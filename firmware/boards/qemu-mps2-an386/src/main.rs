@@ -7,6 +7,7 @@
 //! | timer-mode tick | SysTick on the 25 MHz core clock, one tick per wrap |
 //! | TTL / sync pins 0, 1 | FPGA LEDs 0, 1 (FPGAIO LED register, 0x4002_8000) |
 //! | PWM channel 0 | stand-in: the duty is kept in RAM, nothing drives a pin |
+//! | persistent model slots | 2 × 160 KiB of RAM standing in for flash (`board::flash`): `UploadBegin{persist}` works, the contents are lost when QEMU exits |
 //! | logs | semihosting on QEMU's stdout: plain text (`hprintln!`), or defmt frames with the feature `defmt` |
 //!
 //! Run: `cargo run --release` in this folder (UART0 on TCP 127.0.0.1:7878), or
@@ -31,6 +32,9 @@ use neuroloop_firmware::{App, Config, Io, Outputs, Slots, DEFAULT_BLOB};
 
 /// Largest upload: fits an N_rec = 256 network with i16 weights (≈ 133 KB).
 const SLOT_BYTES: usize = 160 * 1024;
+/// Each of the two persistent ("flash", RAM-backed) slots: the same largest upload, plus
+/// the header page.
+const FLASH_SLOT_BYTES: usize = 160 * 1024 + 4096;
 /// State words: N_rec ≤ 1024 with up to 256 outputs.
 const STATE_WORDS: usize = 2 * 1024 + 256;
 /// Transmit ring, bytes (one less usable: `heapless::spsc`): ~35 telemetry frames of an
@@ -61,7 +65,7 @@ fn main() -> ! {
         Err(m) => panic!("kernel self-test failed: {:?}", m),
     }
     let (a, b, state) = board::buffers().unwrap();
-    let mut slots = Slots::new(DEFAULT_BLOB, a, b);
+    let mut slots = Slots::with_flash(DEFAULT_BLOB, a, b, board::flash().unwrap());
     let mut app = {
         let model = slots.split().model;
         #[cfg(not(feature = "defmt"))]
