@@ -17,7 +17,7 @@ pub struct Progress {
     /// The bar on a terminal; `None` off a terminal (plain lines instead).
     bar: Option<ProgressBar>,
     what: String,
-    total: u64,
+    total: Cell<u64>,
     start: Instant,
     /// (position, seconds since start) of the last plain line.
     last_line: Cell<(u64, f64)>,
@@ -45,7 +45,7 @@ impl Progress {
         Progress {
             bar,
             what: what.to_string(),
-            total,
+            total: Cell::new(total),
             start: Instant::now(),
             last_line: Cell::new((0, 0.0)),
         }
@@ -67,7 +67,7 @@ impl Progress {
     /// run, at the end, and at least every [`LINE_EVERY_SECS`]).
     fn line(&self, pos: u64, msg: &str, secs: f64) -> Option<String> {
         let (last_pos, last_secs) = self.last_line.get();
-        let total = self.total.max(1);
+        let total = self.total.get().max(1);
         let tenth = |p: u64| p * 10 / total;
         let due = pos == total
             || tenth(pos) > tenth(last_pos)
@@ -88,7 +88,10 @@ impl Progress {
 
     /// Change the total (0: unknown).
     pub fn set_length(&self, total: u64) {
-        self.bar.set_length(total);
+        self.total.set(total);
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+        }
     }
 
     /// Remove the bar.

@@ -81,6 +81,15 @@ pub fn error_text(e: &anyhow::Error) -> String {
     text
 }
 
+/// The process exit code for a failed command: 130 (as for SIGINT) when training was
+/// stopped by Ctrl-C, 1 otherwise.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<crate::train::TrainError>() {
+        Some(crate::train::TrainError::Interrupted { .. }) => 130,
+        _ => 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -92,14 +101,5 @@ mod tests {
         };
         let e = anyhow::Error::new(lib).context("loading");
         assert_eq!(super::error_text(&e), "loading: m.json: No such file");
-    }
-}
-
-/// The process exit code for a failed command: 130 (as for SIGINT) when training was
-/// stopped by Ctrl-C, 1 otherwise.
-pub fn exit_code(e: &anyhow::Error) -> u8 {
-    match e.downcast_ref::<crate::train::TrainError>() {
-        Some(crate::train::TrainError::Interrupted { .. }) => 130,
-        _ => 1,
     }
 }
