@@ -7,6 +7,7 @@
 //! Deterministic: rerunning rewrites the same files. Crash regressions found while fuzzing
 //! live next to them as `crash-*` files and are not touched.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
@@ -19,8 +20,10 @@ use neuroloop_core::protocol::{HostMsg, Mode, Rule, Source, Streams, MAX_CHUNK, 
 use neuroloop_firmware::testing::{
     encode_host, extreme_inputs, random_blob, saturated_blob, NetSpec,
 };
-use neuroloop_firmware::{App, Config, Io, NoActuators, Poll, Serial, Slots, DEFAULT_BLOB};
-use neuroloop_fuzz::{BlobCase, FuzzTicker, FIX_CRC, RESET_MIDWAY};
+use neuroloop_firmware::{
+    serve, App, Config, Io, NoActuators, Pending, Serial, Slots, DEFAULT_BLOB,
+};
+use neuroloop_fuzz::{BlobCase, FuzzTicker, FIX_CRC, RESET_MIDWAY, TX_CAPACITY};
 
 fn dir(target: &str) -> PathBuf {
     let d = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -36,7 +39,7 @@ fn put(target: &str, name: &str, bytes: &[u8]) {
 
 /// `blob` with its body changed by `f` (re-encoded, so the CRC is right).
 fn variant(blob: &[u8], f: impl FnOnce(&mut blob::Body<'_>)) -> Vec<u8> {
-    let (mut body, _) = blob::decode(blob).expect("seed blob decodes");
+    let (mut body, _, _) = blob::decode(blob).expect("seed blob decodes");
     f(&mut body);
     blob::encode_to_vec(&body).expect("variant encodes")
 }
@@ -106,6 +109,7 @@ fn session(blob: &[u8]) -> Vec<Vec<u8>> {
         HostMsg::UploadBegin {
             len: blob.len() as u32,
             crc,
+            persist: false,
         },
     ];
     for (i, c) in blob.chunks(MAX_CHUNK).enumerate() {
@@ -171,8 +175,15 @@ impl Serial for Recorder {
     fn read(&mut self) -> Option<u8> {
         self.rx.pop_front()
     }
-    fn write(&mut self, bytes: &[u8]) {
-        self.tx.extend_from_slice(bytes);
+    fn try_queue(&mut self, frame: &[u8]) -> bool {
+        self.tx.extend_from_slice(frame);
+        true
+    }
+    fn tx_free(&self) -> usize {
+        TX_CAPACITY
+    }
+    fn tx_capacity(&self) -> usize {
+        TX_CAPACITY
     }
 }
 
@@ -182,36 +193,24 @@ fn device_reply(host: &[u8]) -> Vec<u8> {
     let (mut a, mut b) = (vec![0u8; 8192], vec![0u8; 8192]);
     let mut state = vec![0i16; 408];
     let mut slots = Slots::new(DEFAULT_BLOB, &mut a, &mut b);
-    let mut app = {
-        let (model, _) = slots.split();
-        App::new(Config { board: "fuzz" }, &model, &mut state).unwrap()
-    };
+    let mut app = App::new(Config { board: "fuzz" }, &slots.split().model, &mut state).unwrap();
     let mut io = Io {
         serial: Recorder::default(),
         ticker: FuzzTicker::default(),
         actuators: NoActuators,
     };
     io.serial.rx.extend(host);
+    let mut next = Pending::Boot;
     for _ in 0..4 {
         io.ticker.pending += 1;
         loop {
-            let swap = {
-                let (model, staging) = slots.split();
-                loop {
-                    match app.poll(&model, staging, &mut io) {
-                        Poll::Idle => break None,
-                        Poll::Busy => {}
-                        Poll::Swap { len } => break Some(len),
-                    }
-                }
-            };
-            match swap {
-                Some(len) => {
-                    slots.commit(len);
-                    let (model, _) = slots.split();
-                    app.adopt(&model);
-                }
-                None => break,
+            let idled = Cell::new(false);
+            next = serve(&mut slots, &mut app, &mut io, next, || {
+                idled.set(true);
+                true
+            });
+            if idled.get() {
+                break;
             }
         }
     }
@@ -242,6 +241,7 @@ fn protocol_and_app() {
         HostMsg::UploadBegin {
             len: small.len() as u32,
             crc: 1,
+            persist: false,
         },
     );
     put("firmware_app", "session-bad-crc", &bad.concat());

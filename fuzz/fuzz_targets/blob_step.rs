@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     };
     // A decoded body re-encodes to a blob that decodes to the same body.
     let again = blob::encode_to_vec(model.body()).expect("a decoded body re-encodes");
-    let (body2, _) = blob::decode(&again).expect("a re-encoded body decodes");
+    let (body2, _, _) = blob::decode(&again).expect("a re-encoded body decodes");
     assert_eq!(
         format!("{:?}", model.body()),
         format!("{body2:?}"),

@@ -66,9 +66,12 @@ impl<'a> BlobCase<'a> {
     }
 }
 
-/// Serial port mock: the host bytes wait in `rx`; everything the device writes is split
-/// into frames, and each frame must decode as a [`DeviceMsg`] (the device never sends
-/// garbage, whatever it received).
+/// Transmit queue capacity of [`FuzzSerial`], bytes (as a UART board's ring).
+pub const TX_CAPACITY: usize = 2048;
+
+/// Serial port mock: the host bytes wait in `rx`; every frame the device queues must
+/// decode as a [`DeviceMsg`] (the device never sends garbage, whatever it received). The
+/// transmit queue drains at once, so it is never full.
 #[derive(Default)]
 pub struct FuzzSerial {
     /// Bytes from the host, not yet read by the device.
@@ -82,7 +85,13 @@ impl Serial for FuzzSerial {
     fn read(&mut self) -> Option<u8> {
         self.rx.pop_front()
     }
-    fn write(&mut self, bytes: &[u8]) {
+    fn try_queue(&mut self, bytes: &[u8]) -> bool {
+        assert!(
+            bytes.len() <= TX_CAPACITY,
+            "device queued a {} B frame, more than the {TX_CAPACITY} B queue",
+            bytes.len()
+        );
+        let mut whole = 0;
         for &b in bytes {
             match self.reader.push(b) {
                 None => {}
@@ -91,10 +100,19 @@ impl Serial for FuzzSerial {
                         panic!("device sent an undecodable frame: {e}");
                     }
                     self.frames_out += 1;
+                    whole += 1;
                 }
                 Some(Err(e)) => panic!("device sent a bad frame: {e}"),
             }
         }
+        assert_eq!(whole, 1, "a queued frame must hold exactly one whole frame");
+        true
+    }
+    fn tx_free(&self) -> usize {
+        TX_CAPACITY
+    }
+    fn tx_capacity(&self) -> usize {
+        TX_CAPACITY
     }
 }
 

@@ -1,8 +1,16 @@
-//! `cargo xtask fuzz [--secs N] [TARGET]`: the cargo-fuzz targets in `fuzz/`, each run for
-//! N seconds on the nightly toolchain; and the short run `cargo xtask test` does.
+//! `cargo xtask fuzz [--secs N] [--sanitizer S] [TARGET]`: the cargo-fuzz targets in
+//! `fuzz/`, each run for N seconds on the nightly toolchain; and the short run `cargo xtask
+//! test` does.
 //!
 //! Installs what is missing: the nightly toolchain (rustup) and cargo-fuzz (`cargo install
-//! cargo-fuzz --locked`, from crates.io). Each target starts from its committed seed corpus
+//! cargo-fuzz --locked`, from crates.io).
+//!
+//! Builds with `-s none` by default: the code under test is safe Rust (core forbids
+//! `unsafe` outside `kernel::arm_dsp`, which the host build does not compile), so
+//! AddressSanitizer finds nothing a panic would not, and costs ~14 min of CPU to build and
+//! ~2× per execution. Debug assertions are on (`--debug-assertions`), and `fuzz/Cargo.toml`
+//! turns overflow checks on in its release profile, so any arithmetic overflow is a crash.
+//! `--sanitizer address` gives the ASan build back. Each target starts from its committed seed corpus
 //! `fuzz/corpus/<target>/` (read, never written) and keeps what it finds in
 //! `fuzz/target/corpus/<target>/` (ignored by git), so reruns continue where they stopped.
 //! A crash stops the run and names the input libFuzzer saved under `fuzz/artifacts/`.
@@ -13,7 +21,9 @@ use std::process::Command;
 use crate::{project_root, run};
 
 /// Seconds per target in `cargo xtask test` (CI).
-const CI_SECS: u64 = 20;
+const CI_SECS: u64 = 10;
+/// Sanitizer when `--sanitizer` is not given (see the module doc).
+const DEFAULT_SANITIZER: &str = "none";
 /// Seconds per target when `--secs` is not given.
 const DEFAULT_SECS: u64 = 60;
 /// An input running longer than this (seconds) is reported as a hang.
@@ -46,6 +56,10 @@ fn ensure_tools() -> Result<(), String> {
     let mut c = Command::new("rustup");
     c.args(["run", "nightly", "rustc", "--version"]);
     if !succeeds(c) {
+        eprintln!(
+            "xtask: fuzz: no nightly toolchain; installing it \
+             (rustup toolchain install nightly --profile minimal)"
+        );
         let mut c = Command::new("rustup");
         c.args(["toolchain", "install", "nightly", "--profile", "minimal"]);
         run(c)?;
@@ -53,11 +67,29 @@ fn ensure_tools() -> Result<(), String> {
     let mut c = nightly_cargo();
     c.args(["fuzz", "--version"]);
     if !succeeds(c) {
+        eprintln!(
+            "xtask: fuzz: cargo-fuzz missing; installing it \
+             (cargo install cargo-fuzz --locked, ~3 min)"
+        );
         let mut c = Command::new("cargo");
         c.args(["install", "cargo-fuzz", "--locked"]);
         run(c)?;
     }
     Ok(())
+}
+
+/// The build options every `cargo fuzz build|run` gets.
+fn build_args(c: &mut Command, sanitizer: &str) {
+    c.args(["--sanitizer", sanitizer, "--debug-assertions"]);
+}
+
+/// Build every target once (so the runs below do not each rebuild).
+fn build(sanitizer: &str) -> Result<(), String> {
+    eprintln!("xtask: fuzz: building the targets (sanitizer {sanitizer}, debug assertions)");
+    let mut c = nightly_cargo();
+    c.args(["fuzz", "build"]);
+    build_args(&mut c, sanitizer);
+    run(c)
 }
 
 /// The targets `fuzz/Cargo.toml` declares (`cargo fuzz list`).
@@ -81,12 +113,14 @@ fn targets() -> Result<Vec<String>, String> {
 }
 
 /// Run `target` for `secs` seconds from its seed corpus.
-fn run_target(target: &str, secs: u64) -> Result<(), String> {
+fn run_target(target: &str, secs: u64, sanitizer: &str) -> Result<(), String> {
     let work = fuzz_dir().join("target").join("corpus").join(target);
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     let seeds = fuzz_dir().join("corpus").join(target);
     let mut c = nightly_cargo();
-    c.args(["fuzz", "run", target])
+    c.args(["fuzz", "run"]);
+    build_args(&mut c, sanitizer);
+    c.arg(target)
         .arg(&work)
         .arg(&seeds)
         .arg("--")
@@ -97,9 +131,10 @@ fn run_target(target: &str, secs: u64) -> Result<(), String> {
         .map_err(|e| format!("fuzz target {target}: {e} (crash input in fuzz/artifacts/{target}/)"))
 }
 
-/// `cargo xtask fuzz [--secs N] [TARGET]`.
+/// `cargo xtask fuzz [--secs N] [--sanitizer S] [TARGET]`.
 pub fn fuzz(args: &[String]) -> Result<(), String> {
     let mut secs = DEFAULT_SECS;
+    let mut sanitizer = DEFAULT_SANITIZER.to_string();
     let mut only = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -109,6 +144,12 @@ pub fn fuzz(args: &[String]) -> Result<(), String> {
                 secs = v
                     .parse()
                     .map_err(|_| format!("--secs {v:?}: expected whole seconds"))?;
+            }
+            "--sanitizer" => {
+                sanitizer = it
+                    .next()
+                    .ok_or("--sanitizer needs a name (none, address, memory, thread, leak)")?
+                    .clone();
             }
             t if !t.starts_with('-') && only.is_none() => only = Some(t.to_string()),
             other => return Err(format!("fuzz: unexpected argument {other:?}")),
@@ -121,8 +162,9 @@ pub fn fuzz(args: &[String]) -> Result<(), String> {
         Some(t) => return Err(format!("no fuzz target {t:?}; targets: {}", all.join(", "))),
         None => all,
     };
+    build(&sanitizer)?;
     for t in &chosen {
-        run_target(t, secs)?;
+        run_target(t, secs, &sanitizer)?;
     }
     eprintln!(
         "xtask: fuzz: {} target(s), {secs} s each, no crash",

@@ -7,7 +7,7 @@
 //! | `qemu [--defmt]` | build and run the QEMU firmware, UART0 on tcp 127.0.0.1:7878; `--defmt`: the defmt build, logs decoded by `defmt-print` |
 //! | `size` | flash / RAM of both firmware boards |
 //! | `bench-mcu [--json]` | instructions per step / per MAC in QEMU for N_rec 64/128/256, i16/i8 |
-//! | `fuzz [--secs N] [TARGET]` | the cargo-fuzz targets in `fuzz/`, N s each (nightly + cargo-fuzz installed if missing); `test` runs each 20 s |
+//! | `fuzz [--secs N] [--sanitizer S] [TARGET]` | the cargo-fuzz targets in `fuzz/`, N s each, sanitizer `none` by default (nightly + cargo-fuzz installed if missing); `test` runs each 10 s |
 //!
 //! Needs only cargo (and rustup to add missing targets).
 
@@ -29,7 +29,10 @@ const TASKS: &[(&str, &str)] = &[
     ),
     ("size", "flash/RAM of the firmware boards"),
     ("bench-mcu", "[--json] instructions per step/MAC in QEMU"),
-    ("fuzz", "[--secs N] [TARGET] run the fuzz targets N s each"),
+    (
+        "fuzz",
+        "[--secs N] [--sanitizer S] [TARGET] run the fuzz targets N s each",
+    ),
 ];
 
 fn main() -> ExitCode {
