@@ -477,7 +477,8 @@ fn item11_absurd_sizes_refused_with_estimate() {
     );
     fails(
         nl(&["eval", "--model", s(&m), "--t", "4000000"]),
-        &["--t 4000000", "GiB of memory"],
+        // The task's own step limit refuses it first, naming the value and the limit.
+        &["task.t", "4000000 ms", "100000 steps"],
     );
 }
 
