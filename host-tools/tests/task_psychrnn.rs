@@ -128,3 +128,61 @@ fn train_short_run_loss_falls_every_task() {
         assert!(last < 0.7 * first, "{name}: loss {first} -> {last}");
     }
 }
+
+/// Each trial's condition variables agree with the trial they describe: the variable that
+/// says which output is correct names the channel whose masked target mean is larger.
+#[test]
+fn task_trial_vars_name_the_correct_output() {
+    for (name, key, to_channel) in [
+        (
+            "perceptual-discrimination",
+            "direction",
+            (|v: f64| v as usize) as fn(f64) -> usize,
+        ),
+        ("delayed-discrimination", "choice", |v| v as usize),
+        ("match-to-category", "category", |v| v as usize),
+    ] {
+        let b = batch(name, 300);
+        assert_eq!(b.vars.len(), 300, "{name}");
+        let yo = b.n_steps * b.n_out;
+        let mut checked = 0;
+        for t in 0..b.n_trials {
+            let v = b.vars[t]
+                .iter()
+                .find(|(k, _)| k == key)
+                .unwrap_or_else(|| panic!("{name}: trial {t} has no {key:?} in {:?}", b.vars[t]))
+                .1;
+            let (y, m) = (&b.y[t * yo..(t + 1) * yo], &b.mask[t * yo..(t + 1) * yo]);
+            let mean = |c: usize| -> f32 {
+                (0..b.n_steps)
+                    .map(|s| y[s * b.n_out + c] * m[s * b.n_out + c])
+                    .sum()
+            };
+            let best = (0..b.n_out).fold(0, |a, c| if mean(c) > mean(a) { c } else { a });
+            if (0..b.n_out).all(|c| mean(c) == mean(best)) {
+                continue; // no response period inside T (random period lengths)
+            }
+            checked += 1;
+            assert_eq!(
+                best,
+                to_channel(v),
+                "{name}: trial {t}, vars {:?}",
+                b.vars[t]
+            );
+        }
+        assert!(
+            checked > 200,
+            "{name}: only {checked} of 300 trials have a response"
+        );
+    }
+    // the signed evidence variable agrees in sign with the direction
+    let b = batch("perceptual-discrimination", 100);
+    for v in &b.vars {
+        let get = |k: &str| v.iter().find(|(n, _)| n == k).unwrap().1;
+        assert_eq!(
+            get("signed_coherence") > 0.0,
+            get("direction") == 1.0,
+            "{v:?}"
+        );
+    }
+}

@@ -8,7 +8,7 @@
 //! `U·T/4`, stimulus 2 `U·T/4`, decision `U·T/8`; noise as in perceptual discrimination.
 
 use super::spec::TaskSpec;
-use super::{Task, TaskDims, TaskRng};
+use super::{Task, TaskDims, TaskRng, TrialVars};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
@@ -85,6 +85,16 @@ impl Task for DelayedDiscrimination {
 
     fn dims(&self) -> TaskDims {
         self.dims
+    }
+
+    fn vars(&self, p: &Params) -> TrialVars {
+        vec![
+            ("f1".into(), f64::from(p.f1)),
+            ("f2".into(), f64::from(p.f2)),
+            // evidence for output channel 1 (f2 > f1)
+            ("f2_minus_f1".into(), f64::from(p.f2 - p.f1)),
+            ("choice".into(), p.choice as f64),
+        ]
     }
 
     fn sample_params(&self, rng: &mut TaskRng) -> Params {

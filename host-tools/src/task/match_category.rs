@@ -6,7 +6,7 @@
 //! the mask is 1. Input noise `0.1/(2·dt)·N(0,1)` per channel and step.
 
 use super::spec::TaskSpec;
-use super::{Task, TaskDims, TaskRng};
+use super::{Task, TaskDims, TaskRng, TrialVars};
 use rand::Rng;
 use rand_distr::StandardNormal;
 use std::f64::consts::PI;
@@ -67,6 +67,13 @@ impl Task for MatchToCategory {
 
     fn dims(&self) -> TaskDims {
         self.dims
+    }
+
+    fn vars(&self, p: &Params) -> TrialVars {
+        vec![
+            ("angle".into(), p.angle),
+            ("category".into(), p.category as f64),
+        ]
     }
 
     fn sample_params(&self, rng: &mut TaskRng) -> Params {

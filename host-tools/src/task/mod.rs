@@ -26,6 +26,7 @@ pub mod trials;
 pub use fit::{check_fit, FitError};
 pub use registry::{build, TaskError, MAX_STEPS, TASK_NAMES};
 pub use spec::TaskSpec;
+
 pub use trials::{calibration_inputs, stream, task_trials, trial_rng};
 
 use rand_chacha::ChaCha8Rng;
@@ -65,6 +66,11 @@ impl TaskDims {
     }
 }
 
+/// One trial's condition variables by name, in a fixed order per task (e.g.
+/// `[("coherence", 0.3), ("direction", 1.0)]`): what plots colour and sort trials by, and
+/// what a psychometric curve puts on its axes.
+pub type TrialVars = Vec<(String, f64)>;
+
 /// A task: PsychRNN's `generate_trial_params` + `trial_function` + `accuracy_function`.
 pub trait Task: Send + Sync {
     /// One trial's parameters.
@@ -75,6 +81,8 @@ pub trait Task: Send + Sync {
     fn dims(&self) -> TaskDims;
     /// Draw one trial's parameters.
     fn sample_params(&self, rng: &mut TaskRng) -> Self::Params;
+    /// One trial's condition variables (see [`TrialVars`]), from its parameters.
+    fn vars(&self, p: &Self::Params) -> TrialVars;
     /// Fill one trial (`x`: steps × n_in, `y`, `mask`: steps × n_out), drawing input noise
     /// from `rng`. Every element is written.
     fn fill_trial(
@@ -98,8 +106,9 @@ pub trait AnyTask: Send + Sync {
     fn name(&self) -> &'static str;
     /// Sizes and timing.
     fn dims(&self) -> TaskDims;
-    /// Draw parameters and fill one trial.
-    fn trial(&self, rng: &mut TaskRng, x: &mut [f32], y: &mut [f32], mask: &mut [f32]);
+    /// Draw parameters and fill one trial; returns its condition variables.
+    fn trial(&self, rng: &mut TaskRng, x: &mut [f32], y: &mut [f32], mask: &mut [f32])
+        -> TrialVars;
     /// Accuracy over a batch (batch-major arrays).
     fn accuracy(&self, y: &[f32], out: &[f32], mask: &[f32], n_trials: usize) -> f64;
 }
@@ -111,9 +120,16 @@ impl<T: Task> AnyTask for T {
     fn dims(&self) -> TaskDims {
         Task::dims(self)
     }
-    fn trial(&self, rng: &mut TaskRng, x: &mut [f32], y: &mut [f32], mask: &mut [f32]) {
+    fn trial(
+        &self,
+        rng: &mut TaskRng,
+        x: &mut [f32],
+        y: &mut [f32],
+        mask: &mut [f32],
+    ) -> TrialVars {
         let p = self.sample_params(rng);
         self.fill_trial(&p, rng, x, y, mask);
+        self.vars(&p)
     }
     fn accuracy(&self, y: &[f32], out: &[f32], mask: &[f32], n_trials: usize) -> f64 {
         Task::accuracy(self, y, out, mask, n_trials)
@@ -183,6 +199,8 @@ pub struct Batch {
     pub y: Vec<f32>,
     /// Loss mask.
     pub mask: Vec<f32>,
+    /// Each trial's condition variables ([`TrialVars`]).
+    pub vars: Vec<TrialVars>,
 }
 
 impl Batch {
@@ -196,6 +214,7 @@ impl Batch {
             x: vec![0.0; n_trials * d.n_steps * d.n_in],
             y: vec![0.0; n_trials * d.n_steps * d.n_out],
             mask: vec![0.0; n_trials * d.n_steps * d.n_out],
+            vars: vec![Vec::new(); n_trials],
         }
     }
 
@@ -203,7 +222,7 @@ impl Batch {
     pub fn generate(&mut self, task: &dyn AnyTask, rng: &mut TaskRng) {
         let (xi, yo) = (self.n_steps * self.n_in, self.n_steps * self.n_out);
         for b in 0..self.n_trials {
-            task.trial(
+            self.vars[b] = task.trial(
                 rng,
                 &mut self.x[b * xi..(b + 1) * xi],
                 &mut self.y[b * yo..(b + 1) * yo],

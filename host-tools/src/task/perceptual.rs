@@ -7,7 +7,7 @@
 //! `dur ~ U(T/8, 3T/8)`, input noise `√(2·0.01·√10·√dt·0.1²)·N(0,1)` per step.
 
 use super::spec::TaskSpec;
-use super::{Task, TaskDims, TaskRng};
+use super::{Task, TaskDims, TaskRng, TrialVars};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
@@ -58,6 +58,22 @@ impl Task for PerceptualDiscrimination {
 
     fn dims(&self) -> TaskDims {
         self.dims
+    }
+
+    fn vars(&self, p: &Params) -> TrialVars {
+        let signed = if p.direction == 1 {
+            p.coherence
+        } else {
+            -p.coherence
+        };
+        vec![
+            ("coherence".into(), f64::from(p.coherence)),
+            ("direction".into(), p.direction as f64),
+            // evidence for output channel 1: the psychometric curve's x axis
+            ("signed_coherence".into(), f64::from(signed)),
+            ("onset_time".into(), f64::from(p.onset_time)),
+            ("stim_duration".into(), f64::from(p.stim_duration)),
+        ]
     }
 
     fn sample_params(&self, rng: &mut TaskRng) -> Params {

@@ -36,7 +36,7 @@ pub fn task_trials(task: &dyn AnyTask, n: usize, seed: u64, kind: u64) -> Batch 
     let (xi, yo) = (d.n_steps * d.n_in, d.n_steps * d.n_out);
     for i in 0..n {
         let mut rng = trial_rng(seed, kind, (i / 1000) as u64, (i % 1000) as u64);
-        task.trial(
+        batch.vars[i] = task.trial(
             &mut rng,
             &mut batch.x[i * xi..(i + 1) * xi],
             &mut batch.y[i * yo..(i + 1) * yo],
