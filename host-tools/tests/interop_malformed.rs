@@ -247,3 +247,32 @@ fn bad_options_are_named() {
     assert!(err.contains("--tau"), "{err}");
     assert!(!out.exists());
 }
+
+/// A PsychRNN LSTM save also holds the (unused) Basic matrices; importing those as a leaky
+/// network would silently give wrong outputs, so the file is refused naming its gate keys.
+#[test]
+fn psychrnn_lstm_save_is_refused_naming_its_gate_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = bad_npz(dir.path(), |a| {
+        let (n, i) = (a["W_rec"].shape[0], a["W_in"].shape[1]);
+        let mat = |r: usize, c: usize| Array {
+            shape: vec![r, c],
+            data: Data::F32(vec![0.1; r * c]),
+        };
+        for k in ["W_f", "W_i", "W_c", "W_o"] {
+            a.insert(k.into(), mat(n + i, n));
+        }
+        for k in ["b_f", "b_i", "b_c", "b_o"] {
+            a.insert(
+                k.into(),
+                Array {
+                    shape: vec![n],
+                    data: Data::F32(vec![1.0; n]),
+                },
+            );
+        }
+        a.insert("init_hidden".into(), mat(1, n));
+        a.insert("init_cell".into(), mat(1, n));
+    });
+    assert_rejected(dir.path(), &bad, "W_f", "LSTM");
+}

@@ -47,6 +47,21 @@ use std::path::{Path, PathBuf};
 
 /// Keys every PsychRNN Basic weight file must have.
 pub const REQUIRED: [&str; 6] = ["W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state"];
+
+/// Keys only PsychRNN 1.0.0's `LSTM` model saves: a file with any of them is refused
+/// ([`InteropError::GatedCell`]).
+pub const LSTM_KEYS: [&str; 10] = [
+    "W_f",
+    "W_i",
+    "W_c",
+    "W_o",
+    "b_f",
+    "b_i",
+    "b_c",
+    "b_o",
+    "init_hidden",
+    "init_cell",
+];
 /// Keys that are read when present.
 pub const OPTIONAL: [&str; 6] = [
     "Dale_rec",
@@ -169,6 +184,21 @@ pub enum InteropError {
         key: String,
         /// What is wrong, with the value.
         reason: String,
+    },
+    /// The file is a PsychRNN save of a gated cell (LSTM), which neuroloop cannot run yet.
+    /// PsychRNN saves the unused Basic matrices (`W_in`, `W_rec`, `b_rec`) beside the gate
+    /// weights, so importing them as a leaky network would silently give wrong outputs.
+    #[error(
+        "{path}: this is a PsychRNN LSTM save (it has the gate keys {}); neuroloop runs \
+         leaky rate RNNs only, and its `W_in`/`W_rec`/`b_rec` are PsychRNN's unused Basic \
+         matrices, so importing it would give wrong outputs",
+        keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+    )]
+    GatedCell {
+        /// The file.
+        path: PathBuf,
+        /// The gate keys found.
+        keys: Vec<String>,
     },
     /// An option given by the caller is invalid.
     #[error("{flag} {reason}")]
@@ -358,6 +388,17 @@ pub fn import_bytes(
         }
     })?;
     let src = Source { path, arrays };
+    let gated: Vec<String> = LSTM_KEYS
+        .iter()
+        .filter(|k| src.arrays.contains_key(**k))
+        .map(|k| k.to_string())
+        .collect();
+    if !gated.is_empty() {
+        return Err(InteropError::GatedCell {
+            path: path.into(),
+            keys: gated,
+        });
+    }
     let mut notes = Vec::new();
     for k in REQUIRED {
         src.get(k)?;
