@@ -121,11 +121,11 @@ impl NorFlash for PicoSlot {
         let end = offset as usize + bytes.len();
         self.check(offset, end, PAGE)?;
         for (k, page) in bytes.chunks(PAGE).enumerate() {
-            flash_op(
-                (self.offset + offset as usize + k * PAGE) as u32,
-                0,
-                Some(page),
-            );
+            // Copied to the stack: the source must not be flash (XIP is off meanwhile).
+            let mut buf = [0xFF; PAGE];
+            buf[..page.len()].copy_from_slice(page);
+            let addr = (self.offset + offset as usize + k * PAGE) as u32;
+            flash_op(addr, 0, Some(&buf));
         }
         Ok(())
     }
@@ -185,8 +185,8 @@ fn flash_op(addr: u32, erase_len: usize, data: Option<&[u8]>) {
         // SAFETY: interrupts are off, core 1 is not started and no DMA reads flash, so
         // nothing executes from or reads flash while `rom_flash_op` has XIP off; the range
         // is inside a slot (`PicoSlot::check`), which the program does not occupy
-        // (`memory.x`, checked in `slots`); `ptr..ptr+len` is RAM (the app's page buffer),
-        // never the flash being written; `rom` and `boot2` are on this stack, in RAM.
+        // (`memory.x`, checked in `slots`); `ptr..ptr+len` is a page copied to the stack
+        // (`NorFlash::write`), never flash; `rom` and `boot2` are on this stack, in RAM.
         unsafe { rom_flash_op(&rom, addr, erase_len, ptr, len) }
     });
 }
