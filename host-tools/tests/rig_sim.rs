@@ -627,6 +627,25 @@ fn stimulus_changes_mid_run_are_logged_with_their_time() {
         edges.iter().all(|e| e.0 < c2),
         "no pulses after `clear`: {ev}"
     );
+    // `rig align` reads the same events.tsv, change rows and all.
+    let ext: String = of(0)
+        .map(|t| format!("{}\n", 100.0 + t as f64 * 1e-6))
+        .collect();
+    std::fs::write(p("ext.txt"), ext).unwrap();
+    let out = neuroloop()
+        .args(["rig", "align", "--json", "--rule", "0"])
+        .arg(&sess)
+        .arg("--sync-times")
+        .arg(p("ext.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f["matched"], of(0).count(), "{f}");
 }
 
 /// A persistent upload waits for the slot erase as `UploadWaits` allows, and a board that
