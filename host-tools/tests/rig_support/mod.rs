@@ -186,7 +186,11 @@ impl QemuProcess {
 
 impl Drop for QemuProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SIGTERM to `timeout`, which passes it on to QEMU and exits; a SIGKILL would leave
+        // QEMU running as an orphan.
+        let _ = StdCommand::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
