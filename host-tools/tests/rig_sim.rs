@@ -1,89 +1,22 @@
 //! `neuroloop rig` against `device-sim`: a lockstep replay recorded bit-exact against
 //! `neuroloop run`, `kill -9` of the client at random points (every session recoverable,
 //! a prefix of the device's steps), a board that goes silent mid-run, and garbage,
-//! truncated frames and a wrong protocol version on the line.
+//! truncated frames and a wrong protocol version on the line; `rig upload --persist` into
+//! device-sim's file-backed flash surviving a restart; timer mode with every tick recorded
+//! once (device-sim's virtual clock, and QEMU); stimulus changes mid-run (`--control`)
+//! logged with their time; a silent board during a persistent upload.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod rig_support;
+use rig_support::*;
+
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command as StdCommand, Stdio};
+use std::process::{Command as StdCommand, Stdio};
 use std::time::Duration;
 
-use assert_cmd::Command;
-use neuroloop::interop::npy::{Array, Data};
-use neuroloop::interop::npz;
 use neuroloop::rig::transport::ChannelLink;
 use neuroloop::rig::{Client, RigError};
 use neuroloop_core::protocol::{frame, DeviceMsg, NackReason, Packet};
-use neuroloop_firmware::testing::{random_blob, NetSpec};
-
-fn neuroloop() -> Command {
-    Command::cargo_bin("neuroloop").unwrap()
-}
-
-fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("neuroloop")
-}
-
-/// A 2-in, 16-rec, 2-out i16 blob and `batch × steps` float inputs in [-1.5, 1.5].
-fn fixture(dir: &Path, batch: usize, steps: usize) -> (PathBuf, PathBuf) {
-    let blob = random_blob(&NetSpec::new(2, 16, 2, 2, 1, 77));
-    let bp = dir.join("m.nlb");
-    std::fs::write(&bp, &blob).unwrap();
-    let mut x = Vec::with_capacity(batch * steps * 2);
-    let mut s = 0x1234_5678_u64;
-    for _ in 0..batch * steps * 2 {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        x.push(((s >> 40) as f32 / (1u64 << 24) as f32) * 3.0 - 1.5);
-    }
-    let xa = Array {
-        shape: vec![batch, steps, 2],
-        data: Data::F32(x),
-    };
-    let xp = dir.join("x.npz");
-    std::fs::write(&xp, npz::write([("x", &xa)])).unwrap();
-    (bp, xp)
-}
-
-fn read_npz(p: &Path) -> npz::Arrays {
-    npz::read(&std::fs::read(p).unwrap()).unwrap()
-}
-
-fn f32s(a: &Array) -> Vec<u32> {
-    match &a.data {
-        Data::F32(v) => v.iter().map(|x| x.to_bits()).collect(),
-        d => panic!("expected float32, got {}", d.type_name()),
-    }
-}
-
-fn ints(a: &Array) -> Vec<i64> {
-    match &a.data {
-        Data::I64(v) => v.clone(),
-        d => panic!("expected int64, got {}", d.type_name()),
-    }
-}
-
-fn session(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("session.json")).unwrap()).unwrap()
-}
-
-/// `neuroloop run` on the blob and inputs: (outputs, states) as f32 bits, [B·T·n].
-fn reference(dir: &Path, blob: &Path, x: &Path) -> (Vec<u32>, Vec<u32>) {
-    let out = dir.join("run.npz");
-    neuroloop()
-        .args(["run", "--model"])
-        .arg(blob)
-        .arg("--inputs")
-        .arg(x)
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
-    let r = read_npz(&out);
-    (f32s(&r["outputs"]), f32s(&r["states"]))
-}
 
 const ALL_UNITS: &str = "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15";
 
@@ -172,112 +105,10 @@ fn replay_in_process_sim_is_bit_exact_with_run() {
     replay_is_bit_exact(&["--sim"]);
 }
 
-/// `neuroloop device-sim --tcp 0`, killed on drop.
-struct SimProcess {
-    child: Child,
-    addr: String,
-}
-
-impl SimProcess {
-    fn start() -> Self {
-        let mut child = StdCommand::new(bin())
-            .args(["device-sim", "--tcp", "0", "--pin-log", "/dev/null"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("device-sim listening on tcp ")
-            .unwrap_or_else(|| panic!("unexpected device-sim banner {line:?}"))
-            .to_string();
-        SimProcess { child, addr }
-    }
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn replay_over_tcp_device_sim_is_bit_exact_with_run() {
     let sim = SimProcess::start();
     replay_is_bit_exact(&["--tcp", &sim.addr]);
-}
-
-/// The QEMU firmware (mps2-an386, `-icount shift=0`) with UART0 on a TCP server port,
-/// killed on drop. The ELF comes from `NEUROLOOP_FW_QEMU_ELF`, set by `cargo xtask
-/// qemu-test` / `cargo xtask test`, which build it first.
-struct QemuProcess {
-    child: Child,
-    addr: String,
-}
-
-impl QemuProcess {
-    fn start() -> Self {
-        let elf = std::env::var_os("NEUROLOOP_FW_QEMU_ELF").unwrap_or_else(|| {
-            panic!("NEUROLOOP_FW_QEMU_ELF is not set: run this test with `cargo xtask qemu-test`")
-        });
-        // A free port: bind, read it, release; QEMU then listens on it.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = StdCommand::new("timeout")
-            .args(["-k", "5", "600", "qemu-system-arm"])
-            .args(["-machine", "mps2-an386", "-cpu", "cortex-m4", "-nographic"])
-            .args([
-                "-monitor",
-                "none",
-                "-semihosting-config",
-                "enable=on,target=native",
-            ])
-            .args(["-icount", "shift=0", "-serial"])
-            .arg(format!("tcp:127.0.0.1:{port},server=on,wait=on"))
-            .arg("-kernel")
-            .arg(elf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start `timeout qemu-system-arm`: apt-get install -y qemu-system-arm");
-        // Wait until QEMU listens (without connecting: it serves one client).
-        let hex = format!(":{port:04X} ");
-        let t0 = std::time::Instant::now();
-        loop {
-            let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
-            if tcp
-                .lines()
-                .any(|l| l.contains(&hex) && l.split_whitespace().nth(3) == Some("0A"))
-            {
-                break;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "QEMU did not listen on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        QemuProcess {
-            child,
-            addr: format!("127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for QemuProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Issue 10, must-show 1 on the emulated board: upload, 1 000 lockstep steps, and the
@@ -575,4 +406,304 @@ fn device_sim_survives_garbage_and_refuses_other_protocol_versions() {
         }
     });
     assert_eq!(nack, Some((99, neuroloop_core::protocol::PROTOCOL_VERSION)));
+}
+
+/// `rig upload --persist` into device-sim's flash file; after a restart of device-sim on
+/// the same file, `rig info` reports the model stored in flash and a lockstep replay
+/// (no upload) equals `neuroloop run` bit for bit.
+#[test]
+fn persisted_model_survives_a_device_sim_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (blob, x) = fixture(dir.path(), 1, 200);
+    let (want_y, want_x) = reference(dir.path(), &blob, &x);
+    let flash = dir.path().join("flash.bin");
+    let flash_arg = flash.to_str().unwrap();
+    let bytes = std::fs::read(&blob).unwrap();
+    {
+        let sim = SimProcess::with(&["--flash", flash_arg]);
+        neuroloop()
+            .args(["rig", "upload", "--tcp", &sim.addr, "--persist"])
+            .arg(&blob)
+            .assert()
+            .success();
+    } // killed
+    let sim = SimProcess::with(&["--flash", flash_arg]);
+    let out = neuroloop()
+        .args(["rig", "info", "--json", "--tcp", &sim.addr])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let model_crc = neuroloop_core::Model::from_bytes(&bytes).unwrap().crc();
+    assert_eq!(info["model_crc"], model_crc, "{info}");
+    assert_eq!(info["model_len"], bytes.len(), "{info}");
+    assert!(
+        info["model_store"]["Flash"]["slot"].is_u64(),
+        "booted from flash: {info}"
+    );
+    let sess = dir.path().join("session");
+    neuroloop()
+        .args([
+            "rig",
+            "run",
+            "--tcp",
+            &sim.addr,
+            "--ping",
+            "0",
+            "--state-units",
+            ALL_UNITS,
+        ])
+        .arg("--inputs")
+        .arg(&x)
+        .arg("--session")
+        .arg(&sess)
+        .assert()
+        .success();
+    let t = read_npz(&sess.join("telemetry.npz"));
+    assert_eq!(f32s(&t["outputs_f32"]), want_y);
+    assert_eq!(f32s(&t["state_f32"]), want_x);
+    assert_eq!(session(&sess)["device"]["model_crc"], model_crc);
+}
+
+/// Timer mode at 1 kHz until device tick `ticks`, telemetry every step: 0 deadline misses,
+/// 0 drops, every tick from 1 to the last present exactly once, as many as the device
+/// stepped, spaced one period apart in device time. Returns the session folder's parent.
+fn timer_run_records_every_tick(conn: &[&str], ticks: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (blob, _) = fixture(dir.path(), 1, 1);
+    let sess = dir.path().join("session");
+    neuroloop()
+        .args(["rig", "run"])
+        .args(conn)
+        .args([
+            "--ping",
+            "0",
+            "--rate",
+            "1000",
+            "--ticks",
+            &ticks.to_string(),
+        ])
+        .args(["--state-units", ALL_UNITS])
+        .arg("--blob")
+        .arg(&blob)
+        .arg("--session")
+        .arg(&sess)
+        .timeout(Duration::from_secs(600))
+        .assert()
+        .success();
+    let s = session(&sess);
+    let st = &s["outcome"]["device_stats"];
+    assert_eq!(st["deadline_misses"], 0, "{st}");
+    assert_eq!(st["telemetry_dropped"], 0, "{st}");
+    assert_eq!(st["events_dropped"], 0, "{st}");
+    let t = read_npz(&sess.join("telemetry.npz"));
+    let tick = ints(&t["tick"]);
+    let n = tick.len();
+    assert!(n >= ticks as usize, "{n} rows for --ticks {ticks}");
+    assert_eq!(
+        tick,
+        (1..=n as i64).collect::<Vec<_>>(),
+        "every tick once, in order"
+    );
+    assert_eq!(st["steps"], n, "every step the device made was recorded");
+    assert_eq!(st["ticks"], n, "{st}");
+    let us = ints(&t["device_us"]);
+    let span = us[n - 1] - us[0];
+    let want = (n as i64 - 1) * 1000;
+    assert!(
+        (span - want).abs() <= 1,
+        "{n} ticks at 1 kHz span {span} µs of device time, expected {want}"
+    );
+    assert_eq!(s["outcome"]["link"]["rx_seq_gaps"], 0);
+    dir
+}
+
+#[test]
+fn timer_mode_on_device_sim_records_every_tick_once() {
+    let sim = SimProcess::with(&["--virtual-clock"]);
+    timer_run_records_every_tick(&["--tcp", &sim.addr], 10_000);
+}
+
+/// Issue 10, must-show 2 through `rig run`: 1 kHz for 10 000 ticks of QEMU device time.
+#[test]
+#[ignore = "needs the QEMU firmware: cargo xtask qemu-test"]
+fn timer_mode_on_qemu_firmware_records_every_tick_once() {
+    let qemu = QemuProcess::start();
+    timer_run_records_every_tick(&["--tcp", &qemu.addr, "--timeout-ms", "20000"], 10_000);
+}
+
+/// `--control`: stimulus maps changed at device times mid-run take effect then and are
+/// logged with their time in both clocks, in session.json and events.tsv.
+#[test]
+fn stimulus_changes_mid_run_are_logged_with_their_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (blob, _) = fixture(dir.path(), 1, 1);
+    let p = |n: &str| dir.path().join(n);
+    // Rule 0 of a and rule 1 of b pulse at random intervals in device time (each edge an
+    // event); rule 0 of b is a PWM (no events).
+    let rsync = |pin: u8, seed: u8| {
+        format!("[[rule]]\nkind = \"random_sync\"\npin = {pin}\nseed = {seed}\nmin_ms = 20\nmax_ms = 30\npulse_ms = 5\n")
+    };
+    std::fs::write(p("a.toml"), rsync(1, 1)).unwrap();
+    let pwm = "[[rule]]\nkind = \"pwm\"\nsource = \"output:0\"\nchannel = 0\nlo = 0.0\nhi = 1.0\n";
+    std::fs::write(p("b.toml"), format!("{pwm}{}", rsync(2, 2))).unwrap();
+    let b = p("b.toml").display().to_string();
+    std::fs::write(
+        p("ctl.txt"),
+        format!("# changes\n@200 stimulus {b}\n@500 stimulus clear\n"),
+    )
+    .unwrap();
+    let sim = SimProcess::with(&["--virtual-clock"]);
+    let sess = p("session");
+    neuroloop()
+        .args(["rig", "run", "--tcp", &sim.addr, "--ping", "0", "--events"])
+        .args(["--rate", "1000", "--ticks", "800"])
+        .arg("--blob")
+        .arg(&blob)
+        .arg("--stimulus")
+        .arg(p("a.toml"))
+        .arg("--control")
+        .arg(p("ctl.txt"))
+        .arg("--session")
+        .arg(&sess)
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success();
+    let s = session(&sess);
+    let start = s["start"]["device_us"].as_i64().unwrap();
+    let ch = s["param_changes"].as_array().unwrap();
+    assert_eq!(ch.len(), 2, "{ch:?}");
+    let at: Vec<i64> = ch
+        .iter()
+        .map(|c| c["at"]["device_us"].as_i64().unwrap() - start)
+        .collect();
+    assert!(
+        at[0] >= 200_000 && at[1] >= 500_000 && at[1] > at[0],
+        "{at:?}"
+    );
+    assert!(ch
+        .iter()
+        .all(|c| c["what"] == "stimulus" && c["at"]["host_ns"].is_u64()));
+    assert_eq!(ch[0]["value"]["file"], b.as_str());
+    assert_eq!(ch[1]["value"]["rules"].as_array().unwrap().len(), 0);
+    // events.tsv: the changes (same device times) and the sync edges of each map.
+    let ev = std::fs::read_to_string(sess.join("events.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = ev
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    let changes: Vec<&Vec<&str>> = rows.iter().filter(|r| !r[6].is_empty()).collect();
+    assert_eq!(changes.len(), 2, "{ev}");
+    assert_eq!(changes[0][6], "stimulus:2");
+    assert_eq!(changes[1][6], "stimulus:0");
+    for (c, a) in changes.iter().zip(ch) {
+        assert_eq!(c[0], a["at"]["device_us"].to_string());
+    }
+    let (c1, c2) = (
+        changes[0][0].parse::<i64>().unwrap(),
+        changes[1][0].parse::<i64>().unwrap(),
+    );
+    // (device_us, rule) of the rising edges.
+    let edges: Vec<(i64, i64)> = rows
+        .iter()
+        .filter(|r| r[6].is_empty() && r[4] == "1")
+        .map(|r| (r[0].parse().unwrap(), r[3].parse().unwrap()))
+        .collect();
+    let of = |rule: i64| edges.iter().filter(move |e| e.1 == rule).map(|e| e.0);
+    assert!(
+        of(0).count() >= 6 && of(0).all(|t| t < c1),
+        "map a until the first change: {ev}"
+    );
+    assert!(
+        of(1).count() >= 9 && of(1).all(|t| t > c1 && t < c2),
+        "map b between the changes: {ev}"
+    );
+    assert!(
+        edges.iter().all(|e| e.0 < c2),
+        "no pulses after `clear`: {ev}"
+    );
+    // `rig align` reads the same events.tsv, change rows and all.
+    let ext: String = of(0)
+        .map(|t| format!("{}\n", 100.0 + t as f64 * 1e-6))
+        .collect();
+    std::fs::write(p("ext.txt"), ext).unwrap();
+    let out = neuroloop()
+        .args(["rig", "align", "--json", "--rule", "0"])
+        .arg(&sess)
+        .arg("--sync-times")
+        .arg(p("ext.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f["matched"], of(0).count(), "{f}");
+}
+
+/// A persistent upload waits for the slot erase as `UploadWaits` allows, and a board that
+/// answers `Hello` and then nothing still ends in a timeout error naming `UploadBegin`.
+#[test]
+fn persistent_upload_to_a_silent_board_times_out_on_begin() {
+    use neuroloop::rig::client::UploadWaits;
+    use neuroloop_core::protocol::{Info, ModelStore, PROTOCOL_VERSION};
+    let w = UploadWaits::new(Duration::from_secs(1), 135_310, Some(160 * 1024 - 256));
+    assert_eq!(
+        w.begin,
+        Duration::from_millis(1000 + 40 * 100),
+        "40 sectors"
+    );
+    assert_eq!(w.commit, Duration::from_millis(1000 + 34 * 2 + 6));
+    let ram = UploadWaits::new(Duration::from_secs(1), 135_310, None);
+    assert_eq!(
+        (ram.begin, ram.chunk),
+        (Duration::from_secs(1), Duration::from_secs(1))
+    );
+    let answered = std::sync::atomic::AtomicBool::new(false);
+    let mut c = fake_device(move |seq| {
+        if answered.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            return Vec::new(); // silent from now on
+        }
+        encode(
+            DeviceMsg::Info(Info {
+                re: seq,
+                protocol: PROTOCOL_VERSION,
+                firmware: "0",
+                board: "fake",
+                model_name: "m",
+                model_crc: 0,
+                model_len: 0,
+                model_store: ModelStore::Builtin,
+                n_in: 2,
+                n_rec: 16,
+                n_out: 2,
+                input_frac: 8,
+                output_frac: 8,
+                state_frac: 8,
+                rate_frac: 8,
+                capabilities: 0,
+                ram_slot_bytes: 4096,
+                flash_slot_bytes: 4096 - 256,
+                tx_queue_bytes: 4096,
+                clock_hz: 1_000_000,
+                pwm_channels: 0,
+                pins: 0,
+            }),
+            seq,
+        )
+    });
+    c.hello().unwrap();
+    let e = c.upload(&[0u8; 100], true, |_, _| {}).unwrap_err();
+    assert!(
+        matches!(&e, RigError::Timeout { request, timeout, .. }
+            if request == "UploadBegin" && *timeout == Duration::from_millis(200 + 100)),
+        "{e}"
+    );
 }

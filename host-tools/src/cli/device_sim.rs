@@ -15,6 +15,14 @@ pub struct DeviceSimArgs {
     /// Log virtual pin and PWM changes here (default: stderr).
     #[arg(long, value_name = "FILE")]
     pub pin_log: Option<PathBuf>,
+    /// Keep the flash model slots in this file (created if missing), so a model uploaded
+    /// with `rig upload --persist` boots again after a restart (default: in memory).
+    #[arg(long, value_name = "FILE")]
+    pub flash: Option<PathBuf>,
+    /// Virtual device time, as under QEMU's `-icount`: timer mode runs as fast as this host
+    /// allows and is never late (deterministic tests); pin log times stay host times.
+    #[arg(long)]
+    pub virtual_clock: bool,
 }
 
 /// Exactly one of `--tcp PORT`, `--pty`.
@@ -34,6 +42,8 @@ impl From<DeviceSimArgs> for DeviceSimCmd {
         DeviceSimCmd {
             tcp: a.serve.tcp,
             pin_log: a.pin_log,
+            flash: a.flash,
+            virtual_clock: a.virtual_clock,
         }
     }
 }

@@ -197,6 +197,10 @@ pub struct RunArgs {
     /// Round trips measured before the run (into session.json; 0: none).
     #[arg(long, default_value_t = 20)]
     pub ping: usize,
+    /// Change the stimulus map mid-run: lines `[@MS] stimulus FILE.toml|clear` from this
+    /// file, or from stdin with `-` (MS: device time since the start; none: at once).
+    #[arg(long, value_name = "FILE")]
+    pub control: Option<PathBuf>,
 }
 
 /// `rig recover`.
@@ -271,6 +275,7 @@ impl From<RigCommand> for RigCmd {
                     session: a.session,
                     meta: a.meta,
                     ping: a.ping,
+                    control: a.control,
                 }))
             }
             RigCommand::Recover(a) => RigCmd::Recover {

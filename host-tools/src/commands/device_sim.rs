@@ -14,6 +14,10 @@ pub struct DeviceSimCmd {
     pub tcp: Option<u16>,
     /// Pin log file (`None`: stderr).
     pub pin_log: Option<PathBuf>,
+    /// File behind the flash slots (`None`: in memory).
+    pub flash: Option<PathBuf>,
+    /// Virtual device time ([`rig::sim::SimOptions::virtual_clock`]).
+    pub virtual_clock: bool,
 }
 
 impl DeviceSimCmd {
@@ -33,8 +37,12 @@ pub fn run(a: &DeviceSimCmd) -> Result<()> {
     });
     let opts = rig::sim::SimOptions {
         pin_log,
+        flash: a.flash.clone(),
+        virtual_clock: a.virtual_clock,
         ..Default::default()
     };
+    // Open (or create) the flash file here, so that a bad one is an error before serving.
+    rig::sim::open_flash(&opts).map_err(anyhow::Error::msg)?;
     if let Some(port) = a.tcp {
         let l = std::net::TcpListener::bind(("127.0.0.1", port))
             .with_context(|| format!("--tcp {port}: cannot listen"))?;

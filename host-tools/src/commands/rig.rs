@@ -65,6 +65,8 @@ pub struct RigRunCmd {
     pub meta: Vec<String>,
     /// Round trips measured first.
     pub ping: usize,
+    /// Parameter changes: a control file, or `-` for stdin.
+    pub control: Option<PathBuf>,
 }
 
 /// One `rig` subcommand with its typed config.
@@ -376,6 +378,9 @@ impl RigRunCmd {
             }
             _ => bail!("give --inputs X.npz (lockstep replay) or --rate HZ (timer mode)"),
         };
+        if a.stdin && a.control.as_deref() == Some(std::path::Path::new("-")) {
+            bail!("--stdin and --control - both read stdin: give the changes in a file");
+        }
         let meta = a
             .meta
             .iter()
@@ -411,6 +416,7 @@ impl RigRunCmd {
             ping_count: a.ping,
             meta,
             command_line: std::env::args().collect(),
+            control: a.control.clone(),
         })
     }
 }

@@ -182,7 +182,8 @@ pub fn device_pulses(dir: &Path, rule: Option<u8>) -> Result<Vec<f64>, RigError>
         if c.len() < 6 {
             return Err(bad());
         }
-        if c[3].parse::<u8>().map_err(|_| bad())? != rule || c[4] != "1" {
+        // A parameter change (no rule) is not a pulse.
+        if c[3].is_empty() || c[3].parse::<u8>().map_err(|_| bad())? != rule || c[4] != "1" {
             continue;
         }
         let t = if !c[0].is_empty() {

@@ -133,6 +133,54 @@ enum Reply {
     Stats(Stats),
 }
 
+/// Flash work a board may do per 4 KiB sector erase, on top of the request timeout: the
+/// RP2040's W25Q16JV erases a sector in 45 ms typically (400 ms at most), so a 160 KiB
+/// slot (41 sectors) is allowed 4.1 s.
+pub const ERASE_PER_SECTOR: Duration = Duration::from_millis(100);
+/// Allowed per 256-byte page program (3 ms: the W25Q16JV's maximum; 0.4 ms typically).
+pub const PROGRAM_PER_PAGE: Duration = Duration::from_millis(3);
+/// Allowed per 4 KiB of blob for the device's decode of an uploaded model at commit
+/// (CRC and checks; ≈ 0.5 ms on a 125 MHz Cortex-M0+).
+pub const DECODE_PER_4K: Duration = Duration::from_millis(2);
+
+/// How long each request of an upload may take ([`Client::upload`]): the request timeout
+/// plus the device work it starts, so that a board busy erasing flash is not taken for a
+/// silent one, and a silent one is still reported within a bounded time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UploadWaits {
+    /// `UploadBegin`: with persist, the device erases the whole flash slot first.
+    pub begin: Duration,
+    /// Each `UploadChunk`: with persist, its pages are programmed (plus one partial page).
+    pub chunk: Duration,
+    /// `UploadCommit`: the blob is decoded; with persist, the header page is written.
+    pub commit: Duration,
+}
+
+impl UploadWaits {
+    /// The waits for a blob of `blob_len` bytes; `flash_slot_bytes` is `Info`'s
+    /// (`None`: a RAM upload).
+    pub fn new(timeout: Duration, blob_len: usize, flash_slot_bytes: Option<u32>) -> Self {
+        let times = |d: Duration, n: usize| d * u32::try_from(n).unwrap_or(u32::MAX);
+        let decode = times(DECODE_PER_4K, blob_len.div_ceil(4096));
+        match flash_slot_bytes {
+            None => UploadWaits {
+                begin: timeout,
+                chunk: timeout,
+                commit: timeout + decode,
+            },
+            Some(slot) => {
+                // Info gives the blob capacity; the slot also holds the header page.
+                let sectors = (slot as usize + 256).div_ceil(4096);
+                UploadWaits {
+                    begin: timeout + times(ERASE_PER_SECTOR, sectors),
+                    chunk: timeout + times(PROGRAM_PER_PAGE, MAX_CHUNK.div_ceil(256) + 1),
+                    commit: timeout + decode + PROGRAM_PER_PAGE * 2,
+                }
+            }
+        }
+    }
+}
+
 /// A protocol connection to one device.
 pub struct Client {
     link: Box<dyn Transport>,
@@ -150,6 +198,8 @@ pub struct Client {
     last_dev_seq: Option<u16>,
     last_bad: Option<String>,
     device_us: Option<u64>,
+    /// Flash slot size from the last `Info` (sizes a persistent upload's waits).
+    flash_slot_bytes: Option<u32>,
 }
 
 /// Words for a `Nack` reason.
@@ -247,6 +297,7 @@ impl Client {
             last_dev_seq: None,
             last_bad: None,
             device_us: None,
+            flash_slot_bytes: None,
         }
     }
 
@@ -536,7 +587,10 @@ impl Client {
                 host: PROTOCOL_VERSION,
                 device: i.protocol,
             }),
-            Reply::Info(i) => Ok(i),
+            Reply::Info(i) => {
+                self.flash_slot_bytes = Some(i.flash_slot_bytes);
+                Ok(i)
+            }
             _ => Err(RigError::Unexpected {
                 request: "Hello".into(),
                 got: "a reply other than Info".into(),
@@ -547,7 +601,10 @@ impl Client {
     /// `GetInfo`.
     pub fn info(&mut self) -> Result<DeviceInfo, RigError> {
         match self.request(HostMsg::GetInfo, self.timeout)? {
-            Reply::Info(i) => Ok(i),
+            Reply::Info(i) => {
+                self.flash_slot_bytes = Some(i.flash_slot_bytes);
+                Ok(i)
+            }
             _ => Err(RigError::Unexpected {
                 request: "GetInfo".into(),
                 got: "a reply other than Info".into(),
@@ -575,8 +632,9 @@ impl Client {
 
     /// Upload a blob: `UploadBegin`, chunks of [`MAX_CHUNK`] bytes, `UploadCommit`;
     /// `progress(sent, total)` after each chunk. With `persist`, the device writes it to
-    /// flash and boots it from then on. Chunks and the commit may take up to 10 timeouts
-    /// (flash erase and writes; the device validates the whole blob).
+    /// flash and boots it from then on. Each request waits as long as [`UploadWaits`]
+    /// allows for the flash work it starts (the slot size comes from the last `Info`,
+    /// asked for first if there was none).
     pub fn upload(
         &mut self,
         blob: &[u8],
@@ -586,42 +644,39 @@ impl Client {
         let len = u32::try_from(blob.len()).map_err(|_| {
             RigError::Invalid(format!("a blob of {} bytes is too large", blob.len()))
         })?;
+        let slot = match (persist, self.flash_slot_bytes) {
+            (false, _) => None,
+            (true, Some(b)) => Some(b),
+            (true, None) => Some(self.info()?.flash_slot_bytes),
+        };
+        let waits = UploadWaits::new(self.timeout, blob.len(), slot);
         let begin = HostMsg::UploadBegin {
             len,
             crc: CRC.checksum(blob),
             persist,
         };
-        if !matches!(self.request(begin, self.timeout * 10)?, Reply::Ack) {
-            return Err(RigError::Unexpected {
-                request: "UploadBegin".into(),
-                got: "a reply other than Ack".into(),
-            });
+        let not_ack = |request: &str| RigError::Unexpected {
+            request: request.into(),
+            got: "a reply other than Ack".into(),
+        };
+        if !matches!(self.request(begin, waits.begin)?, Reply::Ack) {
+            return Err(not_ack("UploadBegin"));
         }
         let mut sent = 0usize;
-        let slow = self.timeout * 10;
         for chunk in blob.chunks(MAX_CHUNK) {
             let msg = HostMsg::UploadChunk {
                 offset: sent as u32,
                 bytes: chunk,
             };
-            match self.request(msg, if persist { slow } else { self.timeout })? {
-                Reply::Ack => {}
-                _ => {
-                    return Err(RigError::Unexpected {
-                        request: "UploadChunk".into(),
-                        got: "a reply other than Ack".into(),
-                    })
-                }
+            if !matches!(self.request(msg, waits.chunk)?, Reply::Ack) {
+                return Err(not_ack("UploadChunk"));
             }
             sent += chunk.len();
             progress(sent, blob.len());
         }
-        match self.request(HostMsg::UploadCommit, self.timeout * 10)? {
+        match self.request(HostMsg::UploadCommit, waits.commit)? {
             Reply::Ack => Ok(()),
-            _ => Err(RigError::Unexpected {
-                request: "UploadCommit".into(),
-                got: "a reply other than Ack".into(),
-            }),
+            _ => Err(not_ack("UploadCommit")),
         }
     }
 

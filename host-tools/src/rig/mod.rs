@@ -13,16 +13,19 @@
 //!   from frames the same way live and in [`recover`];
 //! - [`recorder`]: one session folder per run, tying the three together;
 //! - [`run`]: lockstep replay of an `.npz` and timer-mode runs;
+//! - [`control`]: parameter changes during a run (`--control`);
 //! - [`latency`]: ping round trips and their percentiles;
 //! - [`stimulus`]: the TOML stimulus map;
 //! - [`align`]: fitting device time to an external clock from sync pulses;
-//! - [`sim`]: `device-sim`, the firmware app crate running on the host.
+//! - [`sim`]: `device-sim`, the firmware app crate running on the host, with its flash
+//!   slots in [`sim_flash`].
 //!
 //! The protocol itself is `neuroloop_core::protocol` (spec: `docs/protocol.md`); the session
 //! files are described in `docs/rig.md`.
 
 pub mod align;
 pub mod client;
+pub mod control;
 pub mod error;
 pub mod framelog;
 pub mod latency;
@@ -31,6 +34,7 @@ pub mod recover;
 pub mod run;
 pub mod session;
 pub mod sim;
+pub mod sim_flash;
 pub mod stimulus;
 pub mod tables;
 pub mod transport;

@@ -10,7 +10,8 @@
 //!   input samples from a text file (paced at the rate), from stdin (sent as they arrive)
 //!   or none; one sample per line, `N_in` numbers separated by spaces, tabs or commas.
 //!
-//! Both measure round-trip latency first (into `session.json`), record every frame, report
+//! In both, `--control` changes the stimulus map mid-run ([`control`](super::control)),
+//! each change logged with its time. Both measure round-trip latency first (into `session.json`), record every frame, report
 //! progress (steps, deadline misses, rx errors) through a callback, and stop when the
 //! `stop` flag is set (Ctrl-C): the device is stopped and the session closed. An error mid-
 //! run (a silent board) also closes the session — readable, with the error as its outcome
@@ -24,9 +25,10 @@ use std::time::{Duration, Instant};
 use neuroloop_core::protocol::{Mode, Stats, Streams};
 
 use super::client::{DeviceInfo, Incoming};
+use super::control::{self, Schedule};
 use super::latency;
 use super::recorder::Recorder;
-use super::session::{BlobInfo, ModeInfo, Outcome, SessionFile, Stamp};
+use super::session::{BlobInfo, ModeInfo, Outcome, ParamChange, SessionFile, Stamp};
 use super::stimulus::{self, Fracs};
 use super::{Client, Endpoint, RigError};
 
@@ -85,6 +87,8 @@ pub struct RunConfig {
     pub meta: Vec<(String, String)>,
     /// The command line, for the record.
     pub command_line: Vec<String>,
+    /// Parameter changes during the run: a control file, or `-` for standard input.
+    pub control: Option<PathBuf>,
 }
 
 /// Progress, reported about 10 times a second.
@@ -204,6 +208,18 @@ pub fn run(
         }
         RunMode::Timer { .. } => None,
     };
+    // So is the control file (and every stimulus file it names).
+    let fracs = Fracs {
+        output: info.output_frac,
+        rate: info.rate_frac,
+    };
+    let schedule = match cfg.control.as_deref() {
+        None => Schedule::default(),
+        Some(p) if p == Path::new("-") => {
+            Schedule::new(Vec::new(), Some(control::from_stdin(fracs)))
+        }
+        Some(p) => Schedule::new(control::load(p, fracs)?, None),
+    };
     if cfg.ping_count > 0 {
         session.ping = Some(latency::measure(&mut client, cfg.ping_count, Some(n_in))?);
     }
@@ -249,6 +265,7 @@ pub fn run(
         progress,
         last_report: Instant::now(),
         prog: RunProgress::default(),
+        schedule,
     };
     let result = match (&cfg.mode, replay) {
         (RunMode::Lockstep { .. }, Some((_, batch, steps, x))) => {
@@ -327,6 +344,7 @@ struct Loop<'a> {
     progress: &'a mut dyn FnMut(&RunProgress),
     last_report: Instant,
     prog: RunProgress,
+    schedule: Schedule,
 }
 
 impl Loop<'_> {
@@ -339,6 +357,38 @@ impl Loop<'_> {
     fn started(&mut self) {
         let now = self.client.clock().now_ns();
         self.rec.session_mut().start = Some(Stamp::at(now, self.client.device_us()));
+    }
+
+    /// Make the parameter changes that are due and log each with its time in both clocks.
+    fn controls(&mut self) -> Result<(), RigError> {
+        let start = self
+            .rec
+            .session_mut()
+            .start
+            .as_ref()
+            .and_then(|s| s.device_us);
+        let elapsed = match (start, self.client.device_us()) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+            _ => None,
+        };
+        for c in self.schedule.take_due(elapsed)? {
+            self.client.set_stimulus(&c.rules)?;
+            let at = Stamp::at(self.client.clock().now_ns(), self.client.device_us());
+            let value = serde_json::json!({
+                "file": c.file.as_ref().map(|p| p.display().to_string()),
+                "rules": c.rules,
+                "line": c.line,
+                "at_ms": c.at_ms,
+            });
+            let s = self.rec.session_mut();
+            s.param_changes.push(ParamChange {
+                at,
+                what: "stimulus".into(),
+                value,
+            });
+            self.rec.write_session()?;
+        }
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<(), RigError> {
@@ -380,6 +430,7 @@ impl Loop<'_> {
                     return Ok(Ended::Interrupted);
                 }
                 let k = b * steps + t;
+                self.controls()?;
                 quantize_inputs(info, &x[k * n_in..(k + 1) * n_in], &mut q);
                 self.client.step(k as u32, &q)?;
                 self.flush()?;
@@ -440,6 +491,7 @@ impl Loop<'_> {
                     sent += 1;
                 }
             }
+            self.controls()?;
             if last_stats.elapsed() >= Duration::from_secs(1) {
                 last_stats = Instant::now();
                 let s = self.client.stats()?;

@@ -6,7 +6,12 @@
 //! - serial: byte chunks over a channel, fed by a TCP connection, a pty or the in-process
 //!   [`Client`](super::Client) (`--sim`);
 //! - ticker: the host's monotonic clock in ns (`clock_hz` = 10⁹), ticks at the requested
-//!   rate;
+//!   rate; or, with [`SimOptions::virtual_clock`], a virtual clock like QEMU's `-icount`:
+//!   each clock read costs [`VIRTUAL_NS_PER_READ`] ns and an idle device jumps to its next
+//!   tick, so timer mode runs as fast as the host allows, never late, deterministic in
+//!   device time whatever the host's load;
+//! - flash: two persistent slots ([`SimFlash`](super::sim_flash::SimFlash)) in memory or,
+//!   with `--flash FILE`, in a file, so `rig upload --persist` survives a restart;
 //! - actuators: [`PWM_CHANNELS`] PWM channels and [`PINS`] pins whose every change is
 //!   logged (`device_us`, `pwm<ch>`/`pin<n>`, value) to a writer.
 //!
@@ -15,15 +20,18 @@
 
 use std::collections::VecDeque;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use neuroloop_core::Model;
+use neuroloop_firmware::flash::FlashSlots;
 use neuroloop_firmware::{
     serve, Actuators, App, Config, Io, Pending, Serial, Slots, Ticker, DEFAULT_BLOB,
 };
+
+use super::sim_flash::{self, SimFlash};
 
 /// PWM channels of the simulated board.
 pub const PWM_CHANNELS: u8 = 4;
@@ -43,7 +51,14 @@ pub struct SimOptions {
     pub state_words: usize,
     /// Pin change log.
     pub pin_log: PinLog,
+    /// File behind the flash slots (`None`: in memory, lost at exit).
+    pub flash: Option<std::path::PathBuf>,
+    /// Device time is virtual (see the module doc), not the host's clock.
+    pub virtual_clock: bool,
 }
+
+/// Virtual device time each clock read costs (with [`SimOptions::virtual_clock`]).
+pub const VIRTUAL_NS_PER_READ: u64 = 100;
 
 impl Default for SimOptions {
     fn default() -> Self {
@@ -51,6 +66,8 @@ impl Default for SimOptions {
             slot_bytes: 1 << 20,
             state_words: 1 << 16,
             pin_log: None,
+            flash: None,
+            virtual_clock: false,
         }
     }
 }
@@ -62,6 +79,8 @@ struct Inbox {
     bell: Condvar,
     /// Host time (ns since the sim started) of the next timer tick; `u64::MAX`: stopped.
     next_tick_ns: AtomicU64,
+    /// The device loop went idle (virtual clock: time jumps to the next tick).
+    idled: AtomicBool,
 }
 
 impl Inbox {
@@ -87,6 +106,7 @@ impl Inbox {
         if g.1 {
             return true;
         }
+        self.idled.store(true, Ordering::Relaxed);
         let now = t0.elapsed().as_nanos() as u64;
         let next = self.next_tick_ns.load(Ordering::Relaxed);
         let wait = Duration::from_nanos(next.saturating_sub(now)).min(Duration::from_millis(100));
@@ -124,11 +144,13 @@ impl<W: FnMut(&[u8])> Serial for SimSerial<W> {
     }
 }
 
-/// The host clock as a board ticker.
+/// The host clock (or a virtual one) as a board ticker.
 struct SimTicker {
     t0: Instant,
     run: Option<(Instant, u32, u64)>,
     inbox: Arc<Inbox>,
+    /// Virtual clock: (ns now, ns of the next tick while the timer runs).
+    virt: Option<(u64, Option<(u64, u64)>)>,
 }
 
 const CLOCK_HZ: u32 = 1_000_000_000;
@@ -136,9 +158,11 @@ const CLOCK_HZ: u32 = 1_000_000_000;
 impl SimTicker {
     /// Tell the idle loop when the next tick is due.
     fn publish(&self) {
-        let next = match self.run {
-            None => u64::MAX,
-            Some((start, rate, taken)) => {
+        let next = match (&self.virt, self.run) {
+            // Virtual time: an idle device jumps to its next tick, so it never waits.
+            (Some((_, Some(_))), _) => 0,
+            (Some((_, None)), _) | (None, None) => u64::MAX,
+            (None, Some((start, rate, taken))) => {
                 let since = start.duration_since(self.t0).as_nanos() as u64;
                 since + (taken + 1) * 1_000_000_000 / u64::from(rate)
             }
@@ -152,18 +176,46 @@ impl Ticker for SimTicker {
         CLOCK_HZ
     }
     fn now(&mut self) -> u32 {
-        self.t0.elapsed().as_nanos() as u32
+        match &mut self.virt {
+            Some((ns, _)) => {
+                *ns += VIRTUAL_NS_PER_READ;
+                *ns as u32
+            }
+            None => self.t0.elapsed().as_nanos() as u32,
+        }
     }
     fn start(&mut self, rate_hz: u32) -> bool {
-        self.run = Some((Instant::now(), rate_hz, 0));
+        match &mut self.virt {
+            Some((ns, timer)) => {
+                let period = 1_000_000_000 / u64::from(rate_hz.max(1));
+                *timer = Some((*ns + period, period));
+                self.inbox.idled.store(false, Ordering::Relaxed);
+            }
+            None => self.run = Some((Instant::now(), rate_hz, 0)),
+        }
         self.publish();
         true
     }
     fn stop(&mut self) {
         self.run = None;
+        if let Some((_, timer)) = &mut self.virt {
+            *timer = None;
+        }
         self.publish();
     }
     fn take_ticks(&mut self) -> u32 {
+        if let Some((ns, Some((next, period)))) = &mut self.virt {
+            // Idle since the last look (the loop found nothing to do): jump to the tick.
+            if self.inbox.idled.swap(false, Ordering::Relaxed) {
+                *ns = (*ns).max(*next);
+            }
+            if *ns < *next {
+                return 0;
+            }
+            let n = (*ns - *next) / *period + 1;
+            *next += n * *period;
+            return n as u32;
+        }
         let n = match &mut self.run {
             None => 0,
             Some((start, rate, taken)) => {
@@ -226,7 +278,11 @@ impl Actuators for SimPins {
 
 /// Run the device on `bus` (bytes from the host), sending with `out`, until every sender
 /// of `bus` is gone.
-pub fn run_device(bus: Receiver<Vec<u8>>, out: impl FnMut(&[u8]), opts: SimOptions) {
+pub fn run_device(
+    bus: Receiver<Vec<u8>>,
+    out: impl FnMut(&[u8]),
+    opts: SimOptions,
+) -> Result<(), String> {
     let inbox = Arc::new(Inbox {
         next_tick_ns: AtomicU64::new(u64::MAX),
         ..Inbox::default()
@@ -242,16 +298,25 @@ pub fn run_device(bus: Receiver<Vec<u8>>, out: impl FnMut(&[u8]), opts: SimOptio
     run_on_inbox(inbox, out, opts)
 }
 
-fn run_on_inbox(inbox: Arc<Inbox>, out: impl FnMut(&[u8]), opts: SimOptions) {
+/// The simulated device's flash slots, as `opts` says.
+pub fn open_flash(opts: &SimOptions) -> Result<FlashSlots<SimFlash>, String> {
+    let n = sim_flash::slot_bytes_for(opts.slot_bytes);
+    match &opts.flash {
+        Some(p) => sim_flash::open_file(p, n),
+        None => Ok(sim_flash::in_memory(n)),
+    }
+}
+
+fn run_on_inbox(inbox: Arc<Inbox>, out: impl FnMut(&[u8]), opts: SimOptions) -> Result<(), String> {
     let t0 = Instant::now();
+    let flash = open_flash(&opts)?;
     let mut a = vec![0u8; opts.slot_bytes];
     let mut b = vec![0u8; opts.slot_bytes];
-    let mut slots = Slots::new(DEFAULT_BLOB, &mut a, &mut b);
+    let mut slots = Slots::with_flash(DEFAULT_BLOB, &mut a, &mut b, flash);
     let mut state = vec![0i16; opts.state_words];
     let builtin = Model::from_bytes(DEFAULT_BLOB).expect("the firmware's built-in blob decodes");
-    let Ok(mut app) = App::new(Config { board: BOARD }, &builtin, &mut state) else {
-        return;
-    };
+    let mut app = App::new(Config { board: BOARD }, &builtin, &mut state)
+        .map_err(|e| format!("device-sim: the built-in model does not fit: {e:?}"))?;
     let mut io = Io {
         serial: SimSerial {
             inbox: inbox.clone(),
@@ -261,6 +326,7 @@ fn run_on_inbox(inbox: Arc<Inbox>, out: impl FnMut(&[u8]), opts: SimOptions) {
             t0,
             run: None,
             inbox: inbox.clone(),
+            virt: opts.virtual_clock.then_some((0, None)),
         },
         actuators: SimPins {
             t0,
@@ -279,6 +345,7 @@ fn run_on_inbox(inbox: Arc<Inbox>, out: impl FnMut(&[u8]), opts: SimOptions) {
             gone
         });
     }
+    Ok(())
 }
 
 /// Start a device thread; returns (host → device sender, device → host receiver). The
@@ -289,13 +356,12 @@ pub fn spawn(opts: SimOptions) -> (Sender<Vec<u8>>, Receiver<Vec<u8>>) {
     std::thread::Builder::new()
         .name("device-sim".into())
         .spawn(move || {
-            run_device(
-                bus,
-                move |b: &[u8]| {
-                    let _ = dev_tx.send(b.to_vec());
-                },
-                opts,
-            )
+            let out = move |b: &[u8]| {
+                let _ = dev_tx.send(b.to_vec());
+            };
+            if let Err(e) = run_device(bus, out, opts) {
+                eprintln!("{e}");
+            }
         })
         .expect("spawn the device-sim thread");
     (to_dev, from_dev)
@@ -315,7 +381,11 @@ pub fn serve_tcp(
     let dev_sink = sink.clone();
     std::thread::Builder::new()
         .name("device-sim".into())
-        .spawn(move || run_device(bus, move |b: &[u8]| write_sink(&dev_sink, b), opts))?;
+        .spawn(move || {
+            if let Err(e) = run_device(bus, move |b: &[u8]| write_sink(&dev_sink, b), opts) {
+                eprintln!("{e}");
+            }
+        })?;
     for conn in listener.incoming() {
         let mut stream = conn?;
         stream.set_nodelay(true)?;
@@ -362,13 +432,12 @@ pub fn serve_pty(opts: SimOptions, on_ready: impl FnOnce(&str)) -> std::io::Resu
     std::thread::Builder::new()
         .name("device-sim".into())
         .spawn(move || {
-            run_device(
-                bus,
-                move |b: &[u8]| {
-                    let _ = writer.write_all(b);
-                },
-                opts,
-            )
+            let out = move |b: &[u8]| {
+                let _ = writer.write_all(b);
+            };
+            if let Err(e) = run_device(bus, out, opts) {
+                eprintln!("{e}");
+            }
         })?;
     on_ready(&name);
     // The slave end stays open here so that the master never reads EIO between clients.

@@ -8,7 +8,11 @@
 //! (`y`: outputs, `x`: streamed state units, `r`: streamed rates, raw fixed-point integers;
 //! `device_us` is empty when the device does not timestamp).
 //!
-//! `events.tsv`: `device_us host_ns tick rule high value`.
+//! `events.tsv`: `device_us host_ns tick rule high value change`: the stimulus rules'
+//! edges (`change` empty) and the parameter changes made during the run (a
+//! `SetStimulusMap` sent while recording: `rule`, `high`, `value` empty, `change`
+//! `stimulus:<rules>`, `device_us` from the device's `Ack`, `host_ns` when it was sent,
+//! `tick` the last step recorded before it took effect).
 //!
 //! `telemetry.npz`: the telemetry columns as int64 arrays (`device_us` (-1: none),
 //! `host_ns`, `tick`, `input_seq`, `outputs [n, n_out]`, `state [n, k]`, `rates [n, k]`,
@@ -18,7 +22,7 @@
 use std::path::Path;
 
 use neuroloop_core::fixed::dequantize;
-use neuroloop_core::protocol::{DeviceMsg, Event, Packet, Telemetry};
+use neuroloop_core::protocol::{DeviceMsg, Event, HostMsg, Packet, Telemetry};
 
 use super::framelog::{Dir, RawFrame};
 use super::session::SessionFile;
@@ -97,8 +101,21 @@ pub struct EventRow {
     pub e: Event,
 }
 
+/// A parameter change (an `events.tsv` row).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeRow {
+    /// Device time of the device's `Ack` (`None`: it never came).
+    pub device_us: Option<u64>,
+    /// Host time it was sent.
+    pub host_ns: u64,
+    /// Last tick recorded before it took effect.
+    pub tick: Option<u32>,
+    /// What changed: `stimulus:<rules>`.
+    pub what: String,
+}
+
 /// The `events.tsv` header line.
-pub const EVENTS_HEADER: &str = "device_us\thost_ns\ttick\trule\thigh\tvalue\n";
+pub const EVENTS_HEADER: &str = "device_us\thost_ns\ttick\trule\thigh\tvalue\tchange\n";
 
 fn opt(v: Option<u64>) -> String {
     v.map_or(String::new(), |v| v.to_string())
@@ -145,13 +162,24 @@ pub fn tsv_row(layout: &Layout, r: &Row) -> String {
 /// An `events.tsv` line.
 pub fn event_row(r: &EventRow) -> String {
     format!(
-        "{}\t{}\t{}\t{}\t{}\t{}\n",
+        "{}\t{}\t{}\t{}\t{}\t{}\t\n",
         opt(r.device_us),
         r.host_ns,
         r.e.tick,
         r.e.rule,
         r.e.high as u8,
         r.e.value
+    )
+}
+
+/// An `events.tsv` line for a parameter change.
+pub fn change_row(c: &ChangeRow) -> String {
+    format!(
+        "{}\t{}\t{}\t\t\t\t{}\n",
+        opt(c.device_us),
+        c.host_ns,
+        c.tick.map_or(String::new(), |t| t.to_string()),
+        c.what
     )
 }
 
@@ -163,10 +191,29 @@ pub enum Decoded {
     Row(Row),
     /// An event row.
     Event(EventRow),
+    /// A parameter change sent (`seq` of the request; its row waits for the `Ack`).
+    Change(u16, ChangeRow),
+    /// The device acknowledged request `re` at `device_us`.
+    Ack(u16, u64),
 }
 
 /// Decode a logged device frame into a table row (other frames: `None`).
 pub fn decode(f: &RawFrame) -> Option<Decoded> {
+    if f.dir == Dir::Tx {
+        let p = postcard::from_bytes::<Packet<HostMsg<'_>>>(&f.bytes).ok()?;
+        return match p.msg {
+            HostMsg::SetStimulusMap { rules } => Some(Decoded::Change(
+                p.seq,
+                ChangeRow {
+                    device_us: None,
+                    host_ns: f.host_ns,
+                    tick: None,
+                    what: format!("stimulus:{}", rules.len()),
+                },
+            )),
+            _ => None,
+        };
+    }
     if f.dir != Dir::Rx {
         return None;
     }
@@ -182,6 +229,7 @@ pub fn decode(f: &RawFrame) -> Option<Decoded> {
             host_ns: f.host_ns,
             e,
         })),
+        DeviceMsg::Ack { re, device_us } => Some(Decoded::Ack(re, device_us)),
         _ => None,
     }
 }
@@ -193,6 +241,8 @@ pub struct Tables {
     pub rows: Vec<Row>,
     /// Event rows.
     pub events: Vec<EventRow>,
+    /// Parameter changes: acknowledged, or still waiting for the `Ack` (with its `seq`).
+    pub changes: Vec<(Option<u16>, ChangeRow)>,
 }
 
 impl Tables {
@@ -210,6 +260,15 @@ impl Tables {
         match d {
             Some(Decoded::Row(r)) => self.rows.push(r),
             Some(Decoded::Event(e)) => self.events.push(e),
+            Some(Decoded::Change(seq, c)) => self.changes.push((Some(seq), c)),
+            Some(Decoded::Ack(re, device_us)) => {
+                let tick = self.rows.last().map(|r| r.t.tick);
+                if let Some((seq, c)) = self.changes.iter_mut().find(|(s, _)| *s == Some(re)) {
+                    *seq = None;
+                    c.device_us = Some(device_us);
+                    c.tick = tick;
+                }
+            }
             None => {}
         }
     }
@@ -225,9 +284,17 @@ impl Tables {
 
     /// The whole `events.tsv`.
     pub fn events_tsv(&self) -> String {
+        // Both lists are in host-time order; merged by it.
+        let mut lines: Vec<(u64, String)> = self
+            .events
+            .iter()
+            .map(|e| (e.host_ns, event_row(e)))
+            .chain(self.changes.iter().map(|(_, c)| (c.host_ns, change_row(c))))
+            .collect();
+        lines.sort_by_key(|(t, _)| *t);
         let mut s = EVENTS_HEADER.to_string();
-        for e in &self.events {
-            s.push_str(&event_row(e));
+        for (_, l) in lines {
+            s.push_str(&l);
         }
         s
     }

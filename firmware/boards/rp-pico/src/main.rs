@@ -13,11 +13,14 @@
 //!
 //! Flash and run: `cargo run --release` in this folder with a debug probe on SWD (runner:
 //! `probe-rs run --chip RP2040`). Model slots: 2 × 96 KiB of RAM (N_rec ≤ ~200 with i16
-//! weights, ≤ ~300 with i8).
+//! weights, ≤ ~300 with i8) and, with `rig upload --persist`, 2 × 160 KiB of flash
+//! (`flash`: N_rec 256 with i16 weights fits), the last committed one booted at power-on.
+//! The flash driver is built and linted but has not been run on a board yet.
 #![no_std]
 #![no_main]
 
 mod board;
+mod flash;
 
 use defmt_rtt as _;
 use panic_probe as _;
@@ -41,7 +44,7 @@ const TX_BYTES: usize = 8192;
 fn main() -> ! {
     let (serial, ticker, pwm, pins) = board::init();
     let (a, b, state) = board::buffers().unwrap();
-    let mut slots = Slots::new(DEFAULT_BLOB, a, b);
+    let mut slots = Slots::with_flash(DEFAULT_BLOB, a, b, flash::slots().unwrap());
     let mut app = {
         let model = slots.split().model;
         defmt::info!(
