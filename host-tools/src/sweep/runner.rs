@@ -124,6 +124,12 @@ fn attempt(run: &Run, steps: &Steps, ctx: &RunContext, res: &mut RunResult) -> R
     let mut trainer = if ckpt_path.exists() {
         let k = Checkpoint::load(&ckpt_path).map_err(fail("reading the checkpoint"))?;
         res.resumed_from_batch = Some(k.batches_done);
+        // The thread count it started with: the batch's gradient sum is split by thread,
+        // so the same count makes the resumed run bit-identical to an uninterrupted one.
+        if k.config.train.threads > 0 {
+            cfg.train.threads = k.config.train.threads;
+            res.threads = k.config.train.threads;
+        }
         Trainer::resume(k, Some(cfg)).map_err(fail("resuming"))?
     } else {
         Trainer::new(cfg).map_err(fail("training"))?
