@@ -90,7 +90,8 @@ fn sigkill_midway_then_rerun_equals_an_uninterrupted_sweep() {
     let plan = run(&["sweep", "plan", &file]);
     assert!(plan.status.success(), "{}", text(&plan));
     assert!(
-        String::from_utf8_lossy(&plan.stderr).contains("12 runs (3 seeds × 2 model.n_rec × 2 train.learning_rate)"),
+        String::from_utf8_lossy(&plan.stderr)
+            .contains("12 runs (3 seeds × 2 model.n_rec × 2 train.learning_rate)"),
         "{}",
         text(&plan)
     );
@@ -127,24 +128,37 @@ fn sigkill_midway_then_rerun_equals_an_uninterrupted_sweep() {
         done >= 1 && partial >= 1
     };
     while !midway() {
-        assert!(child.try_wait().unwrap().is_none(), "the sweep ended before it could be killed midway");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended before it could be killed midway"
+        );
         assert!(Instant::now() < give_up, "no run landed");
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let before = results(&b);
-    assert!(before.len() < 12, "killed after the end: {} results", before.len());
+    assert!(
+        before.len() < 12,
+        "killed after the end: {} results",
+        before.len()
+    );
 
     let st = run(&["sweep", "status", b.to_str().unwrap()]);
     assert!(st.status.success(), "{}", text(&st));
     let st_text = String::from_utf8_lossy(&st.stderr);
-    assert!(st_text.contains("partial: checkpoint at batch"), "{st_text}");
+    assert!(
+        st_text.contains("partial: checkpoint at batch"),
+        "{st_text}"
+    );
 
     let o = run(&["sweep", "run", &file, "-o", b.to_str().unwrap(), "-j", "2"]);
     assert!(o.status.success(), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains(&format!("{} already done", before.len())), "{err}");
+    assert!(
+        err.contains(&format!("{} already done", before.len())),
+        "{err}"
+    );
     let rb = results(&b);
     assert_eq!(
         rb.keys().collect::<Vec<_>>(),
@@ -160,7 +174,11 @@ fn sigkill_midway_then_rerun_equals_an_uninterrupted_sweep() {
         assert_eq!(v["status"], "ok", "{id}: {v}");
         assert_eq!(v["fixed"].as_array().unwrap().len(), 2);
         assert!(v["float_accuracy"].is_number());
-        assert_eq!(outcome(v), outcome(&rb[id]), "run {id} differs after kill + rerun");
+        assert_eq!(
+            outcome(v),
+            outcome(&rb[id]),
+            "run {id} differs after kill + rerun"
+        );
     }
     // The runs already done were not run again.
     for (id, v) in &before {
@@ -178,7 +196,10 @@ fn sigkill_midway_then_rerun_equals_an_uninterrupted_sweep() {
     for r in &rows {
         assert_eq!(r["status"], "done", "{r:?}");
         let v = &rb[&r["id"]];
-        assert_eq!(r["final_loss"].parse::<f64>().unwrap(), v["train"]["loss"].as_f64().unwrap());
+        assert_eq!(
+            r["final_loss"].parse::<f64>().unwrap(),
+            v["train"]["loss"].as_f64().unwrap()
+        );
         assert_eq!(
             r["fixed_accuracy_i8"].parse::<f64>().unwrap(),
             v["fixed"][0]["accuracy"].as_f64().unwrap()
@@ -190,7 +211,12 @@ fn sigkill_midway_then_rerun_equals_an_uninterrupted_sweep() {
     // A second run does nothing.
     let o = run(&["sweep", "run", &file, "-o", b.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("0 ok now (0 resumed from a checkpoint), 0 failed, 12 already done"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("0 ok now (0 resumed from a checkpoint), 0 failed, 12 already done"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -198,23 +224,41 @@ fn a_bad_value_at_one_grid_point_fails_only_that_run() {
     let tmp = tempfile::tempdir().unwrap();
     let file = sweep_file(tmp.path(), "\"model.n_rec\" = [8, 0, 12]\n", "1", 200);
     let out = tmp.path().join("out");
-    let o = run(&["sweep", "run", &file, "-o", out.to_str().unwrap(), "-j", "2"]);
+    let o = run(&[
+        "sweep",
+        "run",
+        &file,
+        "-o",
+        out.to_str().unwrap(),
+        "-j",
+        "2",
+    ]);
     assert!(!o.status.success(), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("1 of 3 runs failed"), "{err}");
-    assert!(err.contains("run 1 (") && err.contains("model.n_rec"), "{err}");
+    assert!(
+        err.contains("run 1 (") && err.contains("model.n_rec"),
+        "{err}"
+    );
 
     let st = run(&["sweep", "status", out.to_str().unwrap()]);
     let st_err = String::from_utf8_lossy(&st.stderr);
     assert!(st_err.contains("3 runs: 2 done, 1 failed"), "{st_err}");
-    assert!(st_err.contains("failed: config key `model.n_rec`"), "{st_err}");
+    assert!(
+        st_err.contains("failed: config key `model.n_rec`"),
+        "{st_err}"
+    );
 
     let c = run(&["sweep", "collect", out.to_str().unwrap()]);
     assert!(c.status.success(), "{}", text(&c));
     let rows = csv_rows(&out);
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[1]["status"], "failed");
-    assert!(rows[1]["error"].contains("model.n_rec") && rows[1]["error"].contains('0'), "{:?}", rows[1]);
+    assert!(
+        rows[1]["error"].contains("model.n_rec") && rows[1]["error"].contains('0'),
+        "{:?}",
+        rows[1]
+    );
     assert!(rows[1]["final_loss"].is_empty());
     for i in [0, 2] {
         assert_eq!(rows[i]["status"], "done", "{:?}", rows[i]);
@@ -232,7 +276,15 @@ fn a_bad_value_at_one_grid_point_fails_only_that_run() {
     // trainer's gradient sum is split by thread).
     let alone = sweep_file(tmp.path(), "\"model.n_rec\" = [12]\n", "1", 200);
     let out2 = tmp.path().join("alone");
-    let o = run(&["sweep", "run", &alone, "-o", out2.to_str().unwrap(), "-j", "2"]);
+    let o = run(&[
+        "sweep",
+        "run",
+        &alone,
+        "-o",
+        out2.to_str().unwrap(),
+        "-j",
+        "2",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let (r1, r2) = (results(&out), results(&out2));
     let (id, v) = r2.iter().next().unwrap();
@@ -250,7 +302,20 @@ fn slurm_dry_run_arrays_only_the_runs_not_done() {
         args.extend_from_slice(extra);
         run(&args)
     };
-    let o = dry(&["--max-parallel", "3", "--partition", "short", "--time", "0:10:00", "--mem", "1G", "--cpus-per-task", "2", "--account", "lab"]);
+    let o = dry(&[
+        "--max-parallel",
+        "3",
+        "--partition",
+        "short",
+        "--time",
+        "0:10:00",
+        "--mem",
+        "1G",
+        "--cpus-per-task",
+        "2",
+        "--account",
+        "lab",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let script = String::from_utf8_lossy(&o.stdout).into_owned();
     for line in [
@@ -264,7 +329,10 @@ fn slurm_dry_run_arrays_only_the_runs_not_done() {
     ] {
         assert!(script.contains(line), "{line:?} missing:\n{script}");
     }
-    assert_eq!(std::fs::read_to_string(out.join("sweep.sbatch")).unwrap(), script);
+    assert_eq!(
+        std::fs::read_to_string(out.join("sweep.sbatch")).unwrap(),
+        script
+    );
 
     // Run tasks 0, 2 and 3 as Slurm would (bash runs the script with the task id).
     for i in ["0", "2", "3"] {
@@ -286,7 +354,11 @@ fn slurm_dry_run_arrays_only_the_runs_not_done() {
     assert!(o.status.success(), "{}", text(&o));
     let o = dry(&[]);
     assert!(o.stdout.is_empty(), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("all 4 runs are done"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("all 4 runs are done"),
+        "{}",
+        text(&o)
+    );
 
     // A changed sweep file is refused by the old script's tasks.
     let file2 = sweep_file(tmp.path(), "\"model.n_rec\" = [8, 10, 12]\n", "2", 100);
@@ -297,28 +369,66 @@ fn slurm_dry_run_arrays_only_the_runs_not_done() {
         .output()
         .unwrap();
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("has changed since the sbatch script was written"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("has changed since the sbatch script was written"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
 fn sweep_file_errors_name_the_key_and_value() {
     let tmp = tempfile::tempdir().unwrap();
     for (axes, want) in [
-        ("\"model.n_recc\" = [8]\n", "axes.\"model.n_recc\"` is not a train config key"),
-        ("\"model.n_rec\" = []\n", "axes.\"model.n_rec\"` is an empty list"),
-        ("\"train.learning_rate\" = { start = 0.1, stop = 0.3, step = -1 }\n", "range `step` is -1"),
+        (
+            "\"model.n_recc\" = [8]\n",
+            "axes.\"model.n_recc\"` is not a train config key",
+        ),
+        (
+            "\"model.n_rec\" = []\n",
+            "axes.\"model.n_rec\"` is an empty list",
+        ),
+        (
+            "\"train.learning_rate\" = { start = 0.1, stop = 0.3, step = -1 }\n",
+            "range `step` is -1",
+        ),
     ] {
         let file = sweep_file(tmp.path(), axes, "2", 100);
         let o = run(&["sweep", "plan", &file]);
         assert!(!o.status.success());
-        assert!(String::from_utf8_lossy(&o.stderr).contains(want), "{want}: {}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(want),
+            "{want}: {}",
+            text(&o)
+        );
     }
     let file = sweep_file(tmp.path(), "", "0", 100);
     let o = run(&["sweep", "plan", &file]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("sweep key `seeds` is 0"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("sweep key `seeds` is 0"),
+        "{}",
+        text(&o)
+    );
     let file = sweep_file(tmp.path(), "", "2", 100);
     let o = run(&["sweep", "run", &file, "-o", "/nonexistent-dir/x"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent-dir does not exist"), "{}", text(&o));
-    let o = run(&["sweep", "run", &file, "-o", tmp.path().to_str().unwrap(), "-j", "0"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("-j is 0"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("/nonexistent-dir does not exist"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&[
+        "sweep",
+        "run",
+        &file,
+        "-o",
+        tmp.path().to_str().unwrap(),
+        "-j",
+        "0",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("-j is 0"),
+        "{}",
+        text(&o)
+    );
 }

@@ -35,14 +35,21 @@ fn slurm_missing() -> Option<String> {
         Err(e) => return Some(format!("sinfo cannot run: {e}")),
     };
     if !o.status.success() {
-        return Some(format!("sinfo failed: {}", String::from_utf8_lossy(&o.stderr).trim()));
+        return Some(format!(
+            "sinfo failed: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
     }
     let states = String::from_utf8_lossy(&o.stdout).into_owned();
-    if !states
-        .lines()
-        .any(|s| ["idle", "mixed", "allocated", "completing"].iter().any(|ok| s.starts_with(ok)))
-    {
-        return Some(format!("no Slurm node takes jobs (states: {:?})", states.trim()));
+    if !states.lines().any(|s| {
+        ["idle", "mixed", "allocated", "completing"]
+            .iter()
+            .any(|ok| s.starts_with(ok))
+    }) {
+        return Some(format!(
+            "no Slurm node takes jobs (states: {:?})",
+            states.trim()
+        ));
     }
     None
 }
@@ -91,9 +98,22 @@ fn six_task_array_on_slurm_then_status_and_collect() {
     let o_str = out.to_str().unwrap();
 
     // The script passes sbatch --test-only.
-    let dry = neuroloop(&["sweep", "slurm", file, "-o", o_str, "--max-parallel", "2", "--dry-run"]);
+    let dry = neuroloop(&[
+        "sweep",
+        "slurm",
+        file,
+        "-o",
+        o_str,
+        "--max-parallel",
+        "2",
+        "--dry-run",
+    ]);
     assert!(dry.status.success(), "{}", text(&dry));
-    assert!(String::from_utf8_lossy(&dry.stdout).contains("#SBATCH --array=0-5%2\n"), "{}", text(&dry));
+    assert!(
+        String::from_utf8_lossy(&dry.stdout).contains("#SBATCH --array=0-5%2\n"),
+        "{}",
+        text(&dry)
+    );
     let t = Command::new("sbatch")
         .arg("--test-only")
         .arg(out.join("sweep.sbatch"))
@@ -104,14 +124,24 @@ fn six_task_array_on_slurm_then_status_and_collect() {
     let sub = neuroloop(&["sweep", "slurm", file, "-o", o_str, "--max-parallel", "2"]);
     assert!(sub.status.success(), "{}", text(&sub));
     let id = String::from_utf8_lossy(&sub.stdout).trim().to_string();
-    assert!(!id.is_empty() && id.chars().all(|c| c.is_ascii_digit()), "job id {id:?}: {}", text(&sub));
+    assert!(
+        !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()),
+        "job id {id:?}: {}",
+        text(&sub)
+    );
     wait_for(&id, &out);
 
     let st = neuroloop(&["sweep", "status", o_str]);
     assert!(st.status.success(), "{}", text(&st));
     let st_err = String::from_utf8_lossy(&st.stderr);
-    assert!(st_err.contains("6 runs: 5 done, 1 failed, 0 partial, 0 missing"), "{st_err}");
-    assert!(st_err.contains("   4  ") && st_err.contains("failed: config key `model.n_rec`"), "{st_err}");
+    assert!(
+        st_err.contains("6 runs: 5 done, 1 failed, 0 partial, 0 missing"),
+        "{st_err}"
+    );
+    assert!(
+        st_err.contains("   4  ") && st_err.contains("failed: config key `model.n_rec`"),
+        "{st_err}"
+    );
 
     let c = neuroloop(&["sweep", "collect", o_str, "--json"]);
     assert!(c.status.success(), "{}", text(&c));
@@ -127,17 +157,28 @@ fn six_task_array_on_slurm_then_status_and_collect() {
         }
         assert_eq!(r["status"], "done", "{r}");
         assert!(r["final_loss"].as_f64().unwrap().is_finite());
-        let (f, q) = (r["float_accuracy"].as_f64().unwrap(), r["fixed_accuracy"]["i16"].as_f64().unwrap());
+        let (f, q) = (
+            r["float_accuracy"].as_f64().unwrap(),
+            r["fixed_accuracy"]["i16"].as_f64().unwrap(),
+        );
         assert!((0.0..=1.0).contains(&f) && (0.0..=1.0).contains(&q), "{r}");
         assert!(r["blob_bytes"]["i16"].as_u64().unwrap() > 0);
         assert!(!r["host"].as_str().unwrap().is_empty());
     }
     let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 7, "{csv}");
-    assert_eq!(std::fs::read_dir(out.join("logs")).unwrap().count(), 6, "one log per array task");
+    assert_eq!(
+        std::fs::read_dir(out.join("logs")).unwrap().count(),
+        6,
+        "one log per array task"
+    );
 
     // Submitting again arrays only what is not done: the failed task.
     let again = neuroloop(&["sweep", "slurm", file, "-o", o_str, "--dry-run"]);
     assert!(again.status.success(), "{}", text(&again));
-    assert!(String::from_utf8_lossy(&again.stdout).contains("#SBATCH --array=4\n"), "{}", text(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("#SBATCH --array=4\n"),
+        "{}",
+        text(&again)
+    );
 }
