@@ -4,6 +4,7 @@
 //! DIR/plan.json               the plan when the runs were last started (PlanRecord)
 //! DIR/runs/ID/config.toml     the run's resolved training config
 //! DIR/runs/ID/checkpoint.json training checkpoint (a killed run resumes from it)
+//! DIR/runs/ID/train.json      the training outcome, written when training ends
 //! DIR/runs/ID/model.json      the trained float model
 //! DIR/runs/ID/i8.nlb, i16.nlb the quantized blobs
 //! DIR/runs/ID/result.json     the outcome (RunResult), written last and atomically

@@ -17,8 +17,8 @@
 use super::file::Steps;
 use super::plan::{batches, Plan, Run};
 use super::result::{
-    checkpoint_path, host_name, result_path, run_dir, run_state, write_json, FixedOutcome, Outcome,
-    ResultError, RunResult, RunState, TrainOutcome,
+    checkpoint_path, host_name, read_json, result_path, run_dir, run_state, write_json,
+    FixedOutcome, Outcome, ResultError, RunResult, RunState, TrainOutcome,
 };
 use crate::compare::compare;
 use crate::eval::evaluate;
@@ -137,6 +137,7 @@ fn attempt(run: &Run, steps: &Steps, ctx: &RunContext, res: &mut RunResult) -> R
     if let Some(s) = &ctx.stop {
         trainer.set_stop_flag(s.clone());
     }
+    let was_finished = trainer.finished;
     let mut last = trainer.batches_done;
     let summary = trainer
         .run(Some(&ckpt_path), &mut |p| {
@@ -147,12 +148,28 @@ fn attempt(run: &Run, steps: &Steps, ctx: &RunContext, res: &mut RunResult) -> R
             TrainError::Interrupted { .. } => Failure::Interrupted,
             e => Failure::Error(format!("training: {e}")),
         })?;
-    res.train = Some(TrainOutcome {
-        loss: summary.loss,
-        accuracy: summary.accuracy,
-        batches: summary.batches,
-        stopped: summary.stopped,
-    });
+    // A run killed after training (while quantizing or evaluating) resumes from a finished
+    // checkpoint; its training outcome, saved when training ended, says why it stopped.
+    let outcome_path = dir.join("train.json");
+    let saved: Option<TrainOutcome> = if was_finished {
+        read_json(&outcome_path).ok()
+    } else {
+        None
+    };
+    let outcome = match saved {
+        Some(o) if o.batches == summary.batches => o,
+        _ => {
+            let o = TrainOutcome {
+                loss: summary.loss,
+                accuracy: summary.accuracy,
+                batches: summary.batches,
+                stopped: summary.stopped,
+            };
+            write_json(&outcome_path, &o).map_err(fail("writing train.json"))?;
+            o
+        }
+    };
+    res.train = Some(outcome);
     let model = trainer.model();
     let model_path = dir.join("model.json");
     model.save(&model_path).map_err(fail("saving the model"))?;
