@@ -329,10 +329,7 @@ fn run_here(file: &Path, dir: &Path, jobs: usize) -> anyhow::Result<()> {
         b.finish();
     }
     if report.interrupted {
-        eprintln!(
-            "stopped: {} runs finished now; the others keep their checkpoints; run the same command again to continue",
-            report.ok + report.failed.len()
-        );
+        eprintln!("{} runs finished before the stop", report.ok + report.failed.len());
         return Err(Interrupted.into());
     }
     eprintln!(

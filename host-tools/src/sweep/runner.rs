@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 /// A run was stopped by the stop flag (Ctrl-C): its checkpoint holds its batches, no
 /// result was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("interrupted")]
+#[error("stopped by Ctrl-C between two batches; the runs keep their checkpoints: run the same command again to continue")]
 pub struct Interrupted;
 
 /// How one run runs.
