@@ -13,6 +13,7 @@ use crate::sweep::result::{plan_path, read_plan, states, write_json, RunState};
 use crate::sweep::runner::{core_sets, run_local, run_one, Interrupted, RunContext};
 use crate::sweep::slurm::{job_active, script, submit, ScriptJob, SlurmOptions};
 use crate::sweep::{Plan, SweepFile};
+use crate::train::estimate::{human_bytes, memory_limit, TrainEstimate};
 use anyhow::Context;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -286,8 +287,32 @@ fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
+/// Refuse `jobs` concurrent runs whose largest members together need more memory than
+/// the machine has (the `train` limit).
+fn check_memory(p: &Plan, jobs: usize) -> anyhow::Result<()> {
+    let mut need: Vec<u64> = p
+        .runs
+        .iter()
+        .filter_map(|r| r.config.as_ref().ok())
+        .map(|c| TrainEstimate::of(c).map(|e| e.memory_bytes).unwrap_or(0))
+        .collect();
+    need.sort_unstable_by(|a, b| b.cmp(a));
+    let k = jobs.min(need.len());
+    let total: u64 = need[..k].iter().sum();
+    let (limit, why) = memory_limit();
+    if total > limit {
+        anyhow::bail!(
+            "-j {jobs}: the {k} largest runs at once would need ~{} of memory, more than the limit of {} ({why}); use a smaller -j",
+            human_bytes(total),
+            human_bytes(limit)
+        );
+    }
+    Ok(())
+}
+
 fn run_here(file: &Path, dir: &Path, jobs: usize) -> anyhow::Result<()> {
     let p = load(file)?;
+    check_memory(&p, jobs)?;
     prepare(&p, dir)?;
     let stop = stop_flag()?;
     let sets = core_sets(jobs);
@@ -329,7 +354,10 @@ fn run_here(file: &Path, dir: &Path, jobs: usize) -> anyhow::Result<()> {
         b.finish();
     }
     if report.interrupted {
-        eprintln!("{} runs finished before the stop", report.ok + report.failed.len());
+        eprintln!(
+            "{} runs finished before the stop",
+            report.ok + report.failed.len()
+        );
         return Err(Interrupted.into());
     }
     eprintln!(
