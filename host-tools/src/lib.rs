@@ -24,6 +24,7 @@
 //!    - [`interop`]: NumPy and PsychRNN files;
 //!    - [`rig`]: the board client (transports, protocol client with timeouts), session
 //!      recorder, recovery, clock alignment and the device simulator;
+//!    - [`sweep`]: populations of networks: grid sweeps, run locally or as Slurm arrays;
 //!    - [`progress`]: the one progress bar.
 //!
 //! Within the library no two files import each other, directly or through a loop
@@ -47,6 +48,7 @@ pub mod quantize;
 pub mod rig;
 pub mod run;
 pub mod sim;
+pub mod sweep;
 pub mod task;
 pub mod train;
 

@@ -25,7 +25,7 @@ use neuroloop_core::fixed::{pow2, round_f64};
 use serde::Serialize;
 
 /// Weight element type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum WeightFormat {
     /// 8-bit weights: a quarter of f32's size.

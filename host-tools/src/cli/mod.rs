@@ -14,6 +14,7 @@ pub mod quantize;
 pub mod quickstart;
 pub mod rig;
 pub mod run;
+pub mod sweep;
 pub mod train;
 pub mod values;
 
@@ -58,6 +59,9 @@ pub enum Command {
     Rig(rig::RigCommand),
     /// The firmware running on this host behind the wire protocol (no board needed).
     DeviceSim(device_sim::DeviceSimArgs),
+    /// Populations of networks: a grid of training runs, locally or as a Slurm array.
+    #[command(subcommand)]
+    Sweep(sweep::SweepCommand),
 }
 
 impl Cli {
@@ -75,6 +79,7 @@ impl Cli {
             Command::Quickstart(a) => Cmd::Quickstart(a.into()),
             Command::Rig(c) => Cmd::Rig(c.into()),
             Command::DeviceSim(a) => Cmd::DeviceSim(a.into()),
+            Command::Sweep(c) => Cmd::Sweep(c.into()),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod quickstart;
 pub mod report;
 pub mod rig;
 pub mod run;
+pub mod sweep;
 pub mod train;
 
 /// One subcommand with its typed config.
@@ -44,6 +45,8 @@ pub enum Command {
     Rig(rig::RigCmd),
     /// `neuroloop device-sim`.
     DeviceSim(device_sim::DeviceSimCmd),
+    /// `neuroloop sweep …`.
+    Sweep(sweep::SweepCmd),
 }
 
 /// Validate the command's config, then run it.
@@ -60,6 +63,7 @@ pub fn run(cmd: &Command) -> anyhow::Result<()> {
         Command::Quickstart(c) => c.validate().and_then(|()| quickstart::run(c)),
         Command::Rig(c) => c.validate().and_then(|()| rig::run(c)),
         Command::DeviceSim(c) => c.validate().and_then(|()| device_sim::run(c)),
+        Command::Sweep(c) => c.validate().and_then(|()| sweep::run(c)),
     }
 }
 
@@ -81,9 +85,14 @@ pub fn error_text(e: &anyhow::Error) -> String {
     text
 }
 
-/// The process exit code for a failed command: 130 (as for SIGINT) when training was
-/// stopped by Ctrl-C, 1 otherwise.
+/// The process exit code for a failed command: 130 (as for SIGINT) when training or a
+/// sweep was stopped by Ctrl-C, 1 otherwise.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<crate::sweep::runner::Interrupted>()
+        .is_some()
+    {
+        return 130;
+    }
     match e.downcast_ref::<crate::train::TrainError>() {
         Some(crate::train::TrainError::Interrupted { .. }) => 130,
         _ => 1,
