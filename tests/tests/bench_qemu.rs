@@ -133,8 +133,9 @@ fn elf(m: &Machine) -> PathBuf {
 }
 
 /// Run `blob` on `inputs` on machine `m`; panics with QEMU's output on any failure.
-fn run(m: &Machine, blob: &[u8], inputs: &[Vec<i16>], dir: &Path) -> Run {
-    let job = dir.join(format!("job-{}.bin", m.arch));
+/// The job file is kept as `DIR/job-ARCH-TAG.bin` (to rerun or profile by hand).
+fn run(m: &Machine, tag: &str, blob: &[u8], inputs: &[Vec<i16>], dir: &Path) -> Run {
+    let job = dir.join(format!("job-{}-{tag}.bin", m.arch));
     std::fs::write(&job, job_bytes(blob, inputs)).unwrap();
     let out = Command::new("timeout")
         .args(["-k", "5", "600", "qemu-system-arm"])
@@ -212,8 +213,8 @@ fn bench_binary_is_bit_exact_on_every_machine() {
         cases.push((format!("golden {name}"), blob, extreme_inputs(40, n_in, 3)));
     }
     for m in &MACHINES {
-        for (name, blob, inputs) in &cases {
-            let r = run(m, blob, inputs, &dir);
+        for (k, (name, blob, inputs)) in cases.iter().enumerate() {
+            let r = run(m, &k.to_string(), blob, inputs, &dir);
             assert_eq!(r.path, expected_path(m), "{}: kernel path", m.arch);
             assert_eq!(r.steps, inputs.len() as u64);
             assert_eq!(
@@ -242,7 +243,7 @@ fn bench_mcu() {
                 let spec = NetSpec::new(2, n_rec, 2, wbytes, 1, 40 + n_rec as u64);
                 let blob = random_blob(&spec);
                 let inputs = discrimination_inputs(40, 2, 3);
-                let r = run(m, &blob, &inputs, &dir);
+                let r = run(m, &format!("{n_rec}-{name}"), &blob, &inputs, &dir);
                 assert_eq!(r.hash, host_hash(&blob, &inputs), "{}: N_rec {n_rec} {name}", m.arch);
                 let instr = r.instr_per_step();
                 let macs = n_rec * (n_rec + spec.n_in) + spec.n_out * n_rec;
