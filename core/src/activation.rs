@@ -219,7 +219,11 @@ mod tests {
     fn tanh_s16_equals_its_i64_form_everywhere() {
         for frac in 0..=24u8 {
             for x in i16::MIN..=i16::MAX {
-                assert_eq!(tanh_s16(x, frac), tanh_s16_i64(x, frac), "x {x}, frac {frac}");
+                assert_eq!(
+                    tanh_s16(x, frac),
+                    tanh_s16_i64(x, frac),
+                    "x {x}, frac {frac}"
+                );
             }
         }
     }

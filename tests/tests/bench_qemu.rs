@@ -139,17 +139,39 @@ fn run(m: &Machine, tag: &str, blob: &[u8], inputs: &[Vec<i16>], dir: &Path) -> 
     std::fs::write(&job, job_bytes(blob, inputs)).unwrap();
     let out = Command::new("timeout")
         .args(["-k", "5", "600", "qemu-system-arm"])
-        .args(["-machine", m.machine, "-cpu", m.cpu, "-nographic", "-monitor", "none"])
-        .args(["-semihosting-config", "enable=on,target=native", "-icount", "shift=0"])
+        .args([
+            "-machine",
+            m.machine,
+            "-cpu",
+            m.cpu,
+            "-nographic",
+            "-monitor",
+            "none",
+        ])
+        .args([
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+        ])
         .arg("-device")
-        .arg(format!("loader,file={},addr={:#x}", job.display(), job_addr(m)))
+        .arg(format!(
+            "loader,file={},addr={:#x}",
+            job.display(),
+            job_addr(m)
+        ))
         .arg("-kernel")
         .arg(elf(m))
         .output()
         .expect("cannot start `timeout qemu-system-arm`: install qemu-system-arm");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{} ({}): QEMU failed: {text}", m.arch, m.machine);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{} ({}): QEMU failed: {text}",
+        m.arch,
+        m.machine
+    );
     let line = text
         .lines()
         .find(|l| l.starts_with("bench "))
@@ -237,14 +259,22 @@ fn bench_mcu() {
         "arch\tmachine\tn_rec\tweights\tn_in\tn_out\tblob_bytes\tmacs\tinstr_per_step\tinstr_per_tick\n",
     );
     let archs = std::env::var("NEUROLOOP_BENCH_ARCHS").unwrap_or_else(|_| "m0,m4,m7".into());
-    for m in MACHINES.iter().filter(|m| archs.split(',').any(|a| a == m.arch)) {
+    for m in MACHINES
+        .iter()
+        .filter(|m| archs.split(',').any(|a| a == m.arch))
+    {
         for n_rec in [64usize, 128, 256] {
             for (wbytes, name) in [(2usize, "i16"), (1, "i8")] {
                 let spec = NetSpec::new(2, n_rec, 2, wbytes, 1, 40 + n_rec as u64);
                 let blob = random_blob(&spec);
                 let inputs = discrimination_inputs(40, 2, 3);
                 let r = run(m, &format!("{n_rec}-{name}"), &blob, &inputs, &dir);
-                assert_eq!(r.hash, host_hash(&blob, &inputs), "{}: N_rec {n_rec} {name}", m.arch);
+                assert_eq!(
+                    r.hash,
+                    host_hash(&blob, &inputs),
+                    "{}: N_rec {n_rec} {name}",
+                    m.arch
+                );
                 let instr = r.instr_per_step();
                 let macs = n_rec * (n_rec + spec.n_in) + spec.n_out * n_rec;
                 eprintln!(
