@@ -2,20 +2,27 @@
 //!
 //! Built only with feature `dsp` on a DSP-capable Arm target (`cfg(neuroloop_arm_dsp)`, set
 //! by `core/build.rs` for `thumbv7em-*`); [`super`] dispatches here and falls back to the
-//! portable code everywhere else. Each function runs its main loop over whole blocks of 8
-//! elements in assembly and hands the tail (< 8 elements, any length mismatch already
-//! trimmed) to the plain reference, so the result is the same `i64` as the reference for
-//! every input.
+//! portable code everywhere else. Single-row kernels run their main loop over whole
+//! blocks of 8 elements in assembly; the multi-row kernels ([`dot3_s16_s16_s64`],
+//! [`dot4_s8_s16_s64`]) load each activation word once for 3 (`i16`) or 4 (`i8`) rows —
+//! as many 64-bit / 32-bit accumulators as the 12 allocatable registers hold. Every
+//! function hands its tail (any length mismatch already trimmed) to the plain reference,
+//! so the result is the same `i64` as the reference for every input.
 //!
 //! # Exactness
-//! Both kernels accumulate with `SMLALD` (two signed 16×16 products added to a 64-bit
+//! The `i16` kernels and the single-row `i8` kernel accumulate with `SMLALD` (two signed 16×16 products added to a 64-bit
 //! accumulator): no 32-bit intermediate exists, so nothing can saturate or wrap. Each
 //! instruction adds at most 2·2^30 = 2^31 in magnitude; wrapping the 64-bit accumulator
 //! would take 2^32 instructions, far beyond any slice in memory (blob limits: ≤ 1024
 //! columns). `SMLALD` does not touch the Q flag or the condition flags.
 //! i8 weights are sign-extended in pairs with `SXTB16` (bytes 0, 2 and, rotated by 8,
 //! bytes 1, 3) and repacked into (w0, w1), (w2, w3) with `PKHBT`/`PKHTB`, so every weight
-//! meets the activation with the same index.
+//! meets the activation with the same index. The 4-row `i8` kernel repacks the
+//! activations instead (once per 4 columns for all four rows: `(x0, x2)`, `(x1, x3)` with
+//! `PKHBT`/`PKHTB`, the order `SXTB16` yields the weights in) and accumulates with `SMLAD`
+//! into `i32`: per call at most 256 columns, i.e. ≤ 256 products of magnitude ≤ 2^22, so
+//! every partial sum stays within ±2^30 and `SMLAD` never overflows (nor sets Q); the
+//! Rust caller widens to `i64` after each call.
 //!
 //! # Safety argument (every `unsafe` block below is one `asm!` loop of this shape)
 //! - Memory: the loop reads through two pointers taken from the argument slices, `pw`
@@ -26,7 +33,9 @@
 //!   when `blocks ≥ 1` (a zero count would wrap `SUBS` and run away). Nothing is written
 //!   to memory and the stack is not used (`options(nostack, readonly)`); all registers
 //!   touched are declared operands; the condition flags are clobbered (the `asm!`
-//!   default assumes so).
+//!   default assumes so). The multi-row loops read rows 1–3 of their group at fixed
+//!   offsets (`stride`, `2·stride`, `3·stride`) from the row-0 pointer; each checks that
+//!   the whole group lies in `w` before entering (see their `SAFETY` notes).
 //! - Alignment: weights are borrowed from the blob with no alignment guarantee and
 //!   activations are only 2-byte aligned, so the word loads may be unaligned. They use
 //!   only single-register `LDR`, which Armv7-M performs unaligned in hardware on Normal

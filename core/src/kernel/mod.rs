@@ -7,6 +7,11 @@
 //! |---|---|---|---|
 //! | `dot_s8_s16_s64` | unrolled, `i32` blocks of 256 | `SXTB16` + `PKHBT`/`PKHTB` + `SMLALD` | [`dot_s8_s16_s64_ref`] |
 //! | `dot_s16_s16_s64` | unrolled, `i64` | `SMLALD` | [`dot_s16_s16_s64_ref`] |
+//! | `dot_rows_s8_s16_s64` | 2 rows per activation load, `i32` spans of 256 (`kernel/portable.rs`) | 4 rows: activations repacked, `SXTB16` + `SMLAD` into `i32` spans | [`dot_rows_s8_s16_s64_ref`] |
+//! | `dot_rows_s16_s16_s64` | 2 rows, weights split into bytes, `i32` spans (`kernel/portable.rs`) | 3 rows, `SMLALD` | [`dot_rows_s16_s16_s64_ref`] |
+//!
+//! The `dot_rows_*` kernels compute several consecutive rows of a matrix at once (what
+//! the cell's step calls); matrices with fewer than 8 columns (a few inputs) go row by row.
 //!
 //! The public functions dispatch at compile time: with feature `dsp` on a target with the
 //! Armv7E-M DSP extension (`cfg(neuroloop_arm_dsp)`, set by `core/build.rs`) they run the
@@ -18,8 +23,10 @@
 //! Overflow contract: the portable `dot_s8_s16_s64` accumulates blocks of 256 products in `i32`
 //! (|w·x| ≤ 2^22, so a block stays below 2^30) and widens to `i64`;
 //! `dot_s16_s16_s64` accumulates in `i64` (|w·x| ≤ 2^30, 2^33 terms before overflow).
-//! The DSP path accumulates both in 64 bits (`SMLALD`). Nothing can wrap for any vector
-//! length the blob limits allow.
+//! The DSP path accumulates in 64 bits (`SMLALD`), except the 4-row `i8` kernel, which
+//! uses `i32` spans of 256 columns like the portable code; the portable multi-row kernels
+//! use `i32` spans of 256 columns (`i16` weights split into a signed high and an unsigned
+//! low byte). Nothing can wrap for any vector length the blob limits allow.
 //!
 //! If the lengths disagree the extra elements are ignored (never a panic); callers pass
 //! validated lengths.
