@@ -24,6 +24,7 @@ use crate::{cargo, project_root, run};
 
 /// One bench build.
 struct Build {
+    /// Architecture it is measured as (`m4`: also run on the M7 machine).
     arch: &'static str,
     target: &'static str,
     features: &'static [&'static str],
@@ -171,9 +172,11 @@ fn cmsis_matvec(weights: &str) -> f64 {
 /// `cargo xtask bench-mcu [--json]`.
 pub fn bench_mcu(json: bool) -> Result<(), String> {
     let elfs = build_bench()?;
-    let code: Vec<u64> = elfs
+    // Code bytes (text + rodata + data) of each build, by architecture.
+    let code: Vec<(&str, u64)> = BUILDS
         .iter()
-        .map(|e| elf_sizes(e).map(|s| s.text + s.rodata + s.data))
+        .zip(&elfs)
+        .map(|(b, e)| elf_sizes(e).map(|s| (b.arch, s.text + s.rodata + s.data)))
         .collect::<Result<_, _>>()?;
     let out = project_root().join("target").join("bench-mcu.tsv");
     let _ = std::fs::create_dir_all(out.parent().unwrap());
@@ -211,7 +214,11 @@ pub fn bench_mcu(json: bool) -> Result<(), String> {
             instr: f[8].parse().unwrap_or(f64::NAN),
         })
         .collect();
-    let code_of = |arch: &str| if arch == "m0" { code[0] } else { code[1] };
+    // The M7 runs the M4 build.
+    let code_of = |arch: &str| {
+        let arch = if arch == "m7" { "m4" } else { arch };
+        code.iter().find(|c| c.0 == arch).map_or(0, |c| c.1)
+    };
     let find = |arch: &str, w: &str, n: u64| {
         rows.iter()
             .find(|r| r.arch == arch && r.weights == w && r.n_rec == n)
