@@ -123,8 +123,39 @@ pub const TANH_Q15: [i16; 257] = [
 ];
 
 /// `tanh(x)` in Q15 for `x` with `frac` fractional bits (`frac ≤ 21`).
+///
+/// The table position is `|x|·2^(21 − frac)` in Q16 table steps (1/32): linear
+/// interpolation between the two neighbouring entries, rounded (ties toward +∞), 32767
+/// past the table's end. Computed in `u32`/`i32` (the position is < 2^24 wherever the
+/// table is read, the interpolation product < 2^27), which is what a Cortex-M0 can do in
+/// single instructions; larger `frac` takes the general `i64` form ([`tanh_s16_i64`]),
+/// which equals this for every input.
 #[inline]
 pub fn tanh_s16(x: i16, frac: u8) -> i16 {
+    if frac > 21 {
+        return tanh_s16_i64(x, frac);
+    }
+    let mag = (x as i32).unsigned_abs();
+    let sh = 21 - frac as u32;
+    let v = if mag >= 1 << (24 - sh) {
+        i16::MAX as i32
+    } else {
+        let pos = mag << sh;
+        let idx = (pos >> 16) as usize;
+        match (TANH_Q15.get(idx), TANH_Q15.get(idx + 1)) {
+            (Some(&a), Some(&b)) => {
+                let t = (pos & 0xFFFF) as i32;
+                a as i32 + (((b as i32 - a as i32) * t + (1 << 15)) >> 16)
+            }
+            _ => i16::MAX as i32,
+        }
+    };
+    (if x < 0 { -v } else { v }) as i16
+}
+
+/// [`tanh_s16`] written in `i64` with the general rounding shift (any `frac`): the form
+/// `tanh_s16` was derived from, kept for `frac > 21` and as its test reference.
+pub fn tanh_s16_i64(x: i16, frac: u8) -> i16 {
     let mag = (x as i64).abs();
     // Position in table steps (1/32), Q16.
     let pos = shift_round(mag, frac as i32 - 21);
@@ -181,6 +212,19 @@ mod tests {
         for frac in [8u8, 10, 12, 15] {
             let e = max_err(|x| sigmoid_s16(x, frac), |v| 1.0 / (1.0 + (-v).exp()), frac);
             assert!(e <= 3, "frac {frac}: max error {e} LSB");
+        }
+    }
+
+    #[test]
+    fn tanh_s16_equals_its_i64_form_everywhere() {
+        for frac in 0..=24u8 {
+            for x in i16::MIN..=i16::MAX {
+                assert_eq!(
+                    tanh_s16(x, frac),
+                    tanh_s16_i64(x, frac),
+                    "x {x}, frac {frac}"
+                );
+            }
         }
     }
 

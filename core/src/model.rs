@@ -13,7 +13,7 @@
 
 use crate::blob::{self, Body, DType, Error, Kinds, Tensor};
 use crate::fixed::dequantize;
-use crate::kernel::{dot_s16_s16_s64, dot_s8_s16_s64};
+use crate::kernel::{dot_rows_s16_s16_s64, dot_rows_s8_s16_s64, dot_s16_s16_s64, dot_s8_s16_s64};
 use crate::{CellKind, Transfer};
 
 /// A validated model borrowing the blob bytes.
@@ -80,6 +80,30 @@ impl<'a> Weights<'a> {
         match self.dtype {
             DType::I16 => dot_s16_s16_s64(bytes, x),
             _ => dot_s8_s16_s64(bytes, x),
+        }
+    }
+
+    /// `out[j] = Σ_k W[first + j, k]·x[k]` for `out.len()` consecutive rows from `first`:
+    /// the multi-row kernels ([`dot_rows_s16_s16_s64`], [`dot_rows_s8_s16_s64`]), each
+    /// activation loaded once for a group of rows. Same values as [`Weights::dot_row`] row
+    /// by row.
+    ///
+    /// `x` must have one value per column and the rows be in range (debug builds assert
+    /// it; release builds compute partial or empty sums, never a panic).
+    #[inline]
+    pub fn dot_rows(&self, first: usize, x: &[i16], out: &mut [i64]) {
+        debug_assert_eq!(x.len(), self.cols, "dot_rows: one value per column");
+        debug_assert!(
+            first + out.len() <= self.frac.len(),
+            "dot_rows: rows {first}..{} of {}",
+            first + out.len(),
+            self.frac.len()
+        );
+        let size = self.dtype.size();
+        let bytes = self.data.get(first * self.cols * size..).unwrap_or(&[]);
+        match self.dtype {
+            DType::I16 => dot_rows_s16_s16_s64(bytes, self.cols, x, out),
+            _ => dot_rows_s8_s16_s64(bytes, self.cols, x, out),
         }
     }
 

@@ -222,6 +222,7 @@ pub fn defmt_boot_check(elf: &std::path::Path) -> Result<(), String> {
 /// `defmt` build, then run the QEMU end-to-end tests.
 pub fn test_all() -> Result<(), String> {
     core_dsp_checks()?;
+    crate::bench::lint_bench()?;
     for b in [&QEMU, &PICO] {
         b.lint()?;
         b.build()?;
@@ -246,6 +247,23 @@ pub fn test_all() -> Result<(), String> {
 pub fn qemu_test() -> Result<(), String> {
     let elf = QEMU.build()?;
     which("qemu-system-arm")?;
+    // The bench binary on the Cortex-M0, M4 and M7 machines: whole trajectories bit-exact.
+    let bench = crate::bench::build_bench()?;
+    let mut c = cargo();
+    crate::bench::bench_env(&mut c, &bench);
+    c.args([
+        "test",
+        "-p",
+        "neuroloop-tests",
+        "--release",
+        "--test",
+        "bench_qemu",
+        "--",
+        "--ignored",
+        "--exact",
+        "bench_binary_is_bit_exact_on_every_machine",
+    ]);
+    run(c)?;
     let mut c = cargo();
     c.env(ELF_VAR, &elf);
     c.args([
@@ -459,88 +477,6 @@ pub fn size() -> Result<(), String> {
             s.bss,
             s.flash(),
             s.ram()
-        );
-    }
-    Ok(())
-}
-
-/// `cargo xtask bench-mcu [--json]`: instructions per step and per MAC in QEMU, and the
-/// firmware's flash/RAM.
-pub fn bench_mcu(json: bool) -> Result<(), String> {
-    let elf = QEMU.build()?;
-    which("qemu-system-arm")?;
-    let sizes = elf_sizes(&elf)?;
-    let out = project_root().join("target").join("bench-mcu.tsv");
-    let _ = std::fs::create_dir_all(out.parent().unwrap());
-    let mut c = cargo();
-    c.env(ELF_VAR, &elf).env("NEUROLOOP_BENCH_OUT", &out);
-    c.args([
-        "test",
-        "-p",
-        "neuroloop-tests",
-        "--release",
-        "--test",
-        "firmware_bench",
-        "--",
-        "--ignored",
-        "--test-threads",
-        "1",
-    ]);
-    c.stdout(std::process::Stdio::null());
-    run(c)?;
-    let tsv = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let rows: Vec<Vec<&str>> = tsv
-        .lines()
-        .skip(1)
-        .map(|l| l.split('\t').collect())
-        .filter(|r: &Vec<&str>| r.len() == 7)
-        .collect();
-    let num = |s: &str| s.parse::<f64>().unwrap_or(f64::NAN);
-    if json {
-        let items: Vec<String> = rows
-            .iter()
-            .map(|r| {
-                format!(
-                    "{{\"n_rec\":{},\"weights\":\"{}\",\"blob_bytes\":{},\"macs\":{},\"instr_per_step\":{},\"instr_per_mac\":{:.3},\"state_ram_bytes\":{}}}",
-                    r[0],
-                    r[1],
-                    r[4],
-                    r[5],
-                    r[6],
-                    num(r[6]) / num(r[5]),
-                    (2 * num(r[0]) as u64 + num(r[3]) as u64) * 2
-                )
-            })
-            .collect();
-        println!(
-            "{{\"board\":\"qemu-mps2-an386\",\"cpu\":\"cortex-m4\",\"firmware_flash_bytes\":{},\"firmware_static_ram_bytes\":{},\"rows\":[{}]}}",
-            sizes.flash(),
-            sizes.ram(),
-            items.join(",")
-        );
-        return Ok(());
-    }
-    println!(
-        "MCU benchmark: QEMU mps2-an386 (Cortex-M4F), -icount shift=0, leaky RNN, n_in 2, n_out 2"
-    );
-    println!(
-        "firmware: flash (text+rodata+data) {} B, static RAM (data+bss) {} B (incl. 2 model slots), built-in model included",
-        sizes.flash(),
-        sizes.ram()
-    );
-    println!(
-        "{:>6} {:>7} {:>10} {:>8} {:>14} {:>12}",
-        "N_rec", "weights", "blob B", "MACs", "instr/step", "instr/MAC"
-    );
-    for r in &rows {
-        println!(
-            "{:>6} {:>7} {:>10} {:>8} {:>14} {:>12.2}",
-            r[0],
-            r[1],
-            r[4],
-            r[5],
-            r[6],
-            num(r[6]) / num(r[5])
         );
     }
     Ok(())

@@ -3,14 +3,15 @@
 //! | task | what |
 //! |---|---|
 //! | `test` | everything CI checks: fmt, clippy, workspace tests, core + firmware/app tests again with overflow checks and debug assertions (profile `overflow`), core for thumbv6m/thumbv7em, firmware boards + QEMU end-to-end tests (golden vectors included) |
-//! | `qemu-test` | build the QEMU firmware and run the end-to-end protocol tests against it |
+//! | `qemu-test` | build the QEMU firmware and run the end-to-end protocol tests against it; the QEMU bench binary bit-exact on the Cortex-M0/M4/M7 machines |
 //! | `qemu [--defmt]` | build and run the QEMU firmware, UART0 on tcp 127.0.0.1:7878; `--defmt`: the defmt build, logs decoded by `defmt-print` |
 //! | `size` | flash / RAM of both firmware boards |
-//! | `bench-mcu [--json]` | instructions per step / per MAC in QEMU for N_rec 64/128/256, i16/i8 |
+//! | `bench-mcu [--json]` | instructions per step / per MAC in QEMU on Cortex-M0, M4, M7 for N_rec 64/128/256, i16/i8, per-row fit, real-time table per board (`xtask/src/bench.rs`) |
 //! | `fuzz [--secs N] [--sanitizer S] [TARGET]` | the cargo-fuzz targets in `fuzz/`, N s each, sanitizer `none` by default (nightly + cargo-fuzz installed if missing); `test` runs each 10 s |
 //!
 //! Needs only cargo (and rustup to add missing targets).
 
+mod bench;
 mod firmware;
 mod fuzz;
 
@@ -42,7 +43,7 @@ fn main() -> ExitCode {
         Some("qemu-test") => firmware::qemu_test(),
         Some("qemu") => firmware::qemu_run(std::env::args().any(|a| a == "--defmt")),
         Some("size") => firmware::size(),
-        Some("bench-mcu") => firmware::bench_mcu(std::env::args().any(|a| a == "--json")),
+        Some("bench-mcu") => bench::bench_mcu(std::env::args().any(|a| a == "--json")),
         Some("fuzz") => fuzz::fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
             eprintln!("usage: cargo xtask <task>\n\ntasks:");

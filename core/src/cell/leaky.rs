@@ -29,6 +29,23 @@ use crate::Model;
 use crate::Transfer;
 
 const D_CLAMP: i64 = 1 << 46;
+/// Rows whose dot products are computed together (by the multi-row kernels, see
+/// [`crate::kernel`]) before their per-row update: a multiple of every kernel's row group
+/// (2, 3, 4), small enough for the stack (`2 · 12` `i64`).
+const CHUNK: usize = 12;
+
+/// [`shift_round`] of a dot product, equal to it for every `|v| < 2^62` (the kernels'
+/// sums are below 2^41: ≤ 1024 products of magnitude ≤ 2^30): there the rounding add of a
+/// right shift cannot saturate, and `(v + 2^(sh−1)) >> sh = ((v >> (sh−1)) + 1) >> 1`
+/// needs no 64-bit constant.
+#[inline(always)]
+fn rs_dot(v: i64, sh: i32) -> i64 {
+    if sh > 0 && sh < 63 {
+        ((v >> (sh - 1)) + 1) >> 1
+    } else {
+        shift_round(v, sh)
+    }
+}
 
 /// One update of state `x` and rates `r` from input `u`, then outputs `y`.
 ///
@@ -52,19 +69,30 @@ pub fn step(
     let alpha = model.alpha_q15() as i64;
     let noise_mul = model.noise_mul() as i64;
     let (w_rec, w_in) = (model.w_rec(), model.w_in());
-    for (i, xi) in x.iter_mut().enumerate() {
-        let rec = shift_round(w_rec.dot_row(i, r), w_rec.row_frac(i) as i32 + fr - t);
-        let inp = shift_round(w_in.dot_row(i, u), w_in.row_frac(i) as i32 + fu - t);
-        let pre = rec
-            .saturating_add(inp)
-            .saturating_add(model.b_rec(i) as i64);
-        let x_t = (*xi as i64) << g;
-        let d = pre.saturating_sub(x_t).clamp(-D_CLAMP, D_CLAMP);
-        let mut next = x_t + shift_round(alpha * d, 15);
-        if noise_mul != 0 {
-            next += shift_round(rng.gauss_s32() as i64 * noise_mul, 16);
+    let (sh_rec, sh_in) = (fr - t, fu - t);
+    let (mut rec, mut inp) = ([0i64; CHUNK], [0i64; CHUNK]);
+    let mut first = 0;
+    for xs in x.chunks_mut(CHUNK) {
+        let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
+        w_rec.dot_rows(first, r, rec);
+        w_in.dot_rows(first, u, inp);
+        for (((xi, &rec), &inp), i) in xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..) {
+            let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
+            let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
+            let pre = rec
+                .saturating_add(inp)
+                .saturating_add(model.b_rec(i) as i64);
+            let x_t = (*xi as i64) << g;
+            let d = pre.saturating_sub(x_t).clamp(-D_CLAMP, D_CLAMP);
+            // |α·d| ≤ 2^15·2^46: the plain rounding shift cannot overflow.
+            let mut next = x_t + ((alpha * d + (1 << 14)) >> 15);
+            if noise_mul != 0 {
+                next += shift_round(rng.gauss_s32() as i64 * noise_mul, 16);
+            }
+            // |next| < 2^48: likewise.
+            *xi = sat_i16((next + (1 << (g - 1))) >> g);
         }
-        *xi = sat_i16(shift_round(next, g));
+        first += xs.len();
     }
     rates(model, x, r);
     outputs(model, r, y);
@@ -88,8 +116,16 @@ pub fn outputs(model: &Model<'_>, r: &[i16], y: &mut [i16]) {
     let fr = model.rate_frac() as i32;
     let fy = model.output_frac() as i32;
     let w_out = model.w_out();
-    for (o, yo) in y.iter_mut().enumerate() {
-        let acc = shift_round(w_out.dot_row(o, r), w_out.row_frac(o) as i32 + fr - fy - g);
-        *yo = sat_i16(shift_round(acc.saturating_add(model.b_out(o) as i64), g));
+    let sh = fr - fy - g;
+    let mut acc = [0i64; CHUNK];
+    let mut first = 0;
+    for ys in y.chunks_mut(CHUNK) {
+        let acc = &mut acc[..ys.len()];
+        w_out.dot_rows(first, r, acc);
+        for ((yo, &a), o) in ys.iter_mut().zip(&*acc).zip(first..) {
+            let a = rs_dot(a, w_out.row_frac(o) as i32 + sh);
+            *yo = sat_i16(shift_round(a.saturating_add(model.b_out(o) as i64), g));
+        }
+        first += ys.len();
     }
 }

@@ -2,20 +2,27 @@
 //!
 //! Built only with feature `dsp` on a DSP-capable Arm target (`cfg(neuroloop_arm_dsp)`, set
 //! by `core/build.rs` for `thumbv7em-*`); [`super`] dispatches here and falls back to the
-//! portable code everywhere else. Each function runs its main loop over whole blocks of 8
-//! elements in assembly and hands the tail (< 8 elements, any length mismatch already
-//! trimmed) to the plain reference, so the result is the same `i64` as the reference for
-//! every input.
+//! portable code everywhere else. Single-row kernels run their main loop over whole
+//! blocks of 8 elements in assembly; the multi-row kernels ([`dot3_s16_s16_s64`],
+//! [`dot4_s8_s16_s64`]) load each activation word once for 3 (`i16`) or 4 (`i8`) rows —
+//! as many 64-bit / 32-bit accumulators as the 12 allocatable registers hold. Every
+//! function hands its tail (any length mismatch already trimmed) to the plain reference,
+//! so the result is the same `i64` as the reference for every input.
 //!
 //! # Exactness
-//! Both kernels accumulate with `SMLALD` (two signed 16×16 products added to a 64-bit
+//! The `i16` kernels and the single-row `i8` kernel accumulate with `SMLALD` (two signed 16×16 products added to a 64-bit
 //! accumulator): no 32-bit intermediate exists, so nothing can saturate or wrap. Each
 //! instruction adds at most 2·2^30 = 2^31 in magnitude; wrapping the 64-bit accumulator
 //! would take 2^32 instructions, far beyond any slice in memory (blob limits: ≤ 1024
 //! columns). `SMLALD` does not touch the Q flag or the condition flags.
 //! i8 weights are sign-extended in pairs with `SXTB16` (bytes 0, 2 and, rotated by 8,
 //! bytes 1, 3) and repacked into (w0, w1), (w2, w3) with `PKHBT`/`PKHTB`, so every weight
-//! meets the activation with the same index.
+//! meets the activation with the same index. The 4-row `i8` kernel repacks the
+//! activations instead (once per 4 columns for all four rows: `(x0, x2)`, `(x1, x3)` with
+//! `PKHBT`/`PKHTB`, the order `SXTB16` yields the weights in) and accumulates with `SMLAD`
+//! into `i32`: per call at most 256 columns, i.e. ≤ 256 products of magnitude ≤ 2^22, so
+//! every partial sum stays within ±2^30 and `SMLAD` never overflows (nor sets Q); the
+//! Rust caller widens to `i64` after each call.
 //!
 //! # Safety argument (every `unsafe` block below is one `asm!` loop of this shape)
 //! - Memory: the loop reads through two pointers taken from the argument slices, `pw`
@@ -26,7 +33,9 @@
 //!   when `blocks ≥ 1` (a zero count would wrap `SUBS` and run away). Nothing is written
 //!   to memory and the stack is not used (`options(nostack, readonly)`); all registers
 //!   touched are declared operands; the condition flags are clobbered (the `asm!`
-//!   default assumes so).
+//!   default assumes so). The multi-row loops read rows 1–3 of their group at fixed
+//!   offsets (`stride`, `2·stride`, `3·stride`) from the row-0 pointer; each checks that
+//!   the whole group lies in `w` before entering (see their `SAFETY` notes).
 //! - Alignment: weights are borrowed from the blob with no alignment guarantee and
 //!   activations are only 2-byte aligned, so the word loads may be unaligned. They use
 //!   only single-register `LDR`, which Armv7-M performs unaligned in hardware on Normal
@@ -136,4 +145,182 @@ pub(super) fn dot_s8_s16_s64(w: &[u8], x: &[i16]) -> i64 {
     let done = BLOCK * blocks;
     let head = (((hi as u64) << 32) | lo as u64) as i64;
     head + super::dot_s8_s16_s64_ref(&w[done..n], &x[done..n])
+}
+
+/// Rows per call of [`dot3_s16_s16_s64`].
+pub(super) const ROWS_S16: usize = 3;
+/// Rows per call of [`dot4_s8_s16_s64`].
+pub(super) const ROWS_S8: usize = 4;
+/// Columns per assembly call of [`dot4_s8_s16_s64`]: its `i32` accumulators sum at most
+/// this many products of magnitude ≤ 2^22, so they stay ≤ 2^30 (see the module docs).
+const S8_SPAN: usize = 256;
+
+/// Three consecutive rows (row stride `cols` elements) of `i16` weights against `x`:
+/// `SMLALD` into three 64-bit accumulators, every activation word loaded once for the
+/// three rows, 8 columns per iteration.
+///
+/// `w` must hold `3·cols` weights and `x` at least `cols` values; otherwise this falls
+/// back to three single-row calls (same results).
+#[inline]
+pub(super) fn dot3_s16_s16_s64(w: &[u8], cols: usize, x: &[i16]) -> [i64; ROWS_S16] {
+    let stride = 2 * cols;
+    if w.len() < ROWS_S16 * stride || x.len() < cols {
+        return core::array::from_fn(|r| {
+            let row = w.get(r * stride..).unwrap_or(&[]);
+            dot_s16_s16_s64(&row[..stride.min(row.len())], x)
+        });
+    }
+    let blocks = cols / BLOCK;
+    let (mut l0, mut h0, mut l1, mut h1, mut l2, mut h2) = (0u32, 0u32, 0u32, 0u32, 0u32, 0u32);
+    if blocks > 0 {
+        // SAFETY: see the module docs. Row r of the group is read through `p0 + r·stride`
+        // (`[p0, s]`, `[p0, s, lsl #1]`) while `p0` walks row 0: `16·blocks ≤ stride`
+        // bytes from each row start, all inside `w[..3·stride]` (checked above); `x` is
+        // read for `8·blocks ≤ cols ≤ x.len()` elements. No memory is written, `blocks ≥ 1`.
+        unsafe {
+            asm!(
+                "2:",
+                "ldr {x}, [{px}], #4",
+                "ldr {w}, [{p0}, {s}]",
+                "smlald {l1}, {h1}, {w}, {x}",
+                "ldr {w}, [{p0}, {s}, lsl #1]",
+                "smlald {l2}, {h2}, {w}, {x}",
+                "ldr {w}, [{p0}], #4",
+                "smlald {l0}, {h0}, {w}, {x}",
+                "ldr {x}, [{px}], #4",
+                "ldr {w}, [{p0}, {s}]",
+                "smlald {l1}, {h1}, {w}, {x}",
+                "ldr {w}, [{p0}, {s}, lsl #1]",
+                "smlald {l2}, {h2}, {w}, {x}",
+                "ldr {w}, [{p0}], #4",
+                "smlald {l0}, {h0}, {w}, {x}",
+                "ldr {x}, [{px}], #4",
+                "ldr {w}, [{p0}, {s}]",
+                "smlald {l1}, {h1}, {w}, {x}",
+                "ldr {w}, [{p0}, {s}, lsl #1]",
+                "smlald {l2}, {h2}, {w}, {x}",
+                "ldr {w}, [{p0}], #4",
+                "smlald {l0}, {h0}, {w}, {x}",
+                "ldr {x}, [{px}], #4",
+                "ldr {w}, [{p0}, {s}]",
+                "smlald {l1}, {h1}, {w}, {x}",
+                "ldr {w}, [{p0}, {s}, lsl #1]",
+                "smlald {l2}, {h2}, {w}, {x}",
+                "ldr {w}, [{p0}], #4",
+                "subs {cnt}, {cnt}, #1",
+                "smlald {l0}, {h0}, {w}, {x}",
+                "bne 2b",
+                p0 = inout(reg) w.as_ptr() => _,
+                px = inout(reg) x.as_ptr() => _,
+                s = in(reg) stride,
+                cnt = inout(reg) blocks => _,
+                l0 = inout(reg) l0,
+                h0 = inout(reg) h0,
+                l1 = inout(reg) l1,
+                h1 = inout(reg) h1,
+                l2 = inout(reg) l2,
+                h2 = inout(reg) h2,
+                w = out(reg) _,
+                x = out(reg) _,
+                options(nostack, readonly),
+            );
+        }
+    }
+    let done = BLOCK * blocks;
+    let join = |lo: u32, hi: u32| (((hi as u64) << 32) | lo as u64) as i64;
+    let heads = [join(l0, h0), join(l1, h1), join(l2, h2)];
+    if done == cols {
+        return heads;
+    }
+    core::array::from_fn(|r| {
+        let row = &w[r * stride..(r + 1) * stride];
+        heads[r] + super::dot_s16_s16_s64_ref(&row[2 * done..], &x[done..cols])
+    })
+}
+
+/// Four consecutive rows (row stride `cols` bytes) of `i8` weights against `x`: per 4
+/// columns the two activation words are loaded once and repacked to `(x0, x2)`,
+/// `(x1, x3)` (`PKHBT`/`PKHTB`), which is the order `SXTB16` yields the weights in, so
+/// each row costs one load, two `SXTB16` and two `SMLAD`. The `i32` accumulators cover
+/// at most [`S8_SPAN`] columns per assembly call and are widened to `i64` after it.
+///
+/// `w` must hold `4·cols` weights and `x` at least `cols` values; otherwise this falls
+/// back to four single-row calls (same results).
+#[inline]
+pub(super) fn dot4_s8_s16_s64(w: &[u8], cols: usize, x: &[i16]) -> [i64; ROWS_S8] {
+    if w.len() < ROWS_S8 * cols || x.len() < cols {
+        return core::array::from_fn(|r| {
+            let row = w.get(r * cols..).unwrap_or(&[]);
+            dot_s8_s16_s64(&row[..cols.min(row.len())], x)
+        });
+    }
+    let mut total = [0i64; ROWS_S8];
+    let mut start = 0;
+    while cols - start >= 4 {
+        let span = (cols - start).min(S8_SPAN) & !3;
+        let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+        // SAFETY: see the module docs. Row r of the group is read through
+        // `p0 + r·cols` (`[p0, s]`, `[p0, s, lsl #1]`, `[p0 + 2·cols, s]`) while `p0`
+        // walks row 0 from column `start`: `span` bytes per row with
+        // `start + span ≤ cols`, all inside `w[..4·cols]` (checked above); `x` is read
+        // for elements `start .. start + span ≤ cols ≤ x.len()`. No memory is written;
+        // `span / 4 ≥ 1`. Each accumulator sums ≤ 256 products of magnitude ≤ 2^22
+        // (≤ 2^30), so `SMLAD` never overflows.
+        unsafe {
+            asm!(
+                "2:",
+                "ldr {a}, [{px}], #4",
+                "ldr {b}, [{px}], #4",
+                "pkhbt {c}, {a}, {b}, lsl #16",
+                "pkhtb {b}, {b}, {a}, asr #16",
+                "ldr {a}, [{p0}, {s}]",
+                "sxtb16 {d}, {a}",
+                "smlad {a1}, {d}, {c}, {a1}",
+                "sxtb16 {a}, {a}, ror #8",
+                "smlad {a1}, {a}, {b}, {a1}",
+                "ldr {a}, [{p0}, {s}, lsl #1]",
+                "sxtb16 {d}, {a}",
+                "smlad {a2}, {d}, {c}, {a2}",
+                "sxtb16 {a}, {a}, ror #8",
+                "smlad {a2}, {a}, {b}, {a2}",
+                "add {d}, {p0}, {s}, lsl #1",
+                "ldr {a}, [{d}, {s}]",
+                "sxtb16 {d}, {a}",
+                "smlad {a3}, {d}, {c}, {a3}",
+                "sxtb16 {a}, {a}, ror #8",
+                "smlad {a3}, {a}, {b}, {a3}",
+                "ldr {a}, [{p0}], #4",
+                "sxtb16 {d}, {a}",
+                "smlad {a0}, {d}, {c}, {a0}",
+                "sxtb16 {a}, {a}, ror #8",
+                "subs {cnt}, {cnt}, #1",
+                "smlad {a0}, {a}, {b}, {a0}",
+                "bne 2b",
+                p0 = inout(reg) w[start..].as_ptr() => _,
+                px = inout(reg) x[start..].as_ptr() => _,
+                s = in(reg) cols,
+                cnt = inout(reg) span / 4 => _,
+                a0 = inout(reg) a0,
+                a1 = inout(reg) a1,
+                a2 = inout(reg) a2,
+                a3 = inout(reg) a3,
+                a = out(reg) _,
+                b = out(reg) _,
+                c = out(reg) _,
+                d = out(reg) _,
+                options(nostack, readonly),
+            );
+        }
+        for (t, a) in total.iter_mut().zip([a0, a1, a2, a3]) {
+            *t += a as i64;
+        }
+        start += span;
+    }
+    if start == cols {
+        return total;
+    }
+    core::array::from_fn(|r| {
+        let row = &w[r * cols..(r + 1) * cols];
+        total[r] + super::dot_s8_s16_s64_ref(&row[start..], &x[start..cols])
+    })
 }

@@ -7,6 +7,11 @@
 //! |---|---|---|---|
 //! | `dot_s8_s16_s64` | unrolled, `i32` blocks of 256 | `SXTB16` + `PKHBT`/`PKHTB` + `SMLALD` | [`dot_s8_s16_s64_ref`] |
 //! | `dot_s16_s16_s64` | unrolled, `i64` | `SMLALD` | [`dot_s16_s16_s64_ref`] |
+//! | `dot_rows_s8_s16_s64` | 2 rows per activation load, `i32` spans of 256 (`kernel/portable.rs`) | 4 rows: activations repacked, `SXTB16` + `SMLAD` into `i32` spans | [`dot_rows_s8_s16_s64_ref`] |
+//! | `dot_rows_s16_s16_s64` | 2 rows, weights split into bytes, `i32` spans (`kernel/portable.rs`) | 3 rows, `SMLALD` | [`dot_rows_s16_s16_s64_ref`] |
+//!
+//! The `dot_rows_*` kernels compute several consecutive rows of a matrix at once (what
+//! the cell's step calls); matrices with fewer than 8 columns (a few inputs) go row by row.
 //!
 //! The public functions dispatch at compile time: with feature `dsp` on a target with the
 //! Armv7E-M DSP extension (`cfg(neuroloop_arm_dsp)`, set by `core/build.rs`) they run the
@@ -18,8 +23,10 @@
 //! Overflow contract: the portable `dot_s8_s16_s64` accumulates blocks of 256 products in `i32`
 //! (|w·x| ≤ 2^22, so a block stays below 2^30) and widens to `i64`;
 //! `dot_s16_s16_s64` accumulates in `i64` (|w·x| ≤ 2^30, 2^33 terms before overflow).
-//! The DSP path accumulates both in 64 bits (`SMLALD`). Nothing can wrap for any vector
-//! length the blob limits allow.
+//! The DSP path accumulates in 64 bits (`SMLALD`), except the 4-row `i8` kernel, which
+//! uses `i32` spans of 256 columns like the portable code; the portable multi-row kernels
+//! use `i32` spans of 256 columns (`i16` weights split into a signed high and an unsigned
+//! low byte). Nothing can wrap for any vector length the blob limits allow.
 //!
 //! If the lengths disagree the extra elements are ignored (never a panic); callers pass
 //! validated lengths.
@@ -43,7 +50,12 @@ use arm_dsp as imp;
 mod imp {
     pub(super) use super::dot_s16_s16_s64_portable as dot_s16_s16_s64;
     pub(super) use super::dot_s8_s16_s64_portable as dot_s8_s16_s64;
+    pub(super) use super::portable::{dot2_s16_s16_s64 as dot3_s16_s16_s64, ROWS_S16};
+    pub(super) use super::portable::{dot2_s8_s16_s64 as dot4_s8_s16_s64, ROWS_S8};
 }
+
+#[cfg_attr(all(feature = "dsp", neuroloop_arm_dsp), allow(dead_code))]
+mod portable;
 
 /// Which implementation the public kernels run in this build: `"arm-dsp"` (feature `dsp`
 /// on a Cortex-M4/M7 target) or `"portable"`.
@@ -68,6 +80,103 @@ pub fn dot_s8_s16_s64(w: &[u8], x: &[i16]) -> i64 {
 #[inline]
 pub fn dot_s16_s16_s64(w: &[u8], x: &[i16]) -> i64 {
     imp::dot_s16_s16_s64(w, x)
+}
+
+/// Matrices narrower than this (e.g. `W_in` with a few inputs) go row by row through the
+/// plain references, which are cheapest there.
+const SMALL: usize = 8;
+
+/// `out[r] = Σ_k W[r, k]·x[k]` for the `out.len()` consecutive rows of a row-major weight
+/// matrix with `cols` columns (`w`: its bytes from the first of those rows on; `i16` weights
+/// as two little-endian bytes each), exact in `i64`.
+///
+/// The multi-row form of [`dot_s16_s16_s64`]: rows go through the kernel in groups that
+/// load each activation once for the whole group (three rows with `SMLALD` on the DSP
+/// path, two on the portable path), the rest one by one. A row whose bytes `w` does not
+/// hold in full sums the weights it does hold; only the first `cols` activations are used.
+/// Bit-identical to [`dot_rows_s16_s16_s64_ref`] on every path.
+#[inline]
+pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
+    let x = &x[..cols.min(x.len())];
+    let stride = 2 * cols;
+    if cols < SMALL {
+        return small_rows(w.chunks_exact(2), cols, x, out, |b| {
+            i16::from_le_bytes([b[0], b[1]]) as i32
+        });
+    }
+    let mut groups = out.chunks_exact_mut(imp::ROWS_S16);
+    let mut rest = w;
+    for g in &mut groups {
+        let sums = imp::dot3_s16_s16_s64(rest, cols, x);
+        g.copy_from_slice(&sums);
+        rest = rest.get(imp::ROWS_S16 * stride..).unwrap_or(&[]);
+    }
+    for o in groups.into_remainder() {
+        *o = imp::dot_s16_s16_s64(&rest[..stride.min(rest.len())], x);
+        rest = rest.get(stride..).unwrap_or(&[]);
+    }
+}
+
+/// `i8`-weight form of [`dot_rows_s16_s16_s64`] (one byte per weight; four rows per group
+/// on the DSP path, two on the portable path). Bit-identical to
+/// [`dot_rows_s8_s16_s64_ref`] on every path.
+#[inline]
+pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
+    let x = &x[..cols.min(x.len())];
+    if cols < SMALL {
+        return small_rows(w.iter(), cols, x, out, |b| *b as i8 as i32);
+    }
+    let mut groups = out.chunks_exact_mut(imp::ROWS_S8);
+    let mut rest = w;
+    for g in &mut groups {
+        let sums = imp::dot4_s8_s16_s64(rest, cols, x);
+        g.copy_from_slice(&sums);
+        rest = rest.get(imp::ROWS_S8 * cols..).unwrap_or(&[]);
+    }
+    for o in groups.into_remainder() {
+        *o = imp::dot_s8_s16_s64(&rest[..cols.min(rest.len())], x);
+        rest = rest.get(cols..).unwrap_or(&[]);
+    }
+}
+
+/// Narrow matrices (fewer than [`SMALL`] columns), row by row: each product (≤ 2^30)
+/// formed in `i32`, summed in `i64`. A row the weights do not hold in full sums what they
+/// hold.
+#[inline]
+fn small_rows<'a, T: 'a>(
+    mut w: impl Iterator<Item = T>,
+    cols: usize,
+    x: &[i16],
+    out: &mut [i64],
+    weight: impl Fn(T) -> i32,
+) {
+    for o in out.iter_mut() {
+        let mut acc = 0i64;
+        for (k, wk) in (&mut w).take(cols).enumerate() {
+            if let Some(&xk) = x.get(k) {
+                acc += (weight(wk) * xk as i32) as i64;
+            }
+        }
+        *o = acc;
+    }
+}
+
+/// Plain reference for [`dot_rows_s16_s16_s64`]: [`dot_s16_s16_s64_ref`] row by row.
+pub fn dot_rows_s16_s16_s64_ref(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
+    let x = &x[..cols.min(x.len())];
+    for (r, o) in out.iter_mut().enumerate() {
+        let row = w.get(2 * cols * r..).unwrap_or(&[]);
+        *o = dot_s16_s16_s64_ref(&row[..(2 * cols).min(row.len())], x);
+    }
+}
+
+/// Plain reference for [`dot_rows_s8_s16_s64`]: [`dot_s8_s16_s64_ref`] row by row.
+pub fn dot_rows_s8_s16_s64_ref(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
+    let x = &x[..cols.min(x.len())];
+    for (r, o) in out.iter_mut().enumerate() {
+        let row = w.get(cols * r..).unwrap_or(&[]);
+        *o = dot_s8_s16_s64_ref(&row[..cols.min(row.len())], x);
+    }
 }
 
 /// Portable [`dot_s8_s16_s64`]: unrolled by four with two `i32` accumulators per 256-element block (each accumulator
@@ -167,6 +276,54 @@ mod tests {
             let x: Vec<i16> = pairs.iter().map(|p| p.1).collect();
             let wi: Vec<i64> = pairs.iter().map(|p| p.0 as i64).collect();
             prop_assert_eq!(dot_s16_s16_s64(&w, &x), reference(&wi, &x));
+        }
+    }
+
+    /// Weight rows and activations that mix random values with the extremes.
+    fn extreme_or(v: u16, pick: u8) -> u16 {
+        match pick % 4 {
+            0 => 0x8000,
+            1 => 0x7FFF,
+            _ => v,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn dot_rows_match_their_references(
+            rows in 0usize..14,
+            cols in 0usize..300,
+            trim in 0usize..5,
+            seed in proptest::collection::vec((any::<u16>(), any::<u8>()), 1..64),
+        ) {
+            let val = |k: usize| { let (v, p) = seed[k % seed.len()]; extreme_or(v.wrapping_mul(k as u16 | 1), p.wrapping_add(k as u8)) };
+            let x: Vec<i16> = (0..cols).map(|k| val(7 * k + 3) as i16).collect();
+            let w16: Vec<u8> = (0..rows * cols).flat_map(|k| val(k).to_le_bytes()).collect();
+            let w8: Vec<u8> = (0..rows * cols).map(|k| (val(k) >> 8) as u8).collect();
+            // Also short weight buffers: the last rows are partial or missing.
+            let w16 = &w16[..w16.len().saturating_sub(trim)];
+            let w8 = &w8[..w8.len().saturating_sub(trim)];
+            let (mut got, mut want) = (vec![0i64; rows], vec![0i64; rows]);
+            dot_rows_s16_s16_s64(w16, cols, &x, &mut got);
+            dot_rows_s16_s16_s64_ref(w16, cols, &x, &mut want);
+            prop_assert_eq!(&got, &want);
+            dot_rows_s8_s16_s64(w8, cols, &x, &mut got);
+            dot_rows_s8_s16_s64_ref(w8, cols, &x, &mut want);
+            prop_assert_eq!(&got, &want);
+        }
+    }
+
+    #[test]
+    fn dot_rows_extremes_match_closed_form() {
+        for cols in [1usize, 2, 3, 7, 255, 256, 257, 513, 1024] {
+            let x = vec![i16::MIN; cols];
+            let w16: Vec<u8> = (0..5 * cols).flat_map(|_| i16::MIN.to_le_bytes()).collect();
+            let w8 = vec![i8::MIN as u8; 5 * cols];
+            let mut out = [0i64; 5];
+            dot_rows_s16_s16_s64(&w16, cols, &x, &mut out);
+            assert_eq!(out, [cols as i64 * (1 << 30); 5], "i16, {cols} columns");
+            dot_rows_s8_s16_s64(&w8, cols, &x, &mut out);
+            assert_eq!(out, [cols as i64 * (1 << 22); 5], "i8, {cols} columns");
         }
     }
 

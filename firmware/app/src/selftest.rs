@@ -9,9 +9,13 @@
 //! extremes: `-32768`/`-128` weights times `-32768` activations (each `i16` product 2^30,
 //! a pair 2^31 — one past `i32`), alternating `MIN`/`MAX`, and pseudo-random full-range
 //! values. Each case compares the public kernel with its `_ref`, and the all-`MIN` cases
-//! also with the closed form `n·2^30` / `n·2^22`.
+//! also with the closed form `n·2^30` / `n·2^22`. The multi-row kernels (`dot_rows_*`: the
+//! 3- and 4-row `asm!` groups on the Cortex-M4, the 2-row groups of the portable path) get
+//! the same patterns and alignments over 1–9 rows and the column counts around their block
+//! and span boundaries ([`rows_cases`]).
 
 use neuroloop_core::kernel::{
+    dot_rows_s16_s16_s64, dot_rows_s16_s16_s64_ref, dot_rows_s8_s16_s64, dot_rows_s8_s16_s64_ref,
     dot_s16_s16_s64, dot_s16_s16_s64_ref, dot_s8_s16_s64, dot_s8_s16_s64_ref,
 };
 
@@ -127,6 +131,76 @@ pub fn kernels() -> Result<u32, Mismatch> {
                         cases += 3;
                     }
                 }
+            }
+            for x_offset in 0..2 {
+                cases += rows_cases(pattern, w_offset, x_offset, &w8, &w16, &x)?;
+            }
+        }
+    }
+    Ok(cases)
+}
+
+/// Row counts of the multi-row cases: every group size and remainder of the kernels.
+const ROWS: core::ops::RangeInclusive<usize> = 1..=9;
+/// Column counts of the multi-row cases: below and around the narrow-matrix cut (8), the
+/// 8-column blocks and the 256-column `i32` spans.
+const COLS: [core::ops::RangeInclusive<usize>; 5] =
+    [1..=20, 31..=33, 63..=65, 127..=129, 255..=257];
+
+/// The multi-row kernels (`dot_rows_*`) against their references: every row count in
+/// [`ROWS`] × column count in [`COLS`] that fits the buffers, weight buffers whole and cut
+/// short by 1–2 bytes (last row partial), and the closed form for the all-`MIN` pattern.
+fn rows_cases(
+    pattern: u8,
+    w_offset: usize,
+    x_offset: usize,
+    w8: &[u8],
+    w16: &[u8],
+    x: &[i16],
+) -> Result<u32, Mismatch> {
+    let mut cases = 0;
+    let (mut got, mut want) = ([0i64; 9], [0i64; 9]);
+    for cols in COLS.iter().cloned().flatten() {
+        for rows in ROWS.clone().filter(|r| r * cols <= N_MAX) {
+            let xs = &x[x_offset..x_offset + cols];
+            for trim in 0..3 {
+                let case = |kernel, got, want| Mismatch {
+                    kernel,
+                    pattern,
+                    n_w: rows * cols,
+                    n_x: cols,
+                    w_offset,
+                    x_offset,
+                    got,
+                    want,
+                };
+                let ws = &w8[w_offset..w_offset + rows * cols - trim.min(rows * cols)];
+                dot_rows_s8_s16_s64(ws, cols, xs, &mut got[..rows]);
+                dot_rows_s8_s16_s64_ref(ws, cols, xs, &mut want[..rows]);
+                if let Some(r) = (0..rows).find(|&r| got[r] != want[r]) {
+                    return Err(case("dot_rows_s8_s16_s64", got[r], want[r]));
+                }
+                if pattern == 1 && trim == 0 && want[rows - 1] != cols as i64 * (1 << 22) {
+                    return Err(case(
+                        "dot_rows_s8_s16_s64_ref",
+                        want[rows - 1],
+                        cols as i64 * (1 << 22),
+                    ));
+                }
+                let ws = &w16[w_offset..w_offset + 2 * rows * cols - trim];
+                dot_rows_s16_s16_s64(ws, cols, xs, &mut got[..rows]);
+                dot_rows_s16_s16_s64_ref(ws, cols, xs, &mut want[..rows]);
+                if let Some(r) = (0..rows).find(|&r| got[r] != want[r]) {
+                    return Err(case("dot_rows_s16_s16_s64", got[r], want[r]));
+                }
+                if pattern == 1 && trim == 0 && want[rows - 1] != cols as i64 * (1 << 30) {
+                    return Err(case(
+                        "dot_rows_s16_s16_s64_ref",
+                        want[rows - 1],
+                        cols as i64 * (1 << 30),
+                    ));
+                }
+                cases += 2;
             }
         }
     }

@@ -1,0 +1,180 @@
+//! neuroloop MCU benchmark and exactness probe under QEMU `-icount shift=0`.
+//!
+//! One binary per architecture: thumbv6m for the Cortex-M0 (`-machine microbit`, nRF51),
+//! thumbv7em with feature `dsp` for the Cortex-M4 (`mps2-an386`) and Cortex-M7
+//! (`mps2-an500`). The host (`tests/tests/bench_qemu.rs`, run by `cargo xtask bench-mcu`
+//! and `cargo xtask qemu-test`) writes a *job* file and QEMU loads it into code memory at
+//! [`JOB_ADDR`] (`-device loader,file=JOB,addr=…`), so one build serves every model:
+//!
+//! | offset | field |
+//! |---|---|
+//! | 0 | magic `NLBJ` |
+//! | 4 | steps `u32` LE |
+//! | 8 | `n_in` `u32` LE |
+//! | 12 | blob length `u32` LE |
+//! | 16 | inputs: `steps · n_in` `i16` LE, zero-padded to a multiple of 4 bytes |
+//! | then | the model blob |
+//!
+//! The binary runs [`Network::step`] on each input row, times every step with SysTick
+//! (core clock; with `-icount shift=0` one instruction is 1 ns, so one tick is 40
+//! instructions on mps2 at 25 MHz and 62.5 on the nRF51 at 16 MHz; the host calibrates the
+//! ratio with a known loop, [`CALIB_LOOPS`]), and hashes the whole trajectory (`x`, `r`,
+//! `y` after every step, FNV-1a 64) so the host can check it bit for bit against its own
+//! core run. It prints one line on semihosting and exits 0:
+//!
+//! `bench path=<kernel path> steps=S ticks=T calib_ticks=C hash=H`
+//!
+//! A bad job, panic or HardFault prints a line and exits 1. `unsafe` is used only to read
+//! the job QEMU placed at [`JOB_ADDR`] and for the `HardFault` signature cortex-m-rt
+//! requires.
+#![no_std]
+#![no_main]
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m::peripheral::SYST;
+use cortex_m_rt::{entry, exception, ExceptionFrame};
+use cortex_m_semihosting::{debug, hprintln};
+use neuroloop_core::{Model, Network};
+
+/// Where QEMU loads the job: above the code (64 KiB on the microbit's 256 KiB flash,
+/// 1 MiB in mps2's 4 MiB code memory; `build.rs` stops the linker's code region there).
+#[cfg(bench_m0)]
+const JOB_ADDR: usize = 0x0001_0000;
+#[cfg(not(bench_m0))]
+const JOB_ADDR: usize = 0x0010_0000;
+/// Largest job: the rest of the memory region.
+#[cfg(bench_m0)]
+const JOB_MAX: usize = 0x0004_0000 - JOB_ADDR;
+#[cfg(not(bench_m0))]
+const JOB_MAX: usize = 0x0040_0000 - JOB_ADDR;
+/// State words: N_rec ≤ 1024 with up to 256 outputs would not fit the microbit's RAM; the
+/// bench stays at N_rec ≤ 512 with ≤ 256 outputs.
+const STATE_WORDS: usize = 2 * 512 + 256;
+/// Calibration: `cortex_m::asm::delay(CALIB_LOOPS - 1)` runs `2 · CALIB_LOOPS`
+/// instructions (`subs` + `bne` per loop).
+const CALIB_LOOPS: u32 = 1_000_000;
+
+fn word(job: &[u8], at: usize) -> Option<usize> {
+    let b = job.get(at..at + 4)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+}
+
+/// SysTick ticks elapsed between two readings of the down-counter (24 bits).
+fn elapsed(t0: u32, t1: u32) -> u32 {
+    t0.wrapping_sub(t1) & 0x00FF_FFFF
+}
+
+struct Fnv(u64);
+
+impl Fnv {
+    fn add(&mut self, v: &[i16]) {
+        for &x in v {
+            for b in x.to_le_bytes() {
+                self.0 = (self.0 ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3);
+            }
+        }
+    }
+}
+
+fn fail(what: &str) -> ! {
+    hprintln!("bench error: {}", what);
+    debug::exit(debug::EXIT_FAILURE);
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+#[entry]
+fn main() -> ! {
+    let mut cp = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals"));
+    let syst: &mut SYST = &mut cp.SYST;
+    syst.set_clock_source(SystClkSource::Core);
+    syst.set_reload(0x00FF_FFFF);
+    syst.clear_current();
+    syst.enable_counter();
+
+    // SAFETY: QEMU's `-device loader` placed the job at JOB_ADDR before reset; the region
+    // (flash / code memory above this binary, see build.rs) is mapped, readable for
+    // JOB_MAX bytes and never written while the program runs.
+    let job: &'static [u8] = unsafe { core::slice::from_raw_parts(JOB_ADDR as *const u8, JOB_MAX) };
+    if job.get(..4) != Some(b"NLBJ".as_slice()) {
+        fail("no job at JOB_ADDR (missing -device loader?)");
+    }
+    let (steps, n_in, blob_len) = match (word(job, 4), word(job, 8), word(job, 12)) {
+        (Some(s), Some(n), Some(b)) => (s, n, b),
+        _ => fail("job header"),
+    };
+    let in_bytes = (2 * steps * n_in).next_multiple_of(4);
+    let inputs = job
+        .get(16..16 + 2 * steps * n_in)
+        .unwrap_or_else(|| fail("job inputs"));
+    let blob = job
+        .get(16 + in_bytes..16 + in_bytes + blob_len)
+        .unwrap_or_else(|| fail("job blob"));
+    let model = Model::from_bytes(blob).unwrap_or_else(|_| fail("blob does not decode"));
+    let state = cortex_m::singleton!(: [i16; STATE_WORDS] = [0; STATE_WORDS])
+        .unwrap_or_else(|| fail("state"));
+    let mut net = Network::new(model, state).unwrap_or_else(|_| fail("state buffer"));
+
+    let t0 = SYST::get_current();
+    cortex_m::asm::delay(CALIB_LOOPS - 1);
+    let calib = elapsed(t0, SYST::get_current());
+
+    let mut hash = Fnv(0xCBF2_9CE4_8422_2325);
+    let mut u = [0i16; 256];
+    let mut ticks = 0u64;
+    for k in 0..steps {
+        for (i, ui) in u[..n_in].iter_mut().enumerate() {
+            let at = 2 * (k * n_in + i);
+            *ui = i16::from_le_bytes([inputs[at], inputs[at + 1]]);
+        }
+        let t0 = SYST::get_current();
+        let r = net.step(&u[..n_in]);
+        let t1 = SYST::get_current();
+        if r.is_err() {
+            fail("step refused the input");
+        }
+        ticks += elapsed(t0, t1) as u64;
+        hash.add(net.state());
+        hash.add(net.rates());
+        hash.add(net.outputs());
+    }
+    hprintln!(
+        "bench path={} steps={} ticks={} calib_ticks={} hash={:016x}",
+        neuroloop_core::kernel::PATH,
+        steps,
+        ticks,
+        calib,
+        hash.0
+    );
+    debug::exit(debug::EXIT_SUCCESS);
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+static FAILING: AtomicBool = AtomicBool::new(false);
+
+#[exception]
+unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
+    // Load + store, not `swap`: thumbv6m has no atomic read-modify-write (one core).
+    if !FAILING.load(Ordering::SeqCst) {
+        FAILING.store(true, Ordering::SeqCst);
+        hprintln!("HardFault at pc={:#010x}", ef.pc());
+    }
+    debug::exit(debug::EXIT_FAILURE);
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    // Load + store, not `swap`: thumbv6m has no atomic read-modify-write (one core).
+    if !FAILING.load(Ordering::SeqCst) {
+        FAILING.store(true, Ordering::SeqCst);
+        hprintln!("panic: {}", info);
+    }
+    debug::exit(debug::EXIT_FAILURE);
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
