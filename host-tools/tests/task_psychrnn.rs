@@ -59,7 +59,7 @@ fn task_perceptual_mask_and_targets() {
         let t = build(&TaskSpec::named("perceptual-discrimination")).unwrap();
         // Use the inputs as the "output": mean over the masked period is noise only, so
         // instead check the task's accuracy of the targets against themselves is 1.
-        t.accuracy(&b.y, &b.y, &b.mask, b.n_trials)
+        t.accuracy(&b, &b.y)
     };
     assert_eq!(acc, 1.0);
 }

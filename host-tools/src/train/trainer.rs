@@ -396,12 +396,7 @@ impl Trainer {
             k,
             true,
         );
-        let acc = task.accuracy(
-            &self.batch.y,
-            &self.out,
-            &self.batch.mask,
-            self.batch.n_trials,
-        );
+        let acc = task.accuracy(&self.batch, &self.out);
         let g = &mut self.grads;
         g.fill_zero();
         for w in &self.workers {
@@ -463,12 +458,7 @@ impl Trainer {
             self.batches_done,
             false,
         );
-        task.accuracy(
-            &self.batch.y,
-            &self.out,
-            &self.batch.mask,
-            self.batch.n_trials,
-        )
+        task.accuracy(&self.batch, &self.out)
     }
 
     /// The model with the current parameters and a training summary.
