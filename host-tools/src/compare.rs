@@ -188,7 +188,7 @@ fn pass(
         let mut batch = Batch::new(d, n);
         for j in 0..n {
             let mut rng = trial_rng(seed, stream::EVAL, k as u64, j as u64);
-            task.trial(
+            batch.vars[j] = task.trial(
                 &mut rng,
                 &mut batch.x[j * xi..(j + 1) * xi],
                 &mut batch.y[j * yo..(j + 1) * yo],

@@ -14,6 +14,7 @@ pub mod quantize;
 pub mod quickstart;
 pub mod rig;
 pub mod run;
+pub mod tasks;
 pub mod train;
 pub mod values;
 
@@ -58,6 +59,9 @@ pub enum Command {
     Rig(rig::RigCommand),
     /// The firmware running on this host behind the wire protocol (no board needed).
     DeviceSim(device_sim::DeviceSimArgs),
+    /// The task library and task files: list, show, check, sample (docs/tasks.md).
+    #[command(subcommand)]
+    Tasks(tasks::TasksCommand),
 }
 
 impl Cli {
@@ -75,6 +79,7 @@ impl Cli {
             Command::Quickstart(a) => Cmd::Quickstart(a.into()),
             Command::Rig(c) => Cmd::Rig(c.into()),
             Command::DeviceSim(a) => Cmd::DeviceSim(a.into()),
+            Command::Tasks(c) => Cmd::Tasks(c.into()),
         }
     }
 }

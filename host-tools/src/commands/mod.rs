@@ -17,6 +17,7 @@ pub mod quickstart;
 pub mod report;
 pub mod rig;
 pub mod run;
+pub mod tasks;
 pub mod train;
 
 /// One subcommand with its typed config.
@@ -44,6 +45,8 @@ pub enum Command {
     Rig(rig::RigCmd),
     /// `neuroloop device-sim`.
     DeviceSim(device_sim::DeviceSimCmd),
+    /// `neuroloop tasks …`.
+    Tasks(tasks::TasksCmd),
 }
 
 /// Validate the command's config, then run it.
@@ -60,6 +63,7 @@ pub fn run(cmd: &Command) -> anyhow::Result<()> {
         Command::Quickstart(c) => c.validate().and_then(|()| quickstart::run(c)),
         Command::Rig(c) => c.validate().and_then(|()| rig::run(c)),
         Command::DeviceSim(c) => c.validate().and_then(|()| device_sim::run(c)),
+        Command::Tasks(c) => c.validate().and_then(|()| tasks::run(c)),
     }
 }
 

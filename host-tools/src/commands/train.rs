@@ -86,11 +86,17 @@ impl TrainCmd {
     /// `task.name`), else the checkpoint's when resuming, else the task's defaults; then
     /// the flags on top.
     fn resolve(&self, ckpt: Option<&Checkpoint>) -> anyhow::Result<TrainConfig> {
-        let mut cfg = match (&self.config, ckpt, &self.task) {
+        let spec = self
+            .task
+            .as_deref()
+            .map(crate::task::TaskSpec::from_arg)
+            .transpose()?;
+        let task = spec.as_ref().map(|s| s.name.as_str());
+        let mut cfg = match (&self.config, ckpt, task) {
             (Some(p), _, task) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("reading config {}", p.display()))?;
-                TrainConfig::from_toml_with_task(&text, &p.display().to_string(), task.as_deref())?
+                TrainConfig::from_toml_with_task(&text, &p.display().to_string(), task)?
             }
             (None, Some(k), _) => k.config.clone(),
             (None, None, Some(name)) => TrainConfig::for_task(name),
@@ -99,8 +105,9 @@ impl TrainCmd {
                 TASK_NAMES.join(", ")
             ),
         };
-        if let Some(name) = &self.task {
-            cfg.task.name = name.clone();
+        if let Some(s) = spec {
+            cfg.task.name = s.name;
+            cfg.task.file = s.file;
         }
         let c = &mut cfg;
         set(&mut c.model.n_rec, self.n_rec);

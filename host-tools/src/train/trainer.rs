@@ -192,6 +192,7 @@ impl Trainer {
         let mut rng = trial_rng(config.seed, stream::INIT, 0, 0);
         let mut model = init_model(&arch, &config.init, &mut rng);
         model.task = first.name().to_string();
+        model.task_file = config.task.file.clone();
         let net = Net::from_model(&model);
         let t = &config.train;
         let adam = Adam::new(&net.params, t.learning_rate, t.beta1, t.beta2, t.epsilon);
