@@ -24,15 +24,30 @@ macro_rules! task {
 }
 
 /// Every built-in task file, in [`super::TASK_NAMES`] order.
-pub const BUILTINS: [Builtin; 3] = [
+pub const BUILTINS: [Builtin; 9] = [
     task!("context-dependent-dm", None),
     task!("go-no-go", None),
     task!("delay-match-sample", None),
+    task!("delay-comparison", None),
+    task!("ready-set-go", None),
+    task!("anti-reach", None),
+    task!("multi-sensory-integration", None),
+    task!("interval-discrimination", None),
+    task!("perceptual-dm-delay-response", None),
 ];
 
 /// The built-in task file called `name`.
 pub fn find(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
+}
+
+/// The default training trial count (`trials`) of a task file or built-in task file.
+pub fn default_trials(spec: &super::TaskSpec) -> Option<u64> {
+    let text = spec
+        .file
+        .as_deref()
+        .or_else(|| find(&spec.name).map(|b| b.text))?;
+    super::file::parse(text, &spec.name).ok().map(|f| f.trials)
 }
 
 #[cfg(test)]

@@ -12,13 +12,19 @@ use super::AnyTask;
 
 /// Names of the built-in tasks, as accepted by [`build`]: the three PsychRNN ports, then
 /// [`builtin::BUILTINS`] in order.
-pub const TASK_NAMES: [&str; 6] = [
+pub const TASK_NAMES: [&str; 12] = [
     "perceptual-discrimination",
     "delayed-discrimination",
     "match-to-category",
     "context-dependent-dm",
     "go-no-go",
     "delay-match-sample",
+    "delay-comparison",
+    "ready-set-go",
+    "anti-reach",
+    "multi-sensory-integration",
+    "interval-discrimination",
+    "perceptual-dm-delay-response",
 ];
 
 /// Most steps a trial may have (`ceil(task.t / task.dt)`): 1000 s at dt = 10 ms.

@@ -2,7 +2,7 @@
 //! durations (rounded to dt), then fills inputs (plus noise), targets and mask epoch by
 //! epoch, and scores trials by the file's rule.
 
-use super::{Dist, Rule, Signal, TaskFile, VarDef};
+use super::{Dist, Rule, Shape, Signal, TaskFile, VarDef};
 use crate::task::{Batch, Task, TaskDims, TaskRng, TrialVars};
 use rand::Rng;
 use rand_distr::{Exp1, StandardNormal};
@@ -54,7 +54,8 @@ impl FileTask {
         if v.len() != self.file.var_names.len() {
             return false;
         }
-        let (s, e) = self.epoch_steps(v, self.file.accuracy_epoch);
+        let (first, last) = self.file.accuracy_epochs;
+        let (s, e) = (self.epoch_steps(v, first).0, self.epoch_steps(v, last).1);
         if e <= s {
             return false;
         }
@@ -82,13 +83,14 @@ impl FileTask {
                 level,
                 expect,
                 tolerance,
+                slack,
             } => {
                 let target = expect.eval(v);
                 let dt = f64::from(self.dims.dt);
                 (s..e)
                     .find(|&k| f64::from(out[k * no + channel]) >= *level)
                     .is_some_and(|k| {
-                        ((k - s) as f64 * dt - target).abs() <= tolerance * target.abs()
+                        ((k - s) as f64 * dt - target).abs() <= tolerance * target.abs() + slack
                     })
             }
         }
@@ -139,15 +141,17 @@ fn add_signals(sigs: &[Signal], v: &[f64], buf: &mut [f64]) {
                 count,
                 angle,
                 scale,
-                width,
+                shape,
             } => {
                 let (a, h) = (angle.eval(v), scale.eval(v));
+                let step = 2.0 * PI / *count as f64;
+                let nearest = ((a.rem_euclid(2.0 * PI) / step).round() as usize) % *count;
                 for i in 0..*count {
-                    let pref = 2.0 * PI * i as f64 / *count as f64;
-                    let d = (pref - a + PI).rem_euclid(2.0 * PI) - PI;
-                    buf[first + i] += h * match width {
-                        None => 0.5 * (1.0 + d.cos()),
-                        Some(w) => (-d * d / (2.0 * w * w)).exp(),
+                    let d = (i as f64 * step - a + PI).rem_euclid(2.0 * PI) - PI;
+                    buf[first + i] += h * match shape {
+                        Shape::Cosine => d.cos(),
+                        Shape::Gaussian(w) => (-d * d / (2.0 * w * w)).exp(),
+                        Shape::OneHot => f64::from(u8::from(i == nearest)),
                     };
                 }
             }

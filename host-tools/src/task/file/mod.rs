@@ -10,6 +10,8 @@
 pub mod expr;
 mod interp;
 mod parse;
+mod reader;
+mod rule;
 
 pub use expr::Expr;
 pub use interp::FileTask;
@@ -121,10 +123,20 @@ pub enum Signal {
         angle: Expr,
         /// Height.
         scale: Expr,
-        /// `None`: cosine bump `(1 + cos(θᵢ − angle))/2`; `Some(σ)`: Gaussian of width σ rad
-        /// on the wrapped difference.
-        width: Option<f64>,
+        /// Profile over the ring.
+        shape: Shape,
     },
+}
+
+/// A ring signal's profile over the wrapped difference `d = θᵢ − angle`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Shape {
+    /// `cos d` (NeuroGym's ring inputs).
+    Cosine,
+    /// `exp(−d²/2σ²)` with width σ rad.
+    Gaussian(f64),
+    /// 1 on the channel nearest `angle`, 0 elsewhere (a one-hot choice on a ring).
+    OneHot,
 }
 
 /// One epoch: a duration, the inputs and targets during it, and the mask.
@@ -162,7 +174,7 @@ pub enum Rule {
         expect: Expr,
     },
     /// Output `channel` first reaches `level` at `expect` ms after the window starts,
-    /// within `tolerance·expect`.
+    /// within `tolerance·expect + slack` ms.
     Threshold {
         /// Output channel.
         channel: usize,
@@ -172,6 +184,8 @@ pub enum Rule {
         expect: Expr,
         /// Relative tolerance.
         tolerance: f64,
+        /// Absolute tolerance, ms.
+        slack: f64,
     },
 }
 
@@ -200,8 +214,8 @@ pub struct TaskFile {
     pub vars: Vec<VarDef>,
     /// Epochs in order.
     pub epochs: Vec<Epoch>,
-    /// Epoch whose steps are scored.
-    pub accuracy_epoch: usize,
+    /// First and last epoch of the scored window.
+    pub accuracy_epochs: (usize, usize),
     /// The scoring rule.
     pub rule: Rule,
     /// The file's text.

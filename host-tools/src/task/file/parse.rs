@@ -1,180 +1,9 @@
 //! Task file text → checked [`TaskFile`], every error with file, line, key and value.
 
-use super::{suggest, Dist, Epoch, Expr, FileError, Rule, Signal, TaskFile, VarDef};
-use std::ops::Range;
-use toml_edit::{ImDocument, Item, TableLike, Value};
-
-/// Largest channel count a task file may declare.
-const MAX_CHANNELS: usize = 4096;
-
-struct Cx<'a> {
-    file: &'a str,
-    text: &'a str,
-}
-
-type R<T> = Result<T, FileError>;
-
-impl Cx<'_> {
-    fn err(&self, span: Option<Range<usize>>, key: &str, message: impl Into<String>) -> FileError {
-        let line = span.map(|s| {
-            self.text[..s.start.min(self.text.len())]
-                .matches('\n')
-                .count()
-                + 1
-        });
-        FileError {
-            file: self.file.to_string(),
-            line,
-            key: key.to_string(),
-            message: message.into(),
-        }
-    }
-
-    /// Refuse keys of `t` not in `allowed`, suggesting the nearest.
-    fn keys(&self, t: &dyn TableLike, path: &str, allowed: &[&str]) -> R<()> {
-        for (k, item) in t.iter() {
-            if !allowed.contains(&k) {
-                let span = t.key(k).and_then(|k| k.span()).or_else(|| item.span());
-                return Err(self.err(
-                    span,
-                    &join(path, k),
-                    format!(
-                        "is not a known key{}; valid keys here: {}",
-                        suggest(k, allowed.iter().copied()),
-                        allowed.join(", ")
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn table<'t>(&self, item: &'t Item, key: &str) -> R<&'t dyn TableLike> {
-        item.as_table_like().ok_or_else(|| {
-            self.err(
-                item.span(),
-                key,
-                format!("must be a table, got {}", show(item)),
-            )
-        })
-    }
-
-    fn num(&self, item: &Item, key: &str) -> R<f64> {
-        let v = match item.as_value() {
-            Some(Value::Float(f)) => *f.value(),
-            Some(Value::Integer(i)) => *i.value() as f64,
-            _ => {
-                return Err(self.err(
-                    item.span(),
-                    key,
-                    format!("must be a number, got {}", show(item)),
-                ))
-            }
-        };
-        if !v.is_finite() {
-            return Err(self.err(item.span(), key, format!("is {v}, must be finite")));
-        }
-        Ok(v)
-    }
-
-    fn nonneg(&self, item: &Item, key: &str) -> R<f64> {
-        let v = self.num(item, key)?;
-        if v < 0.0 {
-            return Err(self.err(item.span(), key, format!("is {v}, must be >= 0")));
-        }
-        Ok(v)
-    }
-
-    fn uint(&self, item: &Item, key: &str, lo: usize, hi: usize) -> R<usize> {
-        match item.as_value() {
-            Some(Value::Integer(i)) if (lo as i64..=hi as i64).contains(i.value()) => {
-                Ok(*i.value() as usize)
-            }
-            _ => Err(self.err(
-                item.span(),
-                key,
-                format!("is {}, must be an integer in {lo}..={hi}", show(item)),
-            )),
-        }
-    }
-
-    fn string(&self, item: &Item, key: &str) -> R<String> {
-        item.as_str().map(str::to_string).ok_or_else(|| {
-            self.err(
-                item.span(),
-                key,
-                format!("must be a string, got {}", show(item)),
-            )
-        })
-    }
-
-    fn nums(&self, item: &Item, key: &str) -> R<Vec<f64>> {
-        let a = item.as_array().ok_or_else(|| {
-            self.err(
-                item.span(),
-                key,
-                format!("must be an array of numbers, got {}", show(item)),
-            )
-        })?;
-        a.iter()
-            .map(|v| {
-                self.num(&Item::Value(v.clone()), key)
-                    .map_err(|e| FileError {
-                        line: e.line.or_else(|| self.err(v.span(), key, "").line),
-                        ..e
-                    })
-            })
-            .collect()
-    }
-
-    fn expr(&self, item: &Item, key: &str, vars: &[String]) -> R<Expr> {
-        if let Some(s) = item.as_str() {
-            return Expr::parse(s, vars)
-                .map_err(|m| self.err(item.span(), key, format!("= {s:?}: {m}")));
-        }
-        self.num(item, key).map(Expr::Num).map_err(|_| {
-            self.err(
-                item.span(),
-                key,
-                format!(
-                    "must be a number or an expression string, got {}",
-                    show(item)
-                ),
-            )
-        })
-    }
-
-    fn req<'t>(
-        &self,
-        t: &'t dyn TableLike,
-        span: Option<Range<usize>>,
-        path: &str,
-        k: &str,
-    ) -> R<&'t Item> {
-        t.get(k)
-            .ok_or_else(|| self.err(span, &join(path, k), "is missing"))
-    }
-}
-
-fn join(path: &str, k: &str) -> String {
-    if path.is_empty() {
-        k.to_string()
-    } else {
-        format!("{path}.{k}")
-    }
-}
-
-fn show(item: &Item) -> String {
-    match item {
-        Item::None => "nothing".into(),
-        Item::Value(v) => {
-            let s = v.to_string();
-            format!("{} {}", v.type_name(), s.trim())
-        }
-        Item::Table(_) => "a table".into(),
-        Item::ArrayOfTables(_) => "an array of tables".into(),
-    }
-}
+use super::reader::{join, show, Cx, MAX_CHANNELS, R};
+use super::rule::accuracy;
+use super::{suggest, Dist, Epoch, Expr, FileError, Shape, Signal, TaskFile, VarDef};
+use toml_edit::{ImDocument, Item, TableLike};
 
 const TOP: &[&str] = &[
     "name",
@@ -357,7 +186,7 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
 
     let acc_item = cx.req(root, top_span, "", "accuracy")?;
     let acc = cx.table(acc_item, "accuracy")?;
-    let (accuracy_epoch, rule) = accuracy(&cx, acc, acc_item.span(), &epochs, n_out, &var_names)?;
+    let (accuracy_epochs, rule) = accuracy(&cx, acc, acc_item.span(), &epochs, n_out, &var_names)?;
     Ok(TaskFile {
         name,
         description,
@@ -370,7 +199,7 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
         var_names,
         vars,
         epochs,
-        accuracy_epoch,
+        accuracy_epochs,
         rule,
         text: text.to_string(),
     })
@@ -660,9 +489,10 @@ fn signals(cx: &Cx, item: &Item, key: &str, n: usize, vars: &[String]) -> R<Vec<
                     cx.string(s, &join(&k, "shape"))
                 })
                 .map_err(line)?;
-            let width = match shape.as_str() {
-                "cosine" => None,
-                "gaussian" => Some(
+            let shape = match shape.as_str() {
+                "cosine" => Shape::Cosine,
+                "onehot" => Shape::OneHot,
+                "gaussian" => Shape::Gaussian(
                     cx.nonneg(
                         cx.req(t, span.clone(), &k, "width").map_err(line)?,
                         &join(&k, "width"),
@@ -674,8 +504,8 @@ fn signals(cx: &Cx, item: &Item, key: &str, n: usize, vars: &[String]) -> R<Vec<
                         span.clone(),
                         &join(&k, "shape"),
                         format!(
-                            "is {s:?}, must be \"cosine\" or \"gaussian\"{}",
-                            suggest(s, ["cosine", "gaussian"].into_iter())
+                            "is {s:?}, must be \"cosine\", \"gaussian\" or \"onehot\"{}",
+                            suggest(s, ["cosine", "gaussian", "onehot"].into_iter())
                         ),
                     )))
                 }
@@ -685,7 +515,7 @@ fn signals(cx: &Cx, item: &Item, key: &str, n: usize, vars: &[String]) -> R<Vec<
                 count: r[1] as usize,
                 angle,
                 scale,
-                width,
+                shape,
             });
         } else {
             cx.keys(t, &k, &["channel", "value"]).map_err(line)?;
@@ -706,131 +536,3 @@ fn signals(cx: &Cx, item: &Item, key: &str, n: usize, vars: &[String]) -> R<Vec<
     Ok(out)
 }
 
-fn accuracy(
-    cx: &Cx,
-    t: &dyn TableLike,
-    span: Option<Range<usize>>,
-    epochs: &[Epoch],
-    n_out: usize,
-    vars: &[String],
-) -> R<(usize, Rule)> {
-    cx.keys(
-        t,
-        "accuracy",
-        &[
-            "rule",
-            "epoch",
-            "channels",
-            "channel",
-            "expect",
-            "level",
-            "tolerance",
-        ],
-    )?;
-    let e_item = cx.req(t, span.clone(), "accuracy", "epoch")?;
-    let en = cx.string(e_item, "accuracy.epoch")?;
-    let Some(ei) = epochs.iter().position(|e| e.name == en) else {
-        let names: Vec<&str> = epochs.iter().map(|e| e.name.as_str()).collect();
-        return Err(cx.err(
-            e_item.span(),
-            "accuracy.epoch",
-            format!(
-                "is {en:?}, not an epoch{}; epochs: {}",
-                suggest(&en, names.iter().copied()),
-                names.join(", ")
-            ),
-        ));
-    };
-    if epochs[ei].duration.range().1 <= 0.0 {
-        return Err(cx.err(
-            e_item.span(),
-            "accuracy.epoch",
-            format!("is {en:?}, which always lasts 0 ms: nothing to score"),
-        ));
-    }
-    let r_item = cx.req(t, span.clone(), "accuracy", "rule")?;
-    let rule = cx.string(r_item, "accuracy.rule")?;
-    let expect = cx.expr(
-        cx.req(t, span.clone(), "accuracy", "expect")?,
-        "accuracy.expect",
-        vars,
-    )?;
-    let only = |keys: &[&str]| -> R<()> {
-        let mut allowed = vec!["rule", "epoch", "expect"];
-        allowed.extend_from_slice(keys);
-        cx.keys(t, "accuracy", &allowed)
-    };
-    let channel = || {
-        cx.uint(
-            cx.req(t, span.clone(), "accuracy", "channel")?,
-            "accuracy.channel",
-            0,
-            n_out - 1,
-        )
-    };
-    let level = || {
-        t.get("level")
-            .map_or(Ok(0.5), |i| cx.num(i, "accuracy.level"))
-    };
-    let rule = match rule.as_str() {
-        "argmax" => {
-            only(&["channels"])?;
-            let channels = match t.get("channels") {
-                None => (0..n_out).collect(),
-                Some(c) => {
-                    let arr = c.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
-                        cx.err(
-                            c.span(),
-                            "accuracy.channels",
-                            format!(
-                                "is {}, must be a non-empty array of output channels",
-                                show(c)
-                            ),
-                        )
-                    })?;
-                    arr.iter()
-                        .map(|v| {
-                            cx.uint(&Item::Value(v.clone()), "accuracy.channels", 0, n_out - 1)
-                                .map_err(|e| FileError {
-                                    line: cx.err(c.span(), "", "").line,
-                                    ..e
-                                })
-                        })
-                        .collect::<R<Vec<usize>>>()?
-                }
-            };
-            Rule::Argmax { channels, expect }
-        }
-        "sign" => {
-            only(&["channel", "level"])?;
-            Rule::Sign {
-                channel: channel()?,
-                level: level()?,
-                expect,
-            }
-        }
-        "threshold" => {
-            only(&["channel", "level", "tolerance"])?;
-            let tolerance = t
-                .get("tolerance")
-                .map_or(Ok(0.2), |i| cx.nonneg(i, "accuracy.tolerance"))?;
-            Rule::Threshold {
-                channel: channel()?,
-                level: level()?,
-                expect,
-                tolerance,
-            }
-        }
-        r => {
-            return Err(cx.err(
-                r_item.span(),
-                "accuracy.rule",
-                format!(
-                    "is {r:?}, must be \"argmax\", \"sign\" or \"threshold\"{}",
-                    suggest(r, ["argmax", "sign", "threshold"].into_iter())
-                ),
-            ))
-        }
-    };
-    Ok((ei, rule))
-}
