@@ -86,11 +86,7 @@ impl TrainCmd {
     /// `task.name`), else the checkpoint's when resuming, else the task's defaults; then
     /// the flags on top.
     fn resolve(&self, ckpt: Option<&Checkpoint>) -> anyhow::Result<TrainConfig> {
-        let spec = self
-            .task
-            .as_deref()
-            .map(TaskSpec::from_arg)
-            .transpose()?;
+        let spec = self.task.as_deref().map(TaskSpec::from_arg).transpose()?;
         let task = spec.as_ref().map(|s| s.name.as_str());
         let mut cfg = match (&self.config, ckpt, task) {
             (Some(p), _, task) => {

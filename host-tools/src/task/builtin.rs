@@ -25,15 +25,15 @@ macro_rules! task {
 
 /// Every built-in task file, in [`super::TASK_NAMES`] order.
 pub const BUILTINS: [Builtin; 9] = [
-    task!("context-dependent-dm", None),
-    task!("go-no-go", None),
-    task!("delay-match-sample", None),
-    task!("delay-comparison", None),
-    task!("ready-set-go", None),
-    task!("anti-reach", None),
-    task!("multi-sensory-integration", None),
-    task!("interval-discrimination", None),
-    task!("perceptual-dm-delay-response", None),
+    task!("context-dependent-dm", Some(0.636)),
+    task!("go-no-go", Some(1.000)),
+    task!("delay-match-sample", Some(0.493)),
+    task!("delay-comparison", Some(0.784)),
+    task!("ready-set-go", Some(1.000)),
+    task!("anti-reach", Some(0.449)),
+    task!("multi-sensory-integration", Some(1.000)),
+    task!("interval-discrimination", Some(0.643)),
+    task!("perceptual-dm-delay-response", Some(0.493)),
 ];
 
 /// The built-in task file called `name`.

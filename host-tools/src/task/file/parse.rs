@@ -535,4 +535,3 @@ fn signals(cx: &Cx, item: &Item, key: &str, n: usize, vars: &[String]) -> R<Vec<
     }
     Ok(out)
 }
-

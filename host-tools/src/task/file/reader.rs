@@ -19,7 +19,12 @@ pub(super) struct Cx<'a> {
 pub(super) type R<T> = Result<T, FileError>;
 
 impl Cx<'_> {
-    pub(super) fn err(&self, span: Option<Range<usize>>, key: &str, message: impl Into<String>) -> FileError {
+    pub(super) fn err(
+        &self,
+        span: Option<Range<usize>>,
+        key: &str,
+        message: impl Into<String>,
+    ) -> FileError {
         let line = span.map(|s| {
             self.text[..s.start.min(self.text.len())]
                 .matches('\n')
@@ -179,4 +184,3 @@ pub(super) fn show(item: &Item) -> String {
         Item::ArrayOfTables(_) => "an array of tables".into(),
     }
 }
-

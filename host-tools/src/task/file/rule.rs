@@ -59,7 +59,10 @@ pub(super) fn accuracy(
             }
         }
     };
-    if epochs[ei..=last].iter().all(|e| e.duration.range().1 <= 0.0) {
+    if epochs[ei..=last]
+        .iter()
+        .all(|e| e.duration.range().1 <= 0.0)
+    {
         return Err(cx.err(
             e_item.span(),
             "accuracy.epoch",
