@@ -28,7 +28,7 @@ pub const BUILTINS: [Builtin; 9] = [
     task!("context-dependent-dm", Some(0.636)),
     task!("go-no-go", Some(1.000)),
     task!("delay-match-sample", Some(0.493)),
-    task!("delay-comparison", Some(0.784)),
+    task!("delay-comparison", Some(1.000)),
     task!("ready-set-go", Some(1.000)),
     task!("anti-reach", Some(0.449)),
     task!("multi-sensory-integration", Some(1.000)),
