@@ -109,10 +109,11 @@ fn task_unknown_name_lists_valid() {
     assert!(TASK_NAMES.iter().all(|n| e.contains(n)), "{e}");
 }
 
-/// A short run per task: the loss over the last batches is clearly below the first ones.
+/// A short run per PsychRNN port (the first three names; task files are trained in
+/// tests/task_files.rs): the loss over the last batches is clearly below the first ones.
 #[test]
 fn train_short_run_loss_falls_every_task() {
-    for name in TASK_NAMES {
+    for name in &TASK_NAMES[..3] {
         let mut cfg = TrainConfig::for_task(name);
         cfg.model.n_rec = 32;
         cfg.train.batch = 16;
