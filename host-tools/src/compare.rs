@@ -188,7 +188,7 @@ fn pass(
         let mut batch = Batch::new(d, n);
         for j in 0..n {
             let mut rng = trial_rng(seed, stream::EVAL, k as u64, j as u64);
-            task.trial(
+            batch.vars[j] = task.trial(
                 &mut rng,
                 &mut batch.x[j * xi..(j + 1) * xi],
                 &mut batch.y[j * yo..(j + 1) * yo],
@@ -228,9 +228,9 @@ fn pass(
             }
             fixed_out.extend(fx.outputs.iter().map(|&v| v as f32));
         }
-        p.fixed_correct += task.accuracy(&batch.y, &fixed_out, &batch.mask, n) * n as f64;
+        p.fixed_correct += task.accuracy(&batch, &fixed_out) * n as f64;
         if eff.is_some() {
-            p.float_correct += task.accuracy(&batch.y, &float_out, &batch.mask, n) * n as f64;
+            p.float_correct += task.accuracy(&batch, &float_out) * n as f64;
         }
         done += n;
     }

@@ -138,7 +138,7 @@ pub fn evaluate(
                 noise: noise.name(),
             });
         }
-        correct += task.accuracy(&batch.y, &out, &batch.mask, n) * n as f64;
+        correct += task.accuracy(&batch, &out) * n as f64;
         loss_sum += l * n as f64;
         done += n;
         k += 1;

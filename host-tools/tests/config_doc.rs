@@ -31,6 +31,7 @@ fn full_task() -> TaskSpec {
         decision_duration: Some(100.0),
         n_in: Some(16),
         n_out: Some(2),
+        file: Some("name = \"x\"".into()),
     }
 }
 

@@ -59,7 +59,7 @@ fn task_perceptual_mask_and_targets() {
         let t = build(&TaskSpec::named("perceptual-discrimination")).unwrap();
         // Use the inputs as the "output": mean over the masked period is noise only, so
         // instead check the task's accuracy of the targets against themselves is 1.
-        t.accuracy(&b.y, &b.y, &b.mask, b.n_trials)
+        t.accuracy(&b, &b.y)
     };
     assert_eq!(acc, 1.0);
 }
@@ -109,10 +109,11 @@ fn task_unknown_name_lists_valid() {
     assert!(TASK_NAMES.iter().all(|n| e.contains(n)), "{e}");
 }
 
-/// A short run per task: the loss over the last batches is clearly below the first ones.
+/// A short run per PsychRNN port (the first three names; task files are trained in
+/// tests/task_files.rs): the loss over the last batches is clearly below the first ones.
 #[test]
 fn train_short_run_loss_falls_every_task() {
-    for name in TASK_NAMES {
+    for name in &TASK_NAMES[..3] {
         let mut cfg = TrainConfig::for_task(name);
         cfg.model.n_rec = 32;
         cfg.train.batch = 16;

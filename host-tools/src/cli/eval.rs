@@ -15,8 +15,8 @@ pub struct EvalArgs {
     /// float model a blob was quantized from).
     #[arg(long, value_name = "MODEL")]
     pub compare: Option<PathBuf>,
-    /// Task name (default: the task the model was trained on).
-    #[arg(long, value_enum)]
+    /// Task name or task file (default: the task the model was trained on).
+    #[arg(long, value_name = "NAME|FILE.toml")]
     pub task: Option<TaskArg>,
     /// Trials to evaluate.
     #[arg(long, default_value_t = 1000)]

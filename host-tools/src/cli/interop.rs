@@ -36,7 +36,7 @@ pub struct ImportPsychrnnArgs {
     pub name: Option<String>,
     /// Task the weights were trained on (PsychRNN files do not store it); recorded in the
     /// model, so `eval` and `quantize` default to it.
-    #[arg(long, value_enum, value_name = "NAME")]
+    #[arg(long, value_name = "NAME")]
     pub task: Option<TaskArg>,
     /// Output native float model (JSON).
     #[arg(short, long)]

@@ -15,6 +15,7 @@ pub mod quickstart;
 pub mod rig;
 pub mod run;
 pub mod sweep;
+pub mod tasks;
 pub mod train;
 pub mod values;
 
@@ -62,6 +63,9 @@ pub enum Command {
     /// Populations of networks: a grid of training runs, locally or as a Slurm array.
     #[command(subcommand)]
     Sweep(sweep::SweepCommand),
+    /// The task library and task files: list, show, check, sample (docs/tasks.md).
+    #[command(subcommand)]
+    Tasks(tasks::TasksCommand),
 }
 
 impl Cli {
@@ -80,6 +84,7 @@ impl Cli {
             Command::Rig(c) => Cmd::Rig(c.into()),
             Command::DeviceSim(a) => Cmd::DeviceSim(a.into()),
             Command::Sweep(c) => Cmd::Sweep(c.into()),
+            Command::Tasks(c) => Cmd::Tasks(c.into()),
         }
     }
 }

@@ -18,7 +18,7 @@ pub struct QuantizeArgs {
     pub output: PathBuf,
     /// Calibrate on trials of this task (default: the task the model was trained on;
     /// random task-like inputs if it has none). Also measures float vs fixed accuracy.
-    #[arg(long, value_enum, value_name = "NAME")]
+    #[arg(long, value_name = "NAME|FILE.toml")]
     pub calibrate_task: Option<TaskArg>,
     /// Calibration trials (at least 8).
     #[arg(long, default_value_t = 64)]

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 /// `neuroloop train`.
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
-    /// Task name; overrides `task.name` of the config (or fills it in).
-    #[arg(long, value_enum)]
+    /// Task name or task file (FILE.toml, docs/tasks.md); overrides `task.name` of the
+    /// config (or fills it in).
+    #[arg(long, value_name = "NAME|FILE.toml")]
     pub task: Option<TaskArg>,
     /// TOML config (every key: docs/config.md); flags override its keys.
     #[arg(long)]

@@ -69,23 +69,28 @@ impl From<NoiseArg> for Noise {
     }
 }
 
-/// A built-in task (the names of [`crate::task::TASK_NAMES`]).
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TaskArg {
-    /// PsychRNN `PerceptualDiscrimination`.
-    PerceptualDiscrimination,
-    /// PsychRNN `DelayedDiscrimination` (Romo).
-    DelayedDiscrimination,
-    /// PsychRNN `MatchToCategory`.
-    MatchToCategory,
-}
+/// A task: a built-in name ([`crate::task::TASK_NAMES`]) or a task file `FILE.toml`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskArg(String);
 
 impl TaskArg {
-    /// The task's name, as [`crate::task::build`] takes it.
+    /// The task's name or file path, as [`crate::task::TaskSpec::from_arg`] takes it.
     pub fn name(self) -> String {
-        self.to_possible_value()
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default()
+        self.0
+    }
+}
+
+impl std::str::FromStr for TaskArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.ends_with(".toml") || crate::task::TASK_NAMES.contains(&s) {
+            return Ok(TaskArg(s.to_string()));
+        }
+        Err(format!(
+            "{s:?} is neither a built-in task{} nor a task file (FILE.toml); tasks: {}",
+            crate::task::file::suggest(s, crate::task::TASK_NAMES.iter().copied()),
+            crate::task::TASK_NAMES.join(", ")
+        ))
     }
 }
 
@@ -94,9 +99,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn task_arg_names_are_the_library_task_names() {
-        let names: Vec<String> = TaskArg::value_variants().iter().map(|t| t.name()).collect();
-        assert_eq!(names, crate::task::TASK_NAMES);
+    fn task_arg_takes_names_and_files() {
+        for n in crate::task::TASK_NAMES {
+            assert_eq!(n.parse::<TaskArg>().unwrap().name(), n);
+        }
+        assert_eq!("my.toml".parse::<TaskArg>().unwrap().name(), "my.toml");
+        let e = "go-nogo".parse::<TaskArg>().unwrap_err();
+        assert!(e.contains("\"go-no-go\""), "{e}");
     }
 
     #[test]

@@ -101,9 +101,14 @@ pub fn run(cmd: &EvalCmd) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let (dt, tau, trained_on) = match (&float, &blob_model) {
-        (Some((_, m)), _) => (m.dt, m.tau, m.task.clone()),
-        (None, Some(b)) => (b.body().meta.dt, b.body().meta.tau, b.task().to_string()),
+    let (dt, tau, trained_on, task_file) = match (&float, &blob_model) {
+        (Some((_, m)), _) => (m.dt, m.tau, m.task.clone(), m.task_file.clone()),
+        (None, Some(b)) => (
+            b.body().meta.dt,
+            b.body().meta.tau,
+            b.task().to_string(),
+            None,
+        ),
         (None, None) => unreachable!("--model is one of the two"),
     };
     let name = cmd.task.clone().unwrap_or(trained_on);
@@ -113,7 +118,13 @@ pub fn run(cmd: &EvalCmd) -> anyhow::Result<()> {
             cmd.model.display()
         );
     }
-    let mut spec = TaskSpec::named(&name);
+    let mut spec = match &cmd.task {
+        Some(arg) => TaskSpec::from_arg(arg)?,
+        None => TaskSpec {
+            file: task_file,
+            ..TaskSpec::named(&name)
+        },
+    };
     spec.dt = dt;
     spec.tau = tau;
     if let Some(t) = cmd.t {

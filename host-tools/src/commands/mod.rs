@@ -18,6 +18,7 @@ pub mod report;
 pub mod rig;
 pub mod run;
 pub mod sweep;
+pub mod tasks;
 pub mod train;
 
 /// One subcommand with its typed config.
@@ -47,6 +48,8 @@ pub enum Command {
     DeviceSim(device_sim::DeviceSimCmd),
     /// `neuroloop sweep …`.
     Sweep(sweep::SweepCmd),
+    /// `neuroloop tasks …`.
+    Tasks(tasks::TasksCmd),
 }
 
 /// Validate the command's config, then run it.
@@ -64,6 +67,7 @@ pub fn run(cmd: &Command) -> anyhow::Result<()> {
         Command::Rig(c) => c.validate().and_then(|()| rig::run(c)),
         Command::DeviceSim(c) => c.validate().and_then(|()| device_sim::run(c)),
         Command::Sweep(c) => c.validate().and_then(|()| sweep::run(c)),
+        Command::Tasks(c) => c.validate().and_then(|()| tasks::run(c)),
     }
 }
 

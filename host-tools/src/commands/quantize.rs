@@ -111,8 +111,7 @@ pub fn run(cmd: &QuantizeCmd) -> anyhow::Result<()> {
     let model = crate::model::load(&cmd.model)?;
     let weights = cmd.weights;
     let task_name = cmd.calibrate_task.clone().or_else(|| {
-        TASK_NAMES
-            .contains(&model.task.as_str())
+        (TASK_NAMES.contains(&model.task.as_str()) || model.task_file.is_some())
             .then(|| model.task.clone())
     });
     if task_name.is_some() && cmd.steps.is_some() {
@@ -123,7 +122,13 @@ pub fn run(cmd: &QuantizeCmd) -> anyhow::Result<()> {
     }
     let task = match &task_name {
         Some(name) => {
-            let mut spec = TaskSpec::named(name);
+            let mut spec = match (&cmd.calibrate_task, &model.task_file) {
+                (Some(arg), _) => TaskSpec::from_arg(arg).context("--calibrate-task")?,
+                (None, file) => TaskSpec {
+                    file: file.clone(),
+                    ..TaskSpec::named(name)
+                },
+            };
             spec.dt = model.dt;
             spec.tau = model.tau;
             let t = build(&spec).context("--calibrate-task")?;

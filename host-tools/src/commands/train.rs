@@ -6,7 +6,7 @@
 
 use crate::outputs::{check_output, check_writable_dir, same_file};
 use crate::progress::Progress;
-use crate::task::TASK_NAMES;
+use crate::task::{TaskSpec, TASK_NAMES};
 use crate::train::checkpoint::{default_path, resume_diff, Checkpoint};
 use crate::train::estimate::{check_deployable, human_bytes, memory_limit, TrainEstimate};
 use crate::train::{TrainConfig, TrainError, TrainSummary, Trainer};
@@ -86,21 +86,32 @@ impl TrainCmd {
     /// `task.name`), else the checkpoint's when resuming, else the task's defaults; then
     /// the flags on top.
     fn resolve(&self, ckpt: Option<&Checkpoint>) -> anyhow::Result<TrainConfig> {
-        let mut cfg = match (&self.config, ckpt, &self.task) {
+        let spec = self.task.as_deref().map(TaskSpec::from_arg).transpose()?;
+        let task = spec.as_ref().map(|s| s.name.as_str());
+        let mut cfg = match (&self.config, ckpt, task) {
             (Some(p), _, task) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("reading config {}", p.display()))?;
-                TrainConfig::from_toml_with_task(&text, &p.display().to_string(), task.as_deref())?
+                TrainConfig::from_toml_with_task(&text, &p.display().to_string(), task)?
             }
             (None, Some(k), _) => k.config.clone(),
-            (None, None, Some(name)) => TrainConfig::for_task(name),
+            (None, None, Some(_)) => {
+                let s = spec.clone().unwrap_or_else(|| TaskSpec::named(""));
+                let mut c = TrainConfig::for_task(&s.name);
+                // a task file's own training length (`trials`), unless --trials
+                if let Some(n) = crate::task::builtin::default_trials(&s) {
+                    c.train.trials = n;
+                }
+                c
+            }
             (None, None, None) => anyhow::bail!(
                 "give --task NAME or --config FILE (tasks: {})",
                 TASK_NAMES.join(", ")
             ),
         };
-        if let Some(name) = &self.task {
-            cfg.task.name = name.clone();
+        if let Some(s) = spec {
+            cfg.task.name = s.name;
+            cfg.task.file = s.file;
         }
         let c = &mut cfg;
         set(&mut c.model.n_rec, self.n_rec);

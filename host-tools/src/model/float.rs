@@ -60,6 +60,10 @@ pub struct FloatModel {
     /// Task the model was trained on ("" if none).
     #[serde(default)]
     pub task: String,
+    /// The task file's TOML text when `task` is a user task file (docs/tasks.md), so
+    /// `eval` and `quantize` rebuild the task without the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_file: Option<String>,
     /// Inputs.
     pub n_in: usize,
     /// Recurrent units.
@@ -122,6 +126,7 @@ impl FloatModel {
             version: FORMAT_VERSION,
             name: name.into(),
             task: String::new(),
+            task_file: None,
             n_in,
             n_rec,
             n_out,

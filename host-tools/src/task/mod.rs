@@ -15,7 +15,9 @@
 //! | `delayed-discrimination` | 2 | 2 | `DelayedDiscrimination` (Romo) |
 //! | `match-to-category` | 16 | 2 | `MatchToCategory` |
 
+pub mod builtin;
 pub mod delayed;
+pub mod file;
 pub mod fit;
 pub mod match_category;
 pub mod perceptual;
@@ -93,10 +95,18 @@ pub trait Task: Send + Sync {
         y: &mut [f32],
         mask: &mut [f32],
     );
-    /// Accuracy over a batch (batch-major arrays); default: PsychRNN's masked-mean argmax.
-    fn accuracy(&self, y: &[f32], out: &[f32], mask: &[f32], n_trials: usize) -> f64 {
+    /// Accuracy of outputs `out` (batch-major, like `batch.y`) on `batch`; default:
+    /// PsychRNN's masked-mean argmax.
+    fn accuracy(&self, batch: &Batch, out: &[f32]) -> f64 {
         let d = self.dims();
-        masked_argmax_accuracy(y, out, mask, n_trials, d.n_steps, d.n_out)
+        masked_argmax_accuracy(
+            &batch.y,
+            out,
+            &batch.mask,
+            batch.n_trials,
+            d.n_steps,
+            d.n_out,
+        )
     }
 }
 
@@ -109,8 +119,8 @@ pub trait AnyTask: Send + Sync {
     /// Draw parameters and fill one trial; returns its condition variables.
     fn trial(&self, rng: &mut TaskRng, x: &mut [f32], y: &mut [f32], mask: &mut [f32])
         -> TrialVars;
-    /// Accuracy over a batch (batch-major arrays).
-    fn accuracy(&self, y: &[f32], out: &[f32], mask: &[f32], n_trials: usize) -> f64;
+    /// Accuracy of outputs `out` (batch-major, like `batch.y`) on `batch`.
+    fn accuracy(&self, batch: &Batch, out: &[f32]) -> f64;
 }
 
 impl<T: Task> AnyTask for T {
@@ -131,8 +141,8 @@ impl<T: Task> AnyTask for T {
         self.fill_trial(&p, rng, x, y, mask);
         self.vars(&p)
     }
-    fn accuracy(&self, y: &[f32], out: &[f32], mask: &[f32], n_trials: usize) -> f64 {
-        Task::accuracy(self, y, out, mask, n_trials)
+    fn accuracy(&self, batch: &Batch, out: &[f32]) -> f64 {
+        Task::accuracy(self, batch, out)
     }
 }
 

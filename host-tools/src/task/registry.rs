@@ -1,17 +1,30 @@
-//! The built-in tasks by name ([`TASK_NAMES`]) and [`build`], which checks a
-//! [`TaskSpec`]'s options and makes the task.
+//! The built-in tasks by name ([`TASK_NAMES`]: the Rust ports, then the task files of
+//! [`super::builtin`]) and [`build`], which checks a [`TaskSpec`]'s options and makes the
+//! task (a port, a built-in task file, or the user task file the spec carries).
 
+use super::builtin;
 use super::delayed::DelayedDiscrimination;
+use super::file::{FileError, FileTask};
 use super::match_category::MatchToCategory;
 use super::perceptual::PerceptualDiscrimination;
 use super::spec::TaskSpec;
 use super::AnyTask;
 
-/// Names of the built-in tasks, as accepted by [`build`].
-pub const TASK_NAMES: [&str; 3] = [
+/// Names of the built-in tasks, as accepted by [`build`]: the three PsychRNN ports, then
+/// [`builtin::BUILTINS`] in order.
+pub const TASK_NAMES: [&str; 12] = [
     "perceptual-discrimination",
     "delayed-discrimination",
     "match-to-category",
+    "context-dependent-dm",
+    "go-no-go",
+    "delay-match-sample",
+    "delay-comparison",
+    "ready-set-go",
+    "anti-reach",
+    "multi-sensory-integration",
+    "interval-discrimination",
+    "perceptual-dm-delay-response",
 ];
 
 /// Most steps a trial may have (`ceil(task.t / task.dt)`): 1000 s at dt = 10 ms.
@@ -35,6 +48,9 @@ pub enum TaskError {
         /// What is wrong, with the value.
         reason: String,
     },
+    /// A task file is malformed.
+    #[error(transparent)]
+    File(#[from] FileError),
 }
 
 fn field(field: &str, reason: String) -> TaskError {
@@ -70,6 +86,14 @@ pub fn build(spec: &TaskSpec) -> Result<Box<dyn AnyTask>, TaskError> {
                 spec.t, spec.dt
             ),
         ));
+    }
+    let text = match (&spec.file, builtin::find(&spec.name)) {
+        (Some(t), _) => Some((t.as_str(), format!("task file of {:?}", spec.name))),
+        (None, Some(b)) => Some((b.text, format!("builtin:{}", b.name))),
+        (None, None) => None,
+    };
+    if let Some((text, origin)) = text {
+        return build_file(spec, text, &origin);
     }
     let only = |ok: bool, name: &str| -> Result<(), TaskError> {
         if ok {
@@ -136,6 +160,55 @@ pub fn build(spec: &TaskSpec) -> Result<Box<dyn AnyTask>, TaskError> {
             name: spec.name.clone(),
         }),
     }
+}
+
+/// A task file's task: the PsychRNN ports' options do not apply; `task.t` must be left at
+/// its default or equal the file's `t` (a file sets its own trial length).
+fn build_file(spec: &TaskSpec, text: &str, origin: &str) -> Result<Box<dyn AnyTask>, TaskError> {
+    let f = super::file::parse(text, origin)?;
+    let mut spec_only = TaskSpec::named(&spec.name);
+    spec_only.dt = spec.dt;
+    spec_only.tau = spec.tau;
+    spec_only.t = spec.t;
+    spec_only.file = spec.file.clone();
+    if *spec != spec_only {
+        return Err(field(
+            "name",
+            format!(
+                "is {:?}, a task file: only task.dt and task.tau apply to it (the options of the PsychRNN ports do not)",
+                spec.name
+            ),
+        ));
+    }
+    if spec.t != TaskSpec::named("").t && (f64::from(spec.t) - f.t_ms).abs() > 1e-3 {
+        return Err(field(
+            "t",
+            format!(
+                "is {} ms; task {:?} sets its own trial length ({} ms, key `t` of its file)",
+                spec.t, f.name, f.t_ms
+            ),
+        ));
+    }
+    if f.name != spec.name {
+        return Err(field(
+            "name",
+            format!(
+                "is {:?}, but the task file is named {:?}",
+                spec.name, f.name
+            ),
+        ));
+    }
+    let steps = (f.t_ms / f64::from(spec.dt)).ceil();
+    if steps > MAX_STEPS as f64 {
+        return Err(field(
+            "dt",
+            format!(
+                "is {} ms: task {:?} lasts {} ms = {steps} steps, more than the {MAX_STEPS} steps a trial may have",
+                spec.dt, f.name, f.t_ms
+            ),
+        ));
+    }
+    Ok(Box::new(FileTask::new(f, spec.dt, spec.tau)))
 }
 
 /// delayed-discrimination's periods must fit in the trial: onset, stimulus 1, delay,

@@ -44,6 +44,10 @@ pub struct TaskSpec {
     /// match-to-category: categories / outputs (2).
     #[serde(default)]
     pub n_out: Option<usize>,
+    /// A user task file's TOML text (docs/tasks.md); `name` is then the file's `name`.
+    /// Kept in the config, checkpoint and model so the task can be rebuilt without the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 fn d_dt() -> f32 {
@@ -73,6 +77,23 @@ impl TaskSpec {
             decision_duration: None,
             n_in: None,
             n_out: None,
+            file: None,
         }
+    }
+
+    /// The spec for a `--task` argument: a built-in name, or a path ending in `.toml`
+    /// (read and checked now; its text is kept in [`TaskSpec::file`]).
+    pub fn from_arg(arg: &str) -> Result<Self, super::TaskError> {
+        if !arg.ends_with(".toml") {
+            return Ok(TaskSpec::named(arg));
+        }
+        let text = std::fs::read_to_string(arg).map_err(|e| super::TaskError::Field {
+            field: "--task".into(),
+            reason: format!("names {arg:?}, which cannot be read: {e}"),
+        })?;
+        let f = super::file::parse(&text, arg)?;
+        let mut s = TaskSpec::named(&f.name);
+        s.file = Some(text);
+        Ok(s)
     }
 }

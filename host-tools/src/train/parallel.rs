@@ -6,7 +6,7 @@
 use super::net::{Eff, Net};
 use super::objective::Objective;
 use super::workspace::Workspace;
-use crate::task::{trial_rng, AnyTask, Batch, TaskRng};
+use crate::task::{trial_rng, AnyTask, Batch, TaskRng, TrialVars};
 
 /// Worker threads to use (`0` = all cores).
 pub fn thread_count(requested: usize) -> usize {
@@ -51,13 +51,14 @@ pub fn run_chunks(
                x: &mut [f32],
                y: &mut [f32],
                m: &mut [f32],
-               o: &mut [f32]| {
+               o: &mut [f32],
+               v: &mut [TrialVars]| {
         let bc = w.bc;
         let mut rngs: Vec<TaskRng> = (0..bc)
             .map(|j| trial_rng(seed, kind, batch_idx, (first + j) as u64))
             .collect();
         for (j, r) in rngs.iter_mut().enumerate() {
-            task.trial(
+            v[j] = task.trial(
                 r,
                 &mut x[j * st * ni..(j + 1) * st * ni],
                 &mut y[j * st * no..(j + 1) * st * no],
@@ -81,6 +82,7 @@ pub fn run_chunks(
             &mut batch.mask[..],
             &mut out[..],
         );
+        let mut vs = &mut batch.vars[..];
         let mut handles = Vec::new();
         let mut first = 0;
         let n = workers.len();
@@ -91,14 +93,15 @@ pub fn run_chunks(
             let (ya, yr) = std::mem::take(&mut ys).split_at_mut(bc * st * no);
             let (ma, mr) = std::mem::take(&mut ms).split_at_mut(bc * st * no);
             let (oa, or) = std::mem::take(&mut os).split_at_mut(bc * st * no);
-            (xs, ys, ms, os) = (xr, yr, mr, or);
+            let (va, vr) = std::mem::take(&mut vs).split_at_mut(bc);
+            (xs, ys, ms, os, vs) = (xr, yr, mr, or, vr);
             let f = first;
             first += bc;
             if k + 1 == n {
-                local = job(w, f, xa, ya, ma, oa);
+                local = job(w, f, xa, ya, ma, oa, va);
             } else {
                 let job = &job;
-                handles.push(sc.spawn(move || job(w, f, xa, ya, ma, oa)));
+                handles.push(sc.spawn(move || job(w, f, xa, ya, ma, oa, va)));
             }
         }
         handles

@@ -192,6 +192,7 @@ impl Trainer {
         let mut rng = trial_rng(config.seed, stream::INIT, 0, 0);
         let mut model = init_model(&arch, &config.init, &mut rng);
         model.task = first.name().to_string();
+        model.task_file = config.task.file.clone();
         let net = Net::from_model(&model);
         let t = &config.train;
         let adam = Adam::new(&net.params, t.learning_rate, t.beta1, t.beta2, t.epsilon);
@@ -396,12 +397,7 @@ impl Trainer {
             k,
             true,
         );
-        let acc = task.accuracy(
-            &self.batch.y,
-            &self.out,
-            &self.batch.mask,
-            self.batch.n_trials,
-        );
+        let acc = task.accuracy(&self.batch, &self.out);
         let g = &mut self.grads;
         g.fill_zero();
         for w in &self.workers {
@@ -463,12 +459,7 @@ impl Trainer {
             self.batches_done,
             false,
         );
-        task.accuracy(
-            &self.batch.y,
-            &self.out,
-            &self.batch.mask,
-            self.batch.n_trials,
-        )
+        task.accuracy(&self.batch, &self.out)
     }
 
     /// The model with the current parameters and a training summary.
