@@ -10,6 +10,7 @@ pub mod device_sim;
 pub mod eval;
 pub mod inspect;
 pub mod interop;
+pub mod plot;
 pub mod quantize;
 pub mod quickstart;
 pub mod rig;
@@ -58,6 +59,9 @@ pub enum Command {
     Rig(rig::RigCommand),
     /// The firmware running on this host behind the wire protocol (no board needed).
     DeviceSim(device_sim::DeviceSimArgs),
+    /// Plots: loss, psychometric curve, trials, PCA trajectories, comparisons (PNG/SVG).
+    #[command(subcommand)]
+    Plot(plot::PlotCommand),
 }
 
 impl Cli {
@@ -75,6 +79,7 @@ impl Cli {
             Command::Quickstart(a) => Cmd::Quickstart(a.into()),
             Command::Rig(c) => Cmd::Rig(c.into()),
             Command::DeviceSim(a) => Cmd::DeviceSim(a.into()),
+            Command::Plot(c) => Cmd::Plot(c.into()),
         }
     }
 }

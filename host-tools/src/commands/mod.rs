@@ -12,6 +12,7 @@ pub mod eval;
 pub mod export;
 pub mod import;
 pub mod inspect;
+pub mod plot;
 pub mod quantize;
 pub mod quickstart;
 pub mod report;
@@ -44,6 +45,8 @@ pub enum Command {
     Rig(rig::RigCmd),
     /// `neuroloop device-sim`.
     DeviceSim(device_sim::DeviceSimCmd),
+    /// `neuroloop plot …`.
+    Plot(plot::PlotCmd),
 }
 
 /// Validate the command's config, then run it.
@@ -60,6 +63,7 @@ pub fn run(cmd: &Command) -> anyhow::Result<()> {
         Command::Quickstart(c) => c.validate().and_then(|()| quickstart::run(c)),
         Command::Rig(c) => c.validate().and_then(|()| rig::run(c)),
         Command::DeviceSim(c) => c.validate().and_then(|()| device_sim::run(c)),
+        Command::Plot(c) => c.validate().and_then(|()| plot::run(c)),
     }
 }
 

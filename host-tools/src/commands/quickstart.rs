@@ -137,7 +137,7 @@ pub fn run(cmd: &QuickstartCmd) -> anyhow::Result<()> {
         cfg.model.n_rec, cfg.train.batch, cfg.train.trials
     );
     let mut trainer = Trainer::new(cfg)?;
-    let summary = run_with_progress(&mut trainer, None)?;
+    let summary = run_with_progress(&mut trainer, None, None)?;
     let model = trainer.model();
     let model_path = cmd.dir.join("hello-world.json");
     model.save(&model_path)?;
