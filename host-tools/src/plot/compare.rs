@@ -152,6 +152,7 @@ impl ComparePlot {
                 style::label(),
             )
             .margin(10)
+            .margin_right(30)
             .x_label_area_size(44)
             .y_label_area_size(64)
             .build_cartesian_2d(0.0..t1, lo - pad..hi + pad)
@@ -194,16 +195,6 @@ impl ComparePlot {
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 8, y)], dark.stroke_width(2))
                 });
-        }
-        if k == 0 {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font(style::small())
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.4))
-                .draw()
-                .map_err(draw_err)?;
         }
         Ok(())
     }

@@ -62,14 +62,15 @@ fn panel<DB: DrawingBackend>(
     });
     let x_range = x[0].min(0.0)..x[x.len() - 1].max(1.0);
     let pale = colour.mix(0.3);
-    let label = if w > 1 {
-        format!("{name} (pale: each batch, line: mean of {w})")
+    let label = if log_y {
+        format!("{name} (log scale)")
     } else {
         name.to_string()
     };
     let mut builder = ChartBuilder::on(area);
     builder
         .margin(12)
+        .margin_right(30)
         .x_label_area_size(48)
         .y_label_area_size(80);
     macro_rules! draw {
@@ -119,7 +120,13 @@ impl Figure for LossPlot {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        let root = root.titled(&self.title, style::title()).map_err(draw_err)?;
+        let w = (self.rows.len() / 50).max(1) | 1;
+        let title = if w > 1 {
+            format!("{} (pale: each batch; line: mean of {w})", self.title)
+        } else {
+            self.title.clone()
+        };
+        let root = root.titled(&title, style::title()).map_err(draw_err)?;
         let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 / 2);
         let x: Vec<f64> = self.rows.iter().map(|r| r.trials as f64).collect();
         let loss: Vec<f64> = self.rows.iter().map(|r| r.loss).collect();

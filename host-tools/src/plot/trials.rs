@@ -98,6 +98,7 @@ fn draw_panel<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(area)
         .caption(&p.caption, style::label())
         .margin(10)
+        .margin_right(30)
         .x_label_area_size(44)
         .y_label_area_size(56)
         .build_cartesian_2d(t0..t1, lo - pad..hi + pad)
