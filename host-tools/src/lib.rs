@@ -43,6 +43,7 @@ pub mod linalg;
 pub mod model;
 pub mod noise;
 pub mod outputs;
+pub mod plot;
 pub mod progress;
 pub mod quantize;
 pub mod rig;

@@ -10,6 +10,7 @@ pub mod device_sim;
 pub mod eval;
 pub mod inspect;
 pub mod interop;
+pub mod plot;
 pub mod quantize;
 pub mod quickstart;
 pub mod rig;
@@ -66,6 +67,9 @@ pub enum Command {
     /// The task library and task files: list, show, check, sample (docs/tasks.md).
     #[command(subcommand)]
     Tasks(tasks::TasksCommand),
+    /// Plots: loss, psychometric curve, trials, PCA trajectories, comparisons (PNG/SVG).
+    #[command(subcommand)]
+    Plot(plot::PlotCommand),
 }
 
 impl Cli {
@@ -85,6 +89,7 @@ impl Cli {
             Command::DeviceSim(a) => Cmd::DeviceSim(a.into()),
             Command::Sweep(c) => Cmd::Sweep(c.into()),
             Command::Tasks(c) => Cmd::Tasks(c.into()),
+            Command::Plot(c) => Cmd::Plot(c.into()),
         }
     }
 }

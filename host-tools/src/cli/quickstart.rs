@@ -6,8 +6,8 @@ use std::path::PathBuf;
 /// `neuroloop quickstart`.
 #[derive(clap::Args, Debug)]
 pub struct QuickstartArgs {
-    /// Folder for the trained model and blobs (quickstart's own: a second run replaces
-    /// hello-world.json, hello-world-int16.nlb and hello-world-int8.nlb there).
+    /// Folder for the trained model, blobs, training log and plots (quickstart's own: a
+    /// second run replaces its hello-world* files there, nothing else).
     #[arg(long, default_value = "neuroloop-quickstart")]
     pub dir: PathBuf,
     /// Evaluation trials.

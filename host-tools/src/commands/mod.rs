@@ -12,6 +12,7 @@ pub mod eval;
 pub mod export;
 pub mod import;
 pub mod inspect;
+pub mod plot;
 pub mod quantize;
 pub mod quickstart;
 pub mod report;
@@ -50,6 +51,8 @@ pub enum Command {
     Sweep(sweep::SweepCmd),
     /// `neuroloop tasks …`.
     Tasks(tasks::TasksCmd),
+    /// `neuroloop plot …`.
+    Plot(plot::PlotCmd),
 }
 
 /// Validate the command's config, then run it.
@@ -68,6 +71,7 @@ pub fn run(cmd: &Command) -> anyhow::Result<()> {
         Command::DeviceSim(c) => c.validate().and_then(|()| device_sim::run(c)),
         Command::Sweep(c) => c.validate().and_then(|()| sweep::run(c)),
         Command::Tasks(c) => c.validate().and_then(|()| tasks::run(c)),
+        Command::Plot(c) => c.validate().and_then(|()| plot::run(c)),
     }
 }
 

@@ -3,16 +3,20 @@
 //! to int16 and int8 with calibration trials from the task, and print float and fixed-point
 //! accuracy on the same fresh trials, side by side.
 //!
-//! Its folder (`--dir`) is quickstart's own: a second run replaces the three files it
+//! It also writes the training log and three plots (loss, psychometric curve, trials;
+//! [`crate::plot`]) beside the model.
+//!
+//! Its folder (`--dir`) is quickstart's own: a second run replaces the seven files it
 //! wrote ([`OUTPUT_FILES`], said on stderr before any work) and touches nothing else, so
 //! the README's first command works on a fresh clone and when run again.
 
+use super::plot::{PlotCmd, PlotKind};
 use super::train::run_with_progress;
 use crate::compare::compare;
 use crate::outputs::check_writable_dir;
 use crate::quantize::{quantize, QuantConfig, WeightFormat};
 use crate::task::{build, calibration_inputs, TaskSpec};
-use crate::train::{TrainConfig, Trainer};
+use crate::train::{TrainConfig, TrainLog, Trainer};
 use anyhow::Context;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -34,10 +38,14 @@ pub struct QuickstartCmd {
 
 /// The files quickstart writes in its folder; a second run replaces them (the folder is
 /// quickstart's own), nothing else there is touched.
-pub const OUTPUT_FILES: [&str; 3] = [
+pub const OUTPUT_FILES: [&str; 7] = [
     "hello-world.json",
     "hello-world-int16.nlb",
     "hello-world-int8.nlb",
+    "hello-world.log.tsv",
+    "hello-world-loss.png",
+    "hello-world-psychometric.png",
+    "hello-world-trials.png",
 ];
 
 /// Most evaluation trials.
@@ -137,7 +145,8 @@ pub fn run(cmd: &QuickstartCmd) -> anyhow::Result<()> {
         cfg.model.n_rec, cfg.train.batch, cfg.train.trials
     );
     let mut trainer = Trainer::new(cfg)?;
-    let summary = run_with_progress(&mut trainer, None)?;
+    let mut log = TrainLog::create(&cmd.dir.join("hello-world.log.tsv"))?;
+    let summary = run_with_progress(&mut trainer, None, Some(&mut log))?;
     let model = trainer.model();
     let model_path = cmd.dir.join("hello-world.json");
     model.save(&model_path)?;
@@ -203,6 +212,36 @@ pub fn run(cmd: &QuickstartCmd) -> anyhow::Result<()> {
             super::report::accuracy(r.accuracy),
             r.bytes.map(|b| b.to_string()).unwrap_or_else(|| "-".into())
         );
+    }
+    eprintln!();
+    let plots = [
+        (
+            PlotKind::Loss {
+                log: log.path().to_path_buf(),
+            },
+            "hello-world-loss.png",
+        ),
+        (
+            PlotKind::Psychometric {
+                x: None,
+                channel: 1,
+                lapses: false,
+            },
+            "hello-world-psychometric.png",
+        ),
+        (PlotKind::Trials { by: None }, "hello-world-trials.png"),
+    ];
+    for (kind, file) in plots {
+        super::plot::run(&PlotCmd {
+            model: Some(model_path.clone()),
+            task: None,
+            trials: None,
+            seed: cmd.seed,
+            output: cmd.dir.join(file),
+            force: true,
+            json: false,
+            kind,
+        })?;
     }
     eprintln!("\nfiles in {}", cmd.dir.display());
     Ok(())

@@ -9,7 +9,7 @@ use crate::progress::Progress;
 use crate::task::{TaskSpec, TASK_NAMES};
 use crate::train::checkpoint::{default_path, resume_diff, Checkpoint};
 use crate::train::estimate::{check_deployable, human_bytes, memory_limit, TrainEstimate};
-use crate::train::{TrainConfig, TrainError, TrainSummary, Trainer};
+use crate::train::{log_path, LogRow, TrainConfig, TrainError, TrainLog, TrainSummary, Trainer};
 use anyhow::Context;
 use neuroloop_core::Transfer;
 use std::path::{Path, PathBuf};
@@ -222,12 +222,29 @@ fn shell_quote(a: &str) -> String {
 pub fn run_with_progress(
     trainer: &mut Trainer,
     ckpt: Option<&Path>,
+    mut log: Option<&mut TrainLog>,
 ) -> Result<TrainSummary, TrainError> {
     let total = trainer.total_batches();
     let bar = Progress::new(total, "train batches");
     let mut last = 0u64;
     let batch = trainer.config.train.batch as u64;
+    let start = std::time::Instant::now();
+    let mut log_failed = false;
     let summary = trainer.run(ckpt, &mut |p| {
+        if let (Some(l), false) = (log.as_deref_mut(), log_failed) {
+            let row = LogRow {
+                batch: p.batch,
+                trials: p.batch * batch,
+                loss: p.loss,
+                accuracy: p.accuracy,
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            // A full disk must not cost the training run: warn once, train on.
+            if let Err(e) = l.append(row) {
+                log_failed = true;
+                eprintln!("warning: training log not written any more: {e}");
+            }
+        }
         if p.batch == total || p.batch >= last + 5 {
             last = p.batch;
             bar.update(
@@ -292,6 +309,11 @@ pub fn run(cmd: &TrainCmd) -> anyhow::Result<()> {
         "this training run",
         "model.n_rec (--n-rec), train.batch (--batch) or the trial length (task.t / task.dt)",
     )?;
+    let log_file = log_path(&ckpt_path);
+    let mut log = match &ckpt {
+        Some(k) => TrainLog::resume(&log_file, k.batches_done),
+        None => TrainLog::create(&log_file),
+    }?;
     let mut trainer = match ckpt {
         Some(k) => {
             let done = k.batches_done;
@@ -312,7 +334,7 @@ pub fn run(cmd: &TrainCmd) -> anyhow::Result<()> {
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .context("installing the Ctrl-C handler")?;
     trainer.set_stop_flag(stop);
-    let summary = match run_with_progress(&mut trainer, Some(&ckpt_path)) {
+    let summary = match run_with_progress(&mut trainer, Some(&ckpt_path), Some(&mut log)) {
         Err(e @ TrainError::Interrupted { .. }) => {
             eprintln!("stopped by Ctrl-C; to continue run: {}", resume_command());
             return Err(e.into());
@@ -327,7 +349,7 @@ pub fn run(cmd: &TrainCmd) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&summary)?);
     }
     eprintln!(
-        "trained {}{}: {} batches ({} trials) in {:.2} s, loss {:.6}, last batch accuracy {:.4} ({}); model {}, checkpoint {}",
+        "trained {}{}: {} batches ({} trials) in {:.2} s, loss {:.6}, last batch accuracy {:.4} ({}); model {}, checkpoint {}, log {}",
         model.name,
         if model.name == trainer.task().name() {
             String::new()
@@ -341,7 +363,8 @@ pub fn run(cmd: &TrainCmd) -> anyhow::Result<()> {
         summary.accuracy,
         summary.stopped,
         output.display(),
-        ckpt_path.display()
+        ckpt_path.display(),
+        log.path().display()
     );
     Ok(())
 }

@@ -12,6 +12,7 @@
 //! | `adam.rs` | Adam and gradient clipping |
 //! | `checkpoint.rs` | the resumable checkpoint file |
 //! | `trainer.rs` | [`Trainer`]: the training loop |
+//! | `log.rs` | [`TrainLog`]: the per-batch training log beside the checkpoint |
 //!
 //! One batch = generate `batch` trials, forward, loss, backward, PsychRNN's gradient
 //! handling (fixed-weight masks, per-tensor clip to norm 1), Adam. The batch is split into
@@ -33,6 +34,7 @@ pub mod adam;
 pub mod checkpoint;
 pub mod config;
 pub mod estimate;
+pub mod log;
 pub mod net;
 pub mod objective;
 pub mod parallel;
@@ -41,6 +43,7 @@ pub mod validate;
 pub mod workspace;
 
 pub use config::TrainConfig;
+pub use log::{log_path, LogRow, TrainLog};
 pub use net::{Eff, Net, Params, TENSOR_NAMES};
 pub use objective::{LossKind, Objective};
 pub use parallel::{chunk_sizes, run_chunks, thread_count};
