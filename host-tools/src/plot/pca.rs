@@ -68,6 +68,9 @@ impl Pca {
     }
 }
 
+/// One trajectory in the (PC1, PC2) plane.
+pub type Trajectory = Vec<(f64, f64)>;
+
 /// The PCA figure: trajectories (PC1, PC2) grouped by condition.
 #[derive(Clone, Debug)]
 pub struct PcaPlot {
@@ -76,7 +79,7 @@ pub struct PcaPlot {
     /// Condition variable.
     pub by: String,
     /// Per condition: its value and its trials' trajectories.
-    pub groups: Vec<(f64, Vec<Vec<(f64, f64)>>)>,
+    pub groups: Vec<(f64, Vec<Trajectory>)>,
     /// Variance explained by PC1 and PC2.
     pub explained: [f64; 2],
 }

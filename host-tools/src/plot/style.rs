@@ -99,12 +99,9 @@ pub fn save(fig: &impl Figure, path: &Path) -> Result<(), PlotError> {
                 let mut enc = png::Encoder::new(&mut png, w, h);
                 enc.set_color(png::ColorType::Rgb);
                 enc.set_depth(png::BitDepth::Eight);
-                let mut wr = enc
-                    .write_header()
-                    .map_err(|e| draw_err(e))
-                    .map_err(with_path)?;
+                let mut wr = enc.write_header().map_err(draw_err).map_err(with_path)?;
                 wr.write_image_data(&buf)
-                    .map_err(|e| draw_err(e))
+                    .map_err(draw_err)
                     .map_err(with_path)?;
             }
             crate::model::file::write_atomic_io(path, &png).map_err(io)
