@@ -213,21 +213,24 @@ impl Figure for PcaPlot {
 mod tests {
     #[test]
     fn pca_finds_the_long_axis() {
-        // points along (1, 1, 0)/√2 with a little spread along z
+        // points along (1, 1, 0)/√2 around (3, -1, 0), each twice with z = ±0.1 (so z is
+        // uncorrelated with the long axis and the axis is exact)
         let mut rows = Vec::new();
-        for i in 0..50 {
-            let t = i as f64 - 25.0;
-            rows.extend([t + 3.0, t - 1.0, 0.1 * (i % 3) as f64]);
+        for i in -24..=24 {
+            let t = i as f64;
+            for z in [0.1, -0.1] {
+                rows.extend([t + 3.0, t - 1.0, z]);
+            }
         }
         let p = super::Pca::fit(&rows, 3, 2).unwrap();
         let a = &p.axes[0];
         let h = std::f64::consts::FRAC_1_SQRT_2;
         assert!(
-            (a[0].abs() - h).abs() < 1e-9 && (a[1].abs() - h).abs() < 1e-9,
+            (a[0].abs() - h).abs() < 1e-9 && (a[1].abs() - h).abs() < 1e-9 && a[2].abs() < 1e-9,
             "{a:?}"
         );
         assert!(p.explained[0] > 0.999 && p.explained[0] + p.explained[1] <= 1.0 + 1e-12);
-        let q = p.project(&[3.0, -1.0, 0.1]);
+        let q = p.project(&[3.0, -1.0, 0.0]);
         assert!(q[0].abs() < 1e-9, "{q:?}");
     }
 }

@@ -166,10 +166,14 @@ pub fn num(v: f64) -> String {
     }
 }
 
-/// A tick label: short, no trailing zeros (`1500`, `0.3`, `2e-4`).
+/// A tick label: short, no trailing zeros (`1500`, `0.3`, `2e-4`). A value within 10⁻¹²
+/// of 0 is the zero tick with float rounding in it (`-1e-16` on a ±0.7 axis): "0".
 pub fn tick(v: &f64) -> String {
     let v = *v;
-    if v != 0.0 && v.abs() < 0.01 {
+    if v.abs() < 1e-12 {
+        return "0".into();
+    }
+    if v.abs() < 0.01 {
         return format!("{v:.0e}");
     }
     let s = format!("{v:.3}");
@@ -226,4 +230,19 @@ pub fn legend_row<DB: DrawingBackend>(
         x += 36 + w as i32 + 28;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels_are_short_and_zero_is_zero() {
+        assert_eq!(tick(&-1.1102230246251565e-16), "0");
+        assert_eq!(tick(&0.0), "0");
+        assert_eq!(tick(&-0.0), "0");
+        assert_eq!(tick(&0.30000000000000004), "0.3");
+        assert_eq!(tick(&1500.0), "1500");
+        assert_eq!(tick(&0.0002), "2e-4");
+    }
 }
