@@ -19,7 +19,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::firmware::elf_sizes;
+use crate::elf::elf_sizes;
 use crate::{cargo, project_root, run};
 
 /// One bench build.

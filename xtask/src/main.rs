@@ -12,6 +12,7 @@
 //! Needs only cargo (and rustup to add missing targets).
 
 mod bench;
+mod elf;
 mod firmware;
 mod fuzz;
 
