@@ -30,6 +30,14 @@ pub const PICO: Board = Board {
     bin: "neuroloop-fw-rp-pico",
     target: "thumbv6m-none-eabi",
 };
+/// STM32F411 (Black Pill F411CE, Nucleo-F411RE): Cortex-M4F with core's `dsp` kernels.
+pub const F411: Board = Board {
+    dir: "stm32f411",
+    bin: "neuroloop-fw-stm32f411",
+    target: "thumbv7em-none-eabihf",
+};
+/// Every board `cargo xtask test` lints and builds, and `cargo xtask size` lists.
+const BOARDS: [&Board; 3] = [&QEMU, &PICO, &F411];
 
 impl Board {
     fn root(&self) -> PathBuf {
@@ -219,26 +227,28 @@ pub fn defmt_boot_check(elf: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Check core's `dsp` feature, build both boards (lint them too), check the QEMU board's
+/// Check core's `dsp` feature, build every board (lint them too), check the QEMU board's
 /// `defmt` build, then run the QEMU end-to-end tests.
 pub fn test_all() -> Result<(), String> {
     core_dsp_checks()?;
     crate::bench::lint_bench()?;
-    for b in [&QEMU, &PICO] {
+    for b in BOARDS {
         b.lint()?;
         b.build()?;
     }
-    // The Pico's UART transport (default: USB CDC), linted and built too.
-    run(PICO.cargo(&[
-        "clippy",
-        "--release",
-        "--features",
-        "uart",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    run(PICO.cargo(&["build", "--release", "--features", "uart"]))?;
+    // The UART transports of the USB boards (default: USB CDC), linted and built too.
+    for b in [&PICO, &F411] {
+        run(b.cargo(&[
+            "clippy",
+            "--release",
+            "--features",
+            "uart",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        run(b.cargo(&["build", "--release", "--features", "uart"]))?;
+    }
     defmt_checks()?;
     qemu_test()
 }
@@ -394,13 +404,13 @@ pub fn qemu_run(defmt: bool) -> Result<(), String> {
     }
 }
 
-/// `cargo xtask size`: build both boards and print flash/RAM.
+/// `cargo xtask size`: build every board and print flash/RAM.
 pub fn size() -> Result<(), String> {
     println!(
         "{:<22} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
         "board", "text", "rodata", "data", "bss", "flash", "ram"
     );
-    for b in [&QEMU, &PICO] {
+    for b in BOARDS {
         let s = elf_sizes(&b.build()?)?;
         println!(
             "{:<22} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",

@@ -5,7 +5,8 @@
 //! | `test` | everything CI checks: fmt, clippy, workspace tests, core + firmware/app tests again with overflow checks and debug assertions (profile `overflow`), core for thumbv6m/thumbv7em, firmware boards + QEMU end-to-end tests (golden vectors included) |
 //! | `qemu-test` | build the QEMU firmware and run the end-to-end protocol tests against it; the QEMU bench binary bit-exact on the Cortex-M0/M4/M7 machines |
 //! | `qemu [--defmt]` | build and run the QEMU firmware, UART0 on tcp 127.0.0.1:7878; `--defmt`: the defmt build, logs decoded by `defmt-print` |
-//! | `size` | flash / RAM of both firmware boards |
+//! | `size` | flash / RAM of the firmware boards |
+//! | `uf2` | the Raspberry Pi Pico firmware as a `.uf2` for drag-and-drop onto the RPI-RP2 drive, checked block by block against the ELF (`xtask/src/uf2.rs`) |
 //! | `bench-mcu [--json]` | instructions per step / per MAC in QEMU on Cortex-M0, M4, M7 for N_rec 64/128/256, i16/i8, per-row fit, real-time table per board (`xtask/src/bench.rs`) |
 //! | `fuzz [--secs N] [--sanitizer S] [TARGET]` | the cargo-fuzz targets in `fuzz/`, N s each, sanitizer `none` by default (nightly + cargo-fuzz installed if missing); `test` runs each 10 s |
 //!
@@ -15,6 +16,7 @@ mod bench;
 mod elf;
 mod firmware;
 mod fuzz;
+mod uf2;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -30,6 +32,7 @@ const TASKS: &[(&str, &str)] = &[
         "[--defmt] run the QEMU firmware (UART0 on tcp 127.0.0.1:7878)",
     ),
     ("size", "flash/RAM of the firmware boards"),
+    ("uf2", "the Pico firmware as a .uf2 (BOOTSEL drag-and-drop)"),
     ("bench-mcu", "[--json] instructions per step/MAC in QEMU"),
     (
         "fuzz",
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Some("qemu-test") => firmware::qemu_test(),
         Some("qemu") => firmware::qemu_run(std::env::args().any(|a| a == "--defmt")),
         Some("size") => firmware::size(),
+        Some("uf2") => uf2::uf2(),
         Some("bench-mcu") => bench::bench_mcu(std::env::args().any(|a| a == "--json")),
         Some("fuzz") => fuzz::fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
@@ -157,8 +161,11 @@ fn test() -> Result<(), String> {
         "neuroloop-firmware",
     ]);
     run(c)?;
-    // Firmware: both boards lint + build, then the QEMU end-to-end tests.
+    // Firmware: every board lints + builds, then the QEMU end-to-end tests.
     firmware::test_all()?;
+    // The Pico build as a UF2, checked block by block against its ELF.
+    let (uf2, blocks) = uf2::write(&firmware::PICO.elf())?;
+    eprintln!("xtask: {} ({blocks} blocks) verified", uf2.display());
 
     // Fuzzing: every cargo-fuzz target for a short time (see xtask/src/fuzz.rs).
     fuzz::ci()?;
