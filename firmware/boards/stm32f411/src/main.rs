@@ -16,10 +16,11 @@
 //!
 //! Flash and run: `cargo run --release` in this folder with a probe on SWD (runner:
 //! `probe-rs run --chip STM32F411CEUx`; the Nucleo's ST-LINK is one), or without a probe
-//! over the ROM's USB DFU (README). Model slots: 2 × 44 KiB of RAM (N_rec ≤ ~145 with i16
-//! weights, ≤ ~200 with i8) and, with `rig upload --persist`, 2 × 128 KiB of flash
-//! (sectors 6 and 7: N_rec ≤ ~250 with i16 weights), the last committed one booted at
-//! power-on. Built and linted in CI; not yet run on a board.
+//! over the ROM's USB DFU (README). Model slots: 2 × 40 KiB of RAM (N_rec ≤ 135 with i16
+//! weights, ≤ 190 with i8; the 128 KiB SRAM also holds the rings and a ≈ 34 KiB stack)
+//! and, with `rig upload --persist`, 2 × 128 KiB of flash (sectors 6 and 7: N_rec ≤ 250
+//! with i16 weights, ≤ 350 with i8), the last committed one booted at power-on. Built and
+//! linted in CI; not yet run on a board.
 #![no_std]
 #![no_main]
 
@@ -33,7 +34,7 @@ use cortex_m_rt::entry;
 use neuroloop_firmware::{App, Config, Io, Outputs, Slots, DEFAULT_BLOB};
 
 /// Largest RAM upload.
-const SLOT_BYTES: usize = 44 * 1024;
+const SLOT_BYTES: usize = 40 * 1024;
 /// State words: N_rec ≤ 512 with up to 64 outputs.
 const STATE_WORDS: usize = 2 * 512 + 64;
 /// Transmit ring, bytes: ~35 telemetry frames of an N_rec 64 net with 16 + 16 units.
