@@ -12,9 +12,10 @@
 //! | logs | defmt over RTT (SWD) | `probe-rs run` prints them |
 //!
 //! Flash and run: `cargo run --release` in this folder with a debug probe on SWD (runner:
-//! `probe-rs run --chip RP2040`). Model slots: 2 × 96 KiB of RAM (N_rec ≤ ~200 with i16
-//! weights, ≤ ~300 with i8) and, with `rig upload --persist`, 2 × 160 KiB of flash
-//! (`flash`: N_rec 256 with i16 weights fits), the last committed one booted at power-on.
+//! `probe-rs run --chip RP2040`); without one, `cargo xtask uf2` and BOOTSEL (README).
+//! Model slots: 2 × 96 KiB of RAM (N_rec ≤ ~200 with i16 weights, ≤ ~300 with i8) and,
+//! with `rig upload --persist`, 2 × 160 KiB of flash (`flash`: N_rec 256 with i16 weights
+//! fits), the last committed one booted at power-on.
 //! The flash driver is built and linted but has not been run on a board yet.
 #![no_std]
 #![no_main]
