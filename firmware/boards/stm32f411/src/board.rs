@@ -378,6 +378,7 @@ pub fn init() -> (Transport, TimerTicker, Pwm, [OutPin; 3], pac::FLASH) {
     let gpiob = dp.GPIOB.split(&mut rcc);
     #[cfg(not(feature = "uart"))]
     let transport = {
+        assert!(rcc.clocks.is_pll48clk_valid(), "no exact 48 MHz USB clock");
         let usb = hal::otg_fs::USB::new(
             (dp.OTG_FS_GLOBAL, dp.OTG_FS_DEVICE, dp.OTG_FS_PWRCLK),
             (gpioa.pa11, gpioa.pa12),

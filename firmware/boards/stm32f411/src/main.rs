@@ -42,8 +42,10 @@ const TX_BYTES: usize = 4096;
 
 #[entry]
 fn main() -> ! {
-    // The `dsp` kernels against their plain references (extremes, tails, misalignment); a
-    // mismatch panics before any model runs.
+    let (serial, ticker, pwm, pins, flash_ctl) = board::init();
+    // The `dsp` kernels against their plain references (extremes, tails, misalignment), at
+    // 96 MHz (USB enumerates meanwhile, from its interrupt); a mismatch panics before any
+    // model runs.
     match neuroloop_firmware::selftest::kernels() {
         Ok(cases) => defmt::info!(
             "kernel self-test: {=str} path, {=u32} cases bit-exact",
@@ -52,7 +54,6 @@ fn main() -> ! {
         ),
         Err(m) => panic!("kernel self-test failed: {:?}", m),
     }
-    let (serial, ticker, pwm, pins, flash_ctl) = board::init();
     let (a, b, state) = board::buffers().unwrap();
     let mut slots = Slots::with_flash(DEFAULT_BLOB, a, b, flash::slots(flash_ctl).unwrap());
     let mut app = {
