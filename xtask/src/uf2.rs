@@ -50,12 +50,11 @@ const FLASH: std::ops::Range<u32> = 0x1000_0000..0x1100_0000;
 pub fn uf2() -> Result<(), String> {
     let elf = PICO.build()?;
     let (out, blocks) = write(&elf)?;
+    println!("{}", out.display());
     println!(
-        "{}\n{} bytes: {} blocks of {} bytes at 0x{:08x}.., family 0x{RP2040_FAMILY:08x} (RP2040)",
-        out.display(),
+        "{} bytes: {blocks} blocks, {PAGE}-byte payloads from 0x{:08x}, family 0x{RP2040_FAMILY:08x} \
+         (RP2040); every loadable byte of the ELF checked",
         blocks * BLOCK,
-        blocks,
-        PAGE,
         FLASH.start
     );
     println!("flash it: hold BOOTSEL, plug the Pico in, copy the file to the RPI-RP2 drive");
@@ -63,7 +62,7 @@ pub fn uf2() -> Result<(), String> {
 }
 
 /// Convert `elf` to `<elf>.uf2` and verify it: `(path, blocks)`.
-pub fn write(elf: &Path) -> Result<(PathBuf, usize), String> {
+fn write(elf: &Path) -> Result<(PathBuf, usize), String> {
     let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
     let segments = load_segments(&bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
     let uf2 = blocks(&segments, RP2040_FAMILY)?;
