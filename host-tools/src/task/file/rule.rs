@@ -1,4 +1,5 @@
-//! The `[accuracy]` table of a task file → the scored window and [`Rule`].
+//! The `[accuracy]` table of a task file → the scored window and [`Rule`]
+//! (`masked-argmax`, PsychRNN's rule, scores the whole trial and takes no window).
 
 use super::reader::{show, Cx, R};
 use super::{suggest, Epoch, FileError, Rule};
@@ -29,6 +30,10 @@ pub(super) fn accuracy(
             "until",
         ],
     )?;
+    if t.get("rule").and_then(Item::as_str) == Some("masked-argmax") {
+        cx.keys(t, "accuracy", &["rule"])?;
+        return Ok(((0, epochs.len() - 1), Rule::MaskedArgmax));
+    }
     let e_item = cx.req(t, span.clone(), "accuracy", "epoch")?;
     let en = cx.string(e_item, "accuracy.epoch")?;
     let Some(ei) = epochs.iter().position(|e| e.name == en) else {
@@ -93,69 +98,70 @@ pub(super) fn accuracy(
         t.get("level")
             .map_or(Ok(0.5), |i| cx.num(i, "accuracy.level"))
     };
-    let rule = match rule.as_str() {
-        "argmax" => {
-            only(&["channels"])?;
-            let channels = match t.get("channels") {
-                None => (0..n_out).collect(),
-                Some(c) => {
-                    let arr = c.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
-                        cx.err(
-                            c.span(),
-                            "accuracy.channels",
-                            format!(
-                                "is {}, must be a non-empty array of output channels",
-                                show(c)
-                            ),
-                        )
-                    })?;
-                    arr.iter()
-                        .map(|v| {
-                            cx.uint(&Item::Value(v.clone()), "accuracy.channels", 0, n_out - 1)
-                                .map_err(|e| FileError {
-                                    line: cx.err(c.span(), "", "").line,
-                                    ..e
-                                })
-                        })
-                        .collect::<R<Vec<usize>>>()?
+    let rule =
+        match rule.as_str() {
+            "argmax" => {
+                only(&["channels"])?;
+                let channels = match t.get("channels") {
+                    None => (0..n_out).collect(),
+                    Some(c) => {
+                        let arr = c.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
+                            cx.err(
+                                c.span(),
+                                "accuracy.channels",
+                                format!(
+                                    "is {}, must be a non-empty array of output channels",
+                                    show(c)
+                                ),
+                            )
+                        })?;
+                        arr.iter()
+                            .map(|v| {
+                                cx.uint(&Item::Value(v.clone()), "accuracy.channels", 0, n_out - 1)
+                                    .map_err(|e| FileError {
+                                        line: cx.err(c.span(), "", "").line,
+                                        ..e
+                                    })
+                            })
+                            .collect::<R<Vec<usize>>>()?
+                    }
+                };
+                Rule::Argmax { channels, expect }
+            }
+            "sign" => {
+                only(&["channel", "level"])?;
+                Rule::Sign {
+                    channel: channel()?,
+                    level: level()?,
+                    expect,
                 }
-            };
-            Rule::Argmax { channels, expect }
-        }
-        "sign" => {
-            only(&["channel", "level"])?;
-            Rule::Sign {
-                channel: channel()?,
-                level: level()?,
-                expect,
             }
-        }
-        "threshold" => {
-            only(&["channel", "level", "tolerance", "slack"])?;
-            let tolerance = t
-                .get("tolerance")
-                .map_or(Ok(0.2), |i| cx.nonneg(i, "accuracy.tolerance"))?;
-            let slack = t
-                .get("slack")
-                .map_or(Ok(0.0), |i| cx.nonneg(i, "accuracy.slack"))?;
-            Rule::Threshold {
-                channel: channel()?,
-                level: level()?,
-                expect,
-                tolerance,
-                slack,
+            "threshold" => {
+                only(&["channel", "level", "tolerance", "slack"])?;
+                let tolerance = t
+                    .get("tolerance")
+                    .map_or(Ok(0.2), |i| cx.nonneg(i, "accuracy.tolerance"))?;
+                let slack = t
+                    .get("slack")
+                    .map_or(Ok(0.0), |i| cx.nonneg(i, "accuracy.slack"))?;
+                Rule::Threshold {
+                    channel: channel()?,
+                    level: level()?,
+                    expect,
+                    tolerance,
+                    slack,
+                }
             }
-        }
-        r => {
-            return Err(cx.err(
-                r_item.span(),
-                "accuracy.rule",
-                format!(
-                    "is {r:?}, must be \"argmax\", \"sign\" or \"threshold\"{}",
-                    suggest(r, ["argmax", "sign", "threshold"].into_iter())
+            r => {
+                return Err(cx.err(
+                    r_item.span(),
+                    "accuracy.rule",
+                    format!(
+                    "is {r:?}, must be \"argmax\", \"sign\", \"threshold\" or \"masked-argmax\"{}",
+                    suggest(r, ["argmax", "sign", "threshold", "masked-argmax"].into_iter())
                 ),
-            ))
-        }
-    };
+                ))
+            }
+        };
     Ok(((ei, last), rule))
 }
