@@ -335,12 +335,18 @@ impl Task for FileTask {
             let (n, no) = (batch.n_trials, batch.n_out);
             return masked_argmax_accuracy(&batch.y, out, &batch.mask, n, batch.n_steps, no);
         }
-        let correct = (0..batch.n_trials)
-            .filter(|&b| {
-                let v: Vec<f64> = batch.vars[b].iter().map(|(_, x)| *x).collect();
-                self.correct(&v, &out[b * per..(b + 1) * per])
-            })
-            .count();
-        correct as f64 / batch.n_trials as f64
+        let (mut scored, mut correct) = (0usize, 0usize);
+        for b in 0..batch.n_trials {
+            let v: Vec<f64> = batch.vars[b].iter().map(|(_, x)| *x).collect();
+            if self.file.only.as_ref().is_some_and(|o| o.eval(&v) == 0.0) {
+                continue;
+            }
+            scored += 1;
+            correct += usize::from(self.correct(&v, &out[b * per..(b + 1) * per]));
+        }
+        if scored == 0 {
+            return 0.0;
+        }
+        correct as f64 / scored as f64
     }
 }

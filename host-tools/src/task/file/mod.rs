@@ -254,6 +254,9 @@ pub struct TaskFile {
     pub accuracy_epochs: (usize, usize),
     /// The scoring rule.
     pub rule: Rule,
+    /// Only trials where this is non-zero are scored (`[accuracy] only`, e.g. trials
+    /// that have a right answer); `None`: every trial.
+    pub only: Option<Expr>,
     /// The file's text.
     pub text: String,
 }

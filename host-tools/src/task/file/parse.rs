@@ -257,7 +257,8 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
 
     let acc_item = cx.req(root, top_span, "", "accuracy")?;
     let acc = cx.table(acc_item, "accuracy")?;
-    let (accuracy_epochs, rule) = accuracy(&cx, acc, acc_item.span(), &epochs, n_out, &var_names)?;
+    let (accuracy_epochs, rule, only) =
+        accuracy(&cx, acc, acc_item.span(), &epochs, n_out, &var_names)?;
     Ok(TaskFile {
         name,
         description,
@@ -274,6 +275,7 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
         epochs,
         accuracy_epochs,
         rule,
+        only,
         text: text.to_string(),
     })
 }

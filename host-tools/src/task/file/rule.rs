@@ -2,11 +2,12 @@
 //! (`masked-argmax`, PsychRNN's rule, scores the whole trial and takes no window).
 
 use super::reader::{show, Cx, R};
-use super::{suggest, Epoch, FileError, Rule};
+use super::{suggest, Epoch, Expr, FileError, Rule};
 use std::ops::Range;
 use toml_edit::{Item, TableLike};
 
-/// `[accuracy]`: the window (first and last epoch, `epoch` and optional `until`) and rule.
+/// `[accuracy]`: the window (first and last epoch, `epoch` and optional `until`), the rule
+/// and which trials are scored (`only`).
 pub(super) fn accuracy(
     cx: &Cx,
     t: &dyn TableLike,
@@ -14,7 +15,7 @@ pub(super) fn accuracy(
     epochs: &[Epoch],
     n_out: usize,
     vars: &[String],
-) -> R<((usize, usize), Rule)> {
+) -> R<((usize, usize), Rule, Option<Expr>)> {
     cx.keys(
         t,
         "accuracy",
@@ -28,11 +29,12 @@ pub(super) fn accuracy(
             "tolerance",
             "slack",
             "until",
+            "only",
         ],
     )?;
     if t.get("rule").and_then(Item::as_str) == Some("masked-argmax") {
         cx.keys(t, "accuracy", &["rule"])?;
-        return Ok(((0, epochs.len() - 1), Rule::MaskedArgmax));
+        return Ok(((0, epochs.len() - 1), Rule::MaskedArgmax, None));
     }
     let e_item = cx.req(t, span.clone(), "accuracy", "epoch")?;
     let en = cx.string(e_item, "accuracy.epoch")?;
@@ -82,7 +84,7 @@ pub(super) fn accuracy(
         vars,
     )?;
     let only = |keys: &[&str]| -> R<()> {
-        let mut allowed = vec!["rule", "epoch", "until", "expect"];
+        let mut allowed = vec!["rule", "epoch", "until", "expect", "only"];
         allowed.extend_from_slice(keys);
         cx.keys(t, "accuracy", &allowed)
     };
@@ -163,5 +165,9 @@ pub(super) fn accuracy(
                 ))
             }
         };
-    Ok(((ei, last), rule))
+    let only = t
+        .get("only")
+        .map(|i| cx.expr(i, "accuracy.only", vars))
+        .transpose()?;
+    Ok(((ei, last), rule, only))
 }
