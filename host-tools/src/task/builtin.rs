@@ -33,7 +33,7 @@ pub const BUILTINS: [Builtin; 9] = [
     task!("ready-set-go", Some(1.000)),
     task!("anti-reach", Some(1.000)),
     task!("multi-sensory-integration", Some(1.000)),
-    task!("interval-discrimination", Some(0.643)),
+    task!("interval-discrimination", Some(0.964)),
     task!("perceptual-dm-delay-response", Some(1.000)),
 ];
 
