@@ -163,6 +163,49 @@ const BAD: &[(&str, &str, &str, &str, &str)] = &[
         "rule = 3",
         "string",
     ),
+    // the keys that let a file reproduce the PsychRNN ports (task_psychrnn_files.rs)
+    (
+        "name = \"decision\"",
+        "name = \"decision\"\nopen_start = true",
+        "`epoch[1].open_start`",
+        "open_start",
+        "timing = \"exact\"",
+    ),
+    (
+        "duration = 200",
+        "duration = \"rest\"",
+        "`epoch[0].duration`",
+        "\"rest\"",
+        "only the last epoch",
+    ),
+    (
+        "noise = 0.1",
+        "noise = 0.1\nnoise_amp = \"0.1 * sqrt(dt)\"",
+        "`noise_amp`",
+        "noise_amp",
+        "one of them",
+    ),
+    (
+        "noise = 0.1",
+        "noise_amp = \"sqrt(dtt)\"",
+        "`noise_amp`",
+        "noise_amp",
+        "did you mean \"dt\"",
+    ),
+    (
+        "go = { choice = [0, 1] }",
+        "go = { choice = [0, 1], f32 = \"yes\" }",
+        "`vars.go.f32`",
+        "go =",
+        "true or false",
+    ),
+    (
+        "n_in = 2",
+        "n_in = 2\ntiming = \"exactly\"",
+        "`timing`",
+        "timing",
+        "did you mean \"exact\"",
+    ),
 ];
 
 fn line_of(text: &str, needle: &str) -> usize {
@@ -349,4 +392,40 @@ fn user_task_file_trains_quantizes_and_evaluates() {
     })
     .unwrap();
     assert_eq!(t.dims().n_steps, 70);
+}
+
+/// `[accuracy] only`: perceptual-dm-delay-response does not score its coherence-0 trials
+/// (they have no right answer) — wrong answers there leave the accuracy at 1; without
+/// `only` the same outputs score below 1.
+#[test]
+fn accuracy_only_skips_trials_without_an_answer() {
+    let name = "perceptual-dm-delay-response";
+    let text = neuroloop::task::builtin::find(name).unwrap().text;
+    let without = text.replace("only = \"coherence > 0\"", "");
+    assert_ne!(text, without, "the file scores only coherence > 0");
+    let mut accs = Vec::new();
+    for t in [text.to_string(), without] {
+        let spec = TaskSpec {
+            file: Some(t),
+            ..TaskSpec::named(name)
+        };
+        let task = build(&spec).unwrap();
+        let b = task_trials(&*task, 300, 5, 1);
+        let per = b.n_steps * b.n_out;
+        let mut out = b.y.clone();
+        let mut zero = 0;
+        for (i, vars) in b.vars.iter().enumerate() {
+            let coh = vars.iter().find(|(k, _)| k == "coherence").unwrap().1;
+            if coh == 0.0 {
+                zero += 1;
+                for o in out[i * per..(i + 1) * per].chunks_mut(b.n_out) {
+                    o.swap(1, 2);
+                }
+            }
+        }
+        assert!(zero > 20, "{zero} coherence-0 trials");
+        accs.push((task.accuracy(&b, &out), zero));
+    }
+    assert_eq!(accs[0].0, 1.0);
+    assert_eq!(accs[1].0, 1.0 - accs[1].1 as f64 / 300.0);
 }

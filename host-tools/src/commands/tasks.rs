@@ -59,7 +59,11 @@ pub fn run(cmd: &TasksCmd) -> anyhow::Result<()> {
                         let acc = b.measured.map_or("—".into(), |a| format!("{a:.3}"));
                         (f.trials.to_string(), acc, f.source)
                     }
-                    None => ("50000".into(), "—".into(), "PsychRNN 1.0.0 (Rust port)".into()),
+                    None => (
+                        "50000".into(),
+                        "—".into(),
+                        "PsychRNN 1.0.0 (Rust port)".into(),
+                    ),
                 };
                 let trial = match builtin::find(name) {
                     Some(b) => {
@@ -80,14 +84,17 @@ pub fn run(cmd: &TasksCmd) -> anyhow::Result<()> {
                 print!("{}", b.text);
                 Ok(())
             }
-            None if TASK_NAMES.contains(&name.as_str()) => anyhow::bail!(
-                "{name} is a Rust port of PsychRNN (host-tools/src/task/), not a task file; its options are in docs/config.md"
-            ),
-            None => anyhow::bail!(
-                "no built-in task {name:?}{}; tasks: {}",
-                file::suggest(name, TASK_NAMES.iter().copied()),
-                TASK_NAMES.join(", ")
-            ),
+            None => match builtin::psychrnn_file(name) {
+                Some(text) => {
+                    print!("{text}");
+                    Ok(())
+                }
+                None => anyhow::bail!(
+                    "no built-in task {name:?}{}; tasks: {}",
+                    file::suggest(name, TASK_NAMES.iter().copied()),
+                    TASK_NAMES.join(", ")
+                ),
+            },
         },
         TasksCmd::Check(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
@@ -102,7 +109,9 @@ pub fn run(cmd: &TasksCmd) -> anyhow::Result<()> {
                 .iter()
                 .map(|e| {
                     let (lo, hi) = e.duration.range();
-                    if lo == hi {
+                    if e.duration == file::Dist::Rest {
+                        format!("{} rest", e.name)
+                    } else if lo == hi {
                         format!("{} {lo}", e.name)
                     } else {
                         format!("{} {lo}..{hi}", e.name)

@@ -9,7 +9,8 @@ pub struct Builtin {
     /// The file's text.
     pub text: &'static str,
     /// Test accuracy of a model trained at default settings (`neuroloop train --task NAME`,
-    /// then `neuroloop eval --trials 1000`), or `None` if not measured yet.
+    /// then `neuroloop eval --trials 1000`; by the file's accuracy rule, on the trials its
+    /// `only` selects), or `None` if not measured yet. docs/tasks.md has the table.
     pub measured: Option<f64>,
 }
 
@@ -25,16 +26,43 @@ macro_rules! task {
 
 /// Every built-in task file, in [`super::TASK_NAMES`] order.
 pub const BUILTINS: [Builtin; 9] = [
-    task!("context-dependent-dm", Some(0.636)),
+    task!("context-dependent-dm", Some(0.988)),
     task!("go-no-go", Some(1.000)),
-    task!("delay-match-sample", Some(0.493)),
+    task!("delay-match-sample", Some(1.000)),
     task!("delay-comparison", Some(1.000)),
     task!("ready-set-go", Some(1.000)),
-    task!("anti-reach", Some(0.449)),
+    task!("anti-reach", Some(1.000)),
     task!("multi-sensory-integration", Some(1.000)),
-    task!("interval-discrimination", Some(0.643)),
-    task!("perceptual-dm-delay-response", Some(0.493)),
+    task!("interval-discrimination", Some(0.964)),
+    task!("perceptual-dm-delay-response", Some(1.000)),
 ];
+
+/// The three PsychRNN tasks written as task files (name, text). The Rust ports still build
+/// these names (their options — `task.t` scaling every period, fixed coherence or periods,
+/// `n_in`/`n_out` — have no task-file form yet); tests/task_psychrnn_files.rs proves each
+/// file gives its port's trials bit for bit. `neuroloop tasks show NAME` prints them.
+pub const PSYCHRNN_FILES: [(&str, &str); 3] = [
+    (
+        "perceptual-discrimination",
+        include_str!("../../tasks/perceptual-discrimination.toml"),
+    ),
+    (
+        "delayed-discrimination",
+        include_str!("../../tasks/delayed-discrimination.toml"),
+    ),
+    (
+        "match-to-category",
+        include_str!("../../tasks/match-to-category.toml"),
+    ),
+];
+
+/// The task-file form of a PsychRNN port ([`PSYCHRNN_FILES`]).
+pub fn psychrnn_file(name: &str) -> Option<&'static str> {
+    PSYCHRNN_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
+}
 
 /// The built-in task file called `name`.
 pub fn find(name: &str) -> Option<&'static Builtin> {
@@ -61,6 +89,11 @@ mod tests {
             assert_eq!(f.name, b.name);
             assert!(crate::task::TASK_NAMES.contains(&b.name));
             assert!(!f.source.is_empty(), "{} cites no source", b.name);
+        }
+        for (name, text) in PSYCHRNN_FILES {
+            let f = crate::task::file::parse(text, name).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(f.name, name);
+            assert!(crate::task::TASK_NAMES[..3].contains(&name));
         }
     }
 }

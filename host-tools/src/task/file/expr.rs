@@ -6,6 +6,9 @@
 //! `a || b`, `a && b`, comparisons `== != < <= > >=` (1 or 0), `+ -`, `* / %`, unary
 //! `- !`, `a ^ b` (right-assoc.), then numbers, `pi`, variables, `f(args)` with
 //! `abs sign sqrt exp log sin cos floor round min max if(cond, a, b)`, and `( … )`.
+//! `f32(e)` evaluates `e` in single precision (every number, variable and result rounded
+//! to `f32`), so a file can reproduce a single-precision reference implementation bit for
+//! bit (the PsychRNN tasks' Rust ports compute their inputs in `f32`).
 
 /// A parsed expression; variables are indices into the task's variable list.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,9 +87,12 @@ pub enum Func {
     Max,
     /// `if(cond, a, b)`: `a` if `cond` ≠ 0.
     If,
+    /// `f32(x)`: `x` evaluated in single precision (every number, variable and
+    /// intermediate result rounded to `f32`; `+ − × ÷ √` are then exactly `f32` arithmetic).
+    F32,
 }
 
-const FUNCS: [(&str, Func, usize); 12] = [
+const FUNCS: [(&str, Func, usize); 13] = [
     ("abs", Func::Abs, 1),
     ("sign", Func::Sign, 1),
     ("sqrt", Func::Sqrt, 1),
@@ -99,7 +105,13 @@ const FUNCS: [(&str, Func, usize); 12] = [
     ("min", Func::Min, 2),
     ("max", Func::Max, 2),
     ("if", Func::If, 3),
+    ("f32", Func::F32, 1),
 ];
+
+/// `x` rounded to the nearest `f32` (as `f64`).
+pub fn r32(x: f64) -> f64 {
+    f64::from(x as f32)
+}
 
 impl Expr {
     /// Parse `src`; `vars` are the variables it may use, by name.
@@ -123,15 +135,23 @@ impl Expr {
 
     /// Value with the variables `v` (the indices [`Expr::parse`] resolved).
     pub fn eval(&self, v: &[f64]) -> f64 {
+        self.eval_in(v, false)
+    }
+
+    /// Value in double precision, or with every number, variable and result rounded to
+    /// `f32` (`single`: inside `f32(…)`). An `f64` operation on two `f32` values, rounded
+    /// to `f32`, is the `f32` operation for `+ − × ÷ √` (53 ≥ 2·24 + 2 bits).
+    fn eval_in(&self, v: &[f64], single: bool) -> f64 {
+        let r = |x: f64| if single { r32(x) } else { x };
         let b = |x: bool| if x { 1.0 } else { 0.0 };
         match self {
-            Expr::Num(x) => *x,
-            Expr::Var(i) => v.get(*i).copied().unwrap_or(f64::NAN),
-            Expr::Neg(a) => -a.eval(v),
-            Expr::Not(a) => b(a.eval(v) == 0.0),
+            Expr::Num(x) => r(*x),
+            Expr::Var(i) => r(v.get(*i).copied().unwrap_or(f64::NAN)),
+            Expr::Neg(a) => -a.eval_in(v, single),
+            Expr::Not(a) => b(a.eval_in(v, single) == 0.0),
             Expr::Bin(op, a, c) => {
-                let (x, y) = (a.eval(v), c.eval(v));
-                match op {
+                let (x, y) = (a.eval_in(v, single), c.eval_in(v, single));
+                r(match op {
                     Op::Add => x + y,
                     Op::Sub => x - y,
                     Op::Mul => x * y,
@@ -146,11 +166,11 @@ impl Expr {
                     Op::Ge => b(x >= y),
                     Op::And => b(x != 0.0 && y != 0.0),
                     Op::Or => b(x != 0.0 || y != 0.0),
-                }
+                })
             }
             Expr::Call(f, args) => {
-                let a = |i: usize| args.get(i).map_or(f64::NAN, |e| e.eval(v));
-                match f {
+                let a = |i: usize| args.get(i).map_or(f64::NAN, |e| e.eval_in(v, single));
+                r(match f {
                     Func::Abs => a(0).abs(),
                     Func::Sign => {
                         let x = a(0);
@@ -178,7 +198,8 @@ impl Expr {
                             a(2)
                         }
                     }
-                }
+                    Func::F32 => args.first().map_or(f64::NAN, |e| r32(e.eval_in(v, true))),
+                })
             }
         }
     }
@@ -374,6 +395,24 @@ mod tests {
         assert_eq!(ev("c * (2*d - 1)", &["c", "d"], &[0.5, 0.0]), -0.5);
         assert_eq!(ev("sign(-3) + max(1, 2e1) + !0", &[], &[]), 20.0);
         assert!((ev("cos(pi)", &[], &[]) + 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn f32_is_single_precision_arithmetic() {
+        // 0.4 + 0.8·(f − 10)/24 in f32, as the delayed-discrimination port computes it.
+        for f in [10.0f32, 14.0, 18.0, 22.0, 26.0, 30.0, 34.0] {
+            let want = 0.4f32 + 0.8f32 * (f - 10.0) / (34.0 - 10.0);
+            let got = ev(
+                "f32(0.4 + 0.8 * (f - 10) / (34 - 10))",
+                &["f"],
+                &[f64::from(f)],
+            );
+            assert_eq!(got.to_bits(), f64::from(want).to_bits(), "f = {f}");
+        }
+        // outside f32(…) the same expression is double precision, and differs
+        let d = ev("0.4 + 0.8 * (f - 10) / (34 - 10)", &["f"], &[14.0]);
+        assert_ne!(d, f64::from(0.4f32 + 0.8f32 * 4.0 / 24.0));
+        assert_eq!(ev("f32(0.1)", &[], &[]), f64::from(0.1f32));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! [`FileTask`]: a [`TaskFile`] run as a [`Task`] — draws the variables, then the epoch
-//! durations (rounded to dt), then fills inputs (plus noise), targets and mask epoch by
-//! epoch, and scores trials by the file's rule.
+//! durations (rounded to dt, or kept as drawn with `timing = "exact"`), then fills inputs
+//! (plus noise), targets and mask epoch by epoch, and scores trials by the file's rule.
 
-use super::{Dist, Rule, Shape, Signal, TaskFile, VarDef};
-use crate::task::{Batch, Task, TaskDims, TaskRng, TrialVars};
+use super::expr::r32;
+use super::{Dist, Rule, Shape, Signal, TaskFile, Timing, VarDef};
+use crate::task::{masked_argmax_accuracy, Batch, Task, TaskDims, TaskRng, TrialVars};
 use rand::Rng;
 use rand_distr::{Exp1, StandardNormal};
 use std::f64::consts::PI;
@@ -38,11 +39,42 @@ impl FileTask {
     /// Step range `[start, end)` of epoch `i` for a trial's variables.
     fn epoch_steps(&self, v: &[f64], i: usize) -> (usize, usize) {
         let first = self.n_user();
+        let n = self.dims.n_steps;
+        if self.file.timing == Timing::Exact {
+            let epochs = &self.file.epochs;
+            // running sums in f32, as the ports add their period lengths
+            let start = (0..i).fold(0.0f32, |a, j| a + v[first + j] as f32);
+            let s = self.first_step(start, epochs[i].open_start);
+            let e = if epochs[i].duration == Dist::Rest {
+                n
+            } else {
+                let next_open = epochs.get(i + 1).is_some_and(|e| e.open_start);
+                self.first_step(start + v[first + i] as f32, next_open)
+            };
+            return (s, e.max(s));
+        }
         let dt = f64::from(self.dims.dt);
         let start: f64 = (0..i).map(|j| v[first + j]).sum();
         let s = (start / dt).round() as usize;
         let e = ((start + v[first + i]) / dt).round() as usize;
-        (s.min(self.dims.n_steps), e.min(self.dims.n_steps))
+        (s.min(n), e.min(n))
+    }
+
+    /// First step whose time `f32(k·dt)` is at or after `at` (strictly after if `open`).
+    fn first_step(&self, at: f32, open: bool) -> usize {
+        let (dt, n) = (self.dims.dt, self.dims.n_steps);
+        // start a step early (float rounding of at/dt), then walk to the edge
+        let mut k = ((at / dt).floor().max(0.0) as usize)
+            .saturating_sub(1)
+            .min(n);
+        while k < n {
+            let t = k as f32 * dt;
+            if t > at || (!open && t == at) {
+                break;
+            }
+            k += 1;
+        }
+        k
     }
 
     fn n_user(&self) -> usize {
@@ -63,6 +95,8 @@ impl FileTask {
         let mean =
             |c: usize| (s..e).map(|k| f64::from(out[k * no + c])).sum::<f64>() / (e - s) as f64;
         match &self.file.rule {
+            // scored over the whole batch in `accuracy`
+            Rule::MaskedArgmax => false,
             Rule::Argmax { channels, expect } => {
                 let mut best = 0;
                 let means: Vec<f64> = channels.iter().map(|&c| mean(c)).collect();
@@ -102,6 +136,10 @@ fn draw(d: &Dist, rng: &mut TaskRng, v: &[f64]) -> f64 {
         Dist::Const(x) => *x,
         Dist::Choice(c) => c[rng.gen_range(0..c.len())],
         Dist::Uniform(a, b) => a + (b - a) * rng.gen::<f64>(),
+        Dist::UniformF32(a, b) => {
+            let u = f64::from(rng.gen::<f32>());
+            r32(r32(*a) + r32(r32(r32(*b) - r32(*a)) * u))
+        }
         Dist::Categories(n) => rng.gen_range(0..*n) as f64,
         Dist::Exponential { mean, min, max } => {
             if min >= max {
@@ -128,6 +166,8 @@ fn draw(d: &Dist, rng: &mut TaskRng, v: &[f64]) -> f64 {
                 x.max(*lo).min(*hi)
             }
         }
+        // the caller sets a rest epoch's length
+        Dist::Rest => 0.0,
     }
 }
 
@@ -142,15 +182,31 @@ fn add_signals(sigs: &[Signal], v: &[f64], buf: &mut [f64]) {
                 angle,
                 scale,
                 shape,
+                linspace,
             } => {
                 let (a, h) = (angle.eval(v), scale.eval(v));
                 let step = 2.0 * PI / *count as f64;
                 let nearest = ((a.rem_euclid(2.0 * PI) / step).round() as usize) % *count;
                 for i in 0..*count {
-                    let d = (i as f64 * step - a + PI).rem_euclid(2.0 * PI) - PI;
+                    let d = if *linspace {
+                        // PsychRNN `_gaussian_input`: np.linspace(0, 2π, n), one wrap
+                        let e = 2.0 * PI * i as f64 / (*count - 1) as f64 - a;
+                        if e > PI {
+                            e - 2.0 * PI
+                        } else if e < -PI {
+                            e + 2.0 * PI
+                        } else {
+                            e
+                        }
+                    } else {
+                        (i as f64 * step - a + PI).rem_euclid(2.0 * PI) - PI
+                    };
                     buf[first + i] += h * match shape {
                         Shape::Cosine => d.cos(),
                         Shape::Gaussian(w) => (-d * d / (2.0 * w * w)).exp(),
+                        Shape::Normal(w) => {
+                            (-d * d / (2.0 * w * w)).exp() / (w * (2.0 * PI).sqrt())
+                        }
                         Shape::OneHot => f64::from(u8::from(i == nearest)),
                     };
                 }
@@ -194,10 +250,19 @@ impl Task for FileTask {
         }
         let dt = f64::from(self.dims.dt);
         let first = self.n_user();
+        let mut start = 0.0;
         for (i, e) in f.epochs.iter().enumerate() {
             let (lo, hi) = e.duration.range();
-            let d = draw(&e.duration, rng, &v).max(lo.max(0.0)).min(hi);
-            v[first + i] = (d / dt).round() * dt;
+            let d = if e.duration == Dist::Rest {
+                (f.t_ms - start).max(0.0)
+            } else {
+                draw(&e.duration, rng, &v).max(lo.max(0.0)).min(hi)
+            };
+            v[first + i] = match f.timing {
+                Timing::Rounded => (d / dt).round() * dt,
+                Timing::Exact => d,
+            };
+            start += v[first + i];
         }
         v
     }
@@ -221,7 +286,8 @@ impl Task for FileTask {
     ) {
         let (ni, no, n) = (self.dims.n_in, self.dims.n_out, self.dims.n_steps);
         let f = &*self.file;
-        let amp = f.noise * (2.0 * f64::from(self.dims.dt) / f64::from(self.dims.tau)).sqrt();
+        let (dt, tau) = (f64::from(self.dims.dt), f64::from(self.dims.tau));
+        let amp = f.noise * (2.0 * dt / tau).sqrt();
         x.fill(0.0);
         y.fill(0.0);
         mask.fill(0.0);
@@ -242,7 +308,13 @@ impl Task for FileTask {
                 mask[k * no..(k + 1) * no].fill(e.mask as f32);
             }
         }
-        if amp > 0.0 {
+        if let Some(a) = &f.noise_amp {
+            // f32(amp)·f32(N(0,1)) in single precision, as the PsychRNN ports
+            let a = a.eval(&[dt, tau]) as f32;
+            for v in x[..n * ni].iter_mut() {
+                *v += a * rng.sample::<f32, _>(StandardNormal);
+            }
+        } else if amp > 0.0 {
             for v in x[..n * ni].iter_mut() {
                 *v += (amp * rng.sample::<f64, _>(StandardNormal)) as f32;
             }
@@ -259,12 +331,22 @@ impl Task for FileTask {
         {
             return 0.0;
         }
-        let correct = (0..batch.n_trials)
-            .filter(|&b| {
-                let v: Vec<f64> = batch.vars[b].iter().map(|(_, x)| *x).collect();
-                self.correct(&v, &out[b * per..(b + 1) * per])
-            })
-            .count();
-        correct as f64 / batch.n_trials as f64
+        if self.file.rule == Rule::MaskedArgmax {
+            let (n, no) = (batch.n_trials, batch.n_out);
+            return masked_argmax_accuracy(&batch.y, out, &batch.mask, n, batch.n_steps, no);
+        }
+        let (mut scored, mut correct) = (0usize, 0usize);
+        for b in 0..batch.n_trials {
+            let v: Vec<f64> = batch.vars[b].iter().map(|(_, x)| *x).collect();
+            if self.file.only.as_ref().is_some_and(|o| o.eval(&v) == 0.0) {
+                continue;
+            }
+            scored += 1;
+            correct += usize::from(self.correct(&v, &out[b * per..(b + 1) * per]));
+        }
+        if scored == 0 {
+            return 0.0;
+        }
+        correct as f64 / scored as f64
     }
 }

@@ -50,6 +50,9 @@ pub enum Dist {
     Choice(Vec<f64>),
     /// Uniform on `[lo, hi)`.
     Uniform(f64, f64),
+    /// Uniform on `[lo, hi)` in single precision: `f32(lo + f32((hi − lo)·u))` with `u` a
+    /// single-precision unit draw (`f32 = true`; the PsychRNN ports' draws).
+    UniformF32(f64, f64),
     /// An integer `0..n`, uniformly.
     Categories(usize),
     /// Exponential with `mean`, shifted to start at `min` and redrawn above `max`
@@ -64,6 +67,8 @@ pub enum Dist {
     },
     /// A value computed from earlier variables, clamped to `[lo, hi]`.
     Expr(Expr, f64, f64),
+    /// Only as the last epoch's duration (`"rest"`): until the end of the trial.
+    Rest,
 }
 
 impl Dist {
@@ -76,10 +81,11 @@ impl Dist {
                 .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
                     (a.min(v), b.max(v))
                 }),
-            Dist::Uniform(a, b) => (*a, *b),
+            Dist::Uniform(a, b) | Dist::UniformF32(a, b) => (*a, *b),
             Dist::Categories(n) => (0.0, n.saturating_sub(1) as f64),
             Dist::Exponential { min, max, .. } => (*min, *max),
             Dist::Expr(_, lo, hi) => (*lo, *hi),
+            Dist::Rest => (0.0, 0.0),
         }
     }
 }
@@ -112,8 +118,8 @@ pub enum Signal {
         /// Value (expression of the trial's variables).
         value: Expr,
     },
-    /// A bump over channels `first..first+count` with preferred angles `2π·i/count`,
-    /// centred on `angle`, times `scale`.
+    /// A bump over channels `first..first+count` with preferred angles `2π·i/count`
+    /// (or `2π·i/(count−1)`, `linspace`), centred on `angle`, times `scale`.
     Ring {
         /// First channel.
         first: usize,
@@ -125,6 +131,10 @@ pub enum Signal {
         scale: Expr,
         /// Profile over the ring.
         shape: Shape,
+        /// Preferred angles `linspace(0, 2π, count)` as PsychRNN's `MatchToCategory` (the
+        /// first and last channel both at 0 ≡ 2π), the difference wrapped once into
+        /// [−π, π] as PsychRNN does; else `2π·i/count`, wrapped exactly.
+        linspace: bool,
     },
 }
 
@@ -135,6 +145,8 @@ pub enum Shape {
     Cosine,
     /// `exp(−d²/2σ²)` with width σ rad.
     Gaussian(f64),
+    /// The normal density `exp(−d²/2σ²) / (σ·√(2π))` (PsychRNN's `_gaussian_input`).
+    Normal(f64),
     /// 1 on the channel nearest `angle`, 0 elsewhere (a one-hot choice on a ring).
     OneHot,
 }
@@ -152,11 +164,30 @@ pub struct Epoch {
     pub targets: Vec<Signal>,
     /// Loss mask on every output during the epoch.
     pub mask: f64,
+    /// With `timing = "exact"`: the epoch starts strictly after its start time (the
+    /// step at exactly that time belongs to the epoch before).
+    pub open_start: bool,
+}
+
+/// How epoch durations become steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timing {
+    /// Durations are rounded to dt; epoch `i` covers steps `round(start/dt)..round(end/dt)`.
+    Rounded,
+    /// Durations are kept as drawn; epoch starts are their running sums in single
+    /// precision, and step `k` (at `f32(k·dt)`) is in the epoch when its time is ≥ the
+    /// start (> with `open_start`) and < the next epoch's start — the PsychRNN ports'
+    /// semantics.
+    Exact,
 }
 
 /// How a trial is scored, in the window of one epoch.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Rule {
+    /// PsychRNN's `accuracy_function`: over the whole trial, the output with the largest
+    /// mean of `output·mask` must be the one with the largest mean of `target·mask`
+    /// ([`crate::task::masked_argmax_accuracy`]).
+    MaskedArgmax,
     /// The output among `channels` with the largest mean in the window must be `expect`.
     Argmax {
         /// Candidate outputs.
@@ -206,6 +237,11 @@ pub struct TaskFile {
     pub t_ms: f64,
     /// Input noise σ (per step `σ·√(2·dt/τ)·N(0,1)` on every input).
     pub noise: f64,
+    /// Instead of `noise`: the per-step noise amplitude `a`, an expression of `dt` and
+    /// `tau`; each input gets `f32(a)·f32(N(0,1))` in single precision (PsychRNN's ports).
+    pub noise_amp: Option<Expr>,
+    /// How epoch durations become steps.
+    pub timing: Timing,
     /// Default number of training trials.
     pub trials: u64,
     /// Variable names by slot (vars, then each epoch's duration as `<epoch>_ms`).
@@ -218,6 +254,9 @@ pub struct TaskFile {
     pub accuracy_epochs: (usize, usize),
     /// The scoring rule.
     pub rule: Rule,
+    /// Only trials where this is non-zero are scored (`[accuracy] only`, e.g. trials
+    /// that have a right answer); `None`: every trial.
+    pub only: Option<Expr>,
     /// The file's text.
     pub text: String,
 }

@@ -2,7 +2,7 @@
 
 use super::reader::{join, show, Cx, MAX_CHANNELS, R};
 use super::rule::accuracy;
-use super::{suggest, Dist, Epoch, Expr, FileError, Shape, Signal, TaskFile, VarDef};
+use super::{suggest, Dist, Epoch, Expr, FileError, Shape, Signal, TaskFile, Timing, VarDef};
 use toml_edit::{ImDocument, Item, TableLike};
 
 const TOP: &[&str] = &[
@@ -13,6 +13,8 @@ const TOP: &[&str] = &[
     "n_out",
     "t",
     "noise",
+    "noise_amp",
+    "timing",
     "trials",
     "vars",
     "epoch",
@@ -66,6 +68,36 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
     let noise = root
         .get("noise")
         .map_or(Ok(0.0), |i| cx.nonneg(i, "noise"))?;
+    let noise_amp = match root.get("noise_amp") {
+        None => None,
+        Some(i) => {
+            if root.contains_key("noise") {
+                return Err(cx.err(
+                    i.span(),
+                    "noise_amp",
+                    "is given with `noise`: give one of them (noise σ, or the per-step amplitude)",
+                ));
+            }
+            Some(cx.expr(i, "noise_amp", &["dt".to_string(), "tau".to_string()])?)
+        }
+    };
+    let timing = match root.get("timing") {
+        None => Timing::Rounded,
+        Some(i) => match cx.string(i, "timing")?.as_str() {
+            "rounded" => Timing::Rounded,
+            "exact" => Timing::Exact,
+            o => {
+                return Err(cx.err(
+                    i.span(),
+                    "timing",
+                    format!(
+                        "is {o:?}, must be \"rounded\" or \"exact\"{}",
+                        suggest(o, ["rounded", "exact"].into_iter())
+                    ),
+                ))
+            }
+        },
+    };
     let trials = root
         .get("trials")
         .map_or(Ok(20_000), |i| cx.uint(i, "trials", 1, 100_000_000))? as u64;
@@ -104,7 +136,18 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
     let mut epochs: Vec<Epoch> = Vec::new();
     for (i, t) in aot.iter().enumerate() {
         let path = format!("epoch[{i}]");
-        cx.keys(t, &path, &["name", "duration", "inputs", "targets", "mask"])?;
+        cx.keys(
+            t,
+            &path,
+            &[
+                "name",
+                "duration",
+                "inputs",
+                "targets",
+                "mask",
+                "open_start",
+            ],
+        )?;
         let name_item = cx.req(t, t.span(), &path, "name")?;
         let ename = cx.string(name_item, &join(&path, "name"))?;
         if epochs.iter().any(|e| e.name == ename) {
@@ -122,6 +165,13 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
             &var_names,
             true,
         )?;
+        if duration == Dist::Rest && (i + 1 != aot.len() || !root.contains_key("t")) {
+            return Err(cx.err(
+                t.get("duration").and_then(Item::span),
+                &dkey,
+                "is \"rest\" (until the end of the trial): only the last epoch may last the rest, and the file must set `t`",
+            ));
+        }
         let (lo, _) = duration.range();
         if lo < 0.0 {
             return Err(cx.err(
@@ -141,12 +191,33 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
         let mask = t
             .get("mask")
             .map_or(Ok(1.0), |i| cx.nonneg(i, &join(&path, "mask")))?;
+        let open_start = match t.get("open_start") {
+            None => false,
+            Some(o) => {
+                let b = o.as_bool().ok_or_else(|| {
+                    cx.err(
+                        o.span(),
+                        &join(&path, "open_start"),
+                        format!("must be true or false, got {}", show(o)),
+                    )
+                })?;
+                if b && timing != Timing::Exact {
+                    return Err(cx.err(
+                        o.span(),
+                        &join(&path, "open_start"),
+                        "applies only with `timing = \"exact\"` (rounded epochs have no edge times)",
+                    ));
+                }
+                b
+            }
+        };
         epochs.push(Epoch {
             name: ename,
             duration,
             inputs,
             targets,
             mask,
+            open_start,
         });
     }
     var_names = all_names;
@@ -186,7 +257,8 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
 
     let acc_item = cx.req(root, top_span, "", "accuracy")?;
     let acc = cx.table(acc_item, "accuracy")?;
-    let (accuracy_epochs, rule) = accuracy(&cx, acc, acc_item.span(), &epochs, n_out, &var_names)?;
+    let (accuracy_epochs, rule, only) =
+        accuracy(&cx, acc, acc_item.span(), &epochs, n_out, &var_names)?;
     Ok(TaskFile {
         name,
         description,
@@ -195,12 +267,15 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
         n_out,
         t_ms,
         noise,
+        noise_amp,
+        timing,
         trials,
         var_names,
         vars,
         epochs,
         accuracy_epochs,
         rule,
+        only,
         text: text.to_string(),
     })
 }
@@ -315,6 +390,9 @@ fn var_def(cx: &Cx, name: &str, item: &Item, key: &str, names: &mut Vec<String>)
 /// A distribution: a number, an expression string (variables only), or a one-key table.
 fn dist(cx: &Cx, item: &Item, key: &str, vars: &[String], duration: bool) -> R<Dist> {
     if item.as_str().is_some() {
+        if duration && item.as_str() == Some("rest") {
+            return Ok(Dist::Rest);
+        }
         if duration {
             return Err(cx.err(
                 item.span(),
@@ -339,6 +417,8 @@ fn dist(cx: &Cx, item: &Item, key: &str, vars: &[String], duration: bool) -> R<D
             .collect();
         let allowed: &[&str] = match kinds.first().copied() {
             Some("expr") => &["expr", "min", "max"],
+            Some("uniform") => &["uniform", "f32"],
+            Some("choice") => &["choice", "f32"],
             Some(k) => std::slice::from_ref(DISTS.iter().find(|d| **d == k).unwrap_or(&"choice")),
             None => DISTS,
         };
@@ -357,11 +437,25 @@ fn dist(cx: &Cx, item: &Item, key: &str, vars: &[String], duration: bool) -> R<D
         let k = kinds[0];
         let sub = join(key, k);
         let v = t.get(k).unwrap_or(item);
+        // `f32 = true`: drawn in single precision (uniform) / values rounded to f32 (choice)
+        let single = match t.get("f32") {
+            None => false,
+            Some(b) => b.as_bool().ok_or_else(|| {
+                cx.err(
+                    b.span(),
+                    &join(key, "f32"),
+                    format!("must be true or false, got {}", show(b)),
+                )
+            })?,
+        };
         return match k {
             "choice" => {
                 let c = cx.nums(v, &sub)?;
                 if c.is_empty() {
                     return Err(cx.err(v.span(), &sub, "is empty: give at least one value"));
+                }
+                if single {
+                    return Ok(Dist::Choice(c.into_iter().map(super::expr::r32).collect()));
                 }
                 Ok(Dist::Choice(c))
             }
@@ -373,6 +467,9 @@ fn dist(cx: &Cx, item: &Item, key: &str, vars: &[String], duration: bool) -> R<D
                         &sub,
                         format!("is {}, must be [low, high] with low <= high", show(v)),
                     ));
+                }
+                if single {
+                    return Ok(Dist::UniformF32(c[0], c[1]));
                 }
                 Ok(Dist::Uniform(c[0], c[1]))
             }
@@ -456,8 +553,12 @@ fn signals(cx: &Cx, item: &Item, key: &str, n: usize, vars: &[String]) -> R<Vec<
             ..e
         };
         if t.contains_key("ring") {
-            cx.keys(t, &k, &["ring", "angle", "scale", "shape", "width"])
-                .map_err(line)?;
+            cx.keys(
+                t,
+                &k,
+                &["ring", "angle", "scale", "shape", "width", "positions"],
+            )
+            .map_err(line)?;
             let r = cx
                 .nums(t.get("ring").unwrap_or(&it), &join(&k, "ring"))
                 .map_err(line)?;
@@ -489,33 +590,59 @@ fn signals(cx: &Cx, item: &Item, key: &str, n: usize, vars: &[String]) -> R<Vec<
                     cx.string(s, &join(&k, "shape"))
                 })
                 .map_err(line)?;
+            let width = || {
+                cx.nonneg(
+                    cx.req(t, span.clone(), &k, "width").map_err(line)?,
+                    &join(&k, "width"),
+                )
+                .map_err(line)
+            };
+            const SHAPES: [&str; 4] = ["cosine", "gaussian", "normal", "onehot"];
             let shape = match shape.as_str() {
                 "cosine" => Shape::Cosine,
                 "onehot" => Shape::OneHot,
-                "gaussian" => Shape::Gaussian(
-                    cx.nonneg(
-                        cx.req(t, span.clone(), &k, "width").map_err(line)?,
-                        &join(&k, "width"),
-                    )
-                    .map_err(line)?,
-                ),
+                "gaussian" => Shape::Gaussian(width()?),
+                "normal" => Shape::Normal(width()?),
                 s => {
                     return Err(line(cx.err(
                         span.clone(),
                         &join(&k, "shape"),
                         format!(
-                            "is {s:?}, must be \"cosine\", \"gaussian\" or \"onehot\"{}",
-                            suggest(s, ["cosine", "gaussian", "onehot"].into_iter())
+                            "is {s:?}, must be one of {}{}",
+                            SHAPES.join(", "),
+                            suggest(s, SHAPES.into_iter())
                         ),
                     )))
                 }
             };
+            let linspace = match t.get("positions") {
+                None => false,
+                Some(p) => match cx.string(p, &join(&k, "positions")).map_err(line)?.as_str() {
+                    "circle" => false,
+                    "linspace" => true,
+                    o => {
+                        return Err(line(cx.err(
+                            span.clone(),
+                            &join(&k, "positions"),
+                            format!("is {o:?}, must be \"circle\" or \"linspace\""),
+                        )))
+                    }
+                },
+            };
+            if linspace && r[1] < 2.0 {
+                return Err(line(cx.err(
+                    span.clone(),
+                    &join(&k, "positions"),
+                    "is \"linspace\", which needs a ring of at least 2 channels",
+                )));
+            }
             out.push(Signal::Ring {
                 first: r[0] as usize,
                 count: r[1] as usize,
                 angle,
                 scale,
                 shape,
+                linspace,
             });
         } else {
             cx.keys(t, &k, &["channel", "value"]).map_err(line)?;

@@ -1,11 +1,13 @@
-//! The `[accuracy]` table of a task file → the scored window and [`Rule`].
+//! The `[accuracy]` table of a task file → the scored window and [`Rule`]
+//! (`masked-argmax`, PsychRNN's rule, scores the whole trial and takes no window).
 
 use super::reader::{show, Cx, R};
-use super::{suggest, Epoch, FileError, Rule};
+use super::{suggest, Epoch, Expr, FileError, Rule};
 use std::ops::Range;
 use toml_edit::{Item, TableLike};
 
-/// `[accuracy]`: the window (first and last epoch, `epoch` and optional `until`) and rule.
+/// `[accuracy]`: the window (first and last epoch, `epoch` and optional `until`), the rule
+/// and which trials are scored (`only`).
 pub(super) fn accuracy(
     cx: &Cx,
     t: &dyn TableLike,
@@ -13,7 +15,7 @@ pub(super) fn accuracy(
     epochs: &[Epoch],
     n_out: usize,
     vars: &[String],
-) -> R<((usize, usize), Rule)> {
+) -> R<((usize, usize), Rule, Option<Expr>)> {
     cx.keys(
         t,
         "accuracy",
@@ -27,8 +29,13 @@ pub(super) fn accuracy(
             "tolerance",
             "slack",
             "until",
+            "only",
         ],
     )?;
+    if t.get("rule").and_then(Item::as_str) == Some("masked-argmax") {
+        cx.keys(t, "accuracy", &["rule"])?;
+        return Ok(((0, epochs.len() - 1), Rule::MaskedArgmax, None));
+    }
     let e_item = cx.req(t, span.clone(), "accuracy", "epoch")?;
     let en = cx.string(e_item, "accuracy.epoch")?;
     let Some(ei) = epochs.iter().position(|e| e.name == en) else {
@@ -77,7 +84,7 @@ pub(super) fn accuracy(
         vars,
     )?;
     let only = |keys: &[&str]| -> R<()> {
-        let mut allowed = vec!["rule", "epoch", "until", "expect"];
+        let mut allowed = vec!["rule", "epoch", "until", "expect", "only"];
         allowed.extend_from_slice(keys);
         cx.keys(t, "accuracy", &allowed)
     };
@@ -93,69 +100,74 @@ pub(super) fn accuracy(
         t.get("level")
             .map_or(Ok(0.5), |i| cx.num(i, "accuracy.level"))
     };
-    let rule = match rule.as_str() {
-        "argmax" => {
-            only(&["channels"])?;
-            let channels = match t.get("channels") {
-                None => (0..n_out).collect(),
-                Some(c) => {
-                    let arr = c.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
-                        cx.err(
-                            c.span(),
-                            "accuracy.channels",
-                            format!(
-                                "is {}, must be a non-empty array of output channels",
-                                show(c)
-                            ),
-                        )
-                    })?;
-                    arr.iter()
-                        .map(|v| {
-                            cx.uint(&Item::Value(v.clone()), "accuracy.channels", 0, n_out - 1)
-                                .map_err(|e| FileError {
-                                    line: cx.err(c.span(), "", "").line,
-                                    ..e
-                                })
-                        })
-                        .collect::<R<Vec<usize>>>()?
+    let rule =
+        match rule.as_str() {
+            "argmax" => {
+                only(&["channels"])?;
+                let channels = match t.get("channels") {
+                    None => (0..n_out).collect(),
+                    Some(c) => {
+                        let arr = c.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
+                            cx.err(
+                                c.span(),
+                                "accuracy.channels",
+                                format!(
+                                    "is {}, must be a non-empty array of output channels",
+                                    show(c)
+                                ),
+                            )
+                        })?;
+                        arr.iter()
+                            .map(|v| {
+                                cx.uint(&Item::Value(v.clone()), "accuracy.channels", 0, n_out - 1)
+                                    .map_err(|e| FileError {
+                                        line: cx.err(c.span(), "", "").line,
+                                        ..e
+                                    })
+                            })
+                            .collect::<R<Vec<usize>>>()?
+                    }
+                };
+                Rule::Argmax { channels, expect }
+            }
+            "sign" => {
+                only(&["channel", "level"])?;
+                Rule::Sign {
+                    channel: channel()?,
+                    level: level()?,
+                    expect,
                 }
-            };
-            Rule::Argmax { channels, expect }
-        }
-        "sign" => {
-            only(&["channel", "level"])?;
-            Rule::Sign {
-                channel: channel()?,
-                level: level()?,
-                expect,
             }
-        }
-        "threshold" => {
-            only(&["channel", "level", "tolerance", "slack"])?;
-            let tolerance = t
-                .get("tolerance")
-                .map_or(Ok(0.2), |i| cx.nonneg(i, "accuracy.tolerance"))?;
-            let slack = t
-                .get("slack")
-                .map_or(Ok(0.0), |i| cx.nonneg(i, "accuracy.slack"))?;
-            Rule::Threshold {
-                channel: channel()?,
-                level: level()?,
-                expect,
-                tolerance,
-                slack,
+            "threshold" => {
+                only(&["channel", "level", "tolerance", "slack"])?;
+                let tolerance = t
+                    .get("tolerance")
+                    .map_or(Ok(0.2), |i| cx.nonneg(i, "accuracy.tolerance"))?;
+                let slack = t
+                    .get("slack")
+                    .map_or(Ok(0.0), |i| cx.nonneg(i, "accuracy.slack"))?;
+                Rule::Threshold {
+                    channel: channel()?,
+                    level: level()?,
+                    expect,
+                    tolerance,
+                    slack,
+                }
             }
-        }
-        r => {
-            return Err(cx.err(
-                r_item.span(),
-                "accuracy.rule",
-                format!(
-                    "is {r:?}, must be \"argmax\", \"sign\" or \"threshold\"{}",
-                    suggest(r, ["argmax", "sign", "threshold"].into_iter())
+            r => {
+                return Err(cx.err(
+                    r_item.span(),
+                    "accuracy.rule",
+                    format!(
+                    "is {r:?}, must be \"argmax\", \"sign\", \"threshold\" or \"masked-argmax\"{}",
+                    suggest(r, ["argmax", "sign", "threshold", "masked-argmax"].into_iter())
                 ),
-            ))
-        }
-    };
-    Ok(((ei, last), rule))
+                ))
+            }
+        };
+    let only = t
+        .get("only")
+        .map(|i| cx.expr(i, "accuracy.only", vars))
+        .transpose()?;
+    Ok(((ei, last), rule, only))
 }
