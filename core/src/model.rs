@@ -23,6 +23,9 @@ pub struct Model<'a> {
     crc: u32,
     len: usize,
     kinds: Kinds,
+    /// Smallest per-row fractional bits of `w_in` and `w_rec`, found once at load (the
+    /// precondition of the leaky cell's `i32` row update, see [`crate::cell::leaky`]).
+    min_frac: (u8, u8),
 }
 
 /// A weight matrix with per-row scales, borrowed from the blob.
@@ -137,11 +140,14 @@ impl<'a> Model<'a> {
     /// Decode and validate a blob (see [`crate::blob`]); borrows `bytes`.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
         let (body, crc, kinds) = blob::decode(bytes)?;
+        let min = |t: &Tensor<'_>| t.frac.iter().copied().min().unwrap_or(0);
+        let min_frac = (min(&body.tensors.w_in), min(&body.tensors.w_rec));
         Ok(Model {
             body,
             crc,
             len: bytes.len(),
             kinds,
+            min_frac,
         })
     }
 
@@ -216,6 +222,10 @@ impl<'a> Model<'a> {
     /// Noise seed.
     pub fn seed(&self) -> u32 {
         self.body.quant.seed
+    }
+    /// Smallest per-row fractional bits of `(w_in, w_rec)` (decoded once, at load).
+    pub fn min_row_frac(&self) -> (u8, u8) {
+        self.min_frac
     }
     /// Input weights.
     pub fn w_in(&self) -> Weights<'a> {

@@ -17,12 +17,39 @@
 //! 3. `r_i = f(x_i)` ([`Transfer::apply_s16`]);
 //! 4. `y_o = sat16(rs(rs(W_out[o]·r, w_o + fr − fy − G) + b_out[o], G))`.
 //!
-//! Every intermediate is an `i64` kept away from overflow (the difference in step 2 is
-//! clamped to ±2^46 before the α multiply); results saturate to `i16`, nothing wraps.
-//! Step 2 updates `x` in place: row `i` reads only the old rates `r` and its own `x_i`.
+//! That is the definition (`update_i64`): every intermediate is an `i64` kept away from
+//! overflow (the difference in step 2 is clamped to ±2^46 before the α multiply); results
+//! saturate to `i16`, nothing wraps. Step 2 updates `x` in place: row `i` reads only the
+//! old rates `r` and its own `x_i`.
+//!
+//! # The `i32` row update
+//! Most models take a cheaper, bit-identical path (`Fast`; the `i64` definition above
+//! runs for the others). Its precondition, checked once per step from fields the decoder
+//! validated: every row shift `w_i + fr − T` and `w_i' + fu − T` is ≥ 0 (the smallest
+//! row fractional bits are found once, at load: [`Model::min_row_frac`]), α ≥ 2^9
+//! (dt/τ ≥ 1/64) and `noise_mul` ≤ 2^22. Then:
+//!
+//! - `pre` is summed with plain `i64` adds: the dot products are below 2^41 in magnitude
+//!   (≤ 1024 products of ≤ 2^30), a right shift only shrinks them and `|b| < 2^31`, so
+//!   `|pre| < 2^43` and none of the definition's saturating adds can saturate.
+//! - `d = sat32(pre − x_t)`, everything after it in `i32` (one 32×32→64 multiply for
+//!   `α·d`, `SMULL` on the M4) with saturating adds, and `x_i = sat16(rs(next, 8))`.
+//!
+//! Why this equals the definition: the definition's result is a nondecreasing function
+//! `F(d)` of `d` (for a fixed `x_t` and noise term) that is pinned at 32767 once `next ≥
+//! 2^23` and at −32768 once `next ≤ −2^23`. With `|x_t| ≤ 2^23` and `|noise| ≤ 2^17·2^22
+//! / 2^16 = 2^23` (`|g| ≤ 2^17`), any `d ≥ 2^31 − 1` gives `rs(α·d, 15) ≥ 2^9·(2^31 − 1)
+//! / 2^15 − 1 > 2^25 − 2`, so `next > 2^25 − 2^24 − 2 > 2^23`: pinned (likewise below
+//! `−2^31`); the ±2^46 clamp never matters there either. So saturating `d` to `i32`
+//! changes nothing. Once `|d| < 2^31`, `|rs(α·d, 15)| ≤ |d|` fits `i32`, and a
+//! saturating add of `x_t` or of the noise term only saturates when the exact sum is
+//! beyond ±(2^31 − 2^23 − 1), where `F` is pinned too. The final rounding shift is
+//! `((next >> 7) + 1) >> 1`, which cannot overflow. The unit tests below check the
+//! update against `update_i64` at the edges, and `core/tests/reference_step.rs` checks
+//! whole steps against an independent `i128` reference on models of both kinds.
 
 use crate::blob::GUARD_BITS;
-use crate::fixed::{sat_i16, shift_round};
+use crate::fixed::{sat_i16, sat_i32, shift_round};
 use crate::rng::Rng;
 use crate::Model;
 #[allow(unused_imports)]
@@ -47,6 +74,66 @@ fn rs_dot(v: i64, sh: i32) -> i64 {
     }
 }
 
+/// Smallest α (Q15) of the `i32` row update: dt/τ ≥ 1/64 (see the module docs).
+const FAST_ALPHA_MIN: i32 = 1 << 9;
+/// Largest `noise_mul` of the `i32` row update: every noise term is within ±2^23.
+const FAST_NOISE_MUL_MAX: u32 = 1 << 22;
+
+/// The per-step constants of the `i32` row update, if the model meets its precondition
+/// (see the module docs): α ≥ [`FAST_ALPHA_MIN`], `noise_mul` ≤ [`FAST_NOISE_MUL_MAX`]
+/// and no row of `W_rec` or `W_in` shifted left (every row shift ≥ 0).
+#[derive(Clone, Copy)]
+struct Fast {
+    alpha: i32,
+    noise_mul: i32,
+}
+
+impl Fast {
+    fn new(model: &Model<'_>) -> Option<Fast> {
+        let (fx, g) = (model.state_frac() as i32, GUARD_BITS as i32);
+        let (min_in, min_rec) = model.min_row_frac();
+        let shifts_ok = min_rec as i32 + model.rate_frac() as i32 - fx - g >= 0
+            && min_in as i32 + model.input_frac() as i32 - fx - g >= 0;
+        let alpha = model.alpha_q15() as i32;
+        let noise_mul = model.noise_mul();
+        (shifts_ok && alpha >= FAST_ALPHA_MIN && noise_mul <= FAST_NOISE_MUL_MAX).then_some(Fast {
+            alpha,
+            noise_mul: noise_mul as i32,
+        })
+    }
+
+    /// The new `x_i` from `pre_i` (step 1, exact: |pre| < 2^43) and the old `x_i`, in
+    /// `i32` with saturating adds; equal to the `i64` update (proof in the module docs).
+    #[inline(always)]
+    fn update(self, pre: i64, xi: i16, rng: &mut Rng) -> i16 {
+        let x_t = (xi as i32) << GUARD_BITS;
+        let d = sat_i32(pre - x_t as i64);
+        // |α·d| < 2^46 in the 32×32→64 multiply; the shifted result is within ±2^31.
+        let ad = ((self.alpha as i64 * d as i64 + (1 << 14)) >> 15) as i32;
+        let mut next = x_t.saturating_add(ad);
+        if self.noise_mul != 0 {
+            let g = rng.gauss_s32() as i64 * self.noise_mul as i64;
+            next = next.saturating_add(((g + (1 << 15)) >> 16) as i32);
+        }
+        sat_i16((((next >> (GUARD_BITS - 1)) + 1) >> 1) as i64)
+    }
+}
+
+/// Step 2 for one row in `i64`, the definition (any `pre`, any α and `noise_mul`).
+#[inline(always)]
+fn update_i64(pre: i64, xi: i16, alpha: i64, noise_mul: i64, rng: &mut Rng) -> i16 {
+    let g = GUARD_BITS as i32;
+    let x_t = (xi as i64) << g;
+    let d = pre.saturating_sub(x_t).clamp(-D_CLAMP, D_CLAMP);
+    // |α·d| ≤ 2^15·2^46: the plain rounding shift cannot overflow.
+    let mut next = x_t + ((alpha * d + (1 << 14)) >> 15);
+    if noise_mul != 0 {
+        next += shift_round(rng.gauss_s32() as i64 * noise_mul, 16);
+    }
+    // |next| < 2^48: likewise.
+    sat_i16((next + (1 << (g - 1))) >> g)
+}
+
 /// One update of state `x` and rates `r` from input `u`, then outputs `y`.
 ///
 /// Slices must have the model's lengths (`n_in`, `n_rec`, `n_rec`, `n_out`): debug builds
@@ -58,6 +145,20 @@ pub fn step(
     r: &mut [i16],
     y: &mut [i16],
     rng: &mut Rng,
+) {
+    step_with(model, u, x, r, y, rng, Fast::new(model));
+}
+
+/// [`step`] with the row update chosen by the caller: `fast` from [`Fast::new`] (the
+/// `i32` update where the model allows it) or `None` (the `i64` definition everywhere).
+fn step_with(
+    model: &Model<'_>,
+    u: &[i16],
+    x: &mut [i16],
+    r: &mut [i16],
+    y: &mut [i16],
+    rng: &mut Rng,
+    fast: Option<Fast>,
 ) {
     debug_assert_eq!(u.len(), model.n_in(), "leaky::step: u has n_in values");
     debug_assert_eq!(x.len(), model.n_rec(), "leaky::step: x has n_rec values");
@@ -76,21 +177,23 @@ pub fn step(
         let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
         w_rec.dot_rows(first, r, rec);
         w_in.dot_rows(first, u, inp);
-        for (((xi, &rec), &inp), i) in xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..) {
-            let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
-            let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
-            let pre = rec
-                .saturating_add(inp)
-                .saturating_add(model.b_rec(i) as i64);
-            let x_t = (*xi as i64) << g;
-            let d = pre.saturating_sub(x_t).clamp(-D_CLAMP, D_CLAMP);
-            // |α·d| ≤ 2^15·2^46: the plain rounding shift cannot overflow.
-            let mut next = x_t + ((alpha * d + (1 << 14)) >> 15);
-            if noise_mul != 0 {
-                next += shift_round(rng.gauss_s32() as i64 * noise_mul, 16);
+        let rows = xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..);
+        if let Some(f) = fast {
+            for (((xi, &rec), &inp), i) in rows {
+                let pre = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec)
+                    + rs_dot(inp, w_in.row_frac(i) as i32 + sh_in)
+                    + model.b_rec(i) as i64;
+                *xi = f.update(pre, *xi, rng);
             }
-            // |next| < 2^48: likewise.
-            *xi = sat_i16((next + (1 << (g - 1))) >> g);
+        } else {
+            for (((xi, &rec), &inp), i) in rows {
+                let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
+                let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
+                let pre = rec
+                    .saturating_add(inp)
+                    .saturating_add(model.b_rec(i) as i64);
+                *xi = update_i64(pre, *xi, alpha, noise_mul, rng);
+            }
         }
         first += xs.len();
     }
@@ -127,5 +230,91 @@ pub fn outputs(model: &Model<'_>, r: &[i16], y: &mut [i16]) {
             *yo = sat_i16(shift_round(a.saturating_add(model.b_out(o) as i64), g));
         }
         first += ys.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+    use proptest::prelude::*;
+
+    /// `pre` values at and around the saturation edges of the `i32` update.
+    fn edgy_pre() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            -(1i64 << 43)..(1i64 << 43),
+            -(1i64 << 33)..(1i64 << 33),
+            -(1i64 << 26)..(1i64 << 26),
+            (-3i64..=3).prop_map(|k| i32::MAX as i64 + k),
+            (-3i64..=3).prop_map(|k| i32::MIN as i64 + k),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+        #[test]
+        fn i32_update_matches_the_i64_definition(
+            pre in edgy_pre(),
+            xi in prop_oneof![any::<i16>(), Just(i16::MIN), Just(i16::MAX)],
+            alpha in prop_oneof![FAST_ALPHA_MIN..=32768, Just(FAST_ALPHA_MIN), Just(32768)],
+            noise_mul in prop_oneof![Just(0u32), 0..=FAST_NOISE_MUL_MAX, Just(FAST_NOISE_MUL_MAX)],
+            seed in any::<u32>(),
+        ) {
+            let fast = Fast { alpha, noise_mul: noise_mul as i32 };
+            let (mut a, mut b) = (Rng::new(seed), Rng::new(seed));
+            let want = update_i64(pre, xi, alpha as i64, noise_mul as i64, &mut a);
+            prop_assert_eq!(fast.update(pre, xi, &mut b), want);
+        }
+    }
+
+    /// The tiny test blob with other α, noise and per-row fractional bits.
+    fn variant(alpha: u16, noise_mul: u32, frac: u8) -> Vec<u8> {
+        let bytes = crate::blob::tests_support::tiny_blob();
+        let mut body = *Model::from_bytes(&bytes).unwrap().body();
+        body.quant.alpha_q15 = alpha;
+        body.quant.noise_mul = noise_mul;
+        let f = [frac; 2];
+        body.tensors.w_in.frac = &f;
+        body.tensors.w_rec.frac = &f;
+        crate::blob::encode_to_vec(&body).unwrap()
+    }
+
+    #[test]
+    fn fast_update_runs_exactly_where_its_precondition_holds() {
+        // The tiny blob: fx = fu = 12, relu (fr = 12), so T = 20: row shifts are frac − 8.
+        let fast = |a, n, f| Fast::new(&Model::from_bytes(&variant(a, n, f)).unwrap()).is_some();
+        assert!(fast(3277, 0, 8));
+        assert!(fast(512, 1 << 22, 30));
+        assert!(!fast(3277, 0, 7), "a row shifted left");
+        assert!(!fast(511, 0, 8), "α below 2^9");
+        assert!(!fast(3277, (1 << 22) + 1, 8), "noise_mul above 2^22");
+    }
+
+    #[test]
+    fn both_updates_step_alike_at_the_edges_of_the_precondition() {
+        for (alpha, noise_mul, frac) in [(512u16, 1u32 << 22, 8u8), (32768, 0, 8), (512, 0, 30)] {
+            let bytes = variant(alpha, noise_mul, frac);
+            let model = Model::from_bytes(&bytes).unwrap();
+            let (mut xa, mut xb) = ([i16::MAX, i16::MIN], [i16::MAX, i16::MIN]);
+            let (mut ra, mut rb, mut ya, mut yb) = ([0i16; 2], [0i16; 2], [0i16; 1], [0i16; 1]);
+            let (mut ga, mut gb) = (Rng::new(5), Rng::new(5));
+            for u in [i16::MAX, i16::MIN, 0, 12345] {
+                step_with(
+                    &model,
+                    &[u],
+                    &mut xa,
+                    &mut ra,
+                    &mut ya,
+                    &mut ga,
+                    Fast::new(&model),
+                );
+                step_with(&model, &[u], &mut xb, &mut rb, &mut yb, &mut gb, None);
+                assert_eq!(
+                    (xa, ra, ya),
+                    (xb, rb, yb),
+                    "α {alpha}, noise {noise_mul}, frac {frac}"
+                );
+            }
+        }
     }
 }

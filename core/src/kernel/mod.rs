@@ -100,7 +100,7 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     let x = &x[..cols.min(x.len())];
     let stride = 2 * cols;
     if cols < SMALL {
-        return small_rows(w.chunks_exact(2), cols, x, out, |b| {
+        return small_rows(w, 2, cols, x, out, |b| {
             i16::from_le_bytes([b[0], b[1]]) as i32
         });
     }
@@ -124,7 +124,7 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
 pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     let x = &x[..cols.min(x.len())];
     if cols < SMALL {
-        return small_rows(w.iter(), cols, x, out, |b| *b as i8 as i32);
+        return small_rows(w, 1, cols, x, out, |b| b[0] as i8 as i32);
     }
     let mut groups = out.chunks_exact_mut(imp::ROWS_S8);
     let mut rest = w;
@@ -141,23 +141,25 @@ pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
 
 /// Narrow matrices (fewer than [`SMALL`] columns), row by row: each product (≤ 2^30)
 /// formed in `i32`, summed in `i64`. A row the weights do not hold in full sums what they
-/// hold.
+/// hold; rows they do not reach are 0.
 #[inline]
-fn small_rows<'a, T: 'a>(
-    mut w: impl Iterator<Item = T>,
+fn small_rows(
+    w: &[u8],
+    size: usize,
     cols: usize,
     x: &[i16],
     out: &mut [i64],
-    weight: impl Fn(T) -> i32,
+    weight: impl Fn(&[u8]) -> i32,
 ) {
+    let stride = size * cols;
+    let mut rows = w.chunks(stride.max(1));
     for o in out.iter_mut() {
-        let mut acc = 0i64;
-        for (k, wk) in (&mut w).take(cols).enumerate() {
-            if let Some(&xk) = x.get(k) {
-                acc += (weight(wk) * xk as i32) as i64;
-            }
-        }
-        *o = acc;
+        let row = rows.next().unwrap_or(&[]);
+        *o = row
+            .chunks_exact(size)
+            .zip(x)
+            .map(|(b, &xk)| (weight(b) * xk as i32) as i64)
+            .sum();
     }
 }
 
