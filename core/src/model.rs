@@ -60,6 +60,12 @@ impl<'a> Weights<'a> {
         self.frac.get(row).copied().unwrap_or(0)
     }
 
+    /// Fractional bits of every row, in row order.
+    #[inline]
+    pub fn fracs(&self) -> &'a [u8] {
+        self.frac
+    }
+
     /// Σ_k W[row, k]·x[k] with the row's own scale (fractional bits `row_frac + x_frac`).
     ///
     /// `x` must have one value per column and `row` be in range (debug builds assert it;
@@ -242,6 +248,10 @@ impl<'a> Model<'a> {
     /// Recurrent bias `i` at `state_frac + GUARD_BITS`.
     pub fn b_rec(&self, i: usize) -> i32 {
         read_i32(self.body.tensors.b_rec.data, i)
+    }
+    /// Recurrent biases as stored: `n_rec` little-endian `i32` (4 bytes each).
+    pub fn b_rec_bytes(&self) -> &'a [u8] {
+        self.body.tensors.b_rec.data
     }
     /// Output bias `i` at `output_frac + GUARD_BITS`.
     pub fn b_out(&self, i: usize) -> i32 {

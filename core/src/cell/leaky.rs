@@ -74,6 +74,14 @@ fn rs_dot(v: i64, sh: i32) -> i64 {
     }
 }
 
+/// [`shift_round`] of a dot product (`|v| < 2^41`) by `sh` in `0..=37` (the `i32` row
+/// update's precondition and the blob limits: `w ≤ 30`, `fr, fu ≤ 15`): `2v` cannot
+/// overflow, `(2v >> sh) = v >> (sh − 1)` for `sh ≥ 1`, and `sh = 0` gives `v` back.
+#[inline(always)]
+fn rs_fast(v: i64, sh: i32) -> i64 {
+    (((v << 1) >> sh) + 1) >> 1
+}
+
 /// Smallest α (Q15) of the `i32` row update: dt/τ ≥ 1/64 (see the module docs).
 const FAST_ALPHA_MIN: i32 = 1 << 9;
 /// Largest `noise_mul` of the `i32` row update: every noise term is within ±2^23.
@@ -151,8 +159,8 @@ pub fn step(
 
 /// [`step`] with the row update chosen by the caller: `fast` from [`Fast::new`] (the
 /// `i32` update where the model allows it) or `None` (the `i64` definition everywhere).
-fn step_with(
-    model: &Model<'_>,
+fn step_with<'a>(
+    model: &Model<'a>,
     u: &[i16],
     x: &mut [i16],
     r: &mut [i16],
@@ -177,16 +185,24 @@ fn step_with(
         let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
         w_rec.dot_rows(first, r, rec);
         w_in.dot_rows(first, u, inp);
-        let rows = xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..);
         if let Some(f) = fast {
-            for (((xi, &rec), &inp), i) in rows {
-                let pre = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec)
-                    + rs_dot(inp, w_in.row_frac(i) as i32 + sh_in)
-                    + model.b_rec(i) as i64;
+            // Rows `first..` of the per-row scales and biases (the decoder checked their
+            // lengths; a short slice would only end the loop early).
+            let tail = |v: &'a [u8], at: usize| v.get(at..).unwrap_or(&[]);
+            let scales = tail(w_rec.fracs(), first)
+                .iter()
+                .zip(tail(w_in.fracs(), first));
+            let biases = tail(model.b_rec_bytes(), 4 * first).chunks_exact(4);
+            for ((((xi, &rec), &inp), (&fr, &fi)), b) in
+                xs.iter_mut().zip(&*rec).zip(&*inp).zip(scales).zip(biases)
+            {
+                let b = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                let pre =
+                    rs_fast(rec, fr as i32 + sh_rec) + rs_fast(inp, fi as i32 + sh_in) + b as i64;
                 *xi = f.update(pre, *xi, rng);
             }
         } else {
-            for (((xi, &rec), &inp), i) in rows {
+            for (((xi, &rec), &inp), i) in xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..) {
                 let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
                 let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
                 let pre = rec
@@ -277,6 +293,16 @@ mod tests {
         body.tensors.w_in.frac = &f;
         body.tensors.w_rec.frac = &f;
         crate::blob::encode_to_vec(&body).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn rs_fast_is_the_rounding_shift(v in -(1i64 << 41)..(1i64 << 41), sh in 0i32..=37) {
+            prop_assert_eq!(rs_fast(v, sh), shift_round(v, sh));
+            for e in [1i64 << 41, -(1i64 << 41)] {
+                prop_assert_eq!(rs_fast(e, sh), shift_round(e, sh));
+            }
+        }
     }
 
     #[test]

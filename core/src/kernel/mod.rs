@@ -45,8 +45,20 @@ mod arm_dsp;
 #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
 use arm_dsp as imp;
 
+#[cfg(neuroloop_arm_v6m)]
+#[allow(unsafe_code)]
+mod arm_v6m;
+/// The Cortex-M0 multi-row kernels (Thumb-1 assembly) and the portable single-row ones.
+#[cfg(neuroloop_arm_v6m)]
+mod imp {
+    pub(super) use super::arm_v6m::{dot2_s16_s16_s64 as dot3_s16_s16_s64, ROWS_S16};
+    pub(super) use super::arm_v6m::{dot4_s8_s16_s64, ROWS_S8};
+    pub(super) use super::dot_s16_s16_s64_portable as dot_s16_s16_s64;
+    pub(super) use super::dot_s8_s16_s64_portable as dot_s8_s16_s64;
+}
+
 /// The portable kernels under the names the public functions call.
-#[cfg(not(all(feature = "dsp", neuroloop_arm_dsp)))]
+#[cfg(not(any(all(feature = "dsp", neuroloop_arm_dsp), neuroloop_arm_v6m)))]
 mod imp {
     pub(super) use super::dot_s16_s16_s64_portable as dot_s16_s16_s64;
     pub(super) use super::dot_s8_s16_s64_portable as dot_s8_s16_s64;
@@ -54,13 +66,18 @@ mod imp {
     pub(super) use super::portable::{dot2_s8_s16_s64 as dot4_s8_s16_s64, ROWS_S8};
 }
 
-#[cfg_attr(all(feature = "dsp", neuroloop_arm_dsp), allow(dead_code))]
+#[cfg_attr(
+    any(all(feature = "dsp", neuroloop_arm_dsp), neuroloop_arm_v6m),
+    allow(dead_code)
+)]
 mod portable;
 
 /// Which implementation the public kernels run in this build: `"arm-dsp"` (feature `dsp`
-/// on a Cortex-M4/M7 target) or `"portable"`.
+/// on a Cortex-M4/M7 target), `"arm-v6m"` (Cortex-M0/M0+) or `"portable"`.
 pub const PATH: &str = if cfg!(all(feature = "dsp", neuroloop_arm_dsp)) {
     "arm-dsp"
+} else if cfg!(neuroloop_arm_v6m) {
+    "arm-v6m"
 } else {
     "portable"
 };
