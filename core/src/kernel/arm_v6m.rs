@@ -17,6 +17,7 @@
 //! - `i16` weights, 2 rows, split into bytes (`w = 256·hi + lo`, `hi` signed, `lo`
 //!   unsigned): `|hi·x| ≤ 2^22` and `|lo·x| ≤ 255·2^15 < 2^23`, 256 of them < 2^31; the
 //!   row's sum is `256·Σhi·x + Σlo·x`, formed in `i64`.
+//!
 //! `MULS` keeps the low 32 bits of the product, which is the product itself here.
 //!
 //! # Safety argument (the two `extern "C"` calls below)
