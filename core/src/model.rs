@@ -48,6 +48,11 @@ impl<'a> Weights<'a> {
         }
     }
 
+    /// Columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
     /// Element type.
     pub fn dtype(&self) -> DType {
         self.dtype

@@ -25,13 +25,15 @@
 //! # The `i32` row update
 //! Most models take a cheaper, bit-identical path (`Fast`; the `i64` definition above
 //! runs for the others). Its precondition, checked once per step from fields the decoder
-//! validated: every row shift `w_i + fr − T` and `w_i' + fu − T` is ≥ 0 (the smallest
-//! row fractional bits are found once, at load: [`Model::min_row_frac`]), α ≥ 2^9
-//! (dt/τ ≥ 1/64) and `noise_mul` ≤ 2^22. Then:
+//! validated: α ≥ 2^9 (dt/τ ≥ 1/64), `noise_mul` ≤ 2^22, and every row of `W_rec` and
+//! `W_in` stays below 2^61 after its row shift `w_i + fr − T` (`w_i' + fu − T`): a
+//! right shift only shrinks a dot product, and a left shift by `L` is allowed when
+//! `⌊log2 cols⌋ + 1 + 7 (i8) or 15 (i16) + 15 + L ≤ 61` (the smallest row fractional
+//! bits are found once, at load: [`Model::min_row_frac`]). Then:
 //!
-//! - `pre` is summed with plain `i64` adds: the dot products are below 2^41 in magnitude
-//!   (≤ 1024 products of ≤ 2^30), a right shift only shrinks them and `|b| < 2^31`, so
-//!   `|pre| < 2^43` and none of the definition's saturating adds can saturate.
+//! - `pre` is summed with plain `i64` adds: both shifted dot products are below 2^61 in
+//!   magnitude and `|b| < 2^31`, so `|pre| < 2^62` and none of the definition's
+//!   saturating shifts and adds can saturate.
 //! - `d = sat32(pre − x_t)`, everything after it in `i32` (one 32×32→64 multiply for
 //!   `α·d`, `SMULL` on the M4) with saturating adds, and `x_i = sat16(rs(next, 8))`.
 //!
@@ -74,12 +76,61 @@ fn rs_dot(v: i64, sh: i32) -> i64 {
     }
 }
 
-/// [`shift_round`] of a dot product (`|v| < 2^41`) by `sh` in `0..=37` (the `i32` row
-/// update's precondition and the blob limits: `w ≤ 30`, `fr, fu ≤ 15`): `2v` cannot
-/// overflow, `(2v >> sh) = v >> (sh − 1)` for `sh ≥ 1`, and `sh = 0` gives `v` back.
+/// [`shift_round`] of a dot product (`|v| < 2^41`) by `sh ≤ 37` (the blob limits:
+/// `w ≤ 30`, `fr, fu ≤ 15`), for `|v|·2^−sh < 2^61` when `sh < 0` (the `i32` row
+/// update's precondition): no saturation can happen. For `sh ≥ 0`, `2v` cannot overflow,
+/// `(2v >> sh) = v >> (sh − 1)` for `sh ≥ 1`, and `sh = 0` gives `v` back.
 #[inline(always)]
 fn rs_fast(v: i64, sh: i32) -> i64 {
-    (((v << 1) >> sh) + 1) >> 1
+    if sh >= 0 {
+        (((v << 1) >> sh) + 1) >> 1
+    } else {
+        v << -sh
+    }
+}
+
+/// Whether every row of `w` (dot products against `i16` values, `|x| ≤ 2^15`) shifted by
+/// its row shift `frac + sh` stays below 2^61 in magnitude: `|Σ w·x| < 2^bits` with
+/// `bits = ⌊log2 cols⌋ + 1 + 7 (i8) or 15 (i16) + 15`, so a left shift by `L` is safe when
+/// `bits + L ≤ 61`; right shifts only shrink it.
+fn rows_fit(w: &crate::model::Weights<'_>, min_frac: u8, sh: i32) -> bool {
+    let wbits = if w.dtype() == crate::blob::DType::I16 {
+        15
+    } else {
+        7
+    };
+    let bits = (usize::BITS - w.cols().leading_zeros()) as i32 + wbits + 15;
+    let left = -(min_frac as i32 + sh);
+    left <= 0 || bits + left <= 61
+}
+
+/// `rs(α·d, 15)` for `α` in `1..=2^15` and any `d`: the Cortex-M0 form
+/// ([`alpha_mul_split`], no 64-bit multiply there) or the 32×32→64 one elsewhere
+/// (`SMULL` on the M4). Both are exact and equal (unit test).
+#[inline(always)]
+fn alpha_mul(alpha: i32, d: i32) -> i32 {
+    #[cfg(neuroloop_arm_v6m)]
+    return alpha_mul_split(alpha, d);
+    #[cfg(not(neuroloop_arm_v6m))]
+    return alpha_mul_wide(alpha, d);
+}
+
+/// `rs(α·d, 15)` with one 32×32→64 multiply: `|α·d| ≤ 2^46`, and the result is within
+/// `±2^31` (`|rs(α·d, 15)| ≤ |d|` for `α ≤ 2^15`).
+#[cfg_attr(neuroloop_arm_v6m, allow(dead_code))]
+#[inline(always)]
+fn alpha_mul_wide(alpha: i32, d: i32) -> i32 {
+    ((alpha as i64 * d as i64 + (1 << 14)) >> 15) as i32
+}
+
+/// `rs(α·d, 15)` in `i32` only: `d = 2^15·dh + dl` with `dl` in `0..2^15`, so
+/// `rs(α·d, 15) = α·dh + rs(α·dl, 15)` exactly (`α·dh·2^15` is a multiple of 2^15).
+/// `α·dl < 2^30`, `α·dh` is within `[−2^31, 2^31 − 2^15]` and `rs(α·dl, 15) ≤ 2^15 − 1`:
+/// nothing overflows.
+#[cfg_attr(not(neuroloop_arm_v6m), allow(dead_code))]
+#[inline(always)]
+fn alpha_mul_split(alpha: i32, d: i32) -> i32 {
+    alpha * (d >> 15) + ((alpha * (d & 0x7FFF) + (1 << 14)) >> 15)
 }
 
 /// Smallest α (Q15) of the `i32` row update: dt/τ ≥ 1/64 (see the module docs).
@@ -89,7 +140,8 @@ const FAST_NOISE_MUL_MAX: u32 = 1 << 22;
 
 /// The per-step constants of the `i32` row update, if the model meets its precondition
 /// (see the module docs): α ≥ [`FAST_ALPHA_MIN`], `noise_mul` ≤ [`FAST_NOISE_MUL_MAX`]
-/// and no row of `W_rec` or `W_in` shifted left (every row shift ≥ 0).
+/// and every row of `W_rec` and `W_in` fits `i64` with room to spare after its shift
+/// ([`rows_fit`]).
 #[derive(Clone, Copy)]
 struct Fast {
     alpha: i32,
@@ -98,10 +150,10 @@ struct Fast {
 
 impl Fast {
     fn new(model: &Model<'_>) -> Option<Fast> {
-        let (fx, g) = (model.state_frac() as i32, GUARD_BITS as i32);
+        let t = model.state_frac() as i32 + GUARD_BITS as i32;
         let (min_in, min_rec) = model.min_row_frac();
-        let shifts_ok = min_rec as i32 + model.rate_frac() as i32 - fx - g >= 0
-            && min_in as i32 + model.input_frac() as i32 - fx - g >= 0;
+        let shifts_ok = rows_fit(&model.w_rec(), min_rec, model.rate_frac() as i32 - t)
+            && rows_fit(&model.w_in(), min_in, model.input_frac() as i32 - t);
         let alpha = model.alpha_q15() as i32;
         let noise_mul = model.noise_mul();
         (shifts_ok && alpha >= FAST_ALPHA_MIN && noise_mul <= FAST_NOISE_MUL_MAX).then_some(Fast {
@@ -110,14 +162,13 @@ impl Fast {
         })
     }
 
-    /// The new `x_i` from `pre_i` (step 1, exact: |pre| < 2^43) and the old `x_i`, in
+    /// The new `x_i` from `pre_i` (step 1, exact: |pre| < 2^62) and the old `x_i`, in
     /// `i32` with saturating adds; equal to the `i64` update (proof in the module docs).
     #[inline(always)]
     fn update(self, pre: i64, xi: i16, rng: &mut Rng) -> i16 {
         let x_t = (xi as i32) << GUARD_BITS;
         let d = sat_i32(pre - x_t as i64);
-        // |α·d| < 2^46 in the 32×32→64 multiply; the shifted result is within ±2^31.
-        let ad = ((self.alpha as i64 * d as i64 + (1 << 14)) >> 15) as i32;
+        let ad = alpha_mul(self.alpha, d);
         let mut next = x_t.saturating_add(ad);
         if self.noise_mul != 0 {
             let g = rng.gauss_s32() as i64 * self.noise_mul as i64;
@@ -258,6 +309,7 @@ mod tests {
     /// `pre` values at and around the saturation edges of the `i32` update.
     fn edgy_pre() -> impl Strategy<Value = i64> {
         prop_oneof![
+            -(1i64 << 62)..(1i64 << 62),
             -(1i64 << 43)..(1i64 << 43),
             -(1i64 << 33)..(1i64 << 33),
             -(1i64 << 26)..(1i64 << 26),
@@ -297,9 +349,22 @@ mod tests {
 
     proptest! {
         #[test]
-        fn rs_fast_is_the_rounding_shift(v in -(1i64 << 41)..(1i64 << 41), sh in 0i32..=37) {
+        fn both_alpha_multiplies_are_the_rounding_shift(
+            alpha in prop_oneof![1i32..=32768, Just(1), Just(32768)],
+            d in prop_oneof![any::<i32>(), Just(i32::MIN), Just(i32::MAX), -70000i32..70000],
+        ) {
+            let want = shift_round(alpha as i64 * d as i64, 15);
+            prop_assert_eq!(alpha_mul_wide(alpha, d) as i64, want);
+            prop_assert_eq!(alpha_mul_split(alpha, d) as i64, want);
+        }
+
+        #[test]
+        fn rs_fast_is_the_rounding_shift(v in -(1i64 << 41)..(1i64 << 41), sh in -20i32..=37) {
+            // Left shifts within the precondition: |v|·2^−sh < 2^61.
+            let v = if sh < 0 { v >> (-sh) } else { v };
             prop_assert_eq!(rs_fast(v, sh), shift_round(v, sh));
             for e in [1i64 << 41, -(1i64 << 41)] {
+                let e = if sh < 0 { e >> (-sh) } else { e };
                 prop_assert_eq!(rs_fast(e, sh), shift_round(e, sh));
             }
         }
@@ -311,14 +376,19 @@ mod tests {
         let fast = |a, n, f| Fast::new(&Model::from_bytes(&variant(a, n, f)).unwrap()).is_some();
         assert!(fast(3277, 0, 8));
         assert!(fast(512, 1 << 22, 30));
-        assert!(!fast(3277, 0, 7), "a row shifted left");
+        assert!(fast(3277, 0, 0), "short rows shifted left by 8 fit");
         assert!(!fast(511, 0, 8), "α below 2^9");
         assert!(!fast(3277, (1 << 22) + 1, 8), "noise_mul above 2^22");
     }
 
     #[test]
     fn both_updates_step_alike_at_the_edges_of_the_precondition() {
-        for (alpha, noise_mul, frac) in [(512u16, 1u32 << 22, 8u8), (32768, 0, 8), (512, 0, 30)] {
+        for (alpha, noise_mul, frac) in [
+            (512u16, 1u32 << 22, 8u8),
+            (32768, 0, 8),
+            (512, 0, 30),
+            (3277, 1 << 20, 0),
+        ] {
             let bytes = variant(alpha, noise_mul, frac);
             let model = Model::from_bytes(&bytes).unwrap();
             let (mut xa, mut xb) = ([i16::MAX, i16::MIN], [i16::MAX, i16::MIN]);
