@@ -23,6 +23,9 @@ pub struct Model<'a> {
     crc: u32,
     len: usize,
     kinds: Kinds,
+    /// Smallest per-row fractional bits of `w_in` and `w_rec`, found once at load (the
+    /// precondition of the leaky cell's `i32` row update, see [`crate::cell::leaky`]).
+    min_frac: (u8, u8),
 }
 
 /// A weight matrix with per-row scales, borrowed from the blob.
@@ -45,6 +48,11 @@ impl<'a> Weights<'a> {
         }
     }
 
+    /// Columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
     /// Element type.
     pub fn dtype(&self) -> DType {
         self.dtype
@@ -55,6 +63,12 @@ impl<'a> Weights<'a> {
     pub fn row_frac(&self, row: usize) -> u8 {
         debug_assert!(row < self.frac.len(), "row {row} of {}", self.frac.len());
         self.frac.get(row).copied().unwrap_or(0)
+    }
+
+    /// Fractional bits of every row, in row order.
+    #[inline]
+    pub fn fracs(&self) -> &'a [u8] {
+        self.frac
     }
 
     /// Σ_k W[row, k]·x[k] with the row's own scale (fractional bits `row_frac + x_frac`).
@@ -137,11 +151,14 @@ impl<'a> Model<'a> {
     /// Decode and validate a blob (see [`crate::blob`]); borrows `bytes`.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
         let (body, crc, kinds) = blob::decode(bytes)?;
+        let min = |t: &Tensor<'_>| t.frac.iter().copied().min().unwrap_or(0);
+        let min_frac = (min(&body.tensors.w_in), min(&body.tensors.w_rec));
         Ok(Model {
             body,
             crc,
             len: bytes.len(),
             kinds,
+            min_frac,
         })
     }
 
@@ -217,6 +234,10 @@ impl<'a> Model<'a> {
     pub fn seed(&self) -> u32 {
         self.body.quant.seed
     }
+    /// Smallest per-row fractional bits of `(w_in, w_rec)` (decoded once, at load).
+    pub fn min_row_frac(&self) -> (u8, u8) {
+        self.min_frac
+    }
     /// Input weights.
     pub fn w_in(&self) -> Weights<'a> {
         Weights::new(&self.body.tensors.w_in, self.kinds.w_in)
@@ -232,6 +253,10 @@ impl<'a> Model<'a> {
     /// Recurrent bias `i` at `state_frac + GUARD_BITS`.
     pub fn b_rec(&self, i: usize) -> i32 {
         read_i32(self.body.tensors.b_rec.data, i)
+    }
+    /// Recurrent biases as stored: `n_rec` little-endian `i32` (4 bytes each).
+    pub fn b_rec_bytes(&self) -> &'a [u8] {
+        self.body.tensors.b_rec.data
     }
     /// Output bias `i` at `output_frac + GUARD_BITS`.
     pub fn b_out(&self, i: usize) -> i32 {

@@ -1,5 +1,5 @@
 //! The QEMU benchmark binary (`firmware/boards/qemu-bench`) on three architectures:
-//! Cortex-M0 (`microbit`, thumbv6m: the portable kernels the RP2040 runs), Cortex-M4
+//! Cortex-M0 (`microbit`, thumbv6m: the Thumb-1 assembly kernels the RP2040 runs), Cortex-M4
 //! (`mps2-an386`) and Cortex-M7 (`mps2-an500`), both thumbv7em with core feature `dsp`.
 //!
 //! - `bench_binary_is_bit_exact_on_every_machine` (run by `cargo xtask qemu-test`): random
@@ -199,7 +199,7 @@ fn tmp_dir(tag: &str) -> PathBuf {
 /// The kernel path each machine's binary must report.
 fn expected_path(m: &Machine) -> &'static str {
     if m.arch == "m0" {
-        "portable"
+        "arm-v6m"
     } else {
         "arm-dsp"
     }

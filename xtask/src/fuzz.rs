@@ -6,7 +6,8 @@
 //! cargo-fuzz --locked`, from crates.io).
 //!
 //! Builds with `-s none` by default: the code under test is safe Rust (core forbids
-//! `unsafe` outside `kernel::arm_dsp`, which the host build does not compile), so
+//! `unsafe` outside `kernel::arm_dsp` and `kernel::arm_v6m`, which the host build does
+//! not compile), so
 //! AddressSanitizer finds nothing a panic would not, and costs ~14 min of CPU to build and
 //! ~2× per execution. Debug assertions are on (`--debug-assertions`), and `fuzz/Cargo.toml`
 //! turns overflow checks on in its release profile, so any arithmetic overflow is a crash.

@@ -17,12 +17,41 @@
 //! 3. `r_i = f(x_i)` ([`Transfer::apply_s16`]);
 //! 4. `y_o = sat16(rs(rs(W_out[o]·r, w_o + fr − fy − G) + b_out[o], G))`.
 //!
-//! Every intermediate is an `i64` kept away from overflow (the difference in step 2 is
-//! clamped to ±2^46 before the α multiply); results saturate to `i16`, nothing wraps.
-//! Step 2 updates `x` in place: row `i` reads only the old rates `r` and its own `x_i`.
+//! That is the definition (`update_i64`): every intermediate is an `i64` kept away from
+//! overflow (the difference in step 2 is clamped to ±2^46 before the α multiply); results
+//! saturate to `i16`, nothing wraps. Step 2 updates `x` in place: row `i` reads only the
+//! old rates `r` and its own `x_i`.
+//!
+//! # The `i32` row update
+//! Most models take a cheaper, bit-identical path (`Fast`; the `i64` definition above
+//! runs for the others). Its precondition, checked once per step from fields the decoder
+//! validated: α ≥ 2^9 (dt/τ ≥ 1/64), `noise_mul` ≤ 2^22, and every row of `W_rec` and
+//! `W_in` stays below 2^61 after its row shift `w_i + fr − T` (`w_i' + fu − T`): a
+//! right shift only shrinks a dot product, and a left shift by `L` is allowed when
+//! `⌊log2 cols⌋ + 1 + 7 (i8) or 15 (i16) + 15 + L ≤ 61` (the smallest row fractional
+//! bits are found once, at load: [`Model::min_row_frac`]). Then:
+//!
+//! - `pre` is summed with plain `i64` adds: both shifted dot products are below 2^61 in
+//!   magnitude and `|b| < 2^31`, so `|pre| < 2^62` and none of the definition's
+//!   saturating shifts and adds can saturate.
+//! - `d = sat32(pre − x_t)`, everything after it in `i32` (one 32×32→64 multiply for
+//!   `α·d`, `SMULL` on the M4) with saturating adds, and `x_i = sat16(rs(next, 8))`.
+//!
+//! Why this equals the definition: the definition's result is a nondecreasing function
+//! `F(d)` of `d` (for a fixed `x_t` and noise term) that is pinned at 32767 once `next ≥
+//! 2^23` and at −32768 once `next ≤ −2^23`. With `|x_t| ≤ 2^23` and `|noise| ≤ 2^17·2^22
+//! / 2^16 = 2^23` (`|g| ≤ 2^17`), any `d ≥ 2^31 − 1` gives `rs(α·d, 15) ≥ 2^9·(2^31 − 1)
+//! / 2^15 − 1 > 2^25 − 2`, so `next > 2^25 − 2^24 − 2 > 2^23`: pinned (likewise below
+//! `−2^31`); the ±2^46 clamp never matters there either. So saturating `d` to `i32`
+//! changes nothing. Once `|d| < 2^31`, `|rs(α·d, 15)| ≤ |d|` fits `i32`, and a
+//! saturating add of `x_t` or of the noise term only saturates when the exact sum is
+//! beyond ±(2^31 − 2^23 − 1), where `F` is pinned too. The final rounding shift is
+//! `((next >> 7) + 1) >> 1`, which cannot overflow. The unit tests below check the
+//! update against `update_i64` at the edges, and `core/tests/reference_step.rs` checks
+//! whole steps against an independent `i128` reference on models of both kinds.
 
 use crate::blob::GUARD_BITS;
-use crate::fixed::{sat_i16, shift_round};
+use crate::fixed::{sat_i16, sat_i32, shift_round};
 use crate::rng::Rng;
 use crate::Model;
 #[allow(unused_imports)]
@@ -47,6 +76,123 @@ fn rs_dot(v: i64, sh: i32) -> i64 {
     }
 }
 
+/// [`shift_round`] of a dot product (`|v| < 2^41`) by `sh ≤ 37` (the blob limits:
+/// `w ≤ 30`, `fr, fu ≤ 15`), for `|v|·2^−sh < 2^61` when `sh < 0` (the `i32` row
+/// update's precondition): no saturation can happen. For `sh ≥ 0`, `2v` cannot overflow,
+/// `(2v >> sh) = v >> (sh − 1)` for `sh ≥ 1`, and `sh = 0` gives `v` back.
+#[inline(always)]
+fn rs_fast(v: i64, sh: i32) -> i64 {
+    if sh >= 0 {
+        (((v << 1) >> sh) + 1) >> 1
+    } else {
+        v << -sh
+    }
+}
+
+/// Whether every row of `w` (dot products against `i16` values, `|x| ≤ 2^15`) shifted by
+/// its row shift `frac + sh` stays below 2^61 in magnitude: `|Σ w·x| < 2^bits` with
+/// `bits = ⌊log2 cols⌋ + 1 + 7 (i8) or 15 (i16) + 15`, so a left shift by `L` is safe when
+/// `bits + L ≤ 61`; right shifts only shrink it.
+fn rows_fit(w: &crate::model::Weights<'_>, min_frac: u8, sh: i32) -> bool {
+    let wbits = if w.dtype() == crate::blob::DType::I16 {
+        15
+    } else {
+        7
+    };
+    let bits = (usize::BITS - w.cols().leading_zeros()) as i32 + wbits + 15;
+    let left = -(min_frac as i32 + sh);
+    left <= 0 || bits + left <= 61
+}
+
+/// `rs(α·d, 15)` for `α` in `1..=2^15` and any `d`: the Cortex-M0 form
+/// ([`alpha_mul_split`], no 64-bit multiply there) or the 32×32→64 one elsewhere
+/// (`SMULL` on the M4). Both are exact and equal (unit test).
+#[inline(always)]
+fn alpha_mul(alpha: i32, d: i32) -> i32 {
+    #[cfg(neuroloop_arm_v6m)]
+    return alpha_mul_split(alpha, d);
+    #[cfg(not(neuroloop_arm_v6m))]
+    return alpha_mul_wide(alpha, d);
+}
+
+/// `rs(α·d, 15)` with one 32×32→64 multiply: `|α·d| ≤ 2^46`, and the result is within
+/// `±2^31` (`|rs(α·d, 15)| ≤ |d|` for `α ≤ 2^15`).
+#[cfg_attr(neuroloop_arm_v6m, allow(dead_code))]
+#[inline(always)]
+fn alpha_mul_wide(alpha: i32, d: i32) -> i32 {
+    ((alpha as i64 * d as i64 + (1 << 14)) >> 15) as i32
+}
+
+/// `rs(α·d, 15)` in `i32` only: `d = 2^15·dh + dl` with `dl` in `0..2^15`, so
+/// `rs(α·d, 15) = α·dh + rs(α·dl, 15)` exactly (`α·dh·2^15` is a multiple of 2^15).
+/// `α·dl < 2^30`, `α·dh` is within `[−2^31, 2^31 − 2^15]` and `rs(α·dl, 15) ≤ 2^15 − 1`:
+/// nothing overflows.
+#[cfg_attr(not(neuroloop_arm_v6m), allow(dead_code))]
+#[inline(always)]
+fn alpha_mul_split(alpha: i32, d: i32) -> i32 {
+    alpha * (d >> 15) + ((alpha * (d & 0x7FFF) + (1 << 14)) >> 15)
+}
+
+/// Smallest α (Q15) of the `i32` row update: dt/τ ≥ 1/64 (see the module docs).
+const FAST_ALPHA_MIN: i32 = 1 << 9;
+/// Largest `noise_mul` of the `i32` row update: every noise term is within ±2^23.
+const FAST_NOISE_MUL_MAX: u32 = 1 << 22;
+
+/// The per-step constants of the `i32` row update, if the model meets its precondition
+/// (see the module docs): α ≥ [`FAST_ALPHA_MIN`], `noise_mul` ≤ [`FAST_NOISE_MUL_MAX`]
+/// and every row of `W_rec` and `W_in` fits `i64` with room to spare after its shift
+/// ([`rows_fit`]).
+#[derive(Clone, Copy)]
+struct Fast {
+    alpha: i32,
+    noise_mul: i32,
+}
+
+impl Fast {
+    fn new(model: &Model<'_>) -> Option<Fast> {
+        let t = model.state_frac() as i32 + GUARD_BITS as i32;
+        let (min_in, min_rec) = model.min_row_frac();
+        let shifts_ok = rows_fit(&model.w_rec(), min_rec, model.rate_frac() as i32 - t)
+            && rows_fit(&model.w_in(), min_in, model.input_frac() as i32 - t);
+        let alpha = model.alpha_q15() as i32;
+        let noise_mul = model.noise_mul();
+        (shifts_ok && alpha >= FAST_ALPHA_MIN && noise_mul <= FAST_NOISE_MUL_MAX).then_some(Fast {
+            alpha,
+            noise_mul: noise_mul as i32,
+        })
+    }
+
+    /// The new `x_i` from `pre_i` (step 1, exact: |pre| < 2^62) and the old `x_i`, in
+    /// `i32` with saturating adds; equal to the `i64` update (proof in the module docs).
+    #[inline(always)]
+    fn update(self, pre: i64, xi: i16, rng: &mut Rng) -> i16 {
+        let x_t = (xi as i32) << GUARD_BITS;
+        let d = sat_i32(pre - x_t as i64);
+        let ad = alpha_mul(self.alpha, d);
+        let mut next = x_t.saturating_add(ad);
+        if self.noise_mul != 0 {
+            let g = rng.gauss_s32() as i64 * self.noise_mul as i64;
+            next = next.saturating_add(((g + (1 << 15)) >> 16) as i32);
+        }
+        sat_i16((((next >> (GUARD_BITS - 1)) + 1) >> 1) as i64)
+    }
+}
+
+/// Step 2 for one row in `i64`, the definition (any `pre`, any α and `noise_mul`).
+#[inline(always)]
+fn update_i64(pre: i64, xi: i16, alpha: i64, noise_mul: i64, rng: &mut Rng) -> i16 {
+    let g = GUARD_BITS as i32;
+    let x_t = (xi as i64) << g;
+    let d = pre.saturating_sub(x_t).clamp(-D_CLAMP, D_CLAMP);
+    // |α·d| ≤ 2^15·2^46: the plain rounding shift cannot overflow.
+    let mut next = x_t + ((alpha * d + (1 << 14)) >> 15);
+    if noise_mul != 0 {
+        next += shift_round(rng.gauss_s32() as i64 * noise_mul, 16);
+    }
+    // |next| < 2^48: likewise.
+    sat_i16((next + (1 << (g - 1))) >> g)
+}
+
 /// One update of state `x` and rates `r` from input `u`, then outputs `y`.
 ///
 /// Slices must have the model's lengths (`n_in`, `n_rec`, `n_rec`, `n_out`): debug builds
@@ -58,6 +204,20 @@ pub fn step(
     r: &mut [i16],
     y: &mut [i16],
     rng: &mut Rng,
+) {
+    step_with(model, u, x, r, y, rng, Fast::new(model));
+}
+
+/// [`step`] with the row update chosen by the caller: `fast` from [`Fast::new`] (the
+/// `i32` update where the model allows it) or `None` (the `i64` definition everywhere).
+fn step_with<'a>(
+    model: &Model<'a>,
+    u: &[i16],
+    x: &mut [i16],
+    r: &mut [i16],
+    y: &mut [i16],
+    rng: &mut Rng,
+    fast: Option<Fast>,
 ) {
     debug_assert_eq!(u.len(), model.n_in(), "leaky::step: u has n_in values");
     debug_assert_eq!(x.len(), model.n_rec(), "leaky::step: x has n_rec values");
@@ -76,21 +236,31 @@ pub fn step(
         let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
         w_rec.dot_rows(first, r, rec);
         w_in.dot_rows(first, u, inp);
-        for (((xi, &rec), &inp), i) in xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..) {
-            let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
-            let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
-            let pre = rec
-                .saturating_add(inp)
-                .saturating_add(model.b_rec(i) as i64);
-            let x_t = (*xi as i64) << g;
-            let d = pre.saturating_sub(x_t).clamp(-D_CLAMP, D_CLAMP);
-            // |α·d| ≤ 2^15·2^46: the plain rounding shift cannot overflow.
-            let mut next = x_t + ((alpha * d + (1 << 14)) >> 15);
-            if noise_mul != 0 {
-                next += shift_round(rng.gauss_s32() as i64 * noise_mul, 16);
+        if let Some(f) = fast {
+            // Rows `first..` of the per-row scales and biases (the decoder checked their
+            // lengths; a short slice would only end the loop early).
+            let tail = |v: &'a [u8], at: usize| v.get(at..).unwrap_or(&[]);
+            let scales = tail(w_rec.fracs(), first)
+                .iter()
+                .zip(tail(w_in.fracs(), first));
+            let biases = tail(model.b_rec_bytes(), 4 * first).chunks_exact(4);
+            for ((((xi, &rec), &inp), (&fr, &fi)), b) in
+                xs.iter_mut().zip(&*rec).zip(&*inp).zip(scales).zip(biases)
+            {
+                let b = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                let pre =
+                    rs_fast(rec, fr as i32 + sh_rec) + rs_fast(inp, fi as i32 + sh_in) + b as i64;
+                *xi = f.update(pre, *xi, rng);
             }
-            // |next| < 2^48: likewise.
-            *xi = sat_i16((next + (1 << (g - 1))) >> g);
+        } else {
+            for (((xi, &rec), &inp), i) in xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..) {
+                let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
+                let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
+                let pre = rec
+                    .saturating_add(inp)
+                    .saturating_add(model.b_rec(i) as i64);
+                *xi = update_i64(pre, *xi, alpha, noise_mul, rng);
+            }
         }
         first += xs.len();
     }
@@ -127,5 +297,120 @@ pub fn outputs(model: &Model<'_>, r: &[i16], y: &mut [i16]) {
             *yo = sat_i16(shift_round(a.saturating_add(model.b_out(o) as i64), g));
         }
         first += ys.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+    use proptest::prelude::*;
+
+    /// `pre` values at and around the saturation edges of the `i32` update.
+    fn edgy_pre() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            -(1i64 << 62)..(1i64 << 62),
+            -(1i64 << 43)..(1i64 << 43),
+            -(1i64 << 33)..(1i64 << 33),
+            -(1i64 << 26)..(1i64 << 26),
+            (-3i64..=3).prop_map(|k| i32::MAX as i64 + k),
+            (-3i64..=3).prop_map(|k| i32::MIN as i64 + k),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+        #[test]
+        fn i32_update_matches_the_i64_definition(
+            pre in edgy_pre(),
+            xi in prop_oneof![any::<i16>(), Just(i16::MIN), Just(i16::MAX)],
+            alpha in prop_oneof![FAST_ALPHA_MIN..=32768, Just(FAST_ALPHA_MIN), Just(32768)],
+            noise_mul in prop_oneof![Just(0u32), 0..=FAST_NOISE_MUL_MAX, Just(FAST_NOISE_MUL_MAX)],
+            seed in any::<u32>(),
+        ) {
+            let fast = Fast { alpha, noise_mul: noise_mul as i32 };
+            let (mut a, mut b) = (Rng::new(seed), Rng::new(seed));
+            let want = update_i64(pre, xi, alpha as i64, noise_mul as i64, &mut a);
+            prop_assert_eq!(fast.update(pre, xi, &mut b), want);
+        }
+    }
+
+    /// The tiny test blob with other α, noise and per-row fractional bits.
+    fn variant(alpha: u16, noise_mul: u32, frac: u8) -> Vec<u8> {
+        let bytes = crate::blob::tests_support::tiny_blob();
+        let mut body = *Model::from_bytes(&bytes).unwrap().body();
+        body.quant.alpha_q15 = alpha;
+        body.quant.noise_mul = noise_mul;
+        let f = [frac; 2];
+        body.tensors.w_in.frac = &f;
+        body.tensors.w_rec.frac = &f;
+        crate::blob::encode_to_vec(&body).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn both_alpha_multiplies_are_the_rounding_shift(
+            alpha in prop_oneof![1i32..=32768, Just(1), Just(32768)],
+            d in prop_oneof![any::<i32>(), Just(i32::MIN), Just(i32::MAX), -70000i32..70000],
+        ) {
+            let want = shift_round(alpha as i64 * d as i64, 15);
+            prop_assert_eq!(alpha_mul_wide(alpha, d) as i64, want);
+            prop_assert_eq!(alpha_mul_split(alpha, d) as i64, want);
+        }
+
+        #[test]
+        fn rs_fast_is_the_rounding_shift(v in -(1i64 << 41)..(1i64 << 41), sh in -20i32..=37) {
+            // Left shifts within the precondition: |v|·2^−sh < 2^61.
+            let v = if sh < 0 { v >> (-sh) } else { v };
+            prop_assert_eq!(rs_fast(v, sh), shift_round(v, sh));
+            for e in [1i64 << 41, -(1i64 << 41)] {
+                let e = if sh < 0 { e >> (-sh) } else { e };
+                prop_assert_eq!(rs_fast(e, sh), shift_round(e, sh));
+            }
+        }
+    }
+
+    #[test]
+    fn fast_update_runs_exactly_where_its_precondition_holds() {
+        // The tiny blob: fx = fu = 12, relu (fr = 12), so T = 20: row shifts are frac − 8.
+        let fast = |a, n, f| Fast::new(&Model::from_bytes(&variant(a, n, f)).unwrap()).is_some();
+        assert!(fast(3277, 0, 8));
+        assert!(fast(512, 1 << 22, 30));
+        assert!(fast(3277, 0, 0), "short rows shifted left by 8 fit");
+        assert!(!fast(511, 0, 8), "α below 2^9");
+        assert!(!fast(3277, (1 << 22) + 1, 8), "noise_mul above 2^22");
+    }
+
+    #[test]
+    fn both_updates_step_alike_at_the_edges_of_the_precondition() {
+        for (alpha, noise_mul, frac) in [
+            (512u16, 1u32 << 22, 8u8),
+            (32768, 0, 8),
+            (512, 0, 30),
+            (3277, 1 << 20, 0),
+        ] {
+            let bytes = variant(alpha, noise_mul, frac);
+            let model = Model::from_bytes(&bytes).unwrap();
+            let (mut xa, mut xb) = ([i16::MAX, i16::MIN], [i16::MAX, i16::MIN]);
+            let (mut ra, mut rb, mut ya, mut yb) = ([0i16; 2], [0i16; 2], [0i16; 1], [0i16; 1]);
+            let (mut ga, mut gb) = (Rng::new(5), Rng::new(5));
+            for u in [i16::MAX, i16::MIN, 0, 12345] {
+                step_with(
+                    &model,
+                    &[u],
+                    &mut xa,
+                    &mut ra,
+                    &mut ya,
+                    &mut ga,
+                    Fast::new(&model),
+                );
+                step_with(&model, &[u], &mut xb, &mut rb, &mut yb, &mut gb, None);
+                assert_eq!(
+                    (xa, ra, ya),
+                    (xb, rb, yb),
+                    "α {alpha}, noise {noise_mul}, frac {frac}"
+                );
+            }
+        }
     }
 }

@@ -3,30 +3,34 @@
 //! Weights arrive as little-endian bytes borrowed straight from the blob (no alignment is
 //! assumed, nothing is copied); activations are `i16`.
 //!
-//! | kernel | portable (every target) | Cortex-M4/M7 DSP (feature `dsp`, `thumbv7em`) | reference |
-//! |---|---|---|---|
-//! | `dot_s8_s16_s64` | unrolled, `i32` blocks of 256 | `SXTB16` + `PKHBT`/`PKHTB` + `SMLALD` | [`dot_s8_s16_s64_ref`] |
-//! | `dot_s16_s16_s64` | unrolled, `i64` | `SMLALD` | [`dot_s16_s16_s64_ref`] |
-//! | `dot_rows_s8_s16_s64` | 2 rows per activation load, `i32` spans of 256 (`kernel/portable.rs`) | 4 rows: activations repacked, `SXTB16` + `SMLAD` into `i32` spans | [`dot_rows_s8_s16_s64_ref`] |
-//! | `dot_rows_s16_s16_s64` | 2 rows, weights split into bytes, `i32` spans (`kernel/portable.rs`) | 3 rows, `SMLALD` | [`dot_rows_s16_s16_s64_ref`] |
+//! | kernel | portable (host, Cortex-M3, …) | Cortex-M0/M0+ (`thumbv6m`) | Cortex-M4/M7 DSP (feature `dsp`, `thumbv7em`) | reference |
+//! |---|---|---|---|---|
+//! | `dot_s8_s16_s64` | unrolled, `i32` blocks of 256 | portable | `SXTB16` + `PKHBT`/`PKHTB` + `SMLALD` | [`dot_s8_s16_s64_ref`] |
+//! | `dot_s16_s16_s64` | unrolled, `i64` | portable | `SMLALD` | [`dot_s16_s16_s64_ref`] |
+//! | `dot_rows_s8_s16_s64` | 2 rows per activation load, `i32` spans of 256 (`kernel/portable.rs`) | 4 rows, Thumb-1 assembly, `i32` spans of 256 (`kernel/arm_v6m.rs`) | 4 rows: activations repacked, `SXTB16` + `SMLAD` into `i32` spans | [`dot_rows_s8_s16_s64_ref`] |
+//! | `dot_rows_s16_s16_s64` | 2 rows, weights split into bytes, `i32` spans (`kernel/portable.rs`) | 2 rows, Thumb-1 assembly, weights split into bytes, `i32` spans | 3 rows, `SMLALD` | [`dot_rows_s16_s16_s64_ref`] |
 //!
 //! The `dot_rows_*` kernels compute several consecutive rows of a matrix at once (what
 //! the cell's step calls); matrices with fewer than 8 columns (a few inputs) go row by row.
 //!
 //! The public functions dispatch at compile time: with feature `dsp` on a target with the
 //! Armv7E-M DSP extension (`cfg(neuroloop_arm_dsp)`, set by `core/build.rs`) they run the
-//! `asm!` loops in `kernel/arm_dsp.rs`, everywhere else the portable code; [`PATH`] says
-//! which. The `_ref` functions are the plain references every path must match bit for
-//! bit (host proptests for the portable path; the firmware's kernel self-test and the
-//! QEMU end-to-end tests for the DSP path).
+//! `asm!` loops in `kernel/arm_dsp.rs`; on Armv6-M (`cfg(neuroloop_arm_v6m)`, every
+//! `thumbv6m` build) the multi-row kernels are the `global_asm!` routines of
+//! `kernel/arm_v6m.rs`; everywhere else the portable code; [`PATH`] says which. These two
+//! modules are the only ones in the crate allowed `unsafe` (each states its safety
+//! argument). The `_ref` functions are the plain references every path must match bit
+//! for bit (host proptests for the portable path; the firmware's kernel self-test and the
+//! QEMU end-to-end tests for the assembly paths).
 //!
 //! Overflow contract: the portable `dot_s8_s16_s64` accumulates blocks of 256 products in `i32`
 //! (|w·x| ≤ 2^22, so a block stays below 2^30) and widens to `i64`;
 //! `dot_s16_s16_s64` accumulates in `i64` (|w·x| ≤ 2^30, 2^33 terms before overflow).
 //! The DSP path accumulates in 64 bits (`SMLALD`), except the 4-row `i8` kernel, which
-//! uses `i32` spans of 256 columns like the portable code; the portable multi-row kernels
-//! use `i32` spans of 256 columns (`i16` weights split into a signed high and an unsigned
-//! low byte). Nothing can wrap for any vector length the blob limits allow.
+//! uses `i32` spans of 256 columns like the portable code; the portable and Cortex-M0
+//! multi-row kernels use `i32` spans of 256 columns (`i16` weights split into a signed
+//! high and an unsigned low byte). Nothing can wrap for any vector length the blob limits
+//! allow.
 //!
 //! If the lengths disagree the extra elements are ignored (never a panic); callers pass
 //! validated lengths.
@@ -45,8 +49,20 @@ mod arm_dsp;
 #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
 use arm_dsp as imp;
 
+#[cfg(neuroloop_arm_v6m)]
+#[allow(unsafe_code)]
+mod arm_v6m;
+/// The Cortex-M0 multi-row kernels (Thumb-1 assembly) and the portable single-row ones.
+#[cfg(neuroloop_arm_v6m)]
+mod imp {
+    pub(super) use super::arm_v6m::{dot2_s16_s16_s64 as dot3_s16_s16_s64, ROWS_S16};
+    pub(super) use super::arm_v6m::{dot4_s8_s16_s64, ROWS_S8};
+    pub(super) use super::dot_s16_s16_s64_portable as dot_s16_s16_s64;
+    pub(super) use super::dot_s8_s16_s64_portable as dot_s8_s16_s64;
+}
+
 /// The portable kernels under the names the public functions call.
-#[cfg(not(all(feature = "dsp", neuroloop_arm_dsp)))]
+#[cfg(not(any(all(feature = "dsp", neuroloop_arm_dsp), neuroloop_arm_v6m)))]
 mod imp {
     pub(super) use super::dot_s16_s16_s64_portable as dot_s16_s16_s64;
     pub(super) use super::dot_s8_s16_s64_portable as dot_s8_s16_s64;
@@ -54,13 +70,18 @@ mod imp {
     pub(super) use super::portable::{dot2_s8_s16_s64 as dot4_s8_s16_s64, ROWS_S8};
 }
 
-#[cfg_attr(all(feature = "dsp", neuroloop_arm_dsp), allow(dead_code))]
+#[cfg_attr(
+    any(all(feature = "dsp", neuroloop_arm_dsp), neuroloop_arm_v6m),
+    allow(dead_code)
+)]
 mod portable;
 
 /// Which implementation the public kernels run in this build: `"arm-dsp"` (feature `dsp`
-/// on a Cortex-M4/M7 target) or `"portable"`.
+/// on a Cortex-M4/M7 target), `"arm-v6m"` (Cortex-M0/M0+) or `"portable"`.
 pub const PATH: &str = if cfg!(all(feature = "dsp", neuroloop_arm_dsp)) {
     "arm-dsp"
+} else if cfg!(neuroloop_arm_v6m) {
+    "arm-v6m"
 } else {
     "portable"
 };
@@ -100,7 +121,7 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     let x = &x[..cols.min(x.len())];
     let stride = 2 * cols;
     if cols < SMALL {
-        return small_rows(w.chunks_exact(2), cols, x, out, |b| {
+        return small_rows(w, 2, cols, x, out, |b| {
             i16::from_le_bytes([b[0], b[1]]) as i32
         });
     }
@@ -124,7 +145,7 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
 pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     let x = &x[..cols.min(x.len())];
     if cols < SMALL {
-        return small_rows(w.iter(), cols, x, out, |b| *b as i8 as i32);
+        return small_rows(w, 1, cols, x, out, |b| b[0] as i8 as i32);
     }
     let mut groups = out.chunks_exact_mut(imp::ROWS_S8);
     let mut rest = w;
@@ -141,23 +162,25 @@ pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
 
 /// Narrow matrices (fewer than [`SMALL`] columns), row by row: each product (≤ 2^30)
 /// formed in `i32`, summed in `i64`. A row the weights do not hold in full sums what they
-/// hold.
+/// hold; rows they do not reach are 0.
 #[inline]
-fn small_rows<'a, T: 'a>(
-    mut w: impl Iterator<Item = T>,
+fn small_rows(
+    w: &[u8],
+    size: usize,
     cols: usize,
     x: &[i16],
     out: &mut [i64],
-    weight: impl Fn(T) -> i32,
+    weight: impl Fn(&[u8]) -> i32,
 ) {
+    let stride = size * cols;
+    let mut rows = w.chunks(stride.max(1));
     for o in out.iter_mut() {
-        let mut acc = 0i64;
-        for (k, wk) in (&mut w).take(cols).enumerate() {
-            if let Some(&xk) = x.get(k) {
-                acc += (weight(wk) * xk as i32) as i64;
-            }
-        }
-        *o = acc;
+        let row = rows.next().unwrap_or(&[]);
+        *o = row
+            .chunks_exact(size)
+            .zip(x)
+            .map(|(b, &xk)| (weight(b) * xk as i32) as i64)
+            .sum();
     }
 }
 
