@@ -218,7 +218,12 @@ fn check_gated(cell: Cell, seed: u64) {
     let mut b = m.clone();
     b.w_out.iter_mut().for_each(|w| *w *= 0.3);
     b.b_out.iter_mut().for_each(|v| *v = 0.5 + 0.2 * *v);
-    check_model(&b, cell.name(), all_regs(LossKind::BinaryCrossEntropy), seed + 1);
+    check_model(
+        &b,
+        cell.name(),
+        all_regs(LossKind::BinaryCrossEntropy),
+        seed + 1,
+    );
 }
 
 #[test]
@@ -238,7 +243,10 @@ fn gradcheck_lstm_psychrnn_every_regulariser() {
 
 #[test]
 fn gradcheck_gated_plain_mse() {
-    for (k, cell) in [Cell::Gru, Cell::Lstm, Cell::LstmPsychrnn].into_iter().enumerate() {
+    for (k, cell) in [Cell::Gru, Cell::Lstm, Cell::LstmPsychrnn]
+        .into_iter()
+        .enumerate()
+    {
         let m = gated_model(cell, 11 + k as u64);
         check_model(&m, cell.name(), Objective::default(), 11 + k as u64);
     }
@@ -274,9 +282,8 @@ fn reference_run(m: &FloatModel, x: &[f32]) -> Vec<f64> {
                     let r = sig(pre(j, &h));
                     let z = sig(pre(n + j, &h));
                     let hn = dot(&m.w_rec, 2 * n + j, &h) + m.b_hn[j] as f64;
-                    let cand = (dot(&m.w_in, 2 * n + j, &u) + m.b_rec[2 * n + j] as f64
-                        + r * hn)
-                        .tanh();
+                    let cand =
+                        (dot(&m.w_in, 2 * n + j, &u) + m.b_rec[2 * n + j] as f64 + r * hn).tanh();
                     next[j] = (1.0 - z) * cand + z * h[j];
                 }
             }
@@ -305,7 +312,10 @@ fn reference_run(m: &FloatModel, x: &[f32]) -> Vec<f64> {
 
 #[test]
 fn gated_forward_matches_the_equations() {
-    for (k, cell) in [Cell::Gru, Cell::Lstm, Cell::LstmPsychrnn].into_iter().enumerate() {
+    for (k, cell) in [Cell::Gru, Cell::Lstm, Cell::LstmPsychrnn]
+        .into_iter()
+        .enumerate()
+    {
         let m = gated_model(cell, 30 + k as u64);
         let d = data(40 + k as u64);
         let net: Net<f64> = Net::from_model(&m);
@@ -329,7 +339,10 @@ fn gated_forward_matches_the_equations() {
                 }
             }
         }
-        assert!(spread > 1e-2, "{cell}: outputs barely move, the test would be weak");
+        assert!(
+            spread > 1e-2,
+            "{cell}: outputs barely move, the test would be weak"
+        );
     }
 }
 

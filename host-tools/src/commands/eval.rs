@@ -103,10 +103,7 @@ pub fn run(cmd: &EvalCmd) -> anyhow::Result<()> {
             None => (&cmd.model, crate::model::Cell::Leaky),
         };
         if have != want {
-            anyhow::bail!(
-                "{}: is a {have} model, --cell asks for {want}",
-                p.display()
-            );
+            anyhow::bail!("{}: is a {have} model, --cell asks for {want}", p.display());
         }
     }
     let blob_model = match &blob {

@@ -74,7 +74,7 @@ pub enum ModelError {
         reason: String,
     },
     /// The command needs the leaky cell, and the model has a gated one.
-    #[error("{what} is not available for the {cell} cell yet: only leaky models have a fixed-point version (GRU and LSTM blobs are issue 12's next step); train, eval and inspect work on {cell} models")]
+    #[error("{what} is not available for the {cell} cell yet: only the leaky cell has a fixed-point version and PsychRNN export (GRU/LSTM blobs and interop are still to come); train, eval, run, plot and inspect work on {cell} models")]
     GatedCell {
         /// The model's cell.
         cell: super::cell::Cell,

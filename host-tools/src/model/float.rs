@@ -235,7 +235,9 @@ impl FloatModel {
             let refuse = |field: &str, value: String, feature: &str| {
                 bad(
                     field,
-                    format!("is {value}; the {cell} cell has no {feature} (only the leaky cell has)"),
+                    format!(
+                        "is {value}; the {cell} cell has no {feature} (only the leaky cell has)"
+                    ),
                 )
             };
             if self.rec_noise != 0.0 {
@@ -284,7 +286,12 @@ impl FloatModel {
                 o * n,
                 format!("n_out×n_rec = {o}×{n}"),
             ),
-            ("b_rec", &self.b_rec, g * n, format!("{} = {}", rows("n_rec"), g * n)),
+            (
+                "b_rec",
+                &self.b_rec,
+                g * n,
+                format!("{} = {}", rows("n_rec"), g * n),
+            ),
             ("b_out", &self.b_out, o, format!("n_out = {o}")),
             (
                 "init_state",

@@ -226,9 +226,8 @@ fn init_gated<R: Rng>(arch: &Arch, cfg: &InitConfig, rng: &mut R) -> FloatModel 
         return m;
     }
     let k = 1.0 / (n as f64).sqrt();
-    let mut unif = |len: usize| -> Vec<f32> {
-        (0..len).map(|_| rng.gen_range(-k..k) as f32).collect()
-    };
+    let mut unif =
+        |len: usize| -> Vec<f32> { (0..len).map(|_| rng.gen_range(-k..k) as f32).collect() };
     m.w_in = unif(m.w_in.len());
     m.w_rec = unif(m.w_rec.len());
     let b_ih = unif(m.b_rec.len());

@@ -55,7 +55,11 @@ impl TrainConfig {
             )
         };
         if m.rec_noise != 0.0 {
-            return refuse("model.rec_noise", m.rec_noise.to_string(), "recurrent noise");
+            return refuse(
+                "model.rec_noise",
+                m.rec_noise.to_string(),
+                "recurrent noise",
+            );
         }
         if let Some(r) = m.dale_ratio {
             return refuse("model.dale_ratio", r.to_string(), "Dale's law");
