@@ -1,13 +1,15 @@
 //! `neuroloop bench train`: seconds per training batch (task generation, forward, BPTT,
 //! Adam, on all cores) and the GFLOP/s that means, next to the machine's sgemm peak.
 //!
-//! FLOPs per batch: [`crate::train::estimate::flops_per_batch`] (the same model the
-//! trainer's pre-run estimate uses).
+//! FLOPs per batch: [`crate::train::estimate::flops_per_batch_gated`] (the same model the
+//! trainer's pre-run estimate uses; a MAC is 2 FLOPs). A gated cell ([`Cell`]) is timed
+//! the same way, and its nanoseconds per MAC set beside the leaky cell's at the same size.
 
 use crate::linalg::gemm;
+use crate::model::Cell;
 use crate::train::config::ConfigError;
 use crate::train::config::TrainConfig;
-use crate::train::estimate::{flops_per_batch, TrainEstimate};
+use crate::train::estimate::{flops_per_batch_gated, TrainEstimate};
 use crate::train::parallel::thread_count;
 use crate::train::trainer::{TrainError, Trainer};
 use serde::Serialize;
@@ -26,11 +28,15 @@ pub struct BenchConfig {
     pub reps: usize,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// Recurrent cell.
+    pub cell: Cell,
 }
 
 /// Benchmark result.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BenchReport {
+    /// Recurrent cell.
+    pub cell: Cell,
     /// Recurrent units.
     pub n_rec: usize,
     /// Trials per batch.
@@ -49,6 +55,8 @@ pub struct BenchReport {
     pub gflops: f64,
     /// GFLOP/s at the best.
     pub gflops_best: f64,
+    /// Nanoseconds per multiply-add at the median (2 FLOPs per MAC).
+    pub ns_per_mac: f64,
 }
 
 /// The training config the benchmark times: perceptual discrimination at its size.
@@ -56,6 +64,7 @@ pub fn bench_train_config(c: &BenchConfig) -> TrainConfig {
     let mut cfg = TrainConfig::for_task("perceptual-discrimination");
     cfg.task.t = c.steps as f32 * cfg.task.dt;
     cfg.model.n_rec = c.n_rec;
+    cfg.model.cell = c.cell;
     cfg.train.batch = c.batch;
     cfg.train.trials = u64::MAX / 2;
     cfg.train.threads = c.threads;
@@ -88,8 +97,9 @@ pub fn bench_train(c: &BenchConfig) -> Result<BenchReport, TrainError> {
     let median = times[times.len() / 2];
     let best = times[0];
     let d = t.task().dims();
-    let f = flops_per_batch(c.n_rec, d.n_in, d.n_out, c.batch, c.steps);
+    let f = flops_per_batch_gated(c.cell.gates(), c.n_rec, d.n_in, d.n_out, c.batch, c.steps);
     Ok(BenchReport {
+        cell: c.cell,
         n_rec: c.n_rec,
         batch: c.batch,
         steps: c.steps,
@@ -99,6 +109,7 @@ pub fn bench_train(c: &BenchConfig) -> Result<BenchReport, TrainError> {
         flops_per_batch: f,
         gflops: f / median / 1e9,
         gflops_best: f / best / 1e9,
+        ns_per_mac: median / (f / 2.0) * 1e9,
     })
 }
 

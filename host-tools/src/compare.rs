@@ -110,7 +110,9 @@ pub enum CompareError {
 /// Refuse a float model and a blob of different shape or kind, naming both values.
 pub fn check_same_kind(float: &FloatModel, blob: &Model<'_>) -> Result<(), CompareError> {
     let meta = &blob.body().meta;
-    let pairs: [(&'static str, String, String); 6] = [
+    let pairs: [(&'static str, String, String); 7] = [
+        // Blobs hold the leaky cell only (for now).
+        ("cell", float.cell.name().into(), "leaky".into()),
         ("n_in", float.n_in.to_string(), blob.n_in().to_string()),
         ("n_rec", float.n_rec.to_string(), blob.n_rec().to_string()),
         ("n_out", float.n_out.to_string(), blob.n_out().to_string()),

@@ -259,6 +259,8 @@ pub struct FloatInfo {
     pub n_rec: usize,
     /// n_out.
     pub n_out: usize,
+    /// Recurrent cell.
+    pub cell: &'static str,
     /// Transfer function.
     pub transfer: &'static str,
     /// dt, ms.
@@ -282,6 +284,7 @@ pub fn describe_float(m: &crate::model::FloatModel) -> FloatInfo {
         n_in: m.n_in,
         n_rec: m.n_rec,
         n_out: m.n_out,
+        cell: m.cell.name(),
         transfer: m.transfer.name(),
         dt: m.dt,
         tau: m.tau,
@@ -292,14 +295,15 @@ pub fn describe_float(m: &crate::model::FloatModel) -> FloatInfo {
             + m.w_out.len()
             + m.b_rec.len()
             + m.b_out.len()
-            + m.init_state.len(),
+            + m.init_state.len()
+            + m.b_hn.len(),
     }
 }
 
 /// Human-readable lines for a float model.
 pub fn render_float(path: &Path, f: &FloatInfo) -> String {
     format!(
-        "{}: {} (not a blob; quantize it with `neuroloop quantize`)\n  name          {}\n  task          {}\n  sizes         n_in {}, n_rec {}, n_out {}\n  dynamics      {}, dt {} ms, tau {} ms, rec_noise {}{}\n  parameters    {}\n",
+        "{}: {} (not a blob; quantize it with `neuroloop quantize`)\n  name          {}\n  task          {}\n  sizes         n_in {}, n_rec {}, n_out {}\n  dynamics      {} cell, {}, dt {} ms, tau {} ms, rec_noise {}{}\n  parameters    {}\n",
         path.display(),
         f.kind,
         f.name,
@@ -307,6 +311,7 @@ pub fn render_float(path: &Path, f: &FloatInfo) -> String {
         f.n_in,
         f.n_rec,
         f.n_out,
+        f.cell,
         f.transfer,
         f.dt,
         f.tau,

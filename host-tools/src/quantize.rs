@@ -314,6 +314,7 @@ pub fn quantize(
     calib_inputs: &[Vec<f32>],
 ) -> Result<Quantized, QuantError> {
     model.validate()?;
+    model.require_leaky("quantize")?;
     let eff = model.effective();
     let ranges = calibrate(&eff, calib_inputs)?;
     let h = cfg.headroom.max(1.0);

@@ -2,7 +2,8 @@
 //!
 //! The model file is recognised by content ([`detect_kind`]): a native float model or
 //! PsychRNN weights (`.npz`, which need `dt`/`tau` from the caller) run in the f64 float
-//! reference ([`Effective::run`](crate::model::Effective::run)); an `.nlb` blob runs in the
+//! reference ([`Effective::run`](crate::model::Effective::run); a GRU or LSTM in the
+//! trainer's forward pass in f64, [`run_gated`]); an `.nlb` blob runs in the
 //! fixed-point core ([`crate::sim::run_blob`]) and its states and outputs are dequantized.
 //!
 //! Inputs: an `.npz` with key `x`, float32/float64 `[batch, steps, N_in]`. Output: an
@@ -20,6 +21,7 @@ use crate::interop::psychrnn::{self, ImportOptions, InteropError};
 use crate::model::{detect_kind, FileKind, FloatModel, ModelError, Trace};
 use crate::noise::{blob_has_noise, blob_with, float_has_noise, Noise};
 use crate::sim::Saturation;
+use crate::train::{Eff, Net, Workspace};
 use std::path::{Path, PathBuf};
 
 /// Input key.
@@ -204,6 +206,9 @@ impl Runner {
         let per = x.len() / batch.max(1);
         let trials = x.chunks_exact(per.max(1)).take(batch);
         match self {
+            Runner::Float(m) if !m.cell.is_leaky() => {
+                (trials.map(|t| run_gated(m, t)).collect(), None)
+            }
             Runner::Float(m) => {
                 let eff = m.effective();
                 let traces = if noise.is_on() {
@@ -230,6 +235,24 @@ impl Runner {
                 (traces, Some(sat))
             }
         }
+    }
+}
+
+/// One trial (`x`: steps × n_in) of a gated float model in f64, by the trainer's forward
+/// pass (gated cells have no recurrent noise): states are the hidden states `h`.
+pub fn run_gated(m: &FloatModel, x: &[f32]) -> Trace {
+    let net: Net<f64> = Net::from_model(m);
+    let mut eff = Eff::default();
+    net.effective(&mut eff);
+    let (n, steps) = (m.n_rec, x.len() / m.n_in.max(1));
+    let mut ws = Workspace::new(&net, 1, steps);
+    let zeros = vec![0.0f32; steps * m.n_out];
+    ws.load(x, &zeros, &zeros, 0);
+    ws.forward::<rand::rngs::StdRng>(&net, &eff, None);
+    Trace {
+        steps,
+        states: ws.r[n..(steps + 1) * n].to_vec(),
+        outputs: ws.out.clone(),
     }
 }
 

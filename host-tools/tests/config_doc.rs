@@ -42,6 +42,7 @@ fn full_config() -> TrainConfig {
         model: ModelConfig {
             name: Some("m".into()),
             n_rec: 4,
+            cell: neuroloop::model::Cell::Gru,
             transfer: "tanh".into(),
             rec_noise: 0.1,
             dale_ratio: Some(0.8),

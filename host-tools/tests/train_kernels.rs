@@ -106,6 +106,7 @@ fn every_supported_kernel_matches_portable_and_f64_on_one_batch() {
             tau: d.tau,
             rec_noise: 0.1,
             transfer,
+            cell: neuroloop::model::Cell::Leaky,
             constraints: Constraints {
                 dale_ratio: Some(0.8),
                 ..Constraints::default()

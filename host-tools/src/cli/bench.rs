@@ -1,5 +1,6 @@
 //! `neuroloop bench …` flags → [`BenchCmd`].
 
+use super::values::CellArg;
 use crate::bench::BenchConfig;
 use crate::commands::bench::BenchCmd;
 use clap::Subcommand;
@@ -29,6 +30,9 @@ pub struct BenchTrainArgs {
     /// Worker threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Recurrent cell; a gated one is compared with the leaky cell per MAC.
+    #[arg(long, value_enum, default_value_t = CellArg::Leaky)]
+    pub cell: CellArg,
     /// Skip the sgemm peak measurement.
     #[arg(long)]
     pub no_peak: bool,
@@ -46,6 +50,7 @@ impl From<BenchTrainArgs> for BenchCmd {
                 steps: a.steps,
                 reps: a.reps,
                 threads: a.threads,
+                cell: a.cell.into(),
             },
             no_peak: a.no_peak,
             json: a.json,

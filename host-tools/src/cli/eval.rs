@@ -1,6 +1,6 @@
 //! `neuroloop eval` flags → [`EvalCmd`].
 
-use super::values::{NoiseArg, TaskArg};
+use super::values::{CellArg, NoiseArg, TaskArg};
 use crate::commands::eval::EvalCmd;
 use std::path::PathBuf;
 
@@ -31,6 +31,10 @@ pub struct EvalArgs {
     /// with noise also gets the other setting's figure beside it).
     #[arg(long, value_enum, default_value_t = NoiseArg::Off)]
     pub noise: NoiseArg,
+    /// The cell the float model must have (the model file records its cell; this only
+    /// checks it, e.g. in scripts that evaluate a sweep of cells).
+    #[arg(long, value_enum)]
+    pub cell: Option<CellArg>,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -46,6 +50,7 @@ impl From<EvalArgs> for EvalCmd {
             t: a.t,
             seed: a.seed,
             noise: a.noise.into(),
+            cell: a.cell.map(Into::into),
             json: a.json,
         }
     }

@@ -1,5 +1,6 @@
 //! `neuroloop quickstart` flags → [`QuickstartCmd`].
 
+use super::values::CellArg;
 use crate::commands::quickstart::QuickstartCmd;
 use std::path::PathBuf;
 
@@ -19,6 +20,10 @@ pub struct QuickstartArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Recurrent cell. A GRU or LSTM is trained and evaluated in float only (its
+    /// fixed-point version does not exist yet), so no blobs are written.
+    #[arg(long, value_enum, default_value_t = CellArg::Leaky)]
+    pub cell: CellArg,
     /// Print the comparison as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -31,6 +36,7 @@ impl From<QuickstartArgs> for QuickstartCmd {
             trials: a.trials,
             train_trials: a.train_trials,
             seed: a.seed,
+            cell: a.cell.into(),
             json: a.json,
         }
     }

@@ -1,6 +1,6 @@
 //! `neuroloop train` flags → [`TrainCmd`].
 
-use super::values::{TaskArg, TransferArg};
+use super::values::{CellArg, TaskArg, TransferArg};
 use crate::commands::train::TrainCmd;
 use std::path::PathBuf;
 
@@ -29,6 +29,9 @@ pub struct TrainArgs {
     /// Adam learning rate (`train.learning_rate`, default 0.001).
     #[arg(long)]
     pub lr: Option<f64>,
+    /// Recurrent cell (`model.cell`, default leaky; docs/cells.md).
+    #[arg(long, value_enum)]
+    pub cell: Option<CellArg>,
     /// Transfer function (`model.transfer`).
     #[arg(long, value_enum)]
     pub transfer: Option<TransferArg>,
@@ -80,6 +83,7 @@ impl From<TrainArgs> for TrainCmd {
             trials: a.trials,
             seed: a.seed,
             lr: a.lr,
+            cell: a.cell.map(Into::into),
             transfer: a.transfer.map(Into::into),
             dale_ratio: a.dale_ratio,
             rec_noise: a.rec_noise,

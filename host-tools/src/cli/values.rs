@@ -1,8 +1,9 @@
 //! The closed sets of the command line as clap [`ValueEnum`]s, each converted to the
 //! library's own type (the library never depends on clap): transfer functions, weight
-//! formats, task names and the recurrent-noise setting. `--help` lists the values; a wrong one is refused by clap with
+//! formats, cells, task names and the recurrent-noise setting. `--help` lists the values; a wrong one is refused by clap with
 //! the valid ones named.
 
+use crate::model::Cell;
 use crate::noise::Noise;
 use crate::quantize::WeightFormat;
 use clap::ValueEnum;
@@ -28,6 +29,30 @@ impl From<TransferArg> for Transfer {
             TransferArg::Tanh => Transfer::Tanh,
             TransferArg::Sigmoid => Transfer::Sigmoid,
             TransferArg::Identity => Transfer::Identity,
+        }
+    }
+}
+
+/// A recurrent cell (`--cell`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellArg {
+    /// PsychRNN's leaky rate unit (`Basic`; the default, and the one that quantizes).
+    Leaky,
+    /// GRU, PyTorch `nn.GRU` equations and gate layout.
+    Gru,
+    /// LSTM, `h = o·tanh(c)` (PyTorch `nn.LSTM`).
+    Lstm,
+    /// PsychRNN 1.0.0's LSTM, `h = o·σ(c)`.
+    LstmPsychrnn,
+}
+
+impl From<CellArg> for Cell {
+    fn from(c: CellArg) -> Cell {
+        match c {
+            CellArg::Leaky => Cell::Leaky,
+            CellArg::Gru => Cell::Gru,
+            CellArg::Lstm => Cell::Lstm,
+            CellArg::LstmPsychrnn => Cell::LstmPsychrnn,
         }
     }
 }

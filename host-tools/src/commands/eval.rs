@@ -31,6 +31,8 @@ pub struct EvalCmd {
     pub seed: u64,
     /// Recurrent noise of the headline accuracy.
     pub noise: Noise,
+    /// The cell the float model must have (`None`: any).
+    pub cell: Option<crate::model::Cell>,
     /// JSON report on stdout.
     pub json: bool,
 }
@@ -92,6 +94,16 @@ pub fn run(cmd: &EvalCmd) -> anyhow::Result<()> {
             _ => {
                 file::from_bytes(p, &bytes)?;
             }
+        }
+    }
+    if let Some(want) = cmd.cell {
+        let (p, have) = match &float {
+            Some((p, m)) => (p, m.cell),
+            // Blobs hold the leaky cell only.
+            None => (&cmd.model, crate::model::Cell::Leaky),
+        };
+        if have != want {
+            anyhow::bail!("{}: is a {have} model, --cell asks for {want}", p.display());
         }
     }
     let blob_model = match &blob {

@@ -26,6 +26,8 @@ impl ExportCmd {
 /// Export and report.
 pub fn run(cmd: &ExportCmd) -> anyhow::Result<()> {
     let m = crate::model::load(&cmd.model)?;
+    m.require_leaky("export psychrnn")
+        .with_context(|| cmd.model.display().to_string())?;
     crate::interop::psychrnn::export_to(&m, &cmd.output).with_context(|| {
         format!(
             "exporting {} to {}",

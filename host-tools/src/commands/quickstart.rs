@@ -4,7 +4,10 @@
 //! accuracy on the same fresh trials, side by side.
 //!
 //! It also writes the training log and three plots (loss, psychometric curve, trials;
-//! [`crate::plot`]) beside the model.
+//! [`crate::plot`]) beside the model. With `--cell gru|lstm|lstm-psychrnn` the network is
+//! that cell, trained and evaluated in float only: gated cells have no fixed-point version
+//! yet, so no blob is written (and a previous run's blobs are removed, as they belong to
+//! another model).
 //!
 //! Its folder (`--dir`) is quickstart's own: a second run replaces the seven files it
 //! wrote ([`OUTPUT_FILES`], said on stderr before any work) and touches nothing else, so
@@ -13,6 +16,8 @@
 use super::plot::{PlotCmd, PlotKind};
 use super::train::run_with_progress;
 use crate::compare::compare;
+use crate::eval::evaluate;
+use crate::model::Cell;
 use crate::outputs::check_writable_dir;
 use crate::quantize::{quantize, QuantConfig, WeightFormat};
 use crate::task::{build, calibration_inputs, TaskSpec};
@@ -32,6 +37,8 @@ pub struct QuickstartCmd {
     pub train_trials: u64,
     /// Seed.
     pub seed: u64,
+    /// Recurrent cell.
+    pub cell: Cell,
     /// JSON report on stdout.
     pub json: bool,
 }
@@ -95,6 +102,7 @@ impl QuickstartCmd {
     pub fn train_config(&self) -> TrainConfig {
         let mut cfg = TrainConfig::for_task("perceptual-discrimination");
         cfg.seed = self.seed;
+        cfg.model.cell = self.cell;
         cfg.train.trials = self.train_trials;
         cfg.train.checkpoint_every = 0;
         cfg
@@ -141,8 +149,8 @@ pub fn run(cmd: &QuickstartCmd) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cmd.dir).with_context(|| format!("creating {}", cmd.dir.display()))?;
     let cfg = cmd.train_config();
     eprintln!(
-        "1/3 training the PsychRNN Hello World: perceptual discrimination, N_rec {}, batch {}, {} trials",
-        cfg.model.n_rec, cfg.train.batch, cfg.train.trials
+        "1/3 training the PsychRNN Hello World: perceptual discrimination, {} cell, N_rec {}, batch {}, {} trials",
+        cfg.model.cell, cfg.model.n_rec, cfg.train.batch, cfg.train.trials
     );
     let mut trainer = Trainer::new(cfg)?;
     let mut log = TrainLog::create(&cmd.dir.join("hello-world.log.tsv"))?;
@@ -158,26 +166,69 @@ pub fn run(cmd: &QuickstartCmd) -> anyhow::Result<()> {
     );
 
     let task = build(&TaskSpec::named("perceptual-discrimination"))?;
+    let mut rows = Vec::new();
+    if !model.cell.is_leaky() {
+        eprintln!(
+            "2/3 no quantization: the {} cell has no fixed-point version yet (float only)",
+            model.cell
+        );
+        for f in ["hello-world-int16.nlb", "hello-world-int8.nlb"] {
+            let p = cmd.dir.join(f);
+            if p.exists() {
+                std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
+            }
+        }
+        eprintln!("3/3 accuracy on {} fresh trials", cmd.trials);
+        let r = evaluate(
+            &model,
+            &*task,
+            cmd.trials,
+            cmd.seed,
+            crate::noise::Noise::Off,
+        )?;
+        rows.push(Row {
+            format: "float32".into(),
+            accuracy: r.accuracy,
+            bytes: None,
+        });
+    } else {
+        quantized_rows(cmd, &model, &*task, &mut rows)?;
+    }
+    let report = QuickstartReport {
+        train_seconds: summary.seconds,
+        trained_trials: summary.trials,
+        eval_trials: cmd.trials,
+        rows,
+    };
+    finish(cmd, &report, &log, &model_path)
+}
+
+/// Quantize the leaky model to int16 and int8 and fill the comparison rows.
+fn quantized_rows(
+    cmd: &QuickstartCmd,
+    model: &crate::model::FloatModel,
+    task: &dyn crate::task::AnyTask,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
     eprintln!("2/3 quantizing to int16 and int8 (calibration: 200 task trials)");
-    let calib = calibration_inputs(&*task, 200, cmd.seed);
+    let calib = calibration_inputs(task, 200, cmd.seed);
     eprintln!(
         "3/3 accuracy on {} fresh trials (same trials for every format)",
         cmd.trials
     );
-    let mut rows = Vec::new();
     for (fmt, name) in [(WeightFormat::I16, "int16"), (WeightFormat::I8, "int8")] {
         let cfg = QuantConfig {
             weights: fmt,
             ..Default::default()
         };
-        let q = quantize(&model, &cfg, &calib)
+        let q = quantize(model, &cfg, &calib)
             .map_err(|e| anyhow::anyhow!("quantizing to {name}: {e}"))?;
         let path = cmd.dir.join(format!("hello-world-{name}.nlb"));
         crate::model::file::write_atomic(&path, &q.bytes)?;
         let c = compare(
-            Some(&model),
+            Some(model),
             &q.bytes,
-            &*task,
+            task,
             cmd.trials,
             cmd.seed,
             crate::noise::Noise::Off,
@@ -195,12 +246,16 @@ pub fn run(cmd: &QuickstartCmd) -> anyhow::Result<()> {
             bytes: Some(q.bytes.len()),
         });
     }
-    let report = QuickstartReport {
-        train_seconds: summary.seconds,
-        trained_trials: summary.trials,
-        eval_trials: cmd.trials,
-        rows,
-    };
+    Ok(())
+}
+
+/// Print the table, draw the plots.
+fn finish(
+    cmd: &QuickstartCmd,
+    report: &QuickstartReport,
+    log: &TrainLog,
+    model_path: &std::path::Path,
+) -> anyhow::Result<()> {
     if cmd.json {
         println!("{}", serde_json::to_string(&report)?);
     }
@@ -233,7 +288,7 @@ pub fn run(cmd: &QuickstartCmd) -> anyhow::Result<()> {
     ];
     for (kind, file) in plots {
         super::plot::run(&PlotCmd {
-            model: Some(model_path.clone()),
+            model: Some(model_path.to_path_buf()),
             task: None,
             trials: None,
             seed: cmd.seed,

@@ -33,6 +33,8 @@ pub struct TrainCmd {
     pub seed: Option<u64>,
     /// `train.learning_rate`.
     pub lr: Option<f64>,
+    /// `model.cell`.
+    pub cell: Option<crate::model::Cell>,
     /// `model.transfer`.
     pub transfer: Option<Transfer>,
     /// `model.dale_ratio`.
@@ -119,6 +121,7 @@ impl TrainCmd {
         set(&mut c.train.trials, self.trials);
         set(&mut c.seed, self.seed);
         set(&mut c.train.learning_rate, self.lr);
+        set(&mut c.model.cell, self.cell);
         set(
             &mut c.model.transfer,
             self.transfer.map(|t| t.name().to_string()),

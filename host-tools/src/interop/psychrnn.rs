@@ -641,6 +641,7 @@ fn diag(n: usize, d: impl Fn(usize) -> f32) -> Vec<f32> {
 /// The arrays of a PsychRNN weight file for `m`, by key.
 pub fn export_arrays(m: &FloatModel) -> Result<Vec<(&'static str, Array)>, InteropError> {
     m.validate()?;
+    m.require_leaky("export psychrnn")?;
     let (n, i, o) = (m.n_rec, m.n_in, m.n_out);
     let e = m.effective();
     let f = |shape: Vec<usize>, v: Vec<f32>| Array {

@@ -1,6 +1,8 @@
-//! [`FloatModel`]: a float leaky rate RNN (PsychRNN `Basic`) with its biological
+//! [`FloatModel`]: a float rate RNN — PsychRNN's leaky `Basic` cell by default, or a GRU or
+//! LSTM ([`Cell`], whose doc gives the gated tensors' layout) — with its biological
 //! [`Constraints`], its validation and its effective (constrained) weights.
 
+use super::cell::Cell;
 use super::error::ModelError;
 use super::forward::Effective;
 use neuroloop_core::Transfer;
@@ -47,8 +49,9 @@ impl Default for Constraints {
     }
 }
 
-/// A float leaky rate RNN. Matrices are row-major `Vec<f32>`: `w_in` n_rec × n_in,
-/// `w_rec` n_rec × n_rec, `w_out` n_out × n_rec.
+/// A float rate RNN. Matrices are row-major `Vec<f32>`: `w_in` n_rec × n_in,
+/// `w_rec` n_rec × n_rec, `w_out` n_out × n_rec for the leaky cell; a gated cell stacks its
+/// gates along the rows of `w_in`, `w_rec` and `b_rec` (see [`Cell`]).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct FloatModel {
     /// Always [`FORMAT`].
@@ -77,9 +80,12 @@ pub struct FloatModel {
     /// Recurrent noise σ (PsychRNN `rec_noise`).
     #[serde(default)]
     pub rec_noise: f32,
-    /// Transfer function.
+    /// Transfer function (the leaky cell's; gated cells have their own σ and tanh).
     #[serde(with = "transfer_serde")]
     pub transfer: Transfer,
+    /// Recurrent cell (absent in files written before gated cells existed: leaky).
+    #[serde(default, skip_serializing_if = "Cell::is_leaky")]
+    pub cell: Cell,
     /// Input weights (raw).
     pub w_in: Vec<f32>,
     /// Recurrent weights (raw).
@@ -90,8 +96,12 @@ pub struct FloatModel {
     pub b_rec: Vec<f32>,
     /// Output bias.
     pub b_out: Vec<f32>,
-    /// Initial state s₀.
+    /// Initial state s₀ (an LSTM: `h₀` then `c₀`).
     pub init_state: Vec<f32>,
+    /// The GRU's recurrent bias of the candidate gate (`b_hn`, inside `r ⊙ (…)`); empty
+    /// for the other cells.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub b_hn: Vec<f32>,
     /// Biological constraints.
     #[serde(default)]
     pub constraints: Constraints,
@@ -119,8 +129,14 @@ mod transfer_serde {
 }
 
 impl FloatModel {
-    /// A zero model with the given sizes (PsychRNN defaults dt 10, τ 100, relu).
+    /// A zero leaky model with the given sizes (PsychRNN defaults dt 10, τ 100, relu).
     pub fn zeros(name: &str, n_in: usize, n_rec: usize, n_out: usize) -> Self {
+        Self::zeros_cell(name, Cell::Leaky, n_in, n_rec, n_out)
+    }
+
+    /// A zero model of `cell` with the given sizes (dt 10, τ 100, relu).
+    pub fn zeros_cell(name: &str, cell: Cell, n_in: usize, n_rec: usize, n_out: usize) -> Self {
+        let g = cell.gates();
         FloatModel {
             format: FORMAT.into(),
             version: FORMAT_VERSION,
@@ -134,12 +150,14 @@ impl FloatModel {
             tau: 100.0,
             rec_noise: 0.0,
             transfer: Transfer::Relu,
-            w_in: vec![0.0; n_rec * n_in],
-            w_rec: vec![0.0; n_rec * n_rec],
+            cell,
+            w_in: vec![0.0; g * n_rec * n_in],
+            w_rec: vec![0.0; g * n_rec * n_rec],
             w_out: vec![0.0; n_out * n_rec],
-            b_rec: vec![0.0; n_rec],
+            b_rec: vec![0.0; g * n_rec],
             b_out: vec![0.0; n_out],
-            init_state: vec![0.0; n_rec],
+            init_state: vec![0.0; cell.states() * n_rec],
+            b_hn: vec![0.0; cell.b_hn_len(n_rec)],
             constraints: Constraints::default(),
             summary: String::new(),
         }
@@ -148,6 +166,19 @@ impl FloatModel {
     /// α = dt / τ.
     pub fn alpha(&self) -> f64 {
         self.dt as f64 / self.tau as f64
+    }
+
+    /// `Ok` for a leaky model; for a gated one, the error that `what` (e.g. `"quantize"`)
+    /// is not available for its cell yet.
+    pub fn require_leaky(&self, what: &str) -> Result<(), ModelError> {
+        if self.cell.is_leaky() {
+            Ok(())
+        } else {
+            Err(ModelError::GatedCell {
+                cell: self.cell,
+                what: what.into(),
+            })
+        }
     }
 
     /// Check sizes, finiteness and ranges; the error names the field and the value.
@@ -199,13 +230,55 @@ impl FloatModel {
         }
         let (i, n, o) = (self.n_in, self.n_rec, self.n_out);
         let c = &self.constraints;
+        let cell = self.cell;
+        if !cell.is_leaky() {
+            let refuse = |field: &str, value: String, feature: &str| {
+                bad(
+                    field,
+                    format!(
+                        "is {value}; the {cell} cell has no {feature} (only the leaky cell has)"
+                    ),
+                )
+            };
+            if self.rec_noise != 0.0 {
+                return refuse("rec_noise", self.rec_noise.to_string(), "recurrent noise");
+            }
+            if let Some(r) = c.dale_ratio {
+                return refuse("constraints.dale_ratio", r.to_string(), "Dale's law");
+            }
+            for (field, m) in [
+                ("constraints.input_connectivity", &c.input_connectivity),
+                ("constraints.rec_connectivity", &c.rec_connectivity),
+                ("constraints.output_connectivity", &c.output_connectivity),
+            ] {
+                if m.is_some() {
+                    return refuse(field, "set".into(), "connectivity masks");
+                }
+            }
+            if !c.autapses {
+                return refuse("constraints.autapses", "false".into(), "autapse constraint");
+            }
+        }
+        let (g, gs) = (cell.gates(), cell.states());
+        let rows = |what: &str| {
+            if g == 1 {
+                what.to_string()
+            } else {
+                format!("{g}·{what} ({cell} gates)")
+            }
+        };
         let mut tensors: Vec<(&str, &[f32], usize, String)> = vec![
-            ("w_in", &self.w_in, n * i, format!("n_rec×n_in = {n}×{i}")),
+            (
+                "w_in",
+                &self.w_in,
+                g * n * i,
+                format!("{}×n_in = {}×{i}", rows("n_rec"), g * n),
+            ),
             (
                 "w_rec",
                 &self.w_rec,
-                n * n,
-                format!("n_rec×n_rec = {n}×{n}"),
+                g * n * n,
+                format!("{}×n_rec = {}×{n}", rows("n_rec"), g * n),
             ),
             (
                 "w_out",
@@ -213,9 +286,33 @@ impl FloatModel {
                 o * n,
                 format!("n_out×n_rec = {o}×{n}"),
             ),
-            ("b_rec", &self.b_rec, n, format!("n_rec = {n}")),
+            (
+                "b_rec",
+                &self.b_rec,
+                g * n,
+                format!("{} = {}", rows("n_rec"), g * n),
+            ),
             ("b_out", &self.b_out, o, format!("n_out = {o}")),
-            ("init_state", &self.init_state, n, format!("n_rec = {n}")),
+            (
+                "init_state",
+                &self.init_state,
+                gs * n,
+                if gs == 1 {
+                    format!("n_rec = {n}")
+                } else {
+                    format!("2·n_rec = {} (h₀ then c₀)", 2 * n)
+                },
+            ),
+            (
+                "b_hn",
+                &self.b_hn,
+                cell.b_hn_len(n),
+                if cell == Cell::Gru {
+                    format!("n_rec = {n}")
+                } else {
+                    format!("none for the {cell} cell")
+                },
+            ),
         ];
         if let Some(m) = &c.input_connectivity {
             tensors.push((

@@ -9,6 +9,17 @@
 //! * [`RecInit::AlphaIdentity`]: `W_rec = alpha·I`, then Dale balancing.
 //! * Biases 0, `init_state = 0.1 + 0.01·N(0,1)`.
 //!
+//! Gated cells ([`Cell`]): `W_out` from `which_rand_init` as above, `b_out = 0`, then
+//!
+//! * `gru`, `lstm`: PyTorch's `nn.GRU` / `nn.LSTM` init, every gate weight and bias
+//!   `U(±1/√n_rec)`; the biases `b_ih` and `b_hh` are drawn apart and summed where
+//!   neuroloop folds them (see [`Cell`]), so their distribution is PyTorch's; `h₀ = c₀ = 0`
+//!   (PyTorch's default state).
+//! * `lstm-psychrnn`: PsychRNN 1.0.0's `LSTM.__init__`: `W_f, W_i, W_c, W_o ~ N(0, 0.1²)`,
+//!   every gate bias 1, `h₀, c₀ ~ N(0, 0.1²)`.
+//!
+//! `init.initializer`, `spec_rad` and `identity_alpha` concern the leaky `W_rec` only.
+//!
 //! Dale balancing (`balance_dale_ratio`): column `j` of `W_rec` is scaled by `d_j / ‖row j
 //! of (M_rec·diag(d))‖`, `d = 1` for excitatory and `r/(1−r)` for inhibitory units.
 //!
@@ -16,6 +27,7 @@
 //! `p = 2^40` reached by 40 normalised squarings (relative error ≲ 1e-9 on the matrices
 //! tested, and exact for normal ones).
 
+use super::cell::Cell;
 use super::float::{Constraints, FloatModel};
 use crate::linalg::gemm;
 use neuroloop_core::Transfer;
@@ -124,6 +136,8 @@ pub struct Arch {
     pub rec_noise: f32,
     /// Transfer function.
     pub transfer: Transfer,
+    /// Recurrent cell.
+    pub cell: Cell,
     /// Constraints (masks, Dale, autapses).
     pub constraints: Constraints,
 }
@@ -191,8 +205,48 @@ pub fn spectral_radius(a: &[f64], n: usize) -> f64 {
     (log / 2f64.powi(k_max)).exp()
 }
 
-/// A new model with PsychRNN's initialisation.
+/// A new gated model (see the module docs).
+fn init_gated<R: Rng>(arch: &Arch, cfg: &InitConfig, rng: &mut R) -> FloatModel {
+    let (i, n, o, cell) = (arch.n_in, arch.n_rec, arch.n_out, arch.cell);
+    let mut m = FloatModel::zeros_cell(&arch.name, cell, i, n, o);
+    m.dt = arch.dt;
+    m.tau = arch.tau;
+    m.transfer = arch.transfer;
+    m.w_out = rand_matrix(cfg.which_rand_init, &vec![1.0; o * n], o, n, cfg, rng);
+    if cell == Cell::LstmPsychrnn {
+        let mut gauss = |len: usize| -> Vec<f32> {
+            (0..len)
+                .map(|_| (0.1 * rng.sample::<f64, _>(StandardNormal)) as f32)
+                .collect()
+        };
+        m.w_in = gauss(m.w_in.len());
+        m.w_rec = gauss(m.w_rec.len());
+        m.init_state = gauss(m.init_state.len());
+        m.b_rec.iter_mut().for_each(|b| *b = 1.0);
+        return m;
+    }
+    let k = 1.0 / (n as f64).sqrt();
+    let mut unif =
+        |len: usize| -> Vec<f32> { (0..len).map(|_| rng.gen_range(-k..k) as f32).collect() };
+    m.w_in = unif(m.w_in.len());
+    m.w_rec = unif(m.w_rec.len());
+    let b_ih = unif(m.b_rec.len());
+    let b_hh = unif(m.b_rec.len());
+    m.b_rec = b_ih.iter().zip(&b_hh).map(|(a, b)| a + b).collect();
+    if cell == Cell::Gru {
+        // n gate: b_in stays in b_rec, b_hn goes inside r ⊙ (…).
+        m.b_rec[2 * n..].copy_from_slice(&b_ih[2 * n..]);
+        m.b_hn = b_hh[2 * n..].to_vec();
+    }
+    m
+}
+
+/// A new model with PsychRNN's initialisation (PyTorch's for the GRU and the standard
+/// LSTM).
 pub fn init_model<R: Rng>(arch: &Arch, cfg: &InitConfig, rng: &mut R) -> FloatModel {
+    if !arch.cell.is_leaky() {
+        return init_gated(arch, cfg, rng);
+    }
     let (i, n, o) = (arch.n_in, arch.n_rec, arch.n_out);
     let mut m = FloatModel::zeros(&arch.name, i, n, o);
     m.dt = arch.dt;
@@ -290,6 +344,7 @@ mod tests {
             tau: 100.0,
             rec_noise: 0.0,
             transfer: Transfer::Relu,
+            cell: Cell::Leaky,
             constraints: Constraints::default(),
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);

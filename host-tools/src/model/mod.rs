@@ -1,4 +1,5 @@
-//! The float model: a leaky rate RNN (PsychRNN `Basic`) with its biological constraints.
+//! The float model: a leaky rate RNN (PsychRNN `Basic`) with its biological constraints,
+//! or a GRU / LSTM ([`cell`]).
 //!
 //! Parameters are stored **raw** (as trained); [`FloatModel::effective`] applies the
 //! connectivity masks, `autapses = false` and Dale's law exactly as PsychRNN 1.0.0 does:
@@ -17,12 +18,14 @@
 //! diagonal of `M_rec`. The file format is in [`file`]; the float reference run in
 //! [`forward`]; PsychRNN's initialisers in [`init`].
 
+pub mod cell;
 pub mod error;
 pub mod file;
 pub mod float;
 pub mod forward;
 pub mod init;
 
+pub use cell::Cell;
 pub use error::{FileKind, ModelError};
 pub use file::{detect_kind, load};
 pub use float::{Constraints, FloatModel, FORMAT, FORMAT_VERSION};

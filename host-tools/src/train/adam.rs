@@ -5,7 +5,7 @@
 //! `t += 1; lr_t = lr·√(1−β₂ᵗ)/(1−β₁ᵗ); m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²;
 //! θ −= lr_t·m/(√v + ε)`.
 
-use super::net::Params;
+use super::net::{Params, N_TENSORS};
 use serde::{Deserialize, Serialize};
 
 /// Adam moments and step count.
@@ -55,7 +55,7 @@ impl Adam {
     }
 
     /// One update of the tensors whose `train` flag is set.
-    pub fn step(&mut self, p: &mut Params<f32>, g: &Params<f32>, train: &[bool; 6]) {
+    pub fn step(&mut self, p: &mut Params<f32>, g: &Params<f32>, train: &[bool; N_TENSORS]) {
         self.t += 1;
         let t = self.t as i32;
         let lr_t =
@@ -112,7 +112,7 @@ mod tests {
             ..Default::default()
         };
         let mut a = Adam::new(&p, 1e-3, 0.9, 0.999, 1e-8);
-        a.step(&mut p, &g, &[true; 6]);
+        a.step(&mut p, &g, &[true; N_TENSORS]);
         assert!((p.w_in[0] - (1.0 - 1e-3)).abs() < 1e-6);
         assert!((p.w_in[1] - (1.0 + 1e-3)).abs() < 1e-6);
     }

@@ -12,6 +12,7 @@
 //! t = 2000.0
 //! [model]
 //! n_rec = 50
+//! cell = "leaky"         # leaky | gru | lstm | lstm-psychrnn
 //! transfer = "relu"      # relu | tanh | sigmoid | identity
 //! rec_noise = 0.0
 //! dale_ratio = 0.8       # optional
@@ -33,7 +34,7 @@
 
 use super::objective::LossKind;
 use crate::model::init::InitConfig;
-use crate::model::Transfer;
+use crate::model::{Cell, Transfer};
 use crate::task::TaskSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -75,7 +76,10 @@ pub struct ModelConfig {
     /// Recurrent units.
     #[serde(default = "d_n_rec")]
     pub n_rec: usize,
-    /// Transfer function name.
+    /// Recurrent cell: `leaky` (PsychRNN `Basic`), `gru`, `lstm` or `lstm-psychrnn`.
+    #[serde(default)]
+    pub cell: Cell,
+    /// Transfer function name (the leaky cell's).
     #[serde(default = "d_transfer")]
     pub transfer: String,
     /// Recurrent noise σ.
@@ -113,6 +117,7 @@ impl Default for ModelConfig {
         ModelConfig {
             name: None,
             n_rec: d_n_rec(),
+            cell: Cell::Leaky,
             transfer: d_transfer(),
             rec_noise: 0.0,
             dale_ratio: None,

@@ -17,6 +17,9 @@
 //!   backward `Δ·W_rec`, `dY·W_out`; weight gradients `∂W_rec`, `∂W_in`, `∂W_out`), at an
 //!   assumed [`ASSUMED_GFLOPS_PER_THREAD`] per worker thread (`neuroloop bench train`
 //!   measures the real figure; the README lists it for a laptop-class CPU).
+//! * Gated cells ([`crate::model::Cell`], `g` gates): every `N²` and `N·N_in` term above
+//!   is `g` times larger (parameters and FLOPs), and each trial holds `10·N` more floats
+//!   per step (gate activations and their gradients).
 
 use super::config::{ConfigError, TrainConfig};
 use super::parallel::thread_count;
@@ -42,8 +45,20 @@ pub const MEMORY_SHARE: f64 = 0.8;
 
 /// FLOPs per training batch (2 × multiply-adds of the matrix products; module docs).
 pub fn flops_per_batch(n_rec: usize, n_in: usize, n_out: usize, batch: usize, steps: usize) -> f64 {
-    let (n, i, o) = (n_rec as f64, n_in as f64, n_out as f64);
-    2.0 * (steps * batch) as f64 * (3.0 * n * n + 2.0 * n * i + 3.0 * n * o)
+    flops_per_batch_gated(1, n_rec, n_in, n_out, batch, steps)
+}
+
+/// [`flops_per_batch`] of a cell with `gates` gates (1 = leaky).
+pub fn flops_per_batch_gated(
+    gates: usize,
+    n_rec: usize,
+    n_in: usize,
+    n_out: usize,
+    batch: usize,
+    steps: usize,
+) -> f64 {
+    let (g, n, i, o) = (gates as f64, n_rec as f64, n_in as f64, n_out as f64);
+    2.0 * (steps * batch) as f64 * (3.0 * g * n * n + 2.0 * g * n * i + 3.0 * n * o)
 }
 
 /// Bytes of the trainer's buffers for a network and batch (module docs).
@@ -86,9 +101,10 @@ impl TrainEstimate {
         let d = build(&cfg.task)?.dims();
         let t = &cfg.train;
         let n = cfg.model.n_rec;
+        let g = cfg.model.cell.gates();
         let threads = thread_count(t.threads).min(t.batch).max(1);
-        let flops = flops_per_batch(n, d.n_in, d.n_out, t.batch, d.n_steps);
-        let p = (n * d.n_in + n * n + d.n_out * n + 2 * n + d.n_out) as u64;
+        let flops = flops_per_batch_gated(g, n, d.n_in, d.n_out, t.batch, d.n_steps);
+        let p = (g * (n * d.n_in + n * n) + d.n_out * n + 2 * n + d.n_out) as u64;
         let masks = [
             &cfg.model.input_connectivity,
             &cfg.model.rec_connectivity,
@@ -103,7 +119,12 @@ impl TrainEstimate {
         let batches = t.trials.div_ceil(t.batch as u64).saturating_sub(1);
         let seconds_per_batch = flops / (ASSUMED_GFLOPS_PER_THREAD * 1e9 * threads as f64);
         let checkpoint_bytes = 14 * (3 * p + 2 * masks);
-        let buffers = memory_bytes(n, d.n_in, d.n_out, t.batch, d.n_steps, threads);
+        let mut buffers = memory_bytes(n, d.n_in, d.n_out, t.batch, d.n_steps, threads);
+        if g > 1 {
+            let extra_p = (g - 1) * (n * d.n_in + n * n);
+            let extra_trial = 10 * n * d.n_steps;
+            buffers += 4 * ((9 + threads) * extra_p + t.batch * extra_trial) as u64;
+        }
         Ok(TrainEstimate {
             memory_bytes: buffers + checkpoint_bytes + 32 * (n * n) as u64 + BASE_BYTES,
             checkpoint_bytes,

@@ -1,4 +1,5 @@
-//! The trainer: BPTT + Adam on PsychRNN's leaky rate RNN, on every core.
+//! The trainer: BPTT + Adam on PsychRNN's leaky rate RNN, a GRU or an LSTM
+//! ([`crate::model::Cell`]), on every core.
 //!
 //! | file | holds |
 //! |---|---|
@@ -6,7 +7,9 @@
 //! | `validate.rs` | [`TrainConfig::validate`]: every key range-checked |
 //! | `estimate.rs` | memory, checkpoint size and time of a run; machine and blob limits |
 //! | `net.rs` | [`Net`]: raw parameters, constraints, effective weights |
-//! | `workspace.rs` | [`Workspace`]: forward, loss, BPTT over a chunk of trials |
+//! | `workspace.rs` | [`Workspace`]: forward, loss, BPTT over a chunk of trials (leaky cell) |
+//! | `gru.rs` | the GRU's forward and BPTT |
+//! | `lstm.rs` | the LSTM's (both variants) forward and BPTT |
 //! | `objective.rs` | [`LossKind`], [`Objective`]: loss and regularisers |
 //! | `parallel.rs` | the split of a batch over worker threads |
 //! | `adam.rs` | Adam and gradient clipping |
@@ -34,7 +37,9 @@ pub mod adam;
 pub mod checkpoint;
 pub mod config;
 pub mod estimate;
+pub mod gru;
 pub mod log;
+pub mod lstm;
 pub mod net;
 pub mod objective;
 pub mod parallel;
@@ -44,7 +49,7 @@ pub mod workspace;
 
 pub use config::TrainConfig;
 pub use log::{log_path, LogRow, TrainLog};
-pub use net::{Eff, Net, Params, TENSOR_NAMES};
+pub use net::{Eff, Net, Params, N_TENSORS, TENSOR_NAMES};
 pub use objective::{LossKind, Objective};
 pub use parallel::{chunk_sizes, run_chunks, thread_count};
 pub use trainer::{TrainError, TrainProgress, TrainSummary, Trainer};

@@ -1,5 +1,7 @@
-//! The leaky rate RNN in trainable form: raw parameters, their constrained (effective)
-//! weights ([`Net`], [`Params`], [`Eff`]).
+//! The RNN in trainable form: raw parameters, their constrained (effective) weights
+//! ([`Net`], [`Params`], [`Eff`]). The leaky cell is described here; a gated cell
+//! ([`Cell`]) has the same tensors with its gates stacked along the rows (and the GRU's
+//! `b_hn`), no constraints, and its equations in [`super::gru`] / [`super::lstm`].
 //!
 //! Forward (PsychRNN `Basic`, α = dt/τ, `s₀` = `init_state` for every trial):
 //!
@@ -15,10 +17,11 @@
 //! BPTT over these weights is in [`super::workspace`].
 
 use crate::linalg::Real;
-use crate::model::FloatModel;
+use crate::model::{Cell, FloatModel};
 use neuroloop_core::Transfer;
 
-/// The six trainable tensors, PsychRNN names and shapes (row-major).
+/// The trainable tensors, PsychRNN names and shapes (row-major; a gated cell stacks its
+/// gates along the rows of `w_in`, `w_rec`, `b_rec`, see [`Cell`]).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Params<T> {
     /// `W_in`, n_rec × n_in.
@@ -31,12 +34,26 @@ pub struct Params<T> {
     pub b_rec: Vec<T>,
     /// `b_out`, n_out.
     pub b_out: Vec<T>,
-    /// `init_state`, n_rec.
+    /// `init_state`, n_rec (an LSTM: 2·n_rec, `h₀` then `c₀`).
     pub init_state: Vec<T>,
+    /// `b_hn`, n_rec for the GRU, empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub b_hn: Vec<T>,
 }
 
-/// PsychRNN names of the tensors, in [`Params::tensors`] order.
-pub const TENSOR_NAMES: [&str; 6] = ["W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state"];
+/// Number of trainable tensors.
+pub const N_TENSORS: usize = 7;
+
+/// Names of the tensors, in [`Params::tensors`] order (PsychRNN's, and the GRU's `b_hn`).
+pub const TENSOR_NAMES: [&str; N_TENSORS] = [
+    "W_in",
+    "W_rec",
+    "W_out",
+    "b_rec",
+    "b_out",
+    "init_state",
+    "b_hn",
+];
 
 impl<T: Real> Params<T> {
     /// Zeros with the shapes of `other`.
@@ -49,11 +66,12 @@ impl<T: Real> Params<T> {
             b_rec: z(&other.b_rec),
             b_out: z(&other.b_out),
             init_state: z(&other.init_state),
+            b_hn: z(&other.b_hn),
         }
     }
 
     /// The tensors in [`TENSOR_NAMES`] order.
-    pub fn tensors(&self) -> [&Vec<T>; 6] {
+    pub fn tensors(&self) -> [&Vec<T>; N_TENSORS] {
         [
             &self.w_in,
             &self.w_rec,
@@ -61,11 +79,12 @@ impl<T: Real> Params<T> {
             &self.b_rec,
             &self.b_out,
             &self.init_state,
+            &self.b_hn,
         ]
     }
 
     /// The tensors in [`TENSOR_NAMES`] order, mutable.
-    pub fn tensors_mut(&mut self) -> [&mut Vec<T>; 6] {
+    pub fn tensors_mut(&mut self) -> [&mut Vec<T>; N_TENSORS] {
         [
             &mut self.w_in,
             &mut self.w_rec,
@@ -73,6 +92,7 @@ impl<T: Real> Params<T> {
             &mut self.b_rec,
             &mut self.b_out,
             &mut self.init_state,
+            &mut self.b_hn,
         ]
     }
 
@@ -108,9 +128,9 @@ pub fn transpose<T: Copy>(input: &[T], rows: usize, cols: usize, out: &mut Vec<T
 /// Effective (constrained) weights for one training step.
 #[derive(Clone, Debug, Default)]
 pub struct Eff<T> {
-    /// n_rec × n_in.
+    /// n_rec × n_in (gates·n_rec × n_in for a gated cell).
     pub w_in: Vec<T>,
-    /// n_rec × n_rec.
+    /// n_rec × n_rec (gates·n_rec × n_rec).
     pub w_rec: Vec<T>,
     /// `w_rec` followed by [`SLACK`] zeros (for the backward step product).
     pub w_rec_p: Vec<T>,
@@ -126,9 +146,11 @@ pub struct Eff<T> {
     pub w_out: Vec<T>,
 }
 
-/// A leaky rate RNN with raw parameters and constraint coefficients.
+/// An RNN with raw parameters and constraint coefficients.
 #[derive(Clone, Debug)]
 pub struct Net<T> {
+    /// Recurrent cell.
+    pub cell: Cell,
     /// Inputs.
     pub n_in: usize,
     /// Recurrent units.
@@ -191,7 +213,16 @@ impl<T: Real> Net<T> {
             })
             .collect();
         let alpha = m.alpha();
+        // Gated cells take no constraints (FloatModel::validate refuses them): all ones.
+        let g = m.cell.gates();
+        let (c_in, c_rec, c_out) = if m.cell.is_leaky() {
+            (c_in, c_rec, c_out)
+        } else {
+            let ones = |len: usize| vec![T::ONE; len];
+            (ones(g * n * i), ones(g * n * n), ones(o * n))
+        };
         Net {
+            cell: m.cell,
             n_in: i,
             n_rec: n,
             n_out: o,
@@ -209,6 +240,7 @@ impl<T: Real> Net<T> {
                 b_rec: conv(&m.b_rec),
                 b_out: conv(&m.b_out),
                 init_state: conv(&m.init_state),
+                b_hn: conv(&m.b_hn),
             },
         }
     }
@@ -222,6 +254,7 @@ impl<T: Real> Net<T> {
         m.b_rec = back(&self.params.b_rec);
         m.b_out = back(&self.params.b_out);
         m.init_state = back(&self.params.init_state);
+        m.b_hn = back(&self.params.b_hn);
     }
 
     /// Compute the effective weights into `eff`.
@@ -239,8 +272,9 @@ impl<T: Real> Net<T> {
         map(&self.params.w_rec, &self.c_rec, &mut eff.w_rec);
         map(&self.params.w_out, &self.c_out, &mut eff.w_out);
         let n = self.n_rec;
-        transpose(&eff.w_rec, n, n, &mut eff.w_rec_t);
-        transpose(&eff.w_in, n, self.n_in, &mut eff.w_in_t);
+        let gn = self.cell.gates() * n;
+        transpose(&eff.w_rec, gn, n, &mut eff.w_rec_t);
+        transpose(&eff.w_in, gn, self.n_in, &mut eff.w_in_t);
         transpose(&eff.w_out, self.n_out, n, &mut eff.w_out_t);
         // Slack so the step kernel may read a padded tile past the last column.
         eff.w_rec_p.clear();

@@ -15,7 +15,7 @@ use super::checkpoint::{
     resume_diff, Checkpoint, CheckpointError, CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
 };
 use super::config::{ConfigError, TrainConfig};
-use super::net::{Eff, Net, Params, TENSOR_NAMES};
+use super::net::{Eff, Net, Params, N_TENSORS, TENSOR_NAMES};
 use super::objective::Objective;
 use super::parallel::{chunk_sizes, run_chunks, thread_count};
 use super::workspace::Workspace;
@@ -140,8 +140,8 @@ pub struct Trainer {
     pub net: Net<f32>,
     eff: Eff<f32>,
     adam: Adam,
-    train_flags: [bool; 6],
-    keep: [Option<Vec<f32>>; 6],
+    train_flags: [bool; N_TENSORS],
+    keep: [Option<Vec<f32>>; N_TENSORS],
     obj: Objective,
     workers: Vec<Workspace<f32>>,
     batch: Batch,
@@ -187,6 +187,7 @@ impl Trainer {
             tau: d.tau,
             rec_noise: m.rec_noise,
             transfer: config.transfer()?,
+            cell: m.cell,
             constraints,
         };
         let mut rng = trial_rng(config.seed, stream::INIT, 0, 0);
@@ -294,21 +295,24 @@ impl Trainer {
             })
             .unwrap_or_default();
         let t = &config.train;
-        let mut train_flags = [true; 6];
+        let mut train_flags = [true; N_TENSORS];
         for (k, name) in TENSOR_NAMES.iter().enumerate() {
             if let Some(&f) = t.trainable.get(*name) {
                 train_flags[k] = f;
             }
         }
+        let (cell, n) = (model.cell, model.n_rec);
+        let gn = cell.gates() * n;
         let shapes = [
-            (model.n_rec, model.n_in),
-            (model.n_rec, model.n_rec),
-            (model.n_out, model.n_rec),
-            (1, model.n_rec),
+            (gn, model.n_in),
+            (gn, n),
+            (model.n_out, n),
+            (1, gn),
             (1, model.n_out),
-            (1, model.n_rec),
+            (1, cell.states() * n),
+            (1, cell.b_hn_len(n)),
         ];
-        let mut keep: [Option<Vec<f32>>; 6] = Default::default();
+        let mut keep: [Option<Vec<f32>>; N_TENSORS] = Default::default();
         for (k, name) in TENSOR_NAMES.iter().enumerate() {
             let rows = t.fixed_weights.get(*name).cloned();
             let (r, c) = shapes[k];

@@ -38,6 +38,47 @@ fn fraction(key: &str, v: f64) -> Result<(), ConfigError> {
 }
 
 impl TrainConfig {
+    /// A gated cell takes no recurrent noise and no biological constraints
+    /// ([`crate::model::cell`]); the error names the key that asks for one.
+    fn validate_cell(&self) -> Result<(), ConfigError> {
+        let m = &self.model;
+        let cell = m.cell;
+        if cell.is_leaky() {
+            return Ok(());
+        }
+        let refuse = |key: &str, value: String, feature: &str| {
+            bad(
+                key,
+                format!(
+                    "is {value}, but model.cell = \"{cell}\" has no {feature} (only the leaky cell has)"
+                ),
+            )
+        };
+        if m.rec_noise != 0.0 {
+            return refuse(
+                "model.rec_noise",
+                m.rec_noise.to_string(),
+                "recurrent noise",
+            );
+        }
+        if let Some(r) = m.dale_ratio {
+            return refuse("model.dale_ratio", r.to_string(), "Dale's law");
+        }
+        for (key, set) in [
+            ("model.input_connectivity", m.input_connectivity.is_some()),
+            ("model.rec_connectivity", m.rec_connectivity.is_some()),
+            ("model.output_connectivity", m.output_connectivity.is_some()),
+        ] {
+            if set {
+                return refuse(key, "set".into(), "connectivity masks");
+            }
+        }
+        if !m.autapses {
+            return refuse("model.autapses", "false".into(), "autapse constraint");
+        }
+        Ok(())
+    }
+
     /// Check every key's range and the relations between keys (trials ≥ 2 batches,
     /// `init_minval ≤ init_maxval`, task periods within the trial, …). Matrix shapes
     /// (connectivity, fixed weights) are checked when the model is built.
@@ -123,6 +164,7 @@ impl TrainConfig {
                 return bad("model.dale_ratio", format!("is {r}, must be in (0, 1]"));
             }
         }
+        self.validate_cell()?;
         self.validate_init()?;
         self.transfer()?;
         match &self.curriculum {

@@ -1,5 +1,7 @@
 //! BPTT over a chunk of trials in preallocated buffers ([`Workspace`]): forward pass with
-//! noise, loss, hand-derived backward pass into effective-weight gradients.
+//! noise, loss, hand-derived backward pass into effective-weight gradients. The loss, the
+//! readout and the leaky cell are here; a gated cell's recurrence is in [`super::gru`] or
+//! [`super::lstm`] (its hidden state `h` takes the place of the rates `f(s)`).
 //!
 //! Forward (PsychRNN `Basic`, α = dt/τ, `s₀` = `init_state` for every trial):
 //!
@@ -21,11 +23,22 @@
 //! large GEMM over all `T × batch` rows. Buffers are time-major (`step, trial, unit`) and
 //! allocated once per [`Workspace`].
 
+use super::gru::GruBufs;
+use super::lstm::LstmBufs;
 use super::net::{transpose, Eff, Net, Params, SLACK};
 use super::objective::{LossKind, Objective};
 use crate::linalg::{transfer, BwdStep, FwdStep, Kernel, Real};
+use crate::model::Cell;
 use rand::Rng;
 use rand_distr::StandardNormal;
+
+/// The buffers of a gated cell's recurrence (none for the leaky cell).
+#[derive(Clone, Debug)]
+enum CellBufs<T> {
+    Leaky,
+    Gru(GruBufs<T>),
+    Lstm(LstmBufs<T>),
+}
 
 /// Buffers for forward and backward passes over a chunk of `bc` trials.
 #[derive(Clone, Debug)]
@@ -43,11 +56,12 @@ pub struct Workspace<T> {
     pub y: Vec<T>,
     /// Mask, time-major steps × bc × n_out.
     pub mask: Vec<T>,
-    /// States s_0 … s_T, (steps+1) × bc × n_rec.
+    /// States s_0 … s_T, (steps+1) × bc × n_rec (leaky cell; empty for a gated one).
     pub s: Vec<T>,
-    /// Rates f(s_0) … f(s_T).
+    /// Rates f(s_0) … f(s_T) (a gated cell: its hidden states h_0 … h_T).
     pub r: Vec<T>,
-    /// Pre-activation gradients `α·δ_{t+1}` (backward), steps × bc × n_rec.
+    /// Pre-activation gradients `α·δ_{t+1}` (backward), steps × bc × n_rec; for a gated
+    /// cell the direct gradient on h_1 … h_T.
     pre: Vec<T>,
     /// Outputs ŷ_1 … ŷ_T, time-major steps × bc × n_out.
     pub out: Vec<T>,
@@ -59,6 +73,8 @@ pub struct Workspace<T> {
     pub grads: Params<T>,
     /// Kernel path of the f32 products and steps (default: the fastest this CPU has).
     kernel: Kernel,
+    /// The gated cell's buffers.
+    cell: CellBufs<T>,
 }
 
 impl<T: Real> Workspace<T> {
@@ -66,6 +82,18 @@ impl<T: Real> Workspace<T> {
     pub fn new(net: &Net<T>, bc: usize, steps: usize) -> Self {
         let (i, n, o) = (net.n_in, net.n_rec, net.n_out);
         let z = |len: usize| vec![T::ZERO; len];
+        let cell = match net.cell {
+            Cell::Leaky => CellBufs::Leaky,
+            Cell::Gru => CellBufs::Gru(GruBufs::new(bc, steps, n, i)),
+            Cell::Lstm | Cell::LstmPsychrnn => {
+                CellBufs::Lstm(LstmBufs::new(net.cell, bc, steps, n, i))
+            }
+        };
+        let s_len = if net.cell.is_leaky() {
+            (steps + 1) * bc * n
+        } else {
+            0
+        };
         Workspace {
             bc,
             steps,
@@ -75,7 +103,7 @@ impl<T: Real> Workspace<T> {
             x: z(steps * bc * i),
             y: z(steps * bc * o),
             mask: z(steps * bc * o),
-            s: z((steps + 1) * bc * n),
+            s: z(s_len),
             r: z((steps + 1) * bc * n + SLACK),
             pre: z(steps * bc * n + SLACK),
             out: z(steps * bc * o),
@@ -85,6 +113,7 @@ impl<T: Real> Workspace<T> {
             gint: z(i * n),
             grads: Params::zeros_like(&net.params),
             kernel: Kernel::best(),
+            cell,
         }
     }
 
@@ -168,8 +197,33 @@ impl<T: Real> Workspace<T> {
 
     #[inline(always)]
     fn forward_impl<R: Rng>(&mut self, net: &Net<T>, eff: &Eff<T>, rngs: Option<&mut [R]>) {
+        let (kernel, bc, st) = (self.kernel, self.bc, self.steps);
+        match &mut self.cell {
+            CellBufs::Leaky => self.leaky_forward(net, eff, rngs),
+            CellBufs::Gru(g) => g.forward(kernel, net, eff, &self.x, &mut self.r, bc, st),
+            CellBufs::Lstm(l) => l.forward(kernel, net, eff, &self.x, &mut self.r, bc, st),
+        }
+        // Outputs for all steps at once.
+        let (n, o) = (self.n_rec, self.n_out);
+        for row in self.out.chunks_exact_mut(o) {
+            row.copy_from_slice(&net.params.b_out);
+        }
+        T::gemm_acc(
+            kernel,
+            st * bc,
+            o,
+            n,
+            &self.r[bc * n..],
+            &eff.w_out_t,
+            &mut self.out,
+        );
+    }
+
+    /// The leaky cell's recurrence (states and rates of every step).
+    #[inline(always)]
+    fn leaky_forward<R: Rng>(&mut self, net: &Net<T>, eff: &Eff<T>, rngs: Option<&mut [R]>) {
         let kernel = self.kernel;
-        let (bc, st, i, n, o) = (self.bc, self.steps, self.n_in, self.n_rec, self.n_out);
+        let (bc, st, i, n) = (self.bc, self.steps, self.n_in, self.n_rec);
         let p = &net.params;
         let (alpha, keep) = (net.alpha, T::ONE - net.alpha);
         let tf = net.transfer;
@@ -219,19 +273,6 @@ impl<T: Real> Workspace<T> {
                 },
             );
         }
-        // Outputs for all steps at once.
-        for row in self.out.chunks_exact_mut(o) {
-            row.copy_from_slice(&p.b_out);
-        }
-        T::gemm_acc(
-            kernel,
-            st * bc,
-            o,
-            n,
-            &self.r[bn..],
-            &eff.w_out_t,
-            &mut self.out,
-        );
     }
 
     /// Sum over this chunk of the loss terms (unnormalised: divide by `total_trials`-based
@@ -366,6 +407,26 @@ impl<T: Real> Workspace<T> {
         for row in self.dy.chunks_exact(o) {
             for (a, &b) in g.b_out.iter_mut().zip(row) {
                 *a += b;
+            }
+        }
+        // A gated cell: the direct gradient on h_1 … h_T (dy·W_out + frc·h), then its BPTT.
+        let dh = &mut self.pre[..st * bn];
+        if !matches!(self.cell, CellBufs::Leaky) {
+            for (d, &h) in dh.iter_mut().zip(&self.r[bn..]) {
+                *d = frc * h;
+            }
+            T::gemm_acc(kernel, st * bc, n, o, &self.dy, &eff.w_out_p, dh);
+        }
+        let g = &mut self.grads;
+        match &mut self.cell {
+            CellBufs::Leaky => {}
+            CellBufs::Gru(c) => {
+                c.backward(kernel, net, eff, &self.x, &self.r, dh, bc, st, g);
+                return loss;
+            }
+            CellBufs::Lstm(c) => {
+                c.backward(kernel, net, eff, &self.x, &self.r, dh, bc, st, g);
+                return loss;
             }
         }
         // δ_T = f'(s_T) ⊙ ρ_T, and α·δ_T as the pre-activation gradient of step T−1.

@@ -1,0 +1,224 @@
+//! The LSTM cell in the trainer: forward pass and hand-derived BPTT over a chunk of trials
+//! ([`LstmBufs`]), in two variants. Gates `i, f, g, o` are row blocks of `W_in`
+//! (PyTorch `weight_ih`), `W_rec` (`weight_hh`) and `b_rec` (`bias_ih + bias_hh`):
+//!
+//! ```text
+//! i = σ(W_ii x + W_hi h + b_i)   f = σ(W_if x + W_hf h + b_f)
+//! g = tanh(W_ig x + W_hg h + b_g) o = σ(W_io x + W_ho h + b_o)
+//! c' = f ⊙ c + i ⊙ g
+//! h' = o ⊙ tanh(c')   (lstm: PyTorch nn.LSTM)
+//! h' = o ⊙ σ(c')      (lstm-psychrnn: PsychRNN 1.0.0)      y = W_out h' + b_out
+//! ```
+//!
+//! The `lstm-psychrnn` variant reproduces PsychRNN 1.0.0's `LSTM.recurrent_timestep`
+//! (`psychrnn/backend/models/lstm.py`, github.com/murraylab/PsychRNN): its gates are
+//! `f, i, c, o = act(concat(hidden, x) · W_· + b_·)` with `W_f, W_i, W_c, W_o` each
+//! `(N_rec + N_in) × N_rec`, σ for `f, i, o`, tanh for the candidate `c`, then
+//! `new_cell = f·cell + i·c` and `new_hidden = o·sigmoid(new_cell)`. Its `W_x` maps to
+//! neuroloop's layout as `W_rec[block x] = W_x[..N_rec]ᵀ`, `W_in[block x] = W_x[N_rec..]ᵀ`,
+//! `b_rec[block x] = b_x` (blocks `i, f, g, o` ← `W_i, W_f, W_c, W_o`). Like PsychRNN it
+//! starts from a trainable initial hidden and cell state (`init_state` = `h₀` then `c₀`),
+//! has no leak (its `recurrent_timestep` ignores `alpha = dt/tau`) and no recurrent noise.
+//! PsychRNN's initialisation (weights `N(0, 0.1²)`, every gate bias 1, `h₀`, `c₀`
+//! `N(0, 0.1²)`) is in [`crate::model::init`]. PsychRNN trains one `h₀`/`c₀` per batch row;
+//! neuroloop trains one shared by every trial, as a deployed network has one.
+//!
+//! Backward, with `δ = ∂L/∂h'` and `a = act(c')`:
+//!
+//! ```text
+//! ∂o = δ ⊙ a        ∂c' = ∂c'_next + δ ⊙ o ⊙ act'(a)
+//! ∂i = ∂c' ⊙ g      ∂g = ∂c' ⊙ i      ∂f = ∂c' ⊙ c      ∂c = ∂c' ⊙ f
+//! ∂pre = [∂i·i(1−i), ∂f·f(1−f), ∂g·(1−g²), ∂o·o(1−o)]
+//! ∂L/∂h = W_recᵀ ∂pre,  ∂W_in = Σ ∂pre xᵀ,  ∂W_rec = Σ ∂pre hᵀ,  ∂b_rec = Σ ∂pre
+//! ```
+//!
+//! Same structure as the GRU ([`super::gru`]): one input GEMM, per-step recurrent
+//! products, one GEMM per weight gradient; written by hand like the leaky cell's BPTT.
+
+use super::net::{transpose, Eff, Net, Params, SLACK};
+use crate::linalg::{transfer, Kernel, Real};
+use crate::model::Cell;
+use neuroloop_core::Transfer;
+
+/// Buffers of the LSTM over a chunk of `bc` trials and `steps` steps (time-major).
+#[derive(Clone, Debug)]
+pub struct LstmBufs<T> {
+    /// `h' = o ⊙ σ(c')` (PsychRNN) instead of `o ⊙ tanh(c')`.
+    psychrnn: bool,
+    /// Pre-activations, then the gates `i, f, g, o` of each step, steps × bc × 4n.
+    act: Vec<T>,
+    /// Cell states `c₀ … c_T`, (steps+1) × bc × n.
+    pub c: Vec<T>,
+    /// `∂pre`, steps × bc × 4n.
+    dpre: Vec<T>,
+    /// `∂L/∂h` flowing back, bc × n.
+    dh: Vec<T>,
+    /// `∂L/∂c` flowing back, bc × n.
+    dc: Vec<T>,
+    /// `∂W_inᵀ`, n_in × 4n.
+    gint: Vec<T>,
+}
+
+fn sigmoid<T: Real>(x: T) -> T {
+    transfer::apply(Transfer::Sigmoid, x)
+}
+
+/// `act(c')` (σ for PsychRNN's variant, tanh otherwise) and `act'` from it.
+#[inline(always)]
+fn out_act<T: Real>(psychrnn: bool, c: T) -> (T, T) {
+    if psychrnn {
+        let a = sigmoid(c);
+        (a, a * (T::ONE - a))
+    } else {
+        let a = c.tanh();
+        (a, T::ONE - a * a)
+    }
+}
+
+impl<T: Real> LstmBufs<T> {
+    /// Buffers for `bc` trials of `steps` steps of an LSTM (`cell` picks the variant).
+    pub fn new(cell: Cell, bc: usize, steps: usize, n: usize, n_in: usize) -> Self {
+        let z = |len: usize| vec![T::ZERO; len];
+        let g = 4 * n;
+        LstmBufs {
+            psychrnn: cell == Cell::LstmPsychrnn,
+            act: z(steps * bc * g + SLACK),
+            c: z((steps + 1) * bc * n),
+            dpre: z(steps * bc * g + SLACK),
+            dh: z(bc * n),
+            dc: z(bc * n),
+            gint: z(n_in * g),
+        }
+    }
+
+    /// Forward pass: `h` ((steps+1) × bc × n) receives `h₀ … h_T` (and [`LstmBufs::c`]
+    /// the cell states) from the inputs `x` (steps × bc × n_in).
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(
+        &mut self,
+        kernel: Kernel,
+        net: &Net<T>,
+        eff: &Eff<T>,
+        x: &[T],
+        h: &mut [T],
+        bc: usize,
+        steps: usize,
+    ) {
+        let (i, n) = (net.n_in, net.n_rec);
+        let g = 4 * n;
+        let (bn, bg) = (bc * n, bc * g);
+        let p = &net.params;
+        for row in self.act[..steps * bg].chunks_exact_mut(g) {
+            row.copy_from_slice(&p.b_rec);
+        }
+        T::gemm_acc(
+            kernel,
+            steps * bc,
+            g,
+            i,
+            x,
+            &eff.w_in_t,
+            &mut self.act[..steps * bg],
+        );
+        for b in 0..bc {
+            h[b * n..(b + 1) * n].copy_from_slice(&p.init_state[..n]);
+            self.c[b * n..(b + 1) * n].copy_from_slice(&p.init_state[n..]);
+        }
+        let ps = self.psychrnn;
+        for t in 0..steps {
+            let (h_prev, h_next) = h[t * bn..(t + 2) * bn].split_at_mut(bn);
+            let mut act = std::mem::take(&mut self.act);
+            let a_t = &mut act[t * bg..(t + 1) * bg];
+            T::gemm_acc(kernel, bc, g, n, h_prev, &eff.w_rec_t, a_t);
+            let (c_prev, c_next) = self.c[t * bn..(t + 2) * bn].split_at_mut(bn);
+            for b in 0..bc {
+                let a = &mut a_t[b * g..(b + 1) * g];
+                for j in 0..n {
+                    let ig = sigmoid(a[j]);
+                    let fg = sigmoid(a[n + j]);
+                    let gg = a[2 * n + j].tanh();
+                    let og = sigmoid(a[3 * n + j]);
+                    let k = b * n + j;
+                    let c = fg * c_prev[k] + ig * gg;
+                    c_next[k] = c;
+                    h_next[k] = og * out_act(ps, c).0;
+                    a[j] = ig;
+                    a[n + j] = fg;
+                    a[2 * n + j] = gg;
+                    a[3 * n + j] = og;
+                }
+            }
+            self.act = act;
+        }
+    }
+
+    /// BPTT after [`LstmBufs::forward`]: `dh` (steps × bc × n) holds the direct gradient
+    /// on `h₁ … h_T`; fills `W_in`, `W_rec`, `b_rec` and `init_state` of `g`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        &mut self,
+        kernel: Kernel,
+        net: &Net<T>,
+        eff: &Eff<T>,
+        x: &[T],
+        h: &[T],
+        dh: &[T],
+        bc: usize,
+        steps: usize,
+        g: &mut Params<T>,
+    ) {
+        let (i, n) = (net.n_in, net.n_rec);
+        let gw = 4 * n;
+        let (bn, bg) = (bc * n, bc * gw);
+        self.dh.iter_mut().for_each(|v| *v = T::ZERO);
+        self.dc.iter_mut().for_each(|v| *v = T::ZERO);
+        for t in (0..steps).rev() {
+            let act = &self.act[t * bg..(t + 1) * bg];
+            let c_prev = &self.c[t * bn..(t + 1) * bn];
+            let c_next = &self.c[(t + 1) * bn..(t + 2) * bn];
+            let dh_t = &dh[t * bn..(t + 1) * bn];
+            let mut dpre = std::mem::take(&mut self.dpre);
+            let dp = &mut dpre[t * bg..(t + 1) * bg];
+            for b in 0..bc {
+                let a = &act[b * gw..(b + 1) * gw];
+                let d = &mut dp[b * gw..(b + 1) * gw];
+                for j in 0..n {
+                    let k = b * n + j;
+                    let (ig, fg, gg, og) = (a[j], a[n + j], a[2 * n + j], a[3 * n + j]);
+                    let dhk = dh_t[k] + self.dh[k];
+                    let (ac, dac) = out_act(self.psychrnn, c_next[k]);
+                    let dcn = self.dc[k] + dhk * og * dac;
+                    d[j] = dcn * gg * ig * (T::ONE - ig);
+                    d[n + j] = dcn * c_prev[k] * fg * (T::ONE - fg);
+                    d[2 * n + j] = dcn * ig * (T::ONE - gg * gg);
+                    d[3 * n + j] = dhk * ac * og * (T::ONE - og);
+                    self.dc[k] = dcn * fg;
+                    self.dh[k] = T::ZERO;
+                }
+            }
+            T::gemm_acc(kernel, bc, n, gw, dp, &eff.w_rec_p, &mut self.dh);
+            self.dpre = dpre;
+        }
+        g.init_state.iter_mut().for_each(|v| *v = T::ZERO);
+        let (gh0, gc0) = g.init_state.split_at_mut(n);
+        for (dh_row, dc_row) in self.dh.chunks_exact(n).zip(self.dc.chunks_exact(n)) {
+            for (a, &b) in gh0.iter_mut().zip(dh_row) {
+                *a += b;
+            }
+            for (a, &b) in gc0.iter_mut().zip(dc_row) {
+                *a += b;
+            }
+        }
+        g.w_rec.iter_mut().for_each(|v| *v = T::ZERO);
+        T::gemm_tn_acc(kernel, gw, n, steps * bc, &self.dpre, h, &mut g.w_rec);
+        self.gint.iter_mut().for_each(|v| *v = T::ZERO);
+        T::gemm_tn_acc(kernel, i, gw, steps * bc, x, &self.dpre, &mut self.gint);
+        transpose(&self.gint, i, gw, &mut g.w_in);
+        g.b_rec.iter_mut().for_each(|v| *v = T::ZERO);
+        for row in self.dpre[..steps * bg].chunks_exact(gw) {
+            for (a, &b) in g.b_rec.iter_mut().zip(row) {
+                *a += b;
+            }
+        }
+    }
+}
