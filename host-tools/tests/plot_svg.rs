@@ -2,11 +2,14 @@
 //! quickstart model and on a delayed-discrimination model (both trained tiny here), and
 //! each SVG has the expected title, axis descriptions, panels and number of data series.
 //! Pixels are not compared; structure is (a dropped series, a lost label or an extra
-//! panel fails).
+//! panel fails). `plot compare` also reads a rig session recorded against `device-sim`.
+
+mod rig_support;
 
 use assert_cmd::Command;
 use neuroloop::interop::npy::{Array, Data};
 use neuroloop::interop::npz;
+use neuroloop::model::FloatModel;
 use neuroloop::task::{build, stream, task_trials, TaskSpec};
 use std::path::Path;
 
@@ -300,6 +303,105 @@ fn every_kind_on_the_quickstart_and_a_delayed_discrimination_model() {
         "delayed-discrimination",
         &["f1", "f2", "f2_minus_f1"],
     );
+}
+
+/// `plot compare` against a rig session folder: a blob recorded on `device-sim` over TCP
+/// is the same run as the blob on the host (difference exactly 0); the float model it was
+/// quantized from differs from the recording (difference > 0).
+#[test]
+fn compare_reads_a_rig_session_recorded_on_device_sim() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |n: &str| d.path().join(n);
+    // A float model with distinct weights, its int8 blob, and 4 trials × 150 steps of inputs.
+    let mut m = FloatModel::zeros("rig-compare", 2, 16, 2);
+    for (k, w) in m.w_rec.iter_mut().enumerate() {
+        *w = ((k * 37 % 17) as f32 - 8.0) / 40.0;
+    }
+    for (k, w) in m.w_in.iter_mut().enumerate() {
+        *w = ((k * 11 % 7) as f32 - 3.0) / 3.0;
+    }
+    for (k, w) in m.w_out.iter_mut().enumerate() {
+        *w = ((k * 5 % 9) as f32 - 4.0) / 10.0;
+    }
+    m.save(&p("model.json")).unwrap();
+    neuroloop()
+        .arg("quantize")
+        .arg(p("model.json"))
+        .args(["--weights", "i8", "-o"])
+        .arg(p("model.nlb"))
+        .assert()
+        .success();
+    let (_, x) = rig_support::fixture(d.path(), 4, 150);
+    let sim = rig_support::SimProcess::start();
+    let sess = p("session");
+    neuroloop()
+        .args(["rig", "run", "--tcp", &sim.addr, "--ping", "0", "--blob"])
+        .arg(p("model.nlb"))
+        .arg("--inputs")
+        .arg(&x)
+        .arg("--session")
+        .arg(&sess)
+        .timeout(std::time::Duration::from_secs(300))
+        .assert()
+        .success();
+    assert_eq!(
+        rig_support::session(&sess)["outcome"]["ended_by"],
+        "completed"
+    );
+    let compare = |model: &str, out: &str| {
+        plot(
+            &[
+                "compare",
+                "--model",
+                p(model).to_str().unwrap(),
+                "--against",
+                sess.to_str().unwrap(),
+                "--inputs",
+                x.to_str().unwrap(),
+            ],
+            &p(out),
+        )
+    };
+    // The blob that ran on the device: identical, panel by panel.
+    let (svg, j) = compare("model.nlb", "blob.svg");
+    let t = texts(&svg);
+    assert!(
+        has(&t, "model.nlb (fixed point)") && has(&t, "session (rig recording)"),
+        "{t:?}"
+    );
+    assert!(has(&t, "RMSE 0.000e0, max |A−B| 0.000e0"), "{t:?}");
+    let panels: Vec<&String> = t.iter().filter(|x| x.starts_with("trial ")).collect();
+    assert_eq!(panels.len(), 3, "the first 3 of 4 trials: {t:?}");
+    assert!(
+        panels.iter().all(|x| x.ends_with("max |A−B| 0.000e0")),
+        "{t:?}"
+    );
+    assert_eq!(t.iter().filter(|x| *x == "step").count(), 3, "x in steps");
+    assert_eq!(series(&svg).len(), 3 * 2, "A's 2 outputs in 3 panels");
+    // B's 2 outputs dashed (many short polylines), in the darker shade of A's colour.
+    let mut a_colours = series(&svg);
+    a_colours.sort();
+    a_colours.dedup();
+    let mut b_colours = series_of_width(&svg, 2);
+    b_colours.sort();
+    b_colours.dedup();
+    assert_eq!((a_colours.len(), b_colours.len()), (2, 2), "{b_colours:?}");
+    assert!(
+        b_colours.iter().all(|c| !a_colours.contains(c)),
+        "{b_colours:?}"
+    );
+    assert_eq!(
+        (j["rmse"].as_f64(), j["max_abs"].as_f64()),
+        (Some(0.0), Some(0.0)),
+        "{j}"
+    );
+    assert!(j["range"].as_f64().unwrap() > 0.0, "{j}");
+    // The float model it came from: the quantization error, small against the range.
+    let (svg, j) = compare("model.json", "float.svg");
+    assert!(has(&texts(&svg), "model.json (float)"));
+    let (rmse, max_abs) = (j["rmse"].as_f64().unwrap(), j["max_abs"].as_f64().unwrap());
+    assert!(rmse > 0.0 && max_abs >= rmse, "{j}");
+    assert!(max_abs < 0.1 * j["range"].as_f64().unwrap(), "{j}");
 }
 
 #[test]

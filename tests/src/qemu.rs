@@ -210,7 +210,7 @@ impl Firmware {
     }
 
     /// `Hello`; returns `f(Info)`.
-    pub fn hello<R>(&mut self, f: impl FnOnce(&Info<'_>) -> R) -> R {
+    pub fn hello<R>(&mut self, f: impl FnOnce(&Info<&str>) -> R) -> R {
         let fr = self.request(HostMsg::Hello {
             protocol: PROTOCOL_VERSION,
         });

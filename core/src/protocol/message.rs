@@ -183,7 +183,7 @@ pub enum Rule {
 pub enum DeviceMsg<'a> {
     /// Answer to `Hello` / `GetInfo`.
     #[serde(borrow)]
-    Info(Info<'a>),
+    Info(Info<&'a str>),
     /// Request `re` succeeded.
     Ack {
         /// `seq` of the request.
@@ -248,19 +248,23 @@ pub enum ModelStore {
     },
 }
 
-/// What the device is and runs.
+/// What the device is and runs. `S` is the strings' type: `&str` on the wire (borrowed
+/// from the frame: no heap), an owned string where a host keeps it (`Info<String>`, via
+/// [`Info::map_str`]).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct Info<'a> {
-    /// `seq` of the request.
+pub struct Info<S> {
+    /// `seq` of the request (0 where absent in a self-describing format: JSON written
+    /// before hosts kept it).
+    #[serde(default)]
     pub re: u16,
     /// [`PROTOCOL_VERSION`](super::PROTOCOL_VERSION) of the firmware.
     pub protocol: u16,
     /// Firmware version string.
-    pub firmware: &'a str,
+    pub firmware: S,
     /// Board name.
-    pub board: &'a str,
+    pub board: S,
     /// Name of the running model.
-    pub model_name: &'a str,
+    pub model_name: S,
     /// CRC-32 of the running model's blob.
     pub model_crc: u32,
     /// Length of the running model's blob.
@@ -295,6 +299,36 @@ pub struct Info<'a> {
     pub pwm_channels: u8,
     /// TTL/sync pins on the board.
     pub pins: u8,
+}
+
+impl<S> Info<S> {
+    /// The same with each string mapped by `f` (e.g. `String::from` to keep it).
+    pub fn map_str<T>(self, mut f: impl FnMut(S) -> T) -> Info<T> {
+        Info {
+            re: self.re,
+            protocol: self.protocol,
+            firmware: f(self.firmware),
+            board: f(self.board),
+            model_name: f(self.model_name),
+            model_crc: self.model_crc,
+            model_len: self.model_len,
+            model_store: self.model_store,
+            n_in: self.n_in,
+            n_rec: self.n_rec,
+            n_out: self.n_out,
+            input_frac: self.input_frac,
+            output_frac: self.output_frac,
+            state_frac: self.state_frac,
+            rate_frac: self.rate_frac,
+            capabilities: self.capabilities,
+            ram_slot_bytes: self.ram_slot_bytes,
+            flash_slot_bytes: self.flash_slot_bytes,
+            tx_queue_bytes: self.tx_queue_bytes,
+            clock_hz: self.clock_hz,
+            pwm_channels: self.pwm_channels,
+            pins: self.pins,
+        }
+    }
 }
 
 /// Bits of [`Info::capabilities`].

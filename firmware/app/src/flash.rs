@@ -322,27 +322,58 @@ impl SlotWriter {
     }
 }
 
-/// A [`FlashSlot`] over RAM with NOR semantics (erase sets 0xFF in 4 KiB sectors, a write
-/// only clears bits): the QEMU board's "flash" (lost when QEMU exits) and host tests.
+/// A [`FlashSlot`] over memory with NOR semantics (erase sets 0xFF in 4 KiB sectors, a
+/// write only clears bits), each change then handed to a [`WriteThrough`]: over borrowed
+/// RAM with nothing written through it is [`RamFlash`], the QEMU board's "flash" (lost
+/// when QEMU exits) and host tests' slots; `neuroloop device-sim` owns its memory and
+/// writes every change through to a file, so a persisted model survives a restart.
 #[derive(Debug)]
-pub struct RamFlash<'a> {
-    mem: &'a mut [u8],
+pub struct NorMem<M, W = NoWriteThrough> {
+    mem: M,
+    through: W,
 }
 
-impl<'a> RamFlash<'a> {
+/// [`NorMem`] over borrowed RAM, nothing written through.
+pub type RamFlash<'a> = NorMem<&'a mut [u8]>;
+
+/// Where a [`NorMem`]'s changes go besides its memory (e.g. a backing file).
+pub trait WriteThrough {
+    /// `mem[from..to]` just changed (`mem` is the whole slot, after the change). An error
+    /// fails the erase or write that caused it.
+    fn changed(&mut self, mem: &[u8], from: usize, to: usize) -> Result<(), NorFlashErrorKind>;
+}
+
+/// Memory only: nothing written through.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoWriteThrough;
+
+impl WriteThrough for NoWriteThrough {
+    fn changed(&mut self, _: &[u8], _: usize, _: usize) -> Result<(), NorFlashErrorKind> {
+        Ok(())
+    }
+}
+
+impl<M: AsRef<[u8]> + AsMut<[u8]>> NorMem<M> {
+    /// A slot over `mem` (its length a multiple of [`NorMem::SECTOR`]), contents kept:
+    /// what was "flashed" before a simulated reboot is still there.
+    pub fn new(mem: M) -> Self {
+        Self::with_write_through(mem, NoWriteThrough)
+    }
+}
+
+impl<M: AsRef<[u8]> + AsMut<[u8]>, W: WriteThrough> NorMem<M, W> {
     /// Sector size.
     pub const SECTOR: usize = 4096;
 
-    /// A slot over `mem` (its length a multiple of [`RamFlash::SECTOR`]), contents kept:
-    /// what was "flashed" before a simulated reboot is still there.
-    pub fn new(mem: &'a mut [u8]) -> Self {
-        RamFlash { mem }
+    /// A slot over `mem` (contents kept) whose every change also goes to `through`.
+    pub fn with_write_through(mem: M, through: W) -> Self {
+        NorMem { mem, through }
     }
 
     fn check(&self, from: u32, to: usize, align: usize) -> Result<(), NorFlashErrorKind> {
         if from as usize % align != 0 || to % align != 0 {
             Err(NorFlashErrorKind::NotAligned)
-        } else if from as usize > to || to > self.mem.len() {
+        } else if from as usize > to || to > self.mem.as_ref().len() {
             Err(NorFlashErrorKind::OutOfBounds)
         } else {
             Ok(())
@@ -350,44 +381,45 @@ impl<'a> RamFlash<'a> {
     }
 }
 
-impl ErrorType for RamFlash<'_> {
+impl<M, W> ErrorType for NorMem<M, W> {
     type Error = NorFlashErrorKind;
 }
 
-impl ReadNorFlash for RamFlash<'_> {
+impl<M: AsRef<[u8]> + AsMut<[u8]>, W: WriteThrough> ReadNorFlash for NorMem<M, W> {
     const READ_SIZE: usize = 1;
     fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
         let end = offset as usize + bytes.len();
         self.check(offset, end, 1)?;
-        bytes.copy_from_slice(&self.mem[offset as usize..end]);
+        bytes.copy_from_slice(&self.mem.as_ref()[offset as usize..end]);
         Ok(())
     }
     fn capacity(&self) -> usize {
-        self.mem.len()
+        self.mem.as_ref().len()
     }
 }
 
-impl NorFlash for RamFlash<'_> {
+impl<M: AsRef<[u8]> + AsMut<[u8]>, W: WriteThrough> NorFlash for NorMem<M, W> {
     const WRITE_SIZE: usize = 4;
     const ERASE_SIZE: usize = Self::SECTOR;
     fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
         self.check(from, to as usize, Self::SECTOR)?;
-        self.mem[from as usize..to as usize].fill(0xFF);
-        Ok(())
+        let (from, to) = (from as usize, to as usize);
+        self.mem.as_mut()[from..to].fill(0xFF);
+        self.through.changed(self.mem.as_ref(), from, to)
     }
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
-        let end = offset as usize + bytes.len();
-        self.check(offset, end, Self::WRITE_SIZE)?;
-        for (m, b) in self.mem[offset as usize..end].iter_mut().zip(bytes) {
+        let (from, to) = (offset as usize, offset as usize + bytes.len());
+        self.check(offset, to, Self::WRITE_SIZE)?;
+        for (m, b) in self.mem.as_mut()[from..to].iter_mut().zip(bytes) {
             *m &= b;
         }
-        Ok(())
+        self.through.changed(self.mem.as_ref(), from, to)
     }
 }
 
-impl FlashSlot for RamFlash<'_> {
+impl<M: AsRef<[u8]> + AsMut<[u8]>, W: WriteThrough> FlashSlot for NorMem<M, W> {
     fn mapped(&self) -> &[u8] {
-        self.mem
+        self.mem.as_ref()
     }
 }
 

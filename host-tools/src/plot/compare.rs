@@ -177,11 +177,7 @@ impl ComparePlot {
                     (0..steps).map(|t| (time(t), ta[t * n + o])),
                     c.stroke_width(3),
                 ))
-                .map_err(draw_err)?
-                .label(format!("A output {o}"))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
-                });
+                .map_err(draw_err)?;
             let dark = dark(c);
             chart
                 .draw_series(DashedLineSeries::new(
@@ -190,11 +186,7 @@ impl ComparePlot {
                     6,
                     dark.stroke_width(2),
                 ))
-                .map_err(draw_err)?
-                .label(format!("B output {o}"))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 8, y)], dark.stroke_width(2))
-                });
+                .map_err(draw_err)?;
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `style.rs` | the one look: font (DejaVu Sans, embedded), colours, sizes, [`save`] (PNG/SVG, atomic) |
+//! | `style.rs` | the one look: font (DejaVu Sans, embedded), colours, sizes, legends (marks, the legend box, the row above panels), [`save`] (PNG/SVG, atomic) |
 //! | `rollout.rs` | model + task → trials run, their condition variables and choices; default variables |
 //! | `logistic.rs` | the maximum-likelihood psychometric fit (bias, slope, optional lapses) |
 //! | `loss.rs` | `plot loss`: the training log ([`crate::train::log`]) |

@@ -3,7 +3,7 @@
 //! condition, coloured by the condition's value; a dot marks each trial's start.
 
 use super::rollout::Rollout;
-use super::style::{self, num, Figure};
+use super::style::{self, num, Figure, Mark};
 use super::{draw_err, PlotError};
 use nalgebra::DMatrix;
 use plotters::coord::Shift;
@@ -186,9 +186,7 @@ impl Figure for PcaPlot {
                     .map_err(draw_err)?;
                 if k == 0 {
                     s.label(format!("{} = {}", self.by, num(*value)))
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
-                        });
+                        .legend(style::key(Mark::Line(c)));
                 }
                 if let Some(&p0) = t.first() {
                     chart
@@ -197,15 +195,7 @@ impl Figure for PcaPlot {
                 }
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(style::small())
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(draw_err)?;
-        Ok(())
+        style::legend_box(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 

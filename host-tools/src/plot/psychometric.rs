@@ -5,7 +5,7 @@
 
 use super::logistic::{fit, Logistic};
 use super::rollout::distinct;
-use super::style::{self, Figure};
+use super::style::{self, Figure, Mark};
 use super::{draw_err, PlotError};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -136,7 +136,7 @@ impl Figure for Psychometric {
             )
             .map_err(draw_err)?
             .label(format!("{} trials, binned (±1 s.e.)", self.trials))
-            .legend(move |(x, y)| Circle::new((x + 10, y), 6, c_data.filled()));
+            .legend(style::key(Mark::Dot(c_data)));
         let n = 300;
         chart
             .draw_series(LineSeries::new(
@@ -148,18 +148,8 @@ impl Figure for Psychometric {
             ))
             .map_err(draw_err)?
             .label(format!("fit: {}", self.fit.describe()))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], c_fit.stroke_width(3))
-            });
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(style::small())
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(draw_err)?;
-        Ok(())
+            .legend(style::key(Mark::Line(c_fit)));
+        style::legend_box(&mut chart, SeriesLabelPosition::UpperLeft)
     }
 }
 

@@ -1,14 +1,21 @@
 //! The one look of every plot: DejaVu Sans embedded (from the `dejavu` crate, so no
 //! system font library is needed), a colour-blind-safe palette for categories, viridis
-//! for ordered conditions, sizes, and [`save`], which picks PNG or SVG by extension and
-//! writes atomically (a temporary file in the same folder, then a rename).
+//! for ordered conditions, sizes, legends ([`Mark`]s drawn the same in a chart's
+//! [`legend_box`] and in a [`legend_row`] above panels), and [`save`], which picks PNG or
+//! SVG by extension and writes atomically (a temporary file in the same folder, then a
+//! rename).
 
 use super::{draw_err, PlotError};
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
+use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
+use plotters_backend::DrawingErrorKind;
 use std::path::Path;
 use std::sync::Once;
+
+/// A pixel position on the drawing (plotters' backend coordinate).
+type Px = (i32, i32);
 
 /// The font family every text uses (registered once from the embedded DejaVu Sans).
 pub const FONT: &str = "sans-serif";
@@ -185,6 +192,9 @@ pub fn tick(v: &f64) -> String {
     }
 }
 
+/// Width of a legend entry's mark, px.
+pub const KEY_WIDTH: i32 = 28;
+
 /// A legend entry's mark.
 #[derive(Clone, Copy, Debug)]
 pub enum Mark {
@@ -194,6 +204,78 @@ pub enum Mark {
     Dashed(RGBColor),
     /// A filled box.
     Box(RGBColor),
+    /// A filled dot (data points).
+    Dot(RGBColor),
+}
+
+impl Mark {
+    /// The mark drawn [`KEY_WIDTH`] px wide from `at` (its left end, vertically centred):
+    /// the one look of a legend entry, in a chart's legend box ([`key`]) and in a
+    /// [`legend_row`] alike.
+    pub fn at(self, at: Px) -> Sample {
+        Sample { mark: self, at }
+    }
+}
+
+/// A legend mark placed on the drawing: an element plotters draws (a plotters element
+/// of its own rather than a `DynElement`, whose borrow rules would tie every legend to a
+/// `'static` backend).
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    mark: Mark,
+    at: Px,
+}
+
+impl<'a> PointCollection<'a, Px> for &'a Sample {
+    type Point = &'a Px;
+    type IntoIter = std::iter::Once<&'a Px>;
+    fn point_iter(self) -> Self::IntoIter {
+        std::iter::once(&self.at)
+    }
+}
+
+impl<DB: DrawingBackend> Drawable<DB> for Sample {
+    fn draw<I: Iterator<Item = Px>>(
+        &self,
+        mut pos: I,
+        backend: &mut DB,
+        _: (u32, u32),
+    ) -> Result<(), DrawingErrorKind<DB::ErrorType>> {
+        let Some((x, y)) = pos.next() else {
+            return Ok(());
+        };
+        match self.mark {
+            Mark::Line(c) => backend.draw_path([(x, y), (x + KEY_WIDTH, y)], &c.stroke_width(3)),
+            Mark::Dashed(c) => [0, 11, 22].into_iter().try_for_each(|a| {
+                backend.draw_path([(x + a, y), (x + a + 6, y)], &c.stroke_width(2))
+            }),
+            Mark::Box(c) => {
+                backend.draw_rect((x, y - 8), (x + KEY_WIDTH, y + 8), &c.filled(), true)
+            }
+            Mark::Dot(c) => backend.draw_circle((x + KEY_WIDTH / 2, y), 6, &c.filled(), true),
+        }
+    }
+}
+
+/// A series' legend mark, for plotters' `.legend(...)` (drawn by [`legend_box`]).
+pub fn key(mark: Mark) -> impl Fn(Px) -> Sample {
+    move |p| mark.at(p)
+}
+
+/// The legend of a one-panel chart: its labelled series ([`key`]), in a box at `at`.
+pub fn legend_box<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+) -> Result<(), PlotError> {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .legend_area_size(KEY_WIDTH + 8)
+        .label_font(small())
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .draw()
+        .map_err(draw_err)
 }
 
 /// One row of legend entries drawn across the top of `area` (for figures of several
@@ -205,29 +287,11 @@ pub fn legend_row<DB: DrawingBackend>(
     let font = small();
     let (mut x, y) = (20i32, 16i32);
     for (mark, text) in items {
-        match *mark {
-            Mark::Line(c) => area.draw(&PathElement::new(
-                vec![(x, y), (x + 28, y)],
-                c.stroke_width(3),
-            )),
-            Mark::Dashed(c) => {
-                for k in 0..3 {
-                    let a = x + k * 11;
-                    area.draw(&PathElement::new(
-                        vec![(a, y), (a + 6, y)],
-                        c.stroke_width(2),
-                    ))
-                    .map_err(draw_err)?;
-                }
-                Ok(())
-            }
-            Mark::Box(c) => area.draw(&Rectangle::new([(x, y - 8), (x + 28, y + 8)], c.filled())),
-        }
-        .map_err(draw_err)?;
-        area.draw_text(text, &font, (x + 36, y - 9))
+        area.draw(&mark.at((x, y))).map_err(draw_err)?;
+        area.draw_text(text, &font, (x + KEY_WIDTH + 8, y - 9))
             .map_err(draw_err)?;
         let (w, _) = area.estimate_text_size(text, &font).map_err(draw_err)?;
-        x += 36 + w as i32 + 28;
+        x += KEY_WIDTH + 8 + w as i32 + 28;
     }
     Ok(())
 }

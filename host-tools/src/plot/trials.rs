@@ -133,9 +133,7 @@ fn draw_panel<DB: DrawingBackend>(
                 5,
                 c.stroke_width(2),
             ))
-            .map_err(draw_err)?
-            .label(format!("target {o}"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2)));
+            .map_err(draw_err)?;
         chart
             .draw_series(LineSeries::new(
                 p.time.iter().cloned().zip(out.iter().cloned()),

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use neuroloop_core::blob::CRC;
 use neuroloop_core::protocol::{
-    frame, DeviceMsg, Event, FrameReader, Heartbeat, HostMsg, Info, Mode, ModelStore, NackReason,
-    Packet, Rule, Stats, Streams, Telemetry, MAX_CHUNK, MAX_RULES, MAX_VALUES, PROTOCOL_VERSION,
+    frame, DeviceMsg, Event, FrameReader, Heartbeat, HostMsg, Info, Mode, NackReason, Packet, Rule,
+    Stats, Streams, Telemetry, MAX_CHUNK, MAX_RULES, MAX_VALUES, PROTOCOL_VERSION,
 };
 
 use super::framelog::{Dir, HostClock, RawFrame};
@@ -23,80 +23,8 @@ use super::RigError;
 /// Default time a request may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// What the device is and runs (`Info`, owned).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DeviceInfo {
-    /// Protocol version of the firmware.
-    pub protocol: u16,
-    /// Firmware version.
-    pub firmware: String,
-    /// Board name.
-    pub board: String,
-    /// Running model's name.
-    pub model_name: String,
-    /// Running model's blob CRC-32.
-    pub model_crc: u32,
-    /// Running model's blob length.
-    pub model_len: u32,
-    /// Where the running model is stored.
-    pub model_store: ModelStore,
-    /// Inputs.
-    pub n_in: u16,
-    /// Recurrent units.
-    pub n_rec: u16,
-    /// Outputs.
-    pub n_out: u16,
-    /// Fractional bits of inputs.
-    pub input_frac: u8,
-    /// Fractional bits of outputs.
-    pub output_frac: u8,
-    /// Fractional bits of the state.
-    pub state_frac: u8,
-    /// Fractional bits of the rates.
-    pub rate_frac: u8,
-    /// Capability bits.
-    pub capabilities: u32,
-    /// Largest RAM upload.
-    pub ram_slot_bytes: u32,
-    /// Largest persistent upload (0: no flash slots).
-    pub flash_slot_bytes: u32,
-    /// Device transmit queue, bytes.
-    pub tx_queue_bytes: u32,
-    /// Clock of `step_clocks`, Hz.
-    pub clock_hz: u32,
-    /// PWM channels.
-    pub pwm_channels: u8,
-    /// TTL/sync pins.
-    pub pins: u8,
-}
-
-impl From<&Info<'_>> for DeviceInfo {
-    fn from(i: &Info<'_>) -> Self {
-        DeviceInfo {
-            protocol: i.protocol,
-            firmware: i.firmware.into(),
-            board: i.board.into(),
-            model_name: i.model_name.into(),
-            model_crc: i.model_crc,
-            model_len: i.model_len,
-            model_store: i.model_store,
-            n_in: i.n_in,
-            n_rec: i.n_rec,
-            n_out: i.n_out,
-            input_frac: i.input_frac,
-            output_frac: i.output_frac,
-            state_frac: i.state_frac,
-            rate_frac: i.rate_frac,
-            capabilities: i.capabilities,
-            ram_slot_bytes: i.ram_slot_bytes,
-            flash_slot_bytes: i.flash_slot_bytes,
-            tx_queue_bytes: i.tx_queue_bytes,
-            clock_hz: i.clock_hz,
-            pwm_channels: i.pwm_channels,
-            pins: i.pins,
-        }
-    }
-}
+/// What the device is and runs: core's `Info` with owned strings.
+pub type DeviceInfo = Info<String>;
 
 /// A frame the device sent on its own.
 // Telemetry is the common case: boxing it would allocate per step.
@@ -546,7 +474,9 @@ impl Client {
         let seq = self.send(msg)?;
         self.wait_for(what, timeout, false, |m| match m {
             DeviceMsg::Ack { re, .. } if *re == seq => Some(Ok(Reply::Ack)),
-            DeviceMsg::Info(i) if i.re == seq => Some(Ok(Reply::Info(i.into()))),
+            DeviceMsg::Info(i) if i.re == seq => {
+                Some(Ok(Reply::Info(i.clone().map_str(String::from))))
+            }
             DeviceMsg::Stats { re, stats, .. } if *re == seq => Some(Ok(Reply::Stats(*stats))),
             DeviceMsg::Nack { re, reason } if *re == seq => Some(Err(match reason {
                 NackReason::ProtocolVersion { host, device } => RigError::ProtocolVersion {

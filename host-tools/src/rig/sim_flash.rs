@@ -1,5 +1,5 @@
-//! [`SimFlash`]: the device simulator's persistent model slots — NOR flash semantics (erase
-//! to 0xFF in 4 KiB sectors, writes only clear bits) over memory, optionally backed by a
+//! [`SimFlash`]: the device simulator's persistent model slots — the firmware's NOR flash
+//! model (erase to 0xFF in 4 KiB sectors, writes only clear bits) over memory, optionally backed by a
 //! file (`neuroloop device-sim --flash FILE`) so that a model persisted with
 //! `rig upload --persist` survives a restart of the simulator, as it survives a power
 //! cycle on a board.
@@ -8,19 +8,19 @@
 //! the file at once (so a killed simulator loses nothing the device acknowledged); writes to
 //! a slot's header page — the commit — are also `fsync`ed.
 //!
-//! Written by hand: a few lines over `std::fs::File` and the `embedded-storage` traits the
-//! firmware's slots use.
+//! The NOR semantics and the slot logic are the firmware's own ([`NorMem`], `FlashSlots`);
+//! written here by hand is only the file: a [`WriteThrough`] over `std::fs::File`.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
-use neuroloop_firmware::flash::{FlashSlot, FlashSlots, WRITE_PAGE};
+use embedded_storage::nor_flash::NorFlashErrorKind;
+use neuroloop_firmware::flash::{FlashSlots, NorMem, WriteThrough, WRITE_PAGE};
 
 /// Sector (erase unit) of the simulated flash.
-pub const SECTOR: usize = 4096;
+pub const SECTOR: usize = SimFlash::SECTOR;
 
 /// Bytes of each simulated flash slot for uploads of up to `blob_bytes`: the blob and the
 /// header page, rounded up to whole sectors.
@@ -28,20 +28,33 @@ pub fn slot_bytes_for(blob_bytes: usize) -> usize {
     (blob_bytes + WRITE_PAGE).div_ceil(SECTOR) * SECTOR
 }
 
-/// One simulated slot.
-#[derive(Debug)]
-pub struct SimFlash {
-    mem: Vec<u8>,
-    /// The backing file (shared by both slots) and this slot's offset in it.
-    file: Option<(Arc<Mutex<File>>, u64)>,
+/// One simulated slot: the firmware's NOR model ([`NorMem`]) over owned memory, written
+/// through to the backing file.
+pub type SimFlash = NorMem<Vec<u8>, FileThrough>;
+
+/// The backing file (shared by both slots) and a slot's offset in it (`None`: memory
+/// only).
+#[derive(Debug, Default)]
+pub struct FileThrough(Option<(Arc<Mutex<File>>, u64)>);
+
+impl WriteThrough for FileThrough {
+    /// Write `from..to` of the slot through to the file (synced if it touches the header).
+    fn changed(&mut self, mem: &[u8], from: usize, to: usize) -> Result<(), NorFlashErrorKind> {
+        let Some((file, base)) = &self.0 else {
+            return Ok(());
+        };
+        let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
+        let header = to > mem.len() - WRITE_PAGE;
+        f.seek(SeekFrom::Start(base + from as u64))
+            .and_then(|_| f.write_all(&mem[from..to]))
+            .and_then(|()| if header { f.sync_data() } else { Ok(()) })
+            .map_err(|_| NorFlashErrorKind::Other)
+    }
 }
 
 /// Two slots of `slot_bytes` each (a multiple of [`SECTOR`]), in memory only (erased).
 pub fn in_memory(slot_bytes: usize) -> FlashSlots<SimFlash> {
-    let slot = || SimFlash {
-        mem: vec![0xFF; slot_bytes],
-        file: None,
-    };
+    let slot = || SimFlash::with_write_through(vec![0xFF; slot_bytes], FileThrough(None));
     FlashSlots::new(slot(), slot())
 }
 
@@ -75,86 +88,16 @@ pub fn open_file(path: &Path, slot_bytes: usize) -> Result<FlashSlots<SimFlash>,
     let file = Arc::new(Mutex::new(f));
     let b = mem.split_off(slot_bytes);
     Ok(FlashSlots::new(
-        SimFlash {
-            mem,
-            file: Some((file.clone(), 0)),
-        },
-        SimFlash {
-            mem: b,
-            file: Some((file, slot_bytes as u64)),
-        },
+        SimFlash::with_write_through(mem, FileThrough(Some((file.clone(), 0)))),
+        SimFlash::with_write_through(b, FileThrough(Some((file, slot_bytes as u64)))),
     ))
-}
-
-impl SimFlash {
-    fn check(&self, from: u32, to: usize, align: usize) -> Result<(), NorFlashErrorKind> {
-        if from as usize % align != 0 || to % align != 0 {
-            Err(NorFlashErrorKind::NotAligned)
-        } else if from as usize > to || to > self.mem.len() {
-            Err(NorFlashErrorKind::OutOfBounds)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Write `from..to` of memory through to the file (synced if it touches the header).
-    fn persist(&mut self, from: usize, to: usize) -> Result<(), NorFlashErrorKind> {
-        let Some((file, base)) = &self.file else {
-            return Ok(());
-        };
-        let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
-        let header = to > self.mem.len() - WRITE_PAGE;
-        f.seek(SeekFrom::Start(base + from as u64))
-            .and_then(|_| f.write_all(&self.mem[from..to]))
-            .and_then(|()| if header { f.sync_data() } else { Ok(()) })
-            .map_err(|_| NorFlashErrorKind::Other)
-    }
-}
-
-impl ErrorType for SimFlash {
-    type Error = NorFlashErrorKind;
-}
-
-impl ReadNorFlash for SimFlash {
-    const READ_SIZE: usize = 1;
-    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
-        let end = offset as usize + bytes.len();
-        self.check(offset, end, 1)?;
-        bytes.copy_from_slice(&self.mem[offset as usize..end]);
-        Ok(())
-    }
-    fn capacity(&self) -> usize {
-        self.mem.len()
-    }
-}
-
-impl NorFlash for SimFlash {
-    const WRITE_SIZE: usize = 4;
-    const ERASE_SIZE: usize = SECTOR;
-    fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
-        self.check(from, to as usize, SECTOR)?;
-        self.mem[from as usize..to as usize].fill(0xFF);
-        self.persist(from as usize, to as usize)
-    }
-    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
-        let end = offset as usize + bytes.len();
-        self.check(offset, end, Self::WRITE_SIZE)?;
-        for (m, b) in self.mem[offset as usize..end].iter_mut().zip(bytes) {
-            *m &= b;
-        }
-        self.persist(offset as usize, end)
-    }
-}
-
-impl FlashSlot for SimFlash {
-    fn mapped(&self) -> &[u8] {
-        &self.mem
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use embedded_storage::nor_flash::NorFlash;
+    use neuroloop_firmware::flash::FlashSlot;
 
     #[test]
     fn file_backed_slots_keep_what_was_written_and_refuse_a_wrong_size() {

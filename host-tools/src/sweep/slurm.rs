@@ -78,18 +78,6 @@ pub fn array_spec(indices: &[usize], max_parallel: Option<usize>) -> String {
     s
 }
 
-/// A word quoted for bash (single quotes unless it needs none).
-pub fn shell_quote(a: &str) -> String {
-    let plain = !a.is_empty()
-        && a.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain {
-        a.to_string()
-    } else {
-        format!("'{}'", a.replace('\'', r"'\''"))
-    }
-}
-
 /// What the script runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScriptJob<'a> {
@@ -109,7 +97,12 @@ pub struct ScriptJob<'a> {
 
 /// The sbatch script.
 pub fn script(job: &ScriptJob, opts: &SlurmOptions) -> String {
-    let q = |p: &Path| shell_quote(&p.display().to_string());
+    // Paths are quoted for bash by shlex; a path never holds a NUL byte, the one thing
+    // shlex refuses.
+    let q = |p: &Path| {
+        let s = p.display().to_string();
+        shlex::try_quote(&s).map_or_else(|_| s.clone(), |q| q.into_owned())
+    };
     let mut s = String::new();
     s += "#!/bin/bash\n";
     s += &format!(
@@ -208,7 +201,7 @@ mod tests {
             &ScriptJob {
                 exe: Path::new("/opt/bin/neuroloop"),
                 sweep_file: Path::new("/home/a b/s.toml"),
-                dir: Path::new("/scratch/out"),
+                dir: Path::new("/scratch/out{1,2}"),
                 fingerprint: "abc",
                 indices: &[0, 1, 2],
                 total: 3,
@@ -226,6 +219,8 @@ mod tests {
         assert!(s.contains("#SBATCH --cpus-per-task=2\n"), "{s}");
         assert!(!s.contains("--account"), "{s}");
         assert!(s.contains("SWEEP='/home/a b/s.toml'\n"), "{s}");
+        // bash would expand the braces of an unquoted word
+        assert!(s.contains("OUT='/scratch/out{1,2}'\n"), "{s}");
         assert!(
             s.contains("sweep run-one \"$SWEEP\" --index \"$SLURM_ARRAY_TASK_ID\" -o \"$OUT\""),
             "{s}"
