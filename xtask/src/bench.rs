@@ -59,7 +59,7 @@ struct BoardRate {
     why: &'static str,
 }
 
-const BOARDS: [BoardRate; 3] = [
+const BOARDS: [BoardRate; 4] = [
     BoardRate {
         name: "RP2040 (Pico)",
         arch: "m0",
@@ -73,6 +73,13 @@ const BOARDS: [BoardRate; 3] = [
         mhz: 168.0,
         cpi: 1.5,
         why: "Cortex-M4: LDR 2 cycles (1 when pipelined), SMLALD/SMLAD 1, taken branch 2-3; ART flash accelerator at 5 wait states; the notes measure 1.5-2x for load-heavy loops, 1.5 taken",
+    },
+    BoardRate {
+        name: "STM32F411 (Black Pill / Nucleo, 96 MHz)",
+        arch: "m4",
+        mhz: 96.0,
+        cpi: 1.5,
+        why: "Cortex-M4 as the STM32F4 row, at the 96 MHz firmware/boards/stm32f411 runs (USB needs an exact 48 MHz); 3 flash wait states behind the ART accelerator",
     },
     BoardRate {
         name: "Teensy 4.x (i.MX RT1062, 600 MHz)",

@@ -10,7 +10,8 @@
 //! a pair 2^31 — one past `i32`), alternating `MIN`/`MAX`, and pseudo-random full-range
 //! values. Each case compares the public kernel with its `_ref`, and the all-`MIN` cases
 //! also with the closed form `n·2^30` / `n·2^22`. The multi-row kernels (`dot_rows_*`: the
-//! 3- and 4-row `asm!` groups on the Cortex-M4, the 2-row groups of the portable path) get
+//! 3- and 4-row `asm!` groups on the Cortex-M4, the 4-row i8 and 2-row byte-split i16
+//! Thumb-1 groups on the Cortex-M0/M0+, the 2-row groups of the portable path) get
 //! the same patterns and alignments over 1–9 rows and the column counts around their block
 //! and span boundaries ([`rows_cases`]).
 
