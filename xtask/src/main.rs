@@ -133,6 +133,20 @@ fn test() -> Result<(), String> {
         "warnings",
     ]);
     run(c)?;
+    // The app's USB CDC transport is only compiled by the board crates, which do not lint
+    // their path dependencies: lint it here with its feature on.
+    let mut c = cargo();
+    c.args([
+        "clippy",
+        "-p",
+        "neuroloop-firmware",
+        "--features",
+        "usb",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(c)?;
     for target in ["thumbv6m-none-eabi", "thumbv7em-none-eabihf"] {
         let mut c = cargo();
         c.args([

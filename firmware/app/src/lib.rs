@@ -50,6 +50,8 @@ pub mod stimulus;
 pub mod testing;
 pub mod txring;
 mod upload;
+#[cfg(feature = "usb")]
+pub mod usb_cdc;
 
 pub use app::{App, Config, Poll, REPLY_RESERVE};
 use flash::FlashSlot;

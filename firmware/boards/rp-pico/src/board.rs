@@ -11,8 +11,8 @@ use embedded_hal::pwm::SetDutyCycle;
 use hal::clocks::init_clocks_and_plls;
 use hal::gpio::{DynPinId, FunctionSioOutput, Pin, PullDown};
 use hal::pac;
-use neuroloop_firmware::txring::{self, Consumer, Producer, Queue};
-use neuroloop_firmware::{Serial, Ticker};
+use neuroloop_firmware::txring::{Consumer, Producer, Queue};
+use neuroloop_firmware::Ticker;
 use rp2040_hal as hal;
 
 use crate::{SLOT_BYTES, STATE_WORDS, TX_BYTES};
@@ -40,136 +40,54 @@ pub use usb::UsbSerial as Transport;
 
 #[cfg(not(feature = "uart"))]
 mod usb {
-    //! USB CDC-ACM (usb-device + usbd-serial on rp2040-hal's `UsbBus`). The USB interrupt
-    //! polls the device, moves received bytes into an RX ring and transmit-ring bytes
-    //! into the CDC endpoint; the loop pends the interrupt after queueing a frame. A host
-    //! that does not read makes the endpoint NAK, the ring fills, and the app drops and
-    //! counts telemetry: the loop never waits for USB.
+    //! USB CDC-ACM on rp2040-hal's `UsbBus` through the app's `neuroloop_firmware::usb_cdc` transport: the
+    //! USBCTRL interrupt services the [`CdcPump`], the loop holds the [`CdcSerial`].
 
     use super::*;
     use core::cell::RefCell;
     use cortex_m::interrupt::Mutex;
     use hal::pac::interrupt;
+    use neuroloop_firmware::usb_cdc::{CdcPump, CdcSerial};
     use usb_device::bus::UsbBusAllocator;
-    use usb_device::device::{StringDescriptors, UsbDevice, UsbDeviceBuilder, UsbVidPid};
-    use usbd_serial::SerialPort;
 
     /// Received-bytes ring.
     const RX_BYTES: usize = 1024;
-    /// pid.codes test VID:PID for CDC-ACM devices (shared; a product would register its own).
-    pub const VID_PID: (u16, u16) = (0x1209, 0x0001);
 
-    struct Usb {
-        dev: UsbDevice<'static, hal::usb::UsbBus>,
-        port: SerialPort<'static, hal::usb::UsbBus>,
-        tx: Consumer<'static, u8, TX_BYTES>,
-        rx: Producer<'static, u8, RX_BYTES>,
-        out: [u8; 64],
-        out_len: usize,
-        out_off: usize,
+    static USB: Mutex<RefCell<Option<CdcPump<hal::usb::UsbBus, TX_BYTES, RX_BYTES>>>> =
+        Mutex::new(RefCell::new(None));
+
+    /// The loop's side of the USB transport.
+    pub type UsbSerial = CdcSerial<TX_BYTES, RX_BYTES>;
+
+    fn pend() {
+        pac::NVIC::pend(pac::Interrupt::USBCTRL_IRQ);
     }
 
-    static USB: Mutex<RefCell<Option<Usb>>> = Mutex::new(RefCell::new(None));
-
-    /// The loop's side: transmit-ring producer, receive-ring consumer.
-    pub struct UsbSerial {
-        tx: Producer<'static, u8, TX_BYTES>,
-        rx: Consumer<'static, u8, RX_BYTES>,
-    }
-
-    impl UsbSerial {
-        /// Bring up USB (48 MHz USB clock from `init`), enumerate as a CDC-ACM port.
-        pub(super) fn new(
-            regs: pac::USBCTRL_REGS,
-            dpram: pac::USBCTRL_DPRAM,
-            clock: hal::clocks::UsbClock,
-            resets: &mut pac::RESETS,
-        ) -> Option<Self> {
-            let bus = cortex_m::singleton!(: UsbBusAllocator<hal::usb::UsbBus> =
-                UsbBusAllocator::new(hal::usb::UsbBus::new(regs, dpram, clock, true, resets)))?;
-            let port = SerialPort::new(bus);
-            let dev = UsbDeviceBuilder::new(bus, UsbVidPid(VID_PID.0, VID_PID.1))
-                .strings(&[StringDescriptors::default()
-                    .manufacturer("neuroloop")
-                    .product("neuroloop rp-pico")
-                    .serial_number("neuroloop")])
-                .ok()?
-                .device_class(usbd_serial::USB_CLASS_CDC)
-                .build();
-            let (tx, drain) = tx_ring()?;
-            let (rx_in, rx) = cortex_m::singleton!(: Queue<u8, RX_BYTES> = Queue::new())?.split();
-            cortex_m::interrupt::free(|cs| {
-                USB.borrow(cs).replace(Some(Usb {
-                    dev,
-                    port,
-                    tx: drain,
-                    rx: rx_in,
-                    out: [0; 64],
-                    out_len: 0,
-                    out_off: 0,
-                }))
-            });
-            // SAFETY: see the module doc: the handler only takes the `USB` mutex.
-            unsafe { pac::NVIC::unmask(pac::Interrupt::USBCTRL_IRQ) };
-            Some(UsbSerial { tx, rx })
-        }
-    }
-
-    /// Poll the device, then move bytes both ways as far as the endpoints take them.
-    fn service(u: &mut Usb) {
-        u.dev.poll(&mut [&mut u.port]);
-        let mut buf = [0u8; 64];
-        while u.rx.capacity() - u.rx.len() >= buf.len() {
-            match u.port.read(&mut buf) {
-                Ok(n) if n > 0 => buf[..n].iter().for_each(|&b| {
-                    let _ = u.rx.enqueue(b);
-                }),
-                _ => break,
-            }
-        }
-        loop {
-            if u.out_off == u.out_len {
-                u.out_len = txring::pop_into(&mut u.tx, &mut u.out);
-                u.out_off = 0;
-                if u.out_len == 0 {
-                    break;
-                }
-            }
-            match u.port.write(&u.out[u.out_off..u.out_len]) {
-                Ok(n) if n > 0 => u.out_off += n,
-                _ => break,
-            }
-        }
+    /// Bring up USB (48 MHz USB clock from `init`), enumerate as a CDC-ACM port.
+    pub(super) fn new(
+        regs: pac::USBCTRL_REGS,
+        dpram: pac::USBCTRL_DPRAM,
+        clock: hal::clocks::UsbClock,
+        resets: &mut pac::RESETS,
+    ) -> Option<UsbSerial> {
+        let bus = cortex_m::singleton!(: UsbBusAllocator<hal::usb::UsbBus> =
+            UsbBusAllocator::new(hal::usb::UsbBus::new(regs, dpram, clock, true, resets)))?;
+        let (tx, drain) = tx_ring()?;
+        let (rx_in, rx) = cortex_m::singleton!(: Queue<u8, RX_BYTES> = Queue::new())?.split();
+        let pump = CdcPump::new(bus, "neuroloop rp-pico", drain, rx_in)?;
+        cortex_m::interrupt::free(|cs| USB.borrow(cs).replace(Some(pump)));
+        // SAFETY: see the module doc: the handler only takes the `USB` mutex.
+        unsafe { pac::NVIC::unmask(pac::Interrupt::USBCTRL_IRQ) };
+        Some(CdcSerial::new(tx, rx, pend))
     }
 
     #[interrupt]
     fn USBCTRL_IRQ() {
         cortex_m::interrupt::free(|cs| {
             if let Some(u) = USB.borrow(cs).borrow_mut().as_mut() {
-                service(u);
+                u.service();
             }
         });
-    }
-
-    impl Serial for UsbSerial {
-        fn read(&mut self) -> Option<u8> {
-            self.rx.dequeue()
-        }
-        fn try_queue(&mut self, frame: &[u8]) -> bool {
-            let ok = txring::push_frame(&mut self.tx, frame);
-            pac::NVIC::pend(pac::Interrupt::USBCTRL_IRQ);
-            ok
-        }
-        fn tx_free(&self) -> usize {
-            txring::free(&self.tx)
-        }
-        fn tx_capacity(&self) -> usize {
-            self.tx.capacity()
-        }
-        fn tx_pump(&mut self) {
-            // Also picks up bytes left in the CDC endpoint while the RX ring was full.
-            pac::NVIC::pend(pac::Interrupt::USBCTRL_IRQ);
-        }
     }
 }
 
@@ -185,6 +103,7 @@ mod uart {
     use hal::fugit::RateExtU32;
     use hal::uart::{DataBits, StopBits, UartConfig, UartPeripheral};
     use hal::Clock;
+    use neuroloop_firmware::{txring, Serial};
 
     type UartPins = (
         Pin<hal::gpio::bank0::Gpio0, hal::gpio::FunctionUart, PullDown>,
@@ -322,7 +241,7 @@ pub fn init() -> (Transport, TimerTicker, Pwm, [OutPin; 3]) {
     )
     .unwrap();
     #[cfg(not(feature = "uart"))]
-    let transport = usb::UsbSerial::new(
+    let transport = usb::new(
         pac.USBCTRL_REGS,
         pac.USBCTRL_DPRAM,
         clocks.usb_clock,

@@ -2,7 +2,7 @@
 //!
 //! | function | Pico pin | notes |
 //! |---|---|---|
-//! | protocol (default) | micro-USB | USB CDC-ACM, VID:PID 1209:0001 (`board::usb`) |
+//! | protocol (default) | micro-USB | USB CDC-ACM, VID:PID 1209:0001 (`board::usb`, `neuroloop_firmware::usb_cdc`) |
 //! | protocol (feature `uart`) | GP0 TX (pin 1), GP1 RX (pin 2) | UART0, 115 200 8N1, 3.3 V |
 //! | PWM channel 0 | GP15 (pin 20) | PWM slice 7 B, 10 kHz |
 //! | TTL pin 0 | GP16 (pin 21) | threshold rule output |

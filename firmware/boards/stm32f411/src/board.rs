@@ -13,8 +13,8 @@ use hal::pac;
 use hal::prelude::*;
 use hal::rcc::{Config as RccConfig, Rcc};
 use hal::timer::{FTimerUs, PwmChannel};
-use neuroloop_firmware::txring::{self, Consumer, Producer, Queue};
-use neuroloop_firmware::{Serial, Ticker};
+use neuroloop_firmware::txring::{Consumer, Producer, Queue};
+use neuroloop_firmware::Ticker;
 use stm32f4xx_hal as hal;
 
 use crate::{SLOT_BYTES, STATE_WORDS, TX_BYTES};
@@ -55,132 +55,51 @@ pub use usb::UsbSerial as Transport;
 
 #[cfg(not(feature = "uart"))]
 mod usb {
-    //! USB CDC-ACM (usb-device + usbd-serial on the HAL's Synopsys OTG FS `UsbBus`). The
-    //! OTG_FS interrupt polls the device, moves received bytes into an RX ring and
-    //! transmit-ring bytes into the CDC endpoint; the loop pends the interrupt after
-    //! queueing a frame. A host that does not read makes the endpoint NAK, the ring fills,
-    //! and the app drops and counts telemetry: the loop never waits for USB.
+    //! USB CDC-ACM on the HAL's Synopsys OTG FS `UsbBus` through the app's `neuroloop_firmware::usb_cdc`
+    //! transport: the OTG_FS interrupt services the [`CdcPump`], the loop holds the
+    //! [`CdcSerial`].
 
     use super::*;
     use core::cell::RefCell;
     use cortex_m::interrupt::Mutex;
     use hal::otg_fs::{UsbBus, UsbBusType, USB};
     use hal::pac::interrupt;
+    use neuroloop_firmware::usb_cdc::{CdcPump, CdcSerial};
     use usb_device::bus::UsbBusAllocator;
-    use usb_device::device::{StringDescriptors, UsbDevice, UsbDeviceBuilder, UsbVidPid};
-    use usbd_serial::SerialPort;
 
-    /// pid.codes test VID:PID for CDC-ACM devices (shared; a product would register its own).
-    pub const VID_PID: (u16, u16) = (0x1209, 0x0001);
     /// Endpoint memory of the OTG FS core (its 1.25 KiB FIFO RAM, in words).
     const EP_WORDS: usize = 320;
 
-    struct Usb {
-        dev: UsbDevice<'static, UsbBusType>,
-        port: SerialPort<'static, UsbBusType>,
-        tx: Consumer<'static, u8, TX_BYTES>,
-        rx: Producer<'static, u8, RX_BYTES>,
-        out: [u8; 64],
-        out_len: usize,
-        out_off: usize,
+    static USB_STATE: Mutex<RefCell<Option<CdcPump<UsbBusType, TX_BYTES, RX_BYTES>>>> =
+        Mutex::new(RefCell::new(None));
+
+    /// The loop's side of the USB transport.
+    pub type UsbSerial = CdcSerial<TX_BYTES, RX_BYTES>;
+
+    fn pend() {
+        pac::NVIC::pend(pac::Interrupt::OTG_FS);
     }
 
-    static USB_STATE: Mutex<RefCell<Option<Usb>>> = Mutex::new(RefCell::new(None));
-
-    /// The loop's side: transmit-ring producer, receive-ring consumer.
-    pub struct UsbSerial {
-        tx: Producer<'static, u8, TX_BYTES>,
-        rx: Consumer<'static, u8, RX_BYTES>,
-    }
-
-    impl UsbSerial {
-        /// Bring up OTG FS on PA11/PA12 (48 MHz from the PLL), enumerate as a CDC-ACM port.
-        pub(super) fn new(usb: USB) -> Option<Self> {
-            let ep = cortex_m::singleton!(: [u32; EP_WORDS] = [0; EP_WORDS])?;
-            let bus = cortex_m::singleton!(: UsbBusAllocator<UsbBusType> = UsbBus::new(usb, ep))?;
-            let port = SerialPort::new(bus);
-            let dev = UsbDeviceBuilder::new(bus, UsbVidPid(VID_PID.0, VID_PID.1))
-                .strings(&[StringDescriptors::default()
-                    .manufacturer("neuroloop")
-                    .product("neuroloop stm32f411")
-                    .serial_number("neuroloop")])
-                .ok()?
-                .device_class(usbd_serial::USB_CLASS_CDC)
-                .build();
-            let (tx, drain) = tx_ring()?;
-            let (rx_in, rx) = rx_ring()?;
-            cortex_m::interrupt::free(|cs| {
-                USB_STATE.borrow(cs).replace(Some(Usb {
-                    dev,
-                    port,
-                    tx: drain,
-                    rx: rx_in,
-                    out: [0; 64],
-                    out_len: 0,
-                    out_off: 0,
-                }))
-            });
-            // SAFETY: see the module doc: the handler only takes the `USB_STATE` mutex.
-            unsafe { pac::NVIC::unmask(pac::Interrupt::OTG_FS) };
-            Some(UsbSerial { tx, rx })
-        }
-    }
-
-    /// Poll the device, then move bytes both ways as far as the endpoints take them.
-    fn service(u: &mut Usb) {
-        u.dev.poll(&mut [&mut u.port]);
-        let mut buf = [0u8; 64];
-        while u.rx.capacity() - u.rx.len() >= buf.len() {
-            match u.port.read(&mut buf) {
-                Ok(n) if n > 0 => buf[..n].iter().for_each(|&b| {
-                    let _ = u.rx.enqueue(b);
-                }),
-                _ => break,
-            }
-        }
-        loop {
-            if u.out_off == u.out_len {
-                u.out_len = txring::pop_into(&mut u.tx, &mut u.out);
-                u.out_off = 0;
-                if u.out_len == 0 {
-                    break;
-                }
-            }
-            match u.port.write(&u.out[u.out_off..u.out_len]) {
-                Ok(n) if n > 0 => u.out_off += n,
-                _ => break,
-            }
-        }
+    /// Bring up OTG FS on PA11/PA12 (48 MHz from the PLL), enumerate as a CDC-ACM port.
+    pub(super) fn new(usb: USB) -> Option<UsbSerial> {
+        let ep = cortex_m::singleton!(: [u32; EP_WORDS] = [0; EP_WORDS])?;
+        let bus = cortex_m::singleton!(: UsbBusAllocator<UsbBusType> = UsbBus::new(usb, ep))?;
+        let (tx, drain) = tx_ring()?;
+        let (rx_in, rx) = rx_ring()?;
+        let pump = CdcPump::new(bus, "neuroloop stm32f411", drain, rx_in)?;
+        cortex_m::interrupt::free(|cs| USB_STATE.borrow(cs).replace(Some(pump)));
+        // SAFETY: see the module doc: the handler only takes the `USB_STATE` mutex.
+        unsafe { pac::NVIC::unmask(pac::Interrupt::OTG_FS) };
+        Some(CdcSerial::new(tx, rx, pend))
     }
 
     #[interrupt]
     fn OTG_FS() {
         cortex_m::interrupt::free(|cs| {
             if let Some(u) = USB_STATE.borrow(cs).borrow_mut().as_mut() {
-                service(u);
+                u.service();
             }
         });
-    }
-
-    impl Serial for UsbSerial {
-        fn read(&mut self) -> Option<u8> {
-            self.rx.dequeue()
-        }
-        fn try_queue(&mut self, frame: &[u8]) -> bool {
-            let ok = txring::push_frame(&mut self.tx, frame);
-            pac::NVIC::pend(pac::Interrupt::OTG_FS);
-            ok
-        }
-        fn tx_free(&self) -> usize {
-            txring::free(&self.tx)
-        }
-        fn tx_capacity(&self) -> usize {
-            self.tx.capacity()
-        }
-        fn tx_pump(&mut self) {
-            // Also picks up bytes left in the CDC endpoint while the RX ring was full.
-            pac::NVIC::pend(pac::Interrupt::OTG_FS);
-        }
     }
 }
 
@@ -201,6 +120,7 @@ mod uart {
     use hal::nb;
     use hal::pac::interrupt;
     use hal::serial::{Config, Rx, RxListen, Tx, TxISR, TxListen};
+    use neuroloop_firmware::{txring, Serial};
 
     struct Port {
         tx: Tx<pac::USART2>,
@@ -384,7 +304,7 @@ pub fn init() -> (Transport, TimerTicker, Pwm, [OutPin; 3], pac::FLASH) {
             (gpioa.pa11, gpioa.pa12),
             &rcc.clocks,
         );
-        usb::UsbSerial::new(usb).unwrap()
+        usb::new(usb).unwrap()
     };
     #[cfg(feature = "uart")]
     let transport = uart::UartSerial::new(dp.USART2, (gpioa.pa2, gpioa.pa3), &mut rcc).unwrap();
