@@ -25,7 +25,8 @@
 //! weight gradients are one GEMM each over all `T × trials` rows. Written by hand like the
 //! leaky cell's BPTT ([`super::workspace`]): the trainer has no autodiff dependency.
 
-use super::net::{transpose, Eff, Net, Params, SLACK};
+use super::gated::{input_projection, sum_rows, weight_grads};
+use super::net::{Eff, Net, Params, SLACK};
 use crate::linalg::{transfer, Kernel, Real};
 use neuroloop_core::Transfer;
 
@@ -85,18 +86,7 @@ impl<T: Real> GruBufs<T> {
         let g = 3 * n;
         let (bn, bg) = (bc * n, bc * g);
         let p = &net.params;
-        for row in self.act[..steps * bg].chunks_exact_mut(g) {
-            row.copy_from_slice(&p.b_rec);
-        }
-        T::gemm_acc(
-            kernel,
-            steps * bc,
-            g,
-            i,
-            x,
-            &eff.w_in_t,
-            &mut self.act[..steps * bg],
-        );
+        input_projection(kernel, &p.b_rec, eff, x, steps * bc, i, &mut self.act);
         for b in 0..bc {
             h[b * n..(b + 1) * n].copy_from_slice(&p.init_state);
         }
@@ -178,23 +168,18 @@ impl<T: Real> GruBufs<T> {
             }
             T::gemm_acc(kernel, bc, n, gw, dgh, &eff.w_rec_p, &mut self.carry);
         }
-        g.init_state.iter_mut().for_each(|v| *v = T::ZERO);
-        for row in self.carry.chunks_exact(n) {
-            for (a, &b) in g.init_state.iter_mut().zip(row) {
-                *a += b;
-            }
-        }
-        g.w_rec.iter_mut().for_each(|v| *v = T::ZERO);
-        T::gemm_tn_acc(kernel, gw, n, steps * bc, &self.dgh, h, &mut g.w_rec);
-        self.gint.iter_mut().for_each(|v| *v = T::ZERO);
-        T::gemm_tn_acc(kernel, i, gw, steps * bc, x, &self.dgi, &mut self.gint);
-        transpose(&self.gint, i, gw, &mut g.w_in);
-        g.b_rec.iter_mut().for_each(|v| *v = T::ZERO);
-        for row in self.dgi[..steps * bg].chunks_exact(gw) {
-            for (a, &b) in g.b_rec.iter_mut().zip(row) {
-                *a += b;
-            }
-        }
+        sum_rows(&self.carry, &mut g.init_state);
+        weight_grads(
+            kernel,
+            &self.dgi,
+            &self.dgh,
+            x,
+            h,
+            steps * bc,
+            (i, n),
+            &mut self.gint,
+            g,
+        );
         g.b_hn.iter_mut().for_each(|v| *v = T::ZERO);
         for row in self.dgh[..steps * bg].chunks_exact(gw) {
             for (a, &b) in g.b_hn.iter_mut().zip(&row[2 * n..]) {

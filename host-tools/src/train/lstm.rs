@@ -35,7 +35,8 @@
 //! Same structure as the GRU ([`super::gru`]): one input GEMM, per-step recurrent
 //! products, one GEMM per weight gradient; written by hand like the leaky cell's BPTT.
 
-use super::net::{transpose, Eff, Net, Params, SLACK};
+use super::gated::{input_projection, sum_rows, weight_grads};
+use super::net::{Eff, Net, Params, SLACK};
 use crate::linalg::{transfer, Kernel, Real};
 use crate::model::Cell;
 use neuroloop_core::Transfer;
@@ -108,18 +109,7 @@ impl<T: Real> LstmBufs<T> {
         let g = 4 * n;
         let (bn, bg) = (bc * n, bc * g);
         let p = &net.params;
-        for row in self.act[..steps * bg].chunks_exact_mut(g) {
-            row.copy_from_slice(&p.b_rec);
-        }
-        T::gemm_acc(
-            kernel,
-            steps * bc,
-            g,
-            i,
-            x,
-            &eff.w_in_t,
-            &mut self.act[..steps * bg],
-        );
+        input_projection(kernel, &p.b_rec, eff, x, steps * bc, i, &mut self.act);
         for b in 0..bc {
             h[b * n..(b + 1) * n].copy_from_slice(&p.init_state[..n]);
             self.c[b * n..(b + 1) * n].copy_from_slice(&p.init_state[n..]);
@@ -199,26 +189,19 @@ impl<T: Real> LstmBufs<T> {
             T::gemm_acc(kernel, bc, n, gw, dp, &eff.w_rec_p, &mut self.dh);
             self.dpre = dpre;
         }
-        g.init_state.iter_mut().for_each(|v| *v = T::ZERO);
         let (gh0, gc0) = g.init_state.split_at_mut(n);
-        for (dh_row, dc_row) in self.dh.chunks_exact(n).zip(self.dc.chunks_exact(n)) {
-            for (a, &b) in gh0.iter_mut().zip(dh_row) {
-                *a += b;
-            }
-            for (a, &b) in gc0.iter_mut().zip(dc_row) {
-                *a += b;
-            }
-        }
-        g.w_rec.iter_mut().for_each(|v| *v = T::ZERO);
-        T::gemm_tn_acc(kernel, gw, n, steps * bc, &self.dpre, h, &mut g.w_rec);
-        self.gint.iter_mut().for_each(|v| *v = T::ZERO);
-        T::gemm_tn_acc(kernel, i, gw, steps * bc, x, &self.dpre, &mut self.gint);
-        transpose(&self.gint, i, gw, &mut g.w_in);
-        g.b_rec.iter_mut().for_each(|v| *v = T::ZERO);
-        for row in self.dpre[..steps * bg].chunks_exact(gw) {
-            for (a, &b) in g.b_rec.iter_mut().zip(row) {
-                *a += b;
-            }
-        }
+        sum_rows(&self.dh, gh0);
+        sum_rows(&self.dc, gc0);
+        weight_grads(
+            kernel,
+            &self.dpre,
+            &self.dpre,
+            x,
+            h,
+            steps * bc,
+            (i, n),
+            &mut self.gint,
+            g,
+        );
     }
 }

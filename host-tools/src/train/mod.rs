@@ -8,6 +8,7 @@
 //! | `estimate.rs` | memory, checkpoint size and time of a run; machine and blob limits |
 //! | `net.rs` | [`Net`]: raw parameters, constraints, effective weights |
 //! | `workspace.rs` | [`Workspace`]: forward, loss, BPTT over a chunk of trials (leaky cell) |
+//! | `gated.rs` | what the GRU and LSTM passes share: input projection, weight gradients |
 //! | `gru.rs` | the GRU's forward and BPTT |
 //! | `lstm.rs` | the LSTM's (both variants) forward and BPTT |
 //! | `objective.rs` | [`LossKind`], [`Objective`]: loss and regularisers |
@@ -37,6 +38,7 @@ pub mod adam;
 pub mod checkpoint;
 pub mod config;
 pub mod estimate;
+pub mod gated;
 pub mod gru;
 pub mod log;
 pub mod lstm;
