@@ -157,18 +157,10 @@ impl ComparePlot {
             .y_label_area_size(64)
             .build_cartesian_2d(0.0..t1, lo - pad..hi + pad)
             .map_err(draw_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(if self.dt == 1.0 { "step" } else { "time (ms)" })
-            .y_desc("output")
-            .label_style(style::small())
-            .axis_desc_style(style::small())
-            .light_line_style(WHITE.mix(0.0))
-            .x_label_formatter(&style::tick)
-            .y_label_formatter(&style::tick)
-            .x_labels(5)
-            .draw()
-            .map_err(draw_err)?;
+        style::output_mesh(
+            &mut chart,
+            if self.dt == 1.0 { "step" } else { "time (ms)" },
+        )?;
         let time = |t: usize| (t + 1) as f64 * self.dt;
         for o in 0..n {
             let c = style::category(o);

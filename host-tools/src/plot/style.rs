@@ -6,6 +6,7 @@
 //! rename).
 
 use super::{draw_err, PlotError};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
@@ -156,6 +157,26 @@ pub fn title<'a>() -> TextStyle<'a> {
 /// Axis description text style.
 pub fn label<'a>() -> TextStyle<'a> {
     (FONT, 20).into_font().into()
+}
+
+/// The mesh of an output-against-time panel (`plot trials`, `plot compare`): `x_desc`
+/// under the axis, "output" beside it, five x ticks, the house label style.
+pub fn output_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    x_desc: &str,
+) -> Result<(), PlotError> {
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("output")
+        .label_style(small())
+        .axis_desc_style(small())
+        .light_line_style(WHITE.mix(0.0))
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .x_labels(5)
+        .draw()
+        .map_err(draw_err)
 }
 
 /// Tick label and legend text style.

@@ -103,18 +103,7 @@ fn draw_panel<DB: DrawingBackend>(
         .y_label_area_size(56)
         .build_cartesian_2d(t0..t1, lo - pad..hi + pad)
         .map_err(draw_err)?;
-    chart
-        .configure_mesh()
-        .x_desc("time (ms)")
-        .y_desc("output")
-        .label_style(style::small())
-        .axis_desc_style(style::small())
-        .light_line_style(WHITE.mix(0.0))
-        .x_label_formatter(&style::tick)
-        .y_label_formatter(&style::tick)
-        .x_labels(5)
-        .draw()
-        .map_err(draw_err)?;
+    style::output_mesh(&mut chart, "time (ms)")?;
     let dt = p.time.first().copied().unwrap_or(1.0);
     chart
         .draw_series(unscored_spans(&p.scored).into_iter().map(|(a, b)| {
