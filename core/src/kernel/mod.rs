@@ -121,9 +121,7 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     let x = &x[..cols.min(x.len())];
     let stride = 2 * cols;
     if cols < SMALL {
-        return small_rows(w, 2, cols, x, out, |b| {
-            i16::from_le_bytes([b[0], b[1]]) as i32
-        });
+        return small_rows_s16(w, cols, x, out);
     }
     let mut groups = out.chunks_exact_mut(imp::ROWS_S16);
     let mut rest = w;
@@ -145,7 +143,7 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
 pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     let x = &x[..cols.min(x.len())];
     if cols < SMALL {
-        return small_rows(w, 1, cols, x, out, |b| b[0] as i8 as i32);
+        return small_rows_s8(w, cols, x, out);
     }
     let mut groups = out.chunks_exact_mut(imp::ROWS_S8);
     let mut rest = w;
@@ -160,28 +158,39 @@ pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     }
 }
 
-/// Narrow matrices (fewer than [`SMALL`] columns), row by row: each product (≤ 2^30)
-/// formed in `i32`, summed in `i64`. A row the weights do not hold in full sums what they
-/// hold; rows they do not reach are 0.
+/// Narrow `i16` matrices (fewer than [`SMALL`] columns, `x` already cut to `cols`), row
+/// by row: each product (≤ 2^30) formed in `i32`, summed in `i64`. The rows `w` holds in
+/// full go through a plain loop; a last partial row sums what it holds and rows `w` does
+/// not reach are 0 (the reference's behaviour).
 #[inline]
-fn small_rows(
-    w: &[u8],
-    size: usize,
-    cols: usize,
-    x: &[i16],
-    out: &mut [i64],
-    weight: impl Fn(&[u8]) -> i32,
-) {
-    let stride = size * cols;
-    let mut rows = w.chunks(stride.max(1));
-    for o in out.iter_mut() {
-        let row = rows.next().unwrap_or(&[]);
-        *o = row
-            .chunks_exact(size)
-            .zip(x)
-            .map(|(b, &xk)| (weight(b) * xk as i32) as i64)
-            .sum();
+fn small_rows_s16(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
+    let stride = 2 * cols.max(1);
+    let full = (w.len() / stride).min(out.len());
+    let (head, tail) = out.split_at_mut(full);
+    for (o, row) in head.iter_mut().zip(w.chunks_exact(stride)) {
+        let mut acc = 0i64;
+        for (b, &xk) in row.chunks_exact(2).zip(x) {
+            acc += (i16::from_le_bytes([b[0], b[1]]) as i32 * xk as i32) as i64;
+        }
+        *o = acc;
     }
+    dot_rows_s16_s16_s64_ref(&w[full * stride..], cols, x, tail);
+}
+
+/// `i8` form of [`small_rows_s16`] (each product ≤ 2^22).
+#[inline]
+fn small_rows_s8(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
+    let stride = cols.max(1);
+    let full = (w.len() / stride).min(out.len());
+    let (head, tail) = out.split_at_mut(full);
+    for (o, row) in head.iter_mut().zip(w.chunks_exact(stride)) {
+        let mut acc = 0i32;
+        for (&b, &xk) in row.iter().zip(x) {
+            acc += b as i8 as i32 * xk as i32;
+        }
+        *o = acc as i64;
+    }
+    dot_rows_s8_s16_s64_ref(&w[full * stride..], cols, x, tail);
 }
 
 /// Plain reference for [`dot_rows_s16_s16_s64`]: [`dot_s16_s16_s64_ref`] row by row.
