@@ -327,19 +327,20 @@ fn step_with<'a>(
         let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
         w_rec.dot_rows(first, r, rec);
         w_in.dot_rows(first, u, inp);
-        if let Some(f) = fast {
-            // Rows `first..` of the per-row scales and biases (the decoder checked their
-            // lengths; a short slice would only end the loop early).
-            let tail = |v: &'a [u8], at: usize| v.get(at..).unwrap_or(&[]);
-            let scales = tail(w_rec.fracs(), first)
-                .iter()
-                .zip(tail(w_in.fracs(), first));
-            let biases = tail(model.b_rec_bytes(), 4 * first).chunks_exact(4);
-            for ((((xi, &rec), &inp), (&fr, &fi)), b) in
-                xs.iter_mut().zip(&*rec).zip(&*inp).zip(scales).zip(biases)
-            {
-                let b = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                let (rec, inp) = ((rec, fr as i32 + sh_rec), (inp, fi as i32 + sh_in));
+        let n = xs.len();
+        // Rows `first..first + n` of the per-row scales and biases (the decoder checked
+        // their lengths; if one were short, the `i64` loop below reads it as 0).
+        let rows = (
+            fast,
+            w_rec.fracs().get(first..first + n),
+            w_in.fracs().get(first..first + n),
+            model.b_rec_bytes().get(4 * first..4 * (first + n)),
+        );
+        if let (Some(f), Some(fr), Some(fi), Some(b)) = rows {
+            for (k, xi) in xs.iter_mut().enumerate() {
+                let b = i32::from_le_bytes([b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]]);
+                let rec = (rec[k], fr[k] as i32 + sh_rec);
+                let inp = (inp[k], fi[k] as i32 + sh_in);
                 *xi = f.update_dots(rec, inp, b, *xi, rng);
             }
         } else {
