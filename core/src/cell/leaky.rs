@@ -49,6 +49,19 @@
 //! `((next >> 7) + 1) >> 1`, which cannot overflow. The unit tests below check the
 //! update against `update_i64` at the edges, and `core/tests/reference_step.rs` checks
 //! whole steps against an independent `i128` reference on models of both kinds.
+//!
+//! # Dot products in `i32`
+//! Where a matrix's row shifts and sizes allow it ([`Narrow`], decided once per step),
+//! a row whose two dot products fit `i32` is updated without any 64-bit arithmetic (the
+//! Cortex-M0 has no 64-bit shift or add in one instruction; the M4 saves the
+//! variable 64-bit shifts): each shifted dot product is formed in `i32` and is within
+//! ±2^29, so their sum is exact; then `pre' = sat32(sum + b)` and `d' = sat32(pre' −
+//! x_t)` with saturating adds. If neither saturates, `d' = d`. If one does, the exact
+//! `pre − x_t` is beyond ±(2^31 − 2^23 − 1) (`|x_t| ≤ 2^23`) and so is `d'`; for such `d`
+//! the update above is pinned (`rs(α·d, 15) ≥ 2^9·(2^31 − 2^23 − 1)/2^15 − 1 > 2^25 −
+//! 2^17 − 2`, so `next > 2^25 − 2^17 − 2 − 2^24 > 2^23`; likewise below), and it is a
+//! nondecreasing function of `d`: both give the same saturated state. Rows that do not
+//! fit take the `i64` form above.
 
 use crate::blob::GUARD_BITS;
 use crate::fixed::{sat_i16, sat_i32, shift_round};
@@ -94,14 +107,54 @@ fn rs_fast(v: i64, sh: i32) -> i64 {
 /// `bits = ⌊log2 cols⌋ + 1 + 7 (i8) or 15 (i16) + 15`, so a left shift by `L` is safe when
 /// `bits + L ≤ 61`; right shifts only shrink it.
 fn rows_fit(w: &crate::model::Weights<'_>, min_frac: u8, sh: i32) -> bool {
+    let left = -(min_frac as i32 + sh);
+    left <= 0 || dot_bits(w) + left <= 61
+}
+
+/// `bits` with `|Σ w·x| < 2^bits` for any row of `w` against `i16` values:
+/// `⌊log2 cols⌋ + 1 + 7 (i8) or 15 (i16) + 15`.
+fn dot_bits(w: &crate::model::Weights<'_>) -> i32 {
     let wbits = if w.dtype() == crate::blob::DType::I16 {
         15
     } else {
         7
     };
-    let bits = (usize::BITS - w.cols().leading_zeros()) as i32 + wbits + 15;
-    let left = -(min_frac as i32 + sh);
-    left <= 0 || bits + left <= 61
+    (usize::BITS - w.cols().leading_zeros()) as i32 + wbits + 15
+}
+
+/// How one matrix's shifted dot products are formed in `i32` ([`Fast::update_dots`]):
+/// `rs(v, sh) = ((u >> k) + 1) >> 1` with `u = v·2^a`, `k = sh + a − 1` capped at 31.
+/// Chosen once per step from the matrix's smallest row shift `m` and [`dot_bits`]; `None`
+/// where neither form below holds (those rows go through [`rs_fast`] in `i64`).
+///
+/// - `m ≥ 2`: `a = 0`, for a row whose dot product fits `i32` (checked per row): `k ≥ 1`
+///   and `|rs(v, sh)| ≤ 2^31·2^−2 = 2^29`.
+/// - else, if `dot_bits + a ≤ 30` with `a = 1 + max(0, −m)`: every dot product fits, `u`
+///   is below 2^30, `k ≥ 0` and `|rs(v, sh)| ≤ |v|·2^(a−1) < 2^29`.
+///
+/// Why the formula is the rounding shift: `⌊(⌊x⌋ + 1)/2⌋ = ⌊(x + 1)/2⌋` for real `x`, so
+/// it is `⌊v·2^−sh + 1/2⌋`; and for `k ≥ 31`, `u >> k = u >> 31` because `|u| < 2^31`.
+#[derive(Clone, Copy)]
+struct Narrow {
+    a: u32,
+}
+
+impl Narrow {
+    fn new(w: &crate::model::Weights<'_>, min_frac: u8, sh: i32) -> Option<Narrow> {
+        let m = min_frac as i32 + sh;
+        if m >= 2 {
+            return Some(Narrow { a: 0 });
+        }
+        let a = 1 + (-m).max(0);
+        (dot_bits(w) + a <= 30).then_some(Narrow { a: a as u32 })
+    }
+
+    /// `rs(v, sh)` in `i32` (within ±2^29), or `None` if `v` does not fit `i32`.
+    #[inline(always)]
+    fn rs(self, v: i64, sh: i32) -> Option<i32> {
+        let v32 = v as i32;
+        (v32 as i64 == v).then(|| (((v32 << self.a) >> (sh + self.a as i32 - 1).min(31)) + 1) >> 1)
+    }
 }
 
 /// `rs(α·d, 15)` for `α` in `1..=2^15` and any `d`: the Cortex-M0 form
@@ -146,6 +199,8 @@ const FAST_NOISE_MUL_MAX: u32 = 1 << 22;
 struct Fast {
     alpha: i32,
     noise_mul: i32,
+    /// How `W_rec`'s and `W_in`'s shifted dot products are formed in `i32`, if both can.
+    narrow: Option<(Narrow, Narrow)>,
 }
 
 impl Fast {
@@ -156,9 +211,13 @@ impl Fast {
             && rows_fit(&model.w_in(), min_in, model.input_frac() as i32 - t);
         let alpha = model.alpha_q15() as i32;
         let noise_mul = model.noise_mul();
+        let narrow = Narrow::new(&model.w_rec(), min_rec, model.rate_frac() as i32 - t).zip(
+            Narrow::new(&model.w_in(), min_in, model.input_frac() as i32 - t),
+        );
         (shifts_ok && alpha >= FAST_ALPHA_MIN && noise_mul <= FAST_NOISE_MUL_MAX).then_some(Fast {
             alpha,
             noise_mul: noise_mul as i32,
+            narrow,
         })
     }
 
@@ -167,14 +226,46 @@ impl Fast {
     #[inline(always)]
     fn update(self, pre: i64, xi: i16, rng: &mut Rng) -> i16 {
         let x_t = (xi as i32) << GUARD_BITS;
-        let d = sat_i32(pre - x_t as i64);
+        self.tail(sat_i32(pre - x_t as i64), x_t, rng)
+    }
+
+    /// [`Fast::update`] from the two dot products of the row (`rec`, `inp`), its row
+    /// shifts and bias: entirely in `i32` where [`Fast::narrow`] allows it for both (see
+    /// "Dot products in `i32`" in the module docs), else through [`rs_fast`] and
+    /// [`Fast::update`].
+    #[inline(always)]
+    fn update_dots(
+        self,
+        (rec, s_rec): (i64, i32),
+        (inp, s_in): (i64, i32),
+        b: i32,
+        xi: i16,
+        rng: &mut Rng,
+    ) -> i16 {
+        let both = self
+            .narrow
+            .and_then(|(nr, ni)| nr.rs(rec, s_rec).zip(ni.rs(inp, s_in)));
+        match both {
+            Some((rec, inp)) => {
+                let x_t = (xi as i32) << GUARD_BITS;
+                // Both within ±2^29: their sum is exact.
+                let pre = (rec + inp).saturating_add(b);
+                self.tail(pre.saturating_sub(x_t), x_t, rng)
+            }
+            _ => self.update(rs_fast(rec, s_rec) + rs_fast(inp, s_in) + b as i64, xi, rng),
+        }
+    }
+
+    /// Step 2 from `d = sat32(pre − x_t)` on, in `i32`.
+    #[inline(always)]
+    fn tail(self, d: i32, x_t: i32, rng: &mut Rng) -> i16 {
         let ad = alpha_mul(self.alpha, d);
         let mut next = x_t.saturating_add(ad);
         if self.noise_mul != 0 {
             let g = rng.gauss_s32() as i64 * self.noise_mul as i64;
             next = next.saturating_add(((g + (1 << 15)) >> 16) as i32);
         }
-        sat_i16((((next >> (GUARD_BITS - 1)) + 1) >> 1) as i64)
+        (((next >> (GUARD_BITS - 1)) + 1) >> 1).clamp(i16::MIN as i32, i16::MAX as i32) as i16
     }
 }
 
@@ -236,21 +327,21 @@ fn step_with<'a>(
         let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
         w_rec.dot_rows(first, r, rec);
         w_in.dot_rows(first, u, inp);
-        if let Some(f) = fast {
-            // Rows `first..` of the per-row scales and biases (the decoder checked their
-            // lengths; a short slice would only end the loop early).
-            let tail = |v: &'a [u8], at: usize| v.get(at..).unwrap_or(&[]);
-            let scales = tail(w_rec.fracs(), first)
-                .iter()
-                .zip(tail(w_in.fracs(), first));
-            let biases = tail(model.b_rec_bytes(), 4 * first).chunks_exact(4);
-            for ((((xi, &rec), &inp), (&fr, &fi)), b) in
-                xs.iter_mut().zip(&*rec).zip(&*inp).zip(scales).zip(biases)
-            {
-                let b = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                let pre =
-                    rs_fast(rec, fr as i32 + sh_rec) + rs_fast(inp, fi as i32 + sh_in) + b as i64;
-                *xi = f.update(pre, *xi, rng);
+        let n = xs.len();
+        // Rows `first..first + n` of the per-row scales and biases (the decoder checked
+        // their lengths; if one were short, the `i64` loop below reads it as 0).
+        let rows = (
+            fast,
+            w_rec.fracs().get(first..first + n),
+            w_in.fracs().get(first..first + n),
+            model.b_rec_bytes().get(4 * first..4 * (first + n)),
+        );
+        if let (Some(f), Some(fr), Some(fi), Some(b)) = rows {
+            for (k, xi) in xs.iter_mut().enumerate() {
+                let b = i32::from_le_bytes([b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]]);
+                let rec = (rec[k], fr[k] as i32 + sh_rec);
+                let inp = (inp[k], fi[k] as i32 + sh_in);
+                *xi = f.update_dots(rec, inp, b, *xi, rng);
             }
         } else {
             for (((xi, &rec), &inp), i) in xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..) {
@@ -328,10 +419,54 @@ mod tests {
             noise_mul in prop_oneof![Just(0u32), 0..=FAST_NOISE_MUL_MAX, Just(FAST_NOISE_MUL_MAX)],
             seed in any::<u32>(),
         ) {
-            let fast = Fast { alpha, noise_mul: noise_mul as i32 };
+            let fast = Fast { alpha, noise_mul: noise_mul as i32, narrow: None };
             let (mut a, mut b) = (Rng::new(seed), Rng::new(seed));
             let want = update_i64(pre, xi, alpha as i64, noise_mul as i64, &mut a);
             prop_assert_eq!(fast.update(pre, xi, &mut b), want);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+        #[test]
+        fn narrow_shifts_are_the_rounding_shift(
+            v in prop_oneof![any::<i32>().prop_map(i64::from), Just(i32::MIN as i64), Just(i32::MAX as i64), -(1i64 << 40)..(1i64 << 40)],
+            a in 0u32..=3,
+            sh in -2i32..=40,
+        ) {
+            // The promises of `Narrow::new`: a = 0 → sh ≥ 2; a ≥ 1 → sh ≥ 1 − a and
+            // |v| < 2^(30 − a).
+            let lim = 1i64 << (30 - a);
+            let (v, sh) = if a == 0 { (v, sh.max(2)) } else { (v % lim, sh.max(1 - a as i32)) };
+            let want = shift_round(v, sh);
+            match (Narrow { a }).rs(v, sh) {
+                Some(got) => prop_assert_eq!(got as i64, want),
+                None => prop_assert!(a == 0 && i32::try_from(v).is_err()),
+            }
+        }
+
+        #[test]
+        fn i32_dot_update_matches_the_i64_definition(
+            rec in edgy_pre(),
+            inp in prop_oneof![edgy_pre(), -(1i64 << 24)..(1i64 << 24)],
+            s_rec in 2i32..=40,
+            (a_in, s_in) in (0u32..=2).prop_flat_map(|a| (Just(a), (if a == 0 { 2 } else { 1 - a as i32 })..=40)),
+            b in any::<i32>(),
+            xi in prop_oneof![any::<i16>(), Just(i16::MIN), Just(i16::MAX)],
+            alpha in prop_oneof![FAST_ALPHA_MIN..=32768, Just(FAST_ALPHA_MIN), Just(32768)],
+            noise_mul in prop_oneof![Just(0u32), 0..=FAST_NOISE_MUL_MAX, Just(FAST_NOISE_MUL_MAX)],
+            seed in any::<u32>(),
+        ) {
+            // `Narrow { a ≥ 1 }` promises |inp|·2^(a−1) < 2^29 (from the matrix's size).
+            let inp = if a_in == 0 { inp } else { inp.clamp(-(1 << 29 >> a_in) + 1, (1 << 29 >> a_in) - 1) };
+            let narrow = Some((Narrow { a: 0 }, Narrow { a: a_in }));
+            let fast = Fast { alpha, noise_mul: noise_mul as i32, narrow };
+            let (mut r1, mut r2) = (Rng::new(seed), Rng::new(seed));
+            let pre = shift_round(rec, s_rec)
+                .saturating_add(shift_round(inp, s_in))
+                .saturating_add(b as i64);
+            let want = update_i64(pre, xi, alpha as i64, noise_mul as i64, &mut r1);
+            prop_assert_eq!(fast.update_dots((rec, s_rec), (inp, s_in), b, xi, &mut r2), want);
         }
     }
 

@@ -254,64 +254,19 @@ pub(super) fn dot4_s8_s16_s64(w: &[u8], cols: usize, x: &[i16]) -> [i64; ROWS_S8
             dot_s8_s16_s64(&row[..cols.min(row.len())], x)
         });
     }
+    if cols != 0 && cols <= S8_SPAN && cols % 4 == 0 {
+        // One span covers the rows: no `i64` totals to carry.
+        // SAFETY: lengths checked above; `0 < cols ≤ S8_SPAN`, a multiple of 4.
+        return unsafe { span4_s8(w, cols, x, 0, cols) }.map(|a| a as i64);
+    }
     let mut total = [0i64; ROWS_S8];
     let mut start = 0;
     while cols - start >= 4 {
         let span = (cols - start).min(S8_SPAN) & !3;
-        let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-        // SAFETY: see the module docs. Row r of the group is read through
-        // `p0 + r·cols` (`[p0, s]`, `[p0, s, lsl #1]`, `[p0 + 2·cols, s]`) while `p0`
-        // walks row 0 from column `start`: `span` bytes per row with
-        // `start + span ≤ cols`, all inside `w[..4·cols]` (checked above); `x` is read
-        // for elements `start .. start + span ≤ cols ≤ x.len()`. No memory is written;
-        // `span / 4 ≥ 1`. Each accumulator sums ≤ 256 products of magnitude ≤ 2^22
-        // (≤ 2^30), so `SMLAD` never overflows.
-        unsafe {
-            asm!(
-                "2:",
-                "ldr {a}, [{px}], #4",
-                "ldr {b}, [{px}], #4",
-                "pkhbt {c}, {a}, {b}, lsl #16",
-                "pkhtb {b}, {b}, {a}, asr #16",
-                "ldr {a}, [{p0}, {s}]",
-                "sxtb16 {d}, {a}",
-                "smlad {a1}, {d}, {c}, {a1}",
-                "sxtb16 {a}, {a}, ror #8",
-                "smlad {a1}, {a}, {b}, {a1}",
-                "ldr {a}, [{p0}, {s}, lsl #1]",
-                "sxtb16 {d}, {a}",
-                "smlad {a2}, {d}, {c}, {a2}",
-                "sxtb16 {a}, {a}, ror #8",
-                "smlad {a2}, {a}, {b}, {a2}",
-                "add {d}, {p0}, {s}, lsl #1",
-                "ldr {a}, [{d}, {s}]",
-                "sxtb16 {d}, {a}",
-                "smlad {a3}, {d}, {c}, {a3}",
-                "sxtb16 {a}, {a}, ror #8",
-                "smlad {a3}, {a}, {b}, {a3}",
-                "ldr {a}, [{p0}], #4",
-                "sxtb16 {d}, {a}",
-                "smlad {a0}, {d}, {c}, {a0}",
-                "sxtb16 {a}, {a}, ror #8",
-                "subs {cnt}, {cnt}, #1",
-                "smlad {a0}, {a}, {b}, {a0}",
-                "bne 2b",
-                p0 = inout(reg) w[start..].as_ptr() => _,
-                px = inout(reg) x[start..].as_ptr() => _,
-                s = in(reg) cols,
-                cnt = inout(reg) span / 4 => _,
-                a0 = inout(reg) a0,
-                a1 = inout(reg) a1,
-                a2 = inout(reg) a2,
-                a3 = inout(reg) a3,
-                a = out(reg) _,
-                b = out(reg) _,
-                c = out(reg) _,
-                d = out(reg) _,
-                options(nostack, readonly),
-            );
-        }
-        for (t, a) in total.iter_mut().zip([a0, a1, a2, a3]) {
+        // SAFETY: lengths checked above; `4 ≤ span ≤ S8_SPAN`, a multiple of 4, and
+        // `start + span ≤ cols`.
+        let sums = unsafe { span4_s8(w, cols, x, start, span) };
+        for (t, a) in total.iter_mut().zip(sums) {
             *t += a as i64;
         }
         start += span;
@@ -323,4 +278,68 @@ pub(super) fn dot4_s8_s16_s64(w: &[u8], cols: usize, x: &[i16]) -> [i64; ROWS_S8
         let row = &w[r * cols..(r + 1) * cols];
         total[r] + super::dot_s8_s16_s64_ref(&row[start..], &x[start..cols])
     })
+}
+
+/// The assembly loop of [`dot4_s8_s16_s64`]: columns `start .. start + span` of its four
+/// rows, `i32` sums.
+///
+/// # Safety
+/// `w.len() ≥ 4·cols`, `x.len() ≥ cols`, `start + span ≤ cols`, `span ≤ S8_SPAN` and
+/// `span` a nonzero multiple of 4.
+#[inline(always)]
+unsafe fn span4_s8(w: &[u8], cols: usize, x: &[i16], start: usize, span: usize) -> [i32; ROWS_S8] {
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    // SAFETY: see the module docs. Row r of the group is read through
+    // `p0 + r·cols` (`[p0, s]`, `[p0, s, lsl #1]`, `[p0 + 2·cols, s]`) while `p0`
+    // walks row 0 from column `start`: `span` bytes per row with
+    // `start + span ≤ cols`, all inside `w[..4·cols]` (the caller's guarantee); `x` is read
+    // for elements `start .. start + span ≤ cols ≤ x.len()`. No memory is written;
+    // `span / 4 ≥ 1`. Each accumulator sums ≤ 256 products of magnitude ≤ 2^22
+    // (≤ 2^30), so `SMLAD` never overflows.
+    unsafe {
+        asm!(
+            "2:",
+            "ldr {a}, [{px}], #4",
+            "ldr {b}, [{px}], #4",
+            "pkhbt {c}, {a}, {b}, lsl #16",
+            "pkhtb {b}, {b}, {a}, asr #16",
+            "ldr {a}, [{p0}, {s}]",
+            "sxtb16 {d}, {a}",
+            "smlad {a1}, {d}, {c}, {a1}",
+            "sxtb16 {a}, {a}, ror #8",
+            "smlad {a1}, {a}, {b}, {a1}",
+            "ldr {a}, [{p0}, {s}, lsl #1]",
+            "sxtb16 {d}, {a}",
+            "smlad {a2}, {d}, {c}, {a2}",
+            "sxtb16 {a}, {a}, ror #8",
+            "smlad {a2}, {a}, {b}, {a2}",
+            "add {d}, {p0}, {s}, lsl #1",
+            "ldr {a}, [{d}, {s}]",
+            "sxtb16 {d}, {a}",
+            "smlad {a3}, {d}, {c}, {a3}",
+            "sxtb16 {a}, {a}, ror #8",
+            "smlad {a3}, {a}, {b}, {a3}",
+            "ldr {a}, [{p0}], #4",
+            "sxtb16 {d}, {a}",
+            "smlad {a0}, {d}, {c}, {a0}",
+            "sxtb16 {a}, {a}, ror #8",
+            "subs {cnt}, {cnt}, #1",
+            "smlad {a0}, {a}, {b}, {a0}",
+            "bne 2b",
+            p0 = inout(reg) w[start..].as_ptr() => _,
+            px = inout(reg) x[start..].as_ptr() => _,
+            s = in(reg) cols,
+            cnt = inout(reg) span / 4 => _,
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            a2 = inout(reg) a2,
+            a3 = inout(reg) a3,
+            a = out(reg) _,
+            b = out(reg) _,
+            c = out(reg) _,
+            d = out(reg) _,
+            options(nostack, readonly),
+        );
+    }
+    [a0, a1, a2, a3]
 }

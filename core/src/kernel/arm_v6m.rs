@@ -208,6 +208,12 @@ pub(super) fn dot4_s8_s16_s64(w: &[u8], cols: usize, x: &[i16]) -> [i64; ROWS_S8
     }
     let mut total = [0i64; ROWS_S8];
     let mut start = 0;
+    if cols <= SPAN && cols > 0 {
+        let mut out = [0i32; 4];
+        // SAFETY: as in the loop below with `start = 0`, `n = cols`.
+        unsafe { neuroloop_core_v6m_dot4_s8(w.as_ptr(), cols, x.as_ptr(), cols, &mut out) };
+        return out.map(|a| a as i64);
+    }
     while start < cols {
         let n = (cols - start).min(SPAN);
         let mut out = [0i32; 4];
@@ -241,6 +247,15 @@ pub(super) fn dot2_s16_s16_s64(w: &[u8], cols: usize, x: &[i16]) -> [i64; ROWS_S
     }
     let mut total = [0i64; ROWS_S16];
     let mut start = 0;
+    if cols <= SPAN && cols > 0 {
+        let mut out = [0i32; 4];
+        // SAFETY: as in the loop below with `start = 0`, `n = cols`.
+        unsafe { neuroloop_core_v6m_dot2_s16(w.as_ptr(), stride, x.as_ptr(), cols, &mut out) };
+        return [
+            ((out[1] as i64) << 8) + out[0] as i64,
+            ((out[3] as i64) << 8) + out[2] as i64,
+        ];
+    }
     while start < cols {
         let n = (cols - start).min(SPAN);
         let mut out = [0i32; 4];

@@ -121,9 +121,7 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     let x = &x[..cols.min(x.len())];
     let stride = 2 * cols;
     if cols < SMALL {
-        return small_rows(w, 2, cols, x, out, |b| {
-            i16::from_le_bytes([b[0], b[1]]) as i32
-        });
+        return small_rows_s16(w, cols, x, out);
     }
     let mut groups = out.chunks_exact_mut(imp::ROWS_S16);
     let mut rest = w;
@@ -145,7 +143,7 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
 pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     let x = &x[..cols.min(x.len())];
     if cols < SMALL {
-        return small_rows(w, 1, cols, x, out, |b| b[0] as i8 as i32);
+        return small_rows_s8(w, cols, x, out);
     }
     let mut groups = out.chunks_exact_mut(imp::ROWS_S8);
     let mut rest = w;
@@ -160,28 +158,67 @@ pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     }
 }
 
-/// Narrow matrices (fewer than [`SMALL`] columns), row by row: each product (≤ 2^30)
-/// formed in `i32`, summed in `i64`. A row the weights do not hold in full sums what they
-/// hold; rows they do not reach are 0.
+/// Narrow `i16` matrices (fewer than [`SMALL`] columns, `x` already cut to `cols`), row
+/// by row: each product (≤ 2^30) formed in `i32`, summed in `i64`. The column count is
+/// made a constant ([`small_rows_n`]) so the loop over a row unrolls; a last partial row
+/// and rows `w` does not reach go through the reference (what it holds, then 0).
 #[inline]
-fn small_rows(
+fn small_rows_s16(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
+    let weight = |b: &[u8], k: usize| i16::from_le_bytes([b[2 * k], b[2 * k + 1]]) as i32;
+    let done = match cols {
+        1 => small_rows_n::<1>(w, 2, x, out, weight),
+        2 => small_rows_n::<2>(w, 2, x, out, weight),
+        3 => small_rows_n::<3>(w, 2, x, out, weight),
+        4 => small_rows_n::<4>(w, 2, x, out, weight),
+        5 => small_rows_n::<5>(w, 2, x, out, weight),
+        6 => small_rows_n::<6>(w, 2, x, out, weight),
+        7 => small_rows_n::<7>(w, 2, x, out, weight),
+        _ => 0,
+    };
+    dot_rows_s16_s16_s64_ref(
+        &w[(2 * cols * done).min(w.len())..],
+        cols,
+        x,
+        &mut out[done..],
+    );
+}
+
+/// `i8` form of [`small_rows_s16`] (each product ≤ 2^22).
+#[inline]
+fn small_rows_s8(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
+    let weight = |b: &[u8], k: usize| b[k] as i8 as i32;
+    let done = match cols {
+        1 => small_rows_n::<1>(w, 1, x, out, weight),
+        2 => small_rows_n::<2>(w, 1, x, out, weight),
+        3 => small_rows_n::<3>(w, 1, x, out, weight),
+        4 => small_rows_n::<4>(w, 1, x, out, weight),
+        5 => small_rows_n::<5>(w, 1, x, out, weight),
+        6 => small_rows_n::<6>(w, 1, x, out, weight),
+        7 => small_rows_n::<7>(w, 1, x, out, weight),
+        _ => 0,
+    };
+    dot_rows_s8_s16_s64_ref(&w[(cols * done).min(w.len())..], cols, x, &mut out[done..]);
+}
+
+/// The rows `w` holds in full (`N` weights of `size` bytes each) against `x[..N]`,
+/// `weight(row, k)` reading weight `k`; returns how many rows it wrote (0 if `x` is
+/// shorter than `N`).
+#[inline(always)]
+fn small_rows_n<const N: usize>(
     w: &[u8],
     size: usize,
-    cols: usize,
     x: &[i16],
     out: &mut [i64],
-    weight: impl Fn(&[u8]) -> i32,
-) {
-    let stride = size * cols;
-    let mut rows = w.chunks(stride.max(1));
-    for o in out.iter_mut() {
-        let row = rows.next().unwrap_or(&[]);
-        *o = row
-            .chunks_exact(size)
-            .zip(x)
-            .map(|(b, &xk)| (weight(b) * xk as i32) as i64)
-            .sum();
+    weight: impl Fn(&[u8], usize) -> i32,
+) -> usize {
+    let Some(x) = x.get(..N) else { return 0 };
+    let xs: [i32; N] = core::array::from_fn(|k| x[k] as i32);
+    let mut done = 0;
+    for (o, row) in out.iter_mut().zip(w.chunks_exact(size * N)) {
+        *o = (0..N).map(|k| (weight(row, k) * xs[k]) as i64).sum();
+        done += 1;
     }
+    done
 }
 
 /// Plain reference for [`dot_rows_s16_s16_s64`]: [`dot_s16_s16_s64_ref`] row by row.
