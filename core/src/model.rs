@@ -250,11 +250,13 @@ impl<'a> Model<'a> {
     pub fn w_out(&self) -> Weights<'a> {
         Weights::new(&self.body.tensors.w_out, self.kinds.w_out)
     }
-    /// Recurrent bias `i` at `state_frac + GUARD_BITS`.
+    /// Recurrent bias `i` at `state_frac + GUARD_BITS` (gated cells: row `i` of the
+    /// stacked gate biases, at `GATE_FRAC + GUARD_BITS`).
     pub fn b_rec(&self, i: usize) -> i32 {
         read_i32(self.body.tensors.b_rec.data, i)
     }
-    /// Recurrent biases as stored: `n_rec` little-endian `i32` (4 bytes each).
+    /// Recurrent biases as stored: little-endian `i32` (4 bytes each), `n_rec` of them
+    /// for the leaky cell, `4·n_rec` for the gated ones.
     pub fn b_rec_bytes(&self) -> &'a [u8] {
         self.body.tensors.b_rec.data
     }
@@ -262,15 +264,21 @@ impl<'a> Model<'a> {
     pub fn b_out(&self, i: usize) -> i32 {
         read_i32(self.body.tensors.b_out.data, i)
     }
-    /// Initial state of unit `i` at `state_frac`.
+    /// Initial state word `i` at `state_frac` (LSTM: words `0..n_rec` are `h₀` in Q15,
+    /// `n_rec..2·n_rec` are `c₀`).
     pub fn init_state(&self, i: usize) -> i16 {
         read_i16(self.body.tensors.init_state.data, i)
     }
 
     /// `i16` words of caller-owned state a [`Network`](crate::Network) needs:
-    /// state and rates (`n_rec` each) and outputs (`n_out`).
+    /// state and rates (`n_rec` each) and outputs (`n_out`), and for the LSTM `n_rec`
+    /// words of scratch (the new hidden state, see [`crate::cell::lstm`]).
     pub fn state_len(&self) -> usize {
-        2 * self.n_rec() + self.n_out()
+        let scratch = match self.cell() {
+            CellKind::Lstm => self.n_rec(),
+            _ => 0,
+        };
+        2 * self.n_rec() + self.n_out() + scratch
     }
 
     /// Bytes of all parameter tensors as stored (weights, biases, initial state).

@@ -2,9 +2,14 @@
 //!
 //! No heap: the state lives in an `i16` buffer the caller provides (a `static`, the
 //! stack, a firmware model slot), [`Model::state_len`] words long: state `x` and rates
-//! `r` (`n_rec` each) and outputs `y` (`n_out`). RAM for a network is that buffer plus
-//! [`State`] itself (the buffer reference and a few scalars), i.e. `4·n_rec + 2·n_out`
-//! bytes + 48 on a 64-bit host (32 on a 32-bit MCU).
+//! `r` (`n_rec` each) and outputs `y` (`n_out`), then for the LSTM `n_rec` words of
+//! scratch. RAM for a network is that buffer plus [`State`] itself (the buffer reference
+//! and a few scalars), i.e. `4·n_rec + 2·n_out` bytes (LSTM `6·n_rec + 2·n_out`) + 48 on
+//! a 64-bit host (32 on a 32-bit MCU).
+//!
+//! What "state" and "rates" hold per cell: leaky `x` and `f(x)`; GRU `h` and `h` (Q15,
+//! both the hidden state); LSTM the cell state `c` (at `state_frac`) and the hidden state
+//! `h` (Q15).
 //!
 //! ```
 //! # let bytes = neuroloop_core::blob::tests_support::tiny_blob();
@@ -17,9 +22,9 @@
 //! assert!(net.step(&[1, 2]).is_err()); // wrong input length: an error, not a panic
 //! ```
 
-use crate::cell::leaky;
+use crate::cell::{gru, leaky, lstm};
 use crate::rng::Rng;
-use crate::Model;
+use crate::{CellKind, Model};
 
 /// A step could not run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +53,14 @@ pub enum StepError {
         /// `(n_in, n_rec, n_out)` of the model given.
         model: (usize, usize, usize),
     },
+    /// [`State::step`] was given a model of another cell kind than the one the state was
+    /// made or last reset with (reset the state with the new model first).
+    CellMismatch {
+        /// The cell the state is set up for.
+        state: CellKind,
+        /// The cell of the model given.
+        model: CellKind,
+    },
 }
 
 impl core::fmt::Display for StepError {
@@ -64,6 +77,12 @@ impl core::fmt::Display for StepError {
                 "the state is set up for a model of n_in {}, n_rec {}, n_out {}, but this model has n_in {}, n_rec {}, n_out {}: reset the state with it first",
                 state.0, state.1, state.2, model.0, model.1, model.2
             ),
+            StepError::CellMismatch { state, model } => write!(
+                f,
+                "the state is set up for a {} cell, but this model is a {} cell: reset the state with it first",
+                state.name(),
+                model.name()
+            ),
         }
     }
 }
@@ -77,6 +96,7 @@ pub struct State<'s> {
     n_in: usize,
     n_rec: usize,
     n_out: usize,
+    cell: CellKind,
     rng: Rng,
     steps: u32,
 }
@@ -94,6 +114,7 @@ impl<'s> State<'s> {
             n_in: 0,
             n_rec: 0,
             n_out: 0,
+            cell: CellKind::Leaky,
             rng: Rng::new(0),
             steps: 0,
         };
@@ -115,21 +136,45 @@ impl<'s> State<'s> {
             });
         }
         (self.n_in, self.n_rec, self.n_out) = dims(model);
-        let (x, r, y) = self.split();
-        for (i, xi) in x.iter_mut().enumerate() {
-            *xi = model.init_state(i);
+        self.cell = model.cell();
+        let (x, r, y, _) = self.split();
+        match model.cell() {
+            CellKind::Leaky | CellKind::Gru => {
+                for (i, xi) in x.iter_mut().enumerate() {
+                    *xi = model.init_state(i);
+                }
+                if model.cell() == CellKind::Gru {
+                    gru::rates(x, r);
+                } else {
+                    leaky::rates(model, x, r);
+                }
+            }
+            CellKind::Lstm => {
+                let n = r.len();
+                for (i, (hi, ci)) in r.iter_mut().zip(x.iter_mut()).enumerate() {
+                    *hi = model.init_state(i);
+                    *ci = model.init_state(n + i);
+                }
+            }
         }
-        leaky::rates(model, x, r);
         leaky::outputs(model, r, y);
         self.rng = Rng::new(model.seed());
         self.steps = 0;
         Ok(())
     }
 
-    fn split(&mut self) -> (&mut [i16], &mut [i16], &mut [i16]) {
+    /// `x`, `r`, `y` and the LSTM's scratch (empty for the other cells). `reset` checked
+    /// the buffer holds them all.
+    fn split(&mut self) -> (&mut [i16], &mut [i16], &mut [i16], &mut [i16]) {
         let (x, rest) = self.buf.split_at_mut(self.n_rec);
         let (r, rest) = rest.split_at_mut(self.n_rec);
-        (x, r, &mut rest[..self.n_out])
+        let (y, rest) = rest.split_at_mut(self.n_out);
+        let scratch = if self.cell == CellKind::Lstm {
+            &mut rest[..self.n_rec]
+        } else {
+            &mut rest[..0]
+        };
+        (x, r, y, scratch)
     }
 
     /// One time step of `model` on `input`; returns the outputs.
@@ -146,6 +191,12 @@ impl<'s> State<'s> {
                 model: dims(model),
             });
         }
+        if model.cell() != self.cell {
+            return Err(StepError::CellMismatch {
+                state: self.cell,
+                model: model.cell(),
+            });
+        }
         if input.len() != model.n_in() {
             return Err(StepError::InputLength {
                 expected: model.n_in(),
@@ -153,18 +204,22 @@ impl<'s> State<'s> {
             });
         }
         let mut rng = self.rng;
-        let (x, r, y) = self.split();
-        leaky::step(model, input, x, r, y, &mut rng);
+        let (x, r, y, scratch) = self.split();
+        match model.cell() {
+            CellKind::Leaky => leaky::step(model, input, x, r, y, &mut rng),
+            CellKind::Gru => gru::step(model, input, x, r, y),
+            CellKind::Lstm => lstm::step(model, input, x, r, y, scratch),
+        }
         self.rng = rng;
         self.steps = self.steps.wrapping_add(1);
         Ok(self.outputs())
     }
 
-    /// State `x` (`n_rec`, at `state_frac`).
+    /// State `x` (`n_rec`, at `state_frac`; GRU `h`, LSTM `c`).
     pub fn state(&self) -> &[i16] {
         &self.buf[..self.n_rec]
     }
-    /// Rates `r = f(x)` (`n_rec`, at `rate_frac`).
+    /// Rates `r` (`n_rec`, at `rate_frac`: leaky `f(x)`, gated cells the hidden `h` in Q15).
     pub fn rates(&self) -> &[i16] {
         &self.buf[self.n_rec..2 * self.n_rec]
     }

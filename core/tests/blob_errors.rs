@@ -122,19 +122,142 @@ fn metadata_too_long() {
 }
 
 #[test]
-fn unknown_and_unsupported_cell() {
+fn unknown_cell() {
     let mut s = spec();
     s.topology.cell = 9;
     assert_eq!(
         decode_err(&s.encode_unchecked()),
         Error::UnknownCell { found: 9 }
     );
-    s.topology.cell = 2;
+}
+
+#[test]
+fn gated_blobs_decode_with_their_shapes() {
+    for (cell, kind, state_len) in [
+        (1, CellKind::Gru, 2 * 5 + 2),
+        (2, CellKind::Lstm, 3 * 5 + 2),
+    ] {
+        let s = Spec::random_cell(cell, 3, 5, 2, 2, 11);
+        let bytes = s.encode();
+        let m = Model::from_bytes(&bytes).unwrap();
+        assert_eq!(m.cell(), kind);
+        assert_eq!(m.state_len(), state_len);
+        assert_eq!(*m.body(), s.body());
+    }
+}
+
+#[test]
+fn a_leaky_shaped_blob_is_not_a_gated_one() {
+    // Cell byte 1 (GRU) over leaky tensors: W_in has n_rec rows, the GRU needs 3·n_rec.
+    let mut s = spec();
+    s.topology.cell = 1;
+    s.topology.transfer = 1;
+    s.quant.state_frac = 15;
+    s.quant.alpha_q15 = 32768;
     assert_eq!(
         decode_err(&s.encode_unchecked()),
-        Error::UnsupportedCell {
-            cell: CellKind::Lstm
+        Error::ShapeMismatch {
+            tensor: TensorId::WIn,
+            expected: (24, 2),
+            found: (8, 2)
         }
+    );
+}
+
+#[test]
+fn gated_biases_and_initial_state_have_their_own_row_counts() {
+    let mut s = Spec::random_cell(1, 2, 4, 1, 1, 3);
+    s.shapes[3].0 = 12; // GRU b_rec: 4·n_rec = 16 (b_r, b_z, b_in, b_hn)
+    s.data[3].truncate(48);
+    assert_eq!(
+        decode_err(&s.encode_unchecked()),
+        Error::ShapeMismatch {
+            tensor: TensorId::BRec,
+            expected: (16, 1),
+            found: (12, 1)
+        }
+    );
+    let mut s = Spec::random_cell(2, 2, 4, 1, 1, 3);
+    s.shapes[5].0 = 4; // LSTM init_state: h₀ and c₀, 2·n_rec = 8
+    s.data[5].truncate(8);
+    assert_eq!(
+        decode_err(&s.encode_unchecked()),
+        Error::ShapeMismatch {
+            tensor: TensorId::InitState,
+            expected: (8, 1),
+            found: (4, 1)
+        }
+    );
+}
+
+#[test]
+fn cell_transfer() {
+    for (cell, kind, bad) in [
+        (1u8, CellKind::Gru, [0u8, 2, 3]),
+        (2, CellKind::Lstm, [0, 3, 0]),
+    ] {
+        for t in bad {
+            let mut s = Spec::random_cell(cell, 2, 4, 1, 1, 3);
+            s.topology.transfer = t;
+            assert_eq!(
+                decode_err(&s.encode_unchecked()),
+                Error::CellTransfer {
+                    cell: kind,
+                    found: t
+                }
+            );
+        }
+    }
+    // The LSTM's PsychRNN variant (sigmoid) is allowed.
+    let mut s = Spec::random_cell(2, 2, 4, 1, 1, 3);
+    s.topology.transfer = 2;
+    assert!(Model::from_bytes(&s.encode()).is_ok());
+}
+
+#[test]
+fn cell_field() {
+    let check = |cell: u8, edit: &dyn Fn(&mut Spec), want: Error| {
+        let mut s = Spec::random_cell(cell, 2, 4, 1, 2, 3);
+        edit(&mut s);
+        assert_eq!(decode_err(&s.encode_unchecked()), want);
+        assert!(decode_err(&s.encode_unchecked())
+            .to_string()
+            .contains(match want {
+                Error::CellField { field, .. } => field,
+                _ => unreachable!(),
+            }));
+    };
+    for (cell, kind) in [(1, CellKind::Gru), (2, CellKind::Lstm)] {
+        check(
+            cell,
+            &|s| s.quant.alpha_q15 = 3277,
+            Error::CellField {
+                cell: kind,
+                field: "quant.alpha_q15",
+                found: 3277,
+                expected: 32768,
+            },
+        );
+        check(
+            cell,
+            &|s| s.quant.noise_mul = 5,
+            Error::CellField {
+                cell: kind,
+                field: "quant.noise_mul",
+                found: 5,
+                expected: 0,
+            },
+        );
+    }
+    check(
+        1,
+        &|s| s.quant.state_frac = 12,
+        Error::CellField {
+            cell: CellKind::Gru,
+            field: "quant.state_frac",
+            found: 12,
+            expected: 15,
+        },
     );
 }
 
@@ -306,6 +429,22 @@ fn encoder_refuses_invalid_bodies_and_small_buffers() {
 fn every_error_displays_its_value() {
     let cases = [
         (Error::Truncated { need: 10, have: 5 }, "5"),
+        (
+            Error::CellTransfer {
+                cell: CellKind::Gru,
+                found: 0,
+            },
+            "transfer byte 0 is not allowed for the gru cell",
+        ),
+        (
+            Error::CellField {
+                cell: CellKind::Lstm,
+                field: "quant.noise_mul",
+                found: 7,
+                expected: 0,
+            },
+            "quant.noise_mul = 7, the lstm cell requires 0",
+        ),
         (
             Error::BadCrc {
                 stored: 0xdead,

@@ -11,35 +11,7 @@ mod reference;
 
 use neuroloop_core::{Model, Network};
 use proptest::prelude::*;
-use reference::{Matrix, Net, RefState, Transfer};
-
-/// SplitMix64: fills a net's tensors from one proptest-chosen seed (a proptest strategy
-/// per weight would make 100 k cases slow and shrink no better).
-struct Mix(u64);
-impl Mix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-    fn chance(&mut self, one_in: u64) -> bool {
-        self.next() % one_in == 0
-    }
-    /// Uniform in `lo..=hi`, or `lo` / `hi` themselves one time in four.
-    fn edgy(&mut self, lo: i64, hi: i64) -> i64 {
-        match self.next() % 8 {
-            0 => lo,
-            1 => hi,
-            _ => self.range(lo, hi),
-        }
-    }
-}
+use reference::{Matrix, Mix, Net, RefState, Transfer};
 
 #[derive(Clone, Copy, Debug)]
 enum Regime {

@@ -3,7 +3,7 @@
 
 mod common;
 use common::Spec;
-use neuroloop_core::{Model, State, StepError};
+use neuroloop_core::{CellKind, Model, State, StepError};
 
 #[test]
 fn step_with_a_model_of_other_dimensions_is_an_error() {
@@ -80,4 +80,49 @@ fn reset_refuses_a_model_larger_than_the_buffer() {
         s.step(&big, &[500]),
         Err(StepError::ModelMismatch { .. })
     ));
+}
+
+#[test]
+fn step_with_a_model_of_another_cell_is_an_error() {
+    // Same sizes, other cells: a GRU state must not be stepped by a leaky or LSTM model.
+    let leaky = Spec::random(2, 5, 1, 1, 1).encode();
+    let gru = Spec::random_cell(1, 2, 5, 1, 1, 2).encode();
+    let lstm = Spec::random_cell(2, 2, 5, 1, 1, 3).encode();
+    let (leaky, gru, lstm) = (
+        Model::from_bytes(&leaky).unwrap(),
+        Model::from_bytes(&gru).unwrap(),
+        Model::from_bytes(&lstm).unwrap(),
+    );
+    let mut buf = vec![0i16; lstm.state_len()];
+    let mut s = State::new(&gru, &mut buf).unwrap();
+    s.step(&gru, &[1000, -1000]).unwrap();
+    let before = s.state().to_vec();
+    for other in [&leaky, &lstm] {
+        assert_eq!(
+            s.step(other, &[1, 2]),
+            Err(StepError::CellMismatch {
+                state: CellKind::Gru,
+                model: other.cell()
+            })
+        );
+    }
+    assert_eq!(s.state(), &before[..], "a refused step leaves the state");
+    let msg = StepError::CellMismatch {
+        state: CellKind::Gru,
+        model: CellKind::Lstm,
+    }
+    .to_string();
+    assert!(msg.contains("gru") && msg.contains("lstm"), "{msg}");
+    // After a reset with the LSTM (which needs n_rec more words) it steps.
+    s.reset(&lstm).unwrap();
+    s.step(&lstm, &[1, 2]).unwrap();
+    // A buffer one word short of the LSTM's scratch is refused.
+    let mut short = vec![0i16; lstm.state_len() - 1];
+    assert_eq!(
+        State::new(&lstm, &mut short).err(),
+        Some(StepError::StateBuffer {
+            need: 3 * 5 + 1,
+            have: 3 * 5
+        })
+    );
 }

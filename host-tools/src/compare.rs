@@ -14,11 +14,11 @@
 //! kind (sizes, transfer function, dt, τ) are refused before any trial runs.
 
 use crate::cost::{product, Estimate, MACS_PER_SECOND};
-use crate::model::FloatModel;
+use crate::model::{Cell, FloatModel};
 use crate::noise::{blob_has_noise, blob_with, float_has_noise, float_with, Noise};
 use crate::sim::{run_blob, Saturation};
 use crate::task::{check_fit, stream, trial_rng, AnyTask, Batch, FitError};
-use neuroloop_core::Model;
+use neuroloop_core::{CellKind, Model};
 use serde::Serialize;
 
 /// Trials generated and run per batch.
@@ -107,19 +107,47 @@ pub enum CompareError {
     NoTrials,
 }
 
+/// The float-model cell a blob runs: its cell kind, and for the LSTM its output
+/// nonlinearity (transfer sigmoid = PsychRNN's variant).
+pub fn blob_cell(blob: &Model<'_>) -> Cell {
+    match blob.cell() {
+        CellKind::Leaky => Cell::Leaky,
+        CellKind::Gru => Cell::Gru,
+        CellKind::Lstm if blob.transfer() == neuroloop_core::Transfer::Sigmoid => {
+            Cell::LstmPsychrnn
+        }
+        CellKind::Lstm => Cell::Lstm,
+    }
+}
+
 /// Refuse a float model and a blob of different shape or kind, naming both values.
 pub fn check_same_kind(float: &FloatModel, blob: &Model<'_>) -> Result<(), CompareError> {
     let meta = &blob.body().meta;
     let pairs: [(&'static str, String, String); 7] = [
-        // Blobs hold the leaky cell only (for now).
-        ("cell", float.cell.name().into(), "leaky".into()),
+        (
+            "cell",
+            float.cell.name().into(),
+            blob_cell(blob).name().into(),
+        ),
         ("n_in", float.n_in.to_string(), blob.n_in().to_string()),
         ("n_rec", float.n_rec.to_string(), blob.n_rec().to_string()),
         ("n_out", float.n_out.to_string(), blob.n_out().to_string()),
+        // A gated cell has its own σ/tanh: the blob's transfer byte is its LSTM variant,
+        // which `cell` above already compares.
         (
             "transfer",
-            float.transfer.name().into(),
-            blob.transfer().name().into(),
+            if float.cell.is_leaky() {
+                float.transfer.name()
+            } else {
+                "-"
+            }
+            .into(),
+            if blob.cell() == CellKind::Leaky {
+                blob.transfer().name()
+            } else {
+                "-"
+            }
+            .into(),
         ),
         ("dt", format!("{} ms", float.dt), format!("{} ms", meta.dt)),
         (

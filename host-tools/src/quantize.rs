@@ -24,6 +24,8 @@ use neuroloop_core::blob::{
 use neuroloop_core::fixed::{pow2, round_f64};
 use serde::Serialize;
 
+mod gated;
+
 /// Weight element type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -307,6 +309,75 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// Everything of a blob but the metadata, as the quantizer made it.
+struct Parts<'a> {
+    cell: u8,
+    transfer: u8,
+    quant: QuantParams,
+    /// `w_in`, `w_rec`, `w_out`.
+    w: [&'a QTensor; 3],
+    b_rec: Vec<u8>,
+    b_out: Vec<u8>,
+    init: Vec<u8>,
+}
+
+impl<'a> Parts<'a> {
+    /// The validated blob bytes and the bytes of its parameter tensors.
+    fn encode(
+        &'a self,
+        model: &FloatModel,
+        cfg: &QuantConfig,
+        eff: &Effective,
+    ) -> Result<(Vec<u8>, usize), QuantError> {
+        let dims = |v: usize| u16::try_from(v).unwrap_or(u16::MAX);
+        let (n_in, n_rec, n_out) = (dims(eff.n_in), dims(eff.n_rec), dims(eff.n_out));
+        let dt = cfg.weights.dtype() as u8;
+        let k = dims(eff.cell.gates() * eff.n_rec);
+        let tensor = |t: &'a QTensor, rows: u16, cols: u16| Tensor {
+            dtype: dt,
+            rows,
+            cols,
+            frac: &t.frac,
+            data: &t.data,
+        };
+        let vector = |dtype: DType, size: usize, data: &'a [u8]| Tensor {
+            dtype: dtype as u8,
+            rows: dims(data.len() / size),
+            cols: 1,
+            frac: &[],
+            data,
+        };
+        let body = Body {
+            meta: Meta {
+                name: truncate(&model.name, blob::MAX_NAME_LEN),
+                task: truncate(&model.task, blob::MAX_NAME_LEN),
+                dt: model.dt,
+                tau: model.tau,
+                summary: truncate(&cfg.summary, blob::MAX_SUMMARY_LEN),
+            },
+            topology: Topology {
+                cell: self.cell,
+                transfer: self.transfer,
+                n_in,
+                n_rec,
+                n_out,
+            },
+            quant: self.quant,
+            tensors: Tensors {
+                w_in: tensor(self.w[0], k, n_in),
+                w_rec: tensor(self.w[1], k, n_rec),
+                w_out: tensor(self.w[2], n_out, n_rec),
+                b_rec: vector(DType::I32, 4, &self.b_rec),
+                b_out: vector(DType::I32, 4, &self.b_out),
+                init_state: vector(DType::I16, 2, &self.init),
+            },
+        };
+        let bytes = blob::encode_to_vec(&body).map_err(QuantError::Blob)?;
+        let param_bytes = body.tensors.iter().iter().map(|(_, t)| t.data.len()).sum();
+        Ok((bytes, param_bytes))
+    }
+}
+
 /// Quantize `model`, calibrating on `calib_inputs` (each one trial, steps × n_in row-major).
 pub fn quantize(
     model: &FloatModel,
@@ -314,8 +385,10 @@ pub fn quantize(
     calib_inputs: &[Vec<f32>],
 ) -> Result<Quantized, QuantError> {
     model.validate()?;
-    model.require_leaky("quantize")?;
     let eff = model.effective();
+    if !eff.cell.is_leaky() {
+        return gated::quantize(model, &eff, cfg, calib_inputs);
+    }
     let ranges = calibrate(&eff, calib_inputs)?;
     let h = cfg.headroom.max(1.0);
     let fx = frac_for(ranges.state * h, 32767.0, blob::MAX_FRAC);
@@ -349,27 +422,9 @@ pub fn quantize(
             *b += a;
         }
     }
-    let b_rec = vector_i32(&b_rec_f, fx as i32 + g);
-    let b_out = vector_i32(&b_out_f, fy as i32 + g);
-    let init = vector_i16(&eff.init_state, fx as i32);
-    let dims = |v: usize| u16::try_from(v).unwrap_or(u16::MAX);
-    let (n_in, n_rec, n_out) = (dims(eff.n_in), dims(eff.n_rec), dims(eff.n_out));
-    let dt = cfg.weights.dtype() as u8;
-    let body = Body {
-        meta: Meta {
-            name: truncate(&model.name, blob::MAX_NAME_LEN),
-            task: truncate(&model.task, blob::MAX_NAME_LEN),
-            dt: model.dt,
-            tau: model.tau,
-            summary: truncate(&cfg.summary, blob::MAX_SUMMARY_LEN),
-        },
-        topology: Topology {
-            cell: 0,
-            transfer: model.transfer as u8,
-            n_in,
-            n_rec,
-            n_out,
-        },
+    let parts = Parts {
+        cell: 0,
+        transfer: model.transfer as u8,
         quant: QuantParams {
             state_frac: fx,
             input_frac: fu,
@@ -378,53 +433,12 @@ pub fn quantize(
             noise_mul,
             seed: cfg.seed,
         },
-        tensors: Tensors {
-            w_in: Tensor {
-                dtype: dt,
-                rows: n_rec,
-                cols: n_in,
-                frac: &w_in.frac,
-                data: &w_in.data,
-            },
-            w_rec: Tensor {
-                dtype: dt,
-                rows: n_rec,
-                cols: n_rec,
-                frac: &w_rec.frac,
-                data: &w_rec.data,
-            },
-            w_out: Tensor {
-                dtype: dt,
-                rows: n_out,
-                cols: n_rec,
-                frac: &w_out.frac,
-                data: &w_out.data,
-            },
-            b_rec: Tensor {
-                dtype: DType::I32 as u8,
-                rows: n_rec,
-                cols: 1,
-                frac: &[],
-                data: &b_rec,
-            },
-            b_out: Tensor {
-                dtype: DType::I32 as u8,
-                rows: n_out,
-                cols: 1,
-                frac: &[],
-                data: &b_out,
-            },
-            init_state: Tensor {
-                dtype: DType::I16 as u8,
-                rows: n_rec,
-                cols: 1,
-                frac: &[],
-                data: &init,
-            },
-        },
+        w: [&w_in, &w_rec, &w_out],
+        b_rec: vector_i32(&b_rec_f, fx as i32 + g),
+        b_out: vector_i32(&b_out_f, fy as i32 + g),
+        init: vector_i16(&eff.init_state, fx as i32),
     };
-    let bytes = blob::encode_to_vec(&body).map_err(QuantError::Blob)?;
-    let param_bytes = body.tensors.iter().iter().map(|(_, t)| t.data.len()).sum();
+    let (bytes, param_bytes) = parts.encode(model, cfg, &eff)?;
     let report = QuantReport {
         weights: cfg.weights,
         ranges,

@@ -3,7 +3,7 @@
 //! (and a file without a cell still loads as leaky), bad combinations name their key, and
 //! every command that needs a fixed-point (leaky) model refuses a gated one by name.
 
-use neuroloop::model::{Cell, FloatModel, ModelError};
+use neuroloop::model::{Cell, FloatModel};
 use neuroloop::train::checkpoint::Checkpoint;
 use neuroloop::train::config::TrainConfig;
 use neuroloop::train::Trainer;
@@ -131,21 +131,16 @@ fn config_refuses_leaky_only_keys_for_gated_cells() {
 }
 
 #[test]
-fn fixed_point_commands_refuse_gated_models() {
+fn gated_models_quantize_but_do_not_export_to_psychrnn() {
     let m: FloatModel = Trainer::new(small(Cell::Gru)).unwrap().model();
-    let e = neuroloop::quantize::quantize(
+    let q = neuroloop::quantize::quantize(
         &m,
         &neuroloop::quantize::QuantConfig::default(),
         &[vec![0.5; 2 * 20]],
     )
-    .unwrap_err();
-    assert!(
-        matches!(
-            e,
-            neuroloop::quantize::QuantError::Model(ModelError::GatedCell { .. })
-        ),
-        "{e}"
-    );
+    .unwrap();
+    let blob = neuroloop_core::Model::from_bytes(&q.bytes).unwrap();
+    assert_eq!(blob.cell(), neuroloop_core::CellKind::Gru);
     let e = neuroloop::interop::psychrnn::export_arrays(&m)
         .unwrap_err()
         .to_string();
@@ -157,7 +152,7 @@ fn bin() -> Command {
 }
 
 #[test]
-fn cli_trains_a_gated_model_and_refuses_to_quantize_it() {
+fn cli_trains_a_gated_model_quantizes_it_and_refuses_to_export_it() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("g.json");
     let st = bin()
@@ -175,26 +170,40 @@ fn cli_trains_a_gated_model_and_refuses_to_quantize_it() {
     let m = neuroloop::model::load(&model).unwrap();
     assert_eq!(m.cell, Cell::LstmPsychrnn);
     let blob = dir.path().join("g.nlb");
-    for args in [
-        vec!["quantize", "MODEL", "--weights", "i16", "-o", "OUT"],
-        vec!["export", "psychrnn", "MODEL", "-o", "OUT"],
-    ] {
-        let out = bin()
-            .args(args.iter().map(|a| match *a {
-                "MODEL" => model.as_os_str().to_owned(),
-                "OUT" => blob.as_os_str().to_owned(),
-                a => a.into(),
-            }))
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
-        assert!(
-            err.contains("lstm-psychrnn cell") && !err.contains("panicked"),
-            "{args:?}: {err}"
-        );
-        assert!(!blob.exists(), "{args:?} wrote a file");
-    }
+    let out = bin()
+        .args(["quantize", "--weights", "i8", "--allow-drop", "-o"])
+        .arg(&blob)
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&blob).unwrap();
+    let q = neuroloop_core::Model::from_bytes(&bytes).unwrap();
+    assert_eq!(q.cell(), neuroloop_core::CellKind::Lstm);
+    assert_eq!(
+        q.transfer(),
+        neuroloop::Transfer::Sigmoid,
+        "PsychRNN's h = o·σ(c)"
+    );
+    std::fs::remove_file(&blob).unwrap();
+    let out = bin()
+        .args(["export", "psychrnn"])
+        .arg(&model)
+        .arg("-o")
+        .arg(&blob)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "export: {err}");
+    assert!(
+        err.contains("lstm-psychrnn cell") && !err.contains("panicked"),
+        "export: {err}"
+    );
+    assert!(!blob.exists(), "export wrote a file");
     // eval and run work on it.
     let out = bin()
         .args([

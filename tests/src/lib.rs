@@ -65,3 +65,31 @@ pub fn range(a: &[f64]) -> f64 {
         .fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
     hi - lo
 }
+
+/// A random float GRU or LSTM (`cell`): gate weights Gaussian, `W_rec` with σ =
+/// `1.5/√N` (so gates and the LSTM cell state move well away from 0), `W_in` σ 1, biases
+/// σ 0.5, `h₀` σ 0.3 and (LSTM) `c₀` σ 1.
+pub fn random_gated_model(
+    cell: neuroloop::model::Cell,
+    n_in: usize,
+    n_rec: usize,
+    n_out: usize,
+    seed: u64,
+) -> FloatModel {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut g = |s: f64| -> f32 { (s * rng.sample::<f64, _>(StandardNormal)) as f32 };
+    let mut m = FloatModel::zeros_cell("random-gated", cell, n_in, n_rec, n_out);
+    let s_rec = 1.5 / (n_rec as f64).sqrt();
+    m.w_rec.iter_mut().for_each(|w| *w = g(s_rec));
+    m.w_in.iter_mut().for_each(|w| *w = g(1.0));
+    m.w_out
+        .iter_mut()
+        .for_each(|w| *w = g(1.0 / (n_rec as f64).sqrt()));
+    m.b_rec.iter_mut().for_each(|w| *w = g(0.5));
+    m.b_hn.iter_mut().for_each(|w| *w = g(0.5));
+    m.b_out.iter_mut().for_each(|w| *w = g(0.1));
+    let (h0, c0) = m.init_state.split_at_mut(n_rec);
+    h0.iter_mut().for_each(|w| *w = g(0.3).clamp(-0.99, 0.99));
+    c0.iter_mut().for_each(|w| *w = g(1.0));
+    m
+}

@@ -80,6 +80,86 @@ fn firmware_lockstep_bit_exact_three_blobs() {
     }
 }
 
+/// Issue 12 must-show 5: GRU and LSTM blobs (i16 and i8 weights, the LSTM's standard and
+/// PsychRNN variants, odd N_rec), made by the host quantizer from random float models, run
+/// 150 lockstep steps of task inputs with outputs, 16 streamed states (GRU `h`, LSTM `c`)
+/// and 16 streamed rates (`h`) bit-identical to the host core.
+#[test]
+#[ignore = "needs the QEMU firmware: cargo xtask qemu-test"]
+fn firmware_lockstep_bit_exact_gated_blobs() {
+    use neuroloop::model::Cell;
+    use neuroloop::quantize::{quantize, QuantConfig, WeightFormat};
+    let mut fw = Firmware::start();
+    let _ = fw.model_crc();
+    let units: heapless::Vec<u16, 16> = (0..16).collect();
+    for (k, (cell, weights, n_rec)) in [
+        (Cell::Gru, WeightFormat::I16, 37),
+        (Cell::Gru, WeightFormat::I8, 64),
+        (Cell::Lstm, WeightFormat::I16, 53),
+        (Cell::Lstm, WeightFormat::I8, 31),
+        (Cell::LstmPsychrnn, WeightFormat::I16, 29),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let float = neuroloop_tests::random_gated_model(cell, 3, n_rec, 2, 60 + k as u64);
+        let calib = neuroloop_tests::task_like_inputs(3, 150, 8, 70 + k as u64);
+        let cfg = QuantConfig {
+            weights,
+            ..QuantConfig::default()
+        };
+        let blob = quantize(&float, &cfg, &calib).unwrap().bytes;
+        let name = format!("{cell} {} N_rec {n_rec}", weights.name());
+        fw.upload(&blob);
+        let crc = fw.hello(|i| i.model_crc);
+        assert_eq!(
+            crc,
+            Model::from_bytes(&blob).unwrap().crc(),
+            "{name}: uploaded"
+        );
+        let inputs = discrimination_inputs(150, 3, 80 + k as u64);
+        let tel = fw.lockstep_with(
+            &inputs,
+            Streams {
+                every: 1,
+                state_units: units.clone(),
+                rate_units: units.clone(),
+                ..Streams::default()
+            },
+        );
+        assert_eq!(
+            tel.len(),
+            inputs.len(),
+            "{name}: one telemetry frame per step"
+        );
+        let model = Model::from_bytes(&blob).unwrap();
+        let mut buf = vec![0i16; model.state_len()];
+        let mut net = Network::new(model, &mut buf).unwrap();
+        let mut states = std::collections::BTreeSet::new();
+        for (step, (u, t)) in inputs.iter().zip(&tel).enumerate() {
+            let y = net.step(u).unwrap().to_vec();
+            assert_eq!(t.outputs.to_vec(), y, "{name}: outputs, step {step}");
+            assert_eq!(
+                &t.state[..],
+                &net.state()[..16],
+                "{name}: states, step {step}"
+            );
+            assert_eq!(
+                &t.rates[..],
+                &net.rates()[..16],
+                "{name}: rates, step {step}"
+            );
+            states.extend(net.state().iter().copied());
+        }
+        assert!(
+            states.len() > 100,
+            "{name}: the state moves ({} values)",
+            states.len()
+        );
+        eprintln!("{name}: {} B blob, 150 steps bit-exact", blob.len());
+    }
+}
+
 /// Must-show 2: wrong CRC, truncated and oversize uploads are refused; the old model keeps
 /// answering identically; 10 KiB of noise is counted and survived.
 #[test]

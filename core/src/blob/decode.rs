@@ -84,13 +84,10 @@ pub fn validate(body: &Body<'_>) -> Result<Kinds, Error> {
         }
     }
     let t = &body.topology;
-    let cell = match CellKind::from_u8(t.cell) {
-        None => return Err(Error::UnknownCell { found: t.cell }),
-        Some(cell @ CellKind::Leaky) => cell,
-        Some(cell) => return Err(Error::UnsupportedCell { cell }),
-    };
+    let cell = CellKind::from_u8(t.cell).ok_or(Error::UnknownCell { found: t.cell })?;
     let transfer =
         crate::Transfer::from_u8(t.transfer).ok_or(Error::UnknownTransfer { found: t.transfer })?;
+    check_cell(cell, transfer, t.transfer, &body.quant)?;
     for (dim, v, max) in [
         (Dim::NIn, t.n_in, MAX_IN),
         (Dim::NRec, t.n_rec, MAX_REC),
@@ -126,12 +123,15 @@ pub fn validate(body: &Body<'_>) -> Result<Kinds, Error> {
     }
     let (n_in, n_rec, n_out) = (t.n_in as usize, t.n_rec as usize, t.n_out as usize);
     let ts = &body.tensors;
-    let w_in = check_matrix(TensorId::WIn, &ts.w_in, n_rec, n_in)?;
-    let w_rec = check_matrix(TensorId::WRec, &ts.w_rec, n_rec, n_rec)?;
+    let k = cell.gates();
+    let w_in = check_matrix(TensorId::WIn, &ts.w_in, k * n_rec, n_in)?;
+    let w_rec = check_matrix(TensorId::WRec, &ts.w_rec, k * n_rec, n_rec)?;
     let w_out = check_matrix(TensorId::WOut, &ts.w_out, n_out, n_rec)?;
-    check_vector(TensorId::BRec, &ts.b_rec, n_rec, DType::I32)?;
+    let b_rows = cell.bias_rows() * n_rec;
+    check_vector(TensorId::BRec, &ts.b_rec, b_rows, DType::I32)?;
     check_vector(TensorId::BOut, &ts.b_out, n_out, DType::I32)?;
-    check_vector(TensorId::InitState, &ts.init_state, n_rec, DType::I16)?;
+    let s_rows = cell.init_rows() * n_rec;
+    check_vector(TensorId::InitState, &ts.init_state, s_rows, DType::I16)?;
     Ok(Kinds {
         cell,
         transfer,
@@ -139,6 +139,43 @@ pub fn validate(body: &Body<'_>) -> Result<Kinds, Error> {
         w_rec,
         w_out,
     })
+}
+
+/// The gated cells' rules on fields the leaky cell uses freely: the transfer byte (GRU
+/// tanh; LSTM tanh, or sigmoid for PsychRNN's variant), no leak (`alpha_q15` = 32768), no
+/// noise, and the GRU state in Q15.
+fn check_cell(
+    cell: CellKind,
+    transfer: crate::Transfer,
+    byte: u8,
+    q: &QuantParams,
+) -> Result<(), Error> {
+    use crate::Transfer::{Sigmoid, Tanh};
+    let transfer_ok = match cell {
+        CellKind::Leaky => true,
+        CellKind::Gru => transfer == Tanh,
+        CellKind::Lstm => matches!(transfer, Tanh | Sigmoid),
+    };
+    if !transfer_ok {
+        return Err(Error::CellTransfer { cell, found: byte });
+    }
+    let mut rules: [(&'static str, u32, u32); 3] = [("", 0, 0); 3];
+    if cell != CellKind::Leaky {
+        rules[0] = ("quant.alpha_q15", q.alpha_q15 as u32, 32768);
+        rules[1] = ("quant.noise_mul", q.noise_mul, 0);
+    }
+    if cell == CellKind::Gru {
+        rules[2] = ("quant.state_frac", q.state_frac as u32, 15);
+    }
+    match rules.into_iter().find(|&(_, found, want)| found != want) {
+        Some((field, found, expected)) => Err(Error::CellField {
+            cell,
+            field,
+            found,
+            expected,
+        }),
+        None => Ok(()),
+    }
 }
 
 fn check_shape(

@@ -112,10 +112,25 @@ pub enum Error {
         /// The byte found.
         found: u8,
     },
-    /// The cell kind is known but this build cannot run it.
-    UnsupportedCell {
+    /// The transfer byte is not one this cell kind allows (GRU: tanh; LSTM: tanh or
+    /// sigmoid).
+    CellTransfer {
         /// The cell.
         cell: CellKind,
+        /// The transfer byte found.
+        found: u8,
+    },
+    /// A quantization field has a value the cell kind does not allow (gated cells:
+    /// `quant.alpha_q15` = 32768, `quant.noise_mul` = 0; GRU: `quant.state_frac` = 15).
+    CellField {
+        /// The cell.
+        cell: CellKind,
+        /// Field name.
+        field: &'static str,
+        /// Its value.
+        found: u32,
+        /// The value this cell requires.
+        expected: u32,
     },
     /// `topology.transfer` names no transfer function.
     UnknownTransfer {
@@ -229,13 +244,21 @@ impl core::fmt::Display for Error {
             UnknownCell { found } => {
                 write!(f, "unknown cell kind {found} (0 leaky, 1 gru, 2 lstm)")
             }
-            UnsupportedCell { cell } => {
-                write!(
-                    f,
-                    "cell kind {} is not supported by this build",
-                    cell.name()
-                )
-            }
+            CellTransfer { cell, found } => write!(
+                f,
+                "transfer byte {found} is not allowed for the {} cell (gru: 1 tanh; lstm: 1 tanh or 2 sigmoid)",
+                cell.name()
+            ),
+            CellField {
+                cell,
+                field,
+                found,
+                expected,
+            } => write!(
+                f,
+                "{field} = {found}, the {} cell requires {expected}",
+                cell.name()
+            ),
             UnknownTransfer { found } => write!(
                 f,
                 "unknown transfer function {found} (0 relu, 1 tanh, 2 sigmoid, 3 identity)"

@@ -19,8 +19,8 @@
 //! | `meta.dt` | f32 | time step in ms (information only) |
 //! | `meta.tau` | f32 | time constant in ms (information only; α below is what runs) |
 //! | `meta.summary` | str ≤ 256 B | free-form training/quantization summary |
-//! | `topology.cell` | u8 | 0 leaky rate RNN; 1 GRU, 2 LSTM (reserved, refused by this build) |
-//! | `topology.transfer` | u8 | 0 relu, 1 tanh, 2 sigmoid, 3 identity |
+//! | `topology.cell` | u8 | 0 leaky rate RNN, 1 GRU, 2 LSTM ([`CellKind`]) |
+//! | `topology.transfer` | u8 | 0 relu, 1 tanh, 2 sigmoid, 3 identity (GRU: tanh; LSTM: tanh, or sigmoid for PsychRNN's `h = o·σ(c)`) |
 //! | `topology.n_in`, `n_rec`, `n_out` | u16 | 1 ..= [`MAX_IN`], [`MAX_REC`], [`MAX_OUT`] |
 //! | `quant.state_frac` (`fx`) | u8 ≤ 15 | fractional bits of the `i16` state |
 //! | `quant.input_frac` (`fu`) | u8 ≤ 15 | fractional bits of the `i16` inputs |
@@ -28,12 +28,19 @@
 //! | `quant.alpha_q15` | u16, 1 ..= 32768 | α = dt/τ in Q15 |
 //! | `quant.noise_mul` | u32 | recurrent noise: per step `x += (g·noise_mul + 2^15) >> 16` at `fx + G` bits, `g` from [`crate::rng`]; 0 = no noise |
 //! | `quant.seed` | u32 | noise PRNG seed, applied on every reset |
-//! | `tensors.w_in` | [`Tensor`] | `i8`/`i16`, n_rec × n_in, one frac per row |
-//! | `tensors.w_rec` | [`Tensor`] | `i8`/`i16`, n_rec × n_rec, one frac per row |
+//! | `tensors.w_in` | [`Tensor`] | `i8`/`i16`, K·n_rec × n_in, one frac per row |
+//! | `tensors.w_rec` | [`Tensor`] | `i8`/`i16`, K·n_rec × n_rec, one frac per row |
 //! | `tensors.w_out` | [`Tensor`] | `i8`/`i16`, n_out × n_rec, one frac per row |
-//! | `tensors.b_rec` | [`Tensor`] | `i32`, n_rec × 1, at `fx + G` fractional bits, no frac list |
+//! | `tensors.b_rec` | [`Tensor`] | `i32`, B·n_rec × 1, at `fx + G` fractional bits (gated: `GATE_FRAC + G`), no frac list |
 //! | `tensors.b_out` | [`Tensor`] | `i32`, n_out × 1, at `fy + G` fractional bits, no frac list |
-//! | `tensors.init_state` | [`Tensor`] | `i16`, n_rec × 1, at `fx` fractional bits, no frac list |
+//! | `tensors.init_state` | [`Tensor`] | `i16`, S·n_rec × 1, at `fx` fractional bits (LSTM: `h₀` in Q15 then `c₀` at `fx`), no frac list |
+//!
+//! K (gate row blocks), B (bias row blocks) and S (state row blocks) depend on the cell
+//! ([`CellKind::gates`], [`CellKind::bias_rows`], [`CellKind::init_rows`]): leaky 1, 1, 1;
+//! GRU 3 (`r, z, n`), 4 (`b_r, b_z, b_in, b_hn`), 1; LSTM 4 (`i, f, g, o`), 4, 2. Gated
+//! cells also require `alpha_q15` = 32768 and `noise_mul` = 0 (no leak, no noise) and the
+//! GRU `state_frac` = 15 (its state is `h` in Q15); their arithmetic is in
+//! [`crate::cell::gru`] and [`crate::cell::lstm`].
 //!
 //! A [`Tensor`] is `dtype: u8` (1 `i8`, 2 `i16`, 3 `i32`), `rows: u16`, `cols: u16`,
 //! `frac: bytes` (per-row fractional bits of a weight matrix, each ≤ [`MAX_WEIGHT_FRAC`]),
@@ -103,9 +110,9 @@ pub const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 pub enum CellKind {
     /// Leaky rate RNN (PsychRNN `Basic`).
     Leaky = 0,
-    /// Gated recurrent unit (reserved).
+    /// Gated recurrent unit, PyTorch equations ([`crate::cell::gru`]).
     Gru = 1,
-    /// Long short-term memory (reserved).
+    /// Long short-term memory ([`crate::cell::lstm`]).
     Lstm = 2,
 }
 
@@ -126,6 +133,32 @@ impl CellKind {
             CellKind::Leaky => "leaky",
             CellKind::Gru => "gru",
             CellKind::Lstm => "lstm",
+        }
+    }
+
+    /// Gate row blocks of `w_in` and `w_rec` (each `n_rec` rows): 1, 3 (`r, z, n`),
+    /// 4 (`i, f, g, o`).
+    pub const fn gates(self) -> usize {
+        match self {
+            CellKind::Leaky => 1,
+            CellKind::Gru => 3,
+            CellKind::Lstm => 4,
+        }
+    }
+
+    /// Row blocks of `b_rec`: the gates' biases, plus the GRU's `b_hn`.
+    pub const fn bias_rows(self) -> usize {
+        match self {
+            CellKind::Leaky => 1,
+            CellKind::Gru | CellKind::Lstm => 4,
+        }
+    }
+
+    /// Row blocks of `init_state`: 2 for the LSTM (`h₀` then `c₀`), else 1.
+    pub const fn init_rows(self) -> usize {
+        match self {
+            CellKind::Lstm => 2,
+            _ => 1,
         }
     }
 }
@@ -178,7 +211,7 @@ impl DType {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Kinds {
-    /// `topology.cell` (format v1: always [`CellKind::Leaky`]).
+    /// `topology.cell`.
     pub cell: CellKind,
     /// `topology.transfer`.
     pub transfer: crate::Transfer,
@@ -252,25 +285,25 @@ pub struct QuantParams {
     pub seed: u32,
 }
 
-/// The six parameter tensors of a leaky RNN.
+/// The six parameter tensors (shapes per cell kind: see the [module](self) table).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
 pub struct Tensors<'a> {
-    /// Input weights, n_rec × n_in.
+    /// Input weights, K·n_rec × n_in.
     #[serde(borrow)]
     pub w_in: Tensor<'a>,
-    /// Recurrent weights, n_rec × n_rec.
+    /// Recurrent weights, K·n_rec × n_rec.
     #[serde(borrow)]
     pub w_rec: Tensor<'a>,
     /// Output weights, n_out × n_rec.
     #[serde(borrow)]
     pub w_out: Tensor<'a>,
-    /// Recurrent bias, n_rec, `i32` at `fx + G`.
+    /// Recurrent bias, B·n_rec, `i32` at `fx + G` (gated cells: `GATE_FRAC + G`).
     #[serde(borrow)]
     pub b_rec: Tensor<'a>,
     /// Output bias, n_out, `i32` at `fy + G`.
     #[serde(borrow)]
     pub b_out: Tensor<'a>,
-    /// Initial state, n_rec, `i16` at `fx`.
+    /// Initial state, S·n_rec, `i16` at `fx` (LSTM: `h₀` in Q15, then `c₀` at `fx`).
     #[serde(borrow)]
     pub init_state: Tensor<'a>,
 }

@@ -29,54 +29,74 @@ impl Lcg {
 impl Spec {
     /// A valid random leaky net; `wbytes` = 1 (i8) or 2 (i16) weight bytes.
     pub fn random(n_in: usize, n_rec: usize, n_out: usize, wbytes: usize, seed: u64) -> Spec {
+        Spec::random_cell(0, n_in, n_rec, n_out, wbytes, seed)
+    }
+
+    /// A valid random net of cell kind `cell` (0 leaky, 1 GRU, 2 LSTM): gate-stacked
+    /// `w_in`/`w_rec`, 4·n_rec biases and (LSTM) 2·n_rec initial-state words for the gated
+    /// ones, with their required transfer, α, noise and state format.
+    pub fn random_cell(
+        cell: u8,
+        n_in: usize,
+        n_rec: usize,
+        n_out: usize,
+        wbytes: usize,
+        seed: u64,
+    ) -> Spec {
+        let (k, b, s) = match cell {
+            0 => (1, 1, 1),
+            1 => (3, 4, 1),
+            _ => (4, 4, 2),
+        };
         let mut rng = Lcg(seed);
         let mut bytes = |n: usize| (0..n).map(|_| rng.next() as u8).collect::<Vec<u8>>();
         let wdt = if wbytes == 1 { 1 } else { 2 };
         let shapes = [
-            (n_rec as u16, n_in as u16),
-            (n_rec as u16, n_rec as u16),
+            ((k * n_rec) as u16, n_in as u16),
+            ((k * n_rec) as u16, n_rec as u16),
             (n_out as u16, n_rec as u16),
-            (n_rec as u16, 1),
+            ((b * n_rec) as u16, 1),
             (n_out as u16, 1),
-            (n_rec as u16, 1),
+            ((s * n_rec) as u16, 1),
         ];
         let w_scale = if wbytes == 1 { 9 } else { 17 };
         let fracs = [
-            vec![w_scale; n_rec],
-            vec![w_scale + 3; n_rec],
+            vec![w_scale; k * n_rec],
+            vec![w_scale + 3; k * n_rec],
             vec![w_scale; n_out],
             vec![],
             vec![],
             vec![],
         ];
         let data = [
-            bytes(n_rec * n_in * wbytes),
-            bytes(n_rec * n_rec * wbytes),
+            bytes(k * n_rec * n_in * wbytes),
+            bytes(k * n_rec * n_rec * wbytes),
             bytes(n_out * n_rec * wbytes),
-            (0..n_rec)
+            (0..b * n_rec)
                 .flat_map(|i| ((i as i32 - 3) * 1000).to_le_bytes())
                 .collect(),
             (0..n_out)
                 .flat_map(|i| (i as i32 * 500).to_le_bytes())
                 .collect(),
-            (0..n_rec)
+            (0..s * n_rec)
                 .flat_map(|i| ((i as i16) * 7).to_le_bytes())
                 .collect(),
         ];
+        let gated = cell != 0;
         Spec {
             name: "test".into(),
             topology: Topology {
-                cell: 0,
-                transfer: 0,
+                cell,
+                transfer: if gated { 1 } else { 0 },
                 n_in: n_in as u16,
                 n_rec: n_rec as u16,
                 n_out: n_out as u16,
             },
             quant: QuantParams {
-                state_frac: 12,
+                state_frac: if cell == 1 { 15 } else { 12 },
                 input_frac: 12,
                 output_frac: 12,
-                alpha_q15: 3277,
+                alpha_q15: if gated { 32768 } else { 3277 },
                 noise_mul: 0,
                 seed: 5,
             },

@@ -14,9 +14,38 @@
 //! `core/tests/golden.rs` (generates and checks `tests/fixtures/golden/`).
 #![allow(dead_code)]
 
+pub mod gated;
 pub mod golden_file;
 
 use neuroloop_core::blob::{encode_to_vec, Body, Meta, QuantParams, Tensor, Tensors, Topology};
+
+/// SplitMix64: fills a net's tensors from one proptest-chosen seed (a proptest strategy
+/// per weight would make 100 k cases slow and shrink no better).
+pub struct Mix(pub u64);
+impl Mix {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() % (hi - lo + 1) as u64) as i64
+    }
+    pub fn chance(&mut self, one_in: u64) -> bool {
+        self.next() % one_in == 0
+    }
+    /// Uniform in `lo..=hi`, or `lo` / `hi` themselves one time in four.
+    pub fn edgy(&mut self, lo: i64, hi: i64) -> i64 {
+        match self.next() % 8 {
+            0 => lo,
+            1 => hi,
+            _ => self.range(lo, hi),
+        }
+    }
+}
 
 /// Guard bits `G` of the doc.
 pub const G: i32 = 8;
@@ -71,7 +100,7 @@ pub struct Matrix {
 }
 
 impl Matrix {
-    fn data(&self) -> Vec<u8> {
+    pub(crate) fn data(&self) -> Vec<u8> {
         self.w
             .iter()
             .flat_map(|&v| {
@@ -214,7 +243,7 @@ impl Net {
     }
 }
 
-fn tensor<'a>(m: &'a Matrix, data: &'a [u8]) -> Tensor<'a> {
+pub(crate) fn tensor<'a>(m: &'a Matrix, data: &'a [u8]) -> Tensor<'a> {
     Tensor {
         dtype: m.bytes as u8,
         rows: m.rows as u16,
@@ -225,7 +254,7 @@ fn tensor<'a>(m: &'a Matrix, data: &'a [u8]) -> Tensor<'a> {
 }
 
 /// A column vector: dtype 3 (`i32`, 4 bytes) or 2 (`i16`, 2 bytes).
-fn vector(dtype: u8, data: &[u8]) -> Tensor<'_> {
+pub(crate) fn vector(dtype: u8, data: &[u8]) -> Tensor<'_> {
     let size = if dtype == 3 { 4 } else { 2 };
     Tensor {
         dtype,

@@ -97,10 +97,15 @@ pub fn run(cmd: &EvalCmd) -> anyhow::Result<()> {
         }
     }
     if let Some(want) = cmd.cell {
-        let (p, have) = match &float {
-            Some((p, m)) => (p, m.cell),
-            // Blobs hold the leaky cell only.
-            None => (&cmd.model, crate::model::Cell::Leaky),
+        let (p, have) = match (&float, &blob) {
+            (Some((p, m)), _) => (p, m.cell),
+            (None, Some((p, b))) => (
+                p,
+                neuroloop_core::Model::from_bytes(b)
+                    .map(|m| crate::compare::blob_cell(&m))
+                    .unwrap_or_default(),
+            ),
+            (None, None) => unreachable!("--model is one of the two"),
         };
         if have != want {
             anyhow::bail!("{}: is a {have} model, --cell asks for {want}", p.display());

@@ -109,9 +109,6 @@ fn check_cost(e: crate::cost::Estimate, what: &str, hint: &str) -> anyhow::Resul
 /// Quantize and report.
 pub fn run(cmd: &QuantizeCmd) -> anyhow::Result<()> {
     let model = crate::model::load(&cmd.model)?;
-    model
-        .require_leaky("quantize")
-        .with_context(|| cmd.model.display().to_string())?;
     let weights = cmd.weights;
     let task_name = cmd.calibrate_task.clone().or_else(|| {
         (TASK_NAMES.contains(&model.task.as_str()) || model.task_file.is_some())

@@ -399,6 +399,26 @@ impl FloatModel {
 
     /// Effective (constrained) parameters in f64, ready to run.
     pub fn effective(&self) -> Effective {
+        let f64s = |v: &[f32]| -> Vec<f64> { v.iter().map(|&x| x as f64).collect() };
+        if !self.cell.is_leaky() {
+            // Gated cells have no constraints (`validate` refuses them): weights as stored.
+            return Effective {
+                n_in: self.n_in,
+                n_rec: self.n_rec,
+                n_out: self.n_out,
+                alpha: self.alpha(),
+                rec_noise: self.rec_noise as f64,
+                transfer: self.transfer,
+                cell: self.cell,
+                b_hn: f64s(&self.b_hn),
+                w_in: f64s(&self.w_in),
+                w_rec: f64s(&self.w_rec),
+                w_out: f64s(&self.w_out),
+                b_rec: f64s(&self.b_rec),
+                b_out: f64s(&self.b_out),
+                init_state: f64s(&self.init_state),
+            };
+        }
         let dale = self.constraints.dale_ratio.is_some();
         let signs = self.dale_signs();
         let mask = |m: &Option<Vec<f32>>, len: usize| -> Vec<f64> {
@@ -456,6 +476,8 @@ impl FloatModel {
             alpha: self.alpha(),
             rec_noise: self.rec_noise as f64,
             transfer: self.transfer,
+            cell: self.cell,
+            b_hn: self.b_hn.iter().map(|&x| x as f64).collect(),
             w_in,
             w_rec,
             w_out,

@@ -35,8 +35,9 @@ const SLOT_BYTES: usize = 160 * 1024;
 /// Each of the two persistent ("flash", RAM-backed) slots: the same largest upload, plus
 /// the header page.
 const FLASH_SLOT_BYTES: usize = 160 * 1024 + 4096;
-/// State words: N_rec ≤ 1024 with up to 256 outputs.
-const STATE_WORDS: usize = 2 * 1024 + 256;
+/// State words: N_rec ≤ 1024 with up to 256 outputs, and the LSTM's N_rec words of
+/// scratch (`Model::state_len`).
+const STATE_WORDS: usize = 3 * 1024 + 256;
 /// Transmit ring, bytes (one less usable: `heapless::spsc`): ~35 telemetry frames of an
 /// N_rec 64 net with 16 + 16 units streamed.
 const TX_BYTES: usize = 4096;

@@ -1,0 +1,78 @@
+//! The GRU (PyTorch `nn.GRU` equations and gate order `r, z, n`), one time step, in fixed
+//! point.
+//!
+//! Float equations (σ the logistic function, ⊙ elementwise):
+//!
+//! ```text
+//! r = σ(W_ir·u + W_hr·h + b_r)          z = σ(W_iz·u + W_hz·h + b_z)
+//! n = tanh(W_in·u + b_in + r ⊙ (W_hn·h + b_hn))
+//! h' = (1 − z) ⊙ n + z ⊙ h = n + z ⊙ (h − n)
+//! y = W_out·h' + b_out
+//! ```
+//!
+//! Blob layout: `w_in`/`w_rec` rows `0..n` are gate `r`, `n..2n` gate `z`, `2n..3n` gate
+//! `n`; `b_rec` holds `b_r` (= PyTorch `b_ir + b_hr`), `b_z`, `b_in`, `b_hn` (4n values at
+//! `GATE_FRAC + G` fractional bits); `init_state` is `h₀`.
+//!
+//! **State format:** `h` is an `i16` in Q15 (`state_frac` = 15, which the decoder
+//! enforces): `h` is a convex combination of `tanh` values and the previous `h`, so it
+//! never leaves (−1, 1) and Q15 is the finest format that holds it. The state buffer's
+//! "state" and "rates" both hold `h` (so telemetry of either is the hidden state).
+//!
+//! Fixed point (`rec_k`, `inp_k`, `pre_k` the gate sums of [`super::gate`], at
+//! `T = GATE_FRAC + G` and [`GATE_FRAC`]; all gate outputs Q15 from the tables of
+//! [`crate::activation`]):
+//!
+//! 1. `r = sigmoid_s16(pre_r, GATE_FRAC)`, `z = sigmoid_s16(pre_z, GATE_FRAC)`;
+//! 2. `hn = sat32(rec_n + b_hn)` (at `T`), `n = tanh_s16(sat16(rs(inp_n + b_in + rs(r·hn,
+//!    15), G)), GATE_FRAC)` (adds saturating in `i64`; `|r·hn| < 2^46` is exact);
+//! 3. `h' = sat16(n + rs(z·(h − n), 15))` (exact in `i32`: `|z·(h − n)| < 2^31 − 2^14`);
+//! 4. outputs as the leaky cell's ([`crate::cell::leaky::outputs`], rates format Q15).
+//!
+//! Every unit reads the old `h` (the "rates" half of the buffer) and writes its new value
+//! into the "state" half; the rates are copied from it after the last unit.
+
+use super::gate::{to_gate, Sums, CHUNK, GATE_FRAC};
+use crate::activation::{sigmoid_s16, tanh_s16};
+use crate::fixed::{sat_i16, sat_i32, shift_round};
+use crate::Model;
+
+/// One step: the new hidden state into `x` from the old one in `r` and inputs `u`, then
+/// `r = x` and the outputs `y`.
+///
+/// Slices must have the model's lengths (`n_in`, `n_rec`, `n_rec`, `n_out`): debug builds
+/// assert it; release builds process other lengths as far as they go (never a panic).
+pub fn step(model: &Model<'_>, u: &[i16], x: &mut [i16], r: &mut [i16], y: &mut [i16]) {
+    debug_assert_eq!(u.len(), model.n_in(), "gru::step: u has n_in values");
+    debug_assert_eq!(x.len(), model.n_rec(), "gru::step: x has n_rec values");
+    debug_assert_eq!(r.len(), model.n_rec(), "gru::step: r has n_rec values");
+    let n = model.n_rec();
+    let mut s = Sums::new();
+    let mut first = 0;
+    for xs in x.chunks_mut(CHUNK) {
+        let len = xs.len();
+        s.fill(model, 3, first, len, u, r);
+        for (j, xi) in xs.iter_mut().enumerate() {
+            let i = first + j;
+            let rg = sigmoid_s16(s.pre(model, 0, first, j), GATE_FRAC) as i64;
+            let zg = sigmoid_s16(s.pre(model, 1, first, j), GATE_FRAC) as i32;
+            let hn = sat_i32(s.rec[2][j].saturating_add(model.b_rec(3 * n + i) as i64)) as i64;
+            let acc = s.inp[2][j]
+                .saturating_add(model.b_rec(2 * n + i) as i64)
+                .saturating_add(shift_round(rg * hn, 15));
+            let ng = tanh_s16(to_gate(acc), GATE_FRAC) as i32;
+            let h = r.get(i).copied().unwrap_or(0) as i32;
+            *xi = sat_i16((ng + ((zg * (h - ng) + (1 << 14)) >> 15)) as i64);
+        }
+        first += len;
+    }
+    rates(x, r);
+    super::leaky::outputs(model, r, y);
+}
+
+/// `r = x`: the GRU's rates are its state `h`.
+pub fn rates(x: &[i16], r: &mut [i16]) {
+    for (ri, &xi) in r.iter_mut().zip(x) {
+        *ri = xi;
+    }
+}
