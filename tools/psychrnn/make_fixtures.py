@@ -7,7 +7,8 @@ committed files this script writes.
 
     python tools/psychrnn/make_fixtures.py train               # PsychRNN-trained models
     python tools/psychrnn/make_fixtures.py export --neuroloop target/debug/neuroloop
-    python tools/psychrnn/make_fixtures.py all --neuroloop ...  # both
+    python tools/psychrnn/make_fixtures.py lstm --neuroloop target/debug/neuroloop
+    python tools/psychrnn/make_fixtures.py all --neuroloop ...  # all three
 
 `train` writes
   basic_weights.npz    PsychRNN `model.save` of a Basic RNN trained on PerceptualDiscrimination
@@ -27,6 +28,15 @@ committed files this script writes.
 It also loads each exported file back with PsychRNN's own `Basic(load_weights_path=...)`
 (np.load with allow_pickle, so dale_ratio's pickle is read by numpy) and checks that
 `model.test` matches BasicSimulator.
+`lstm` writes (PsychRNN's LSTM model, then the neuroloop CLI)
+  lstm_weights.npz         PsychRNN `model.save` of an LSTM (N_rec 24, N_batch 8) trained on
+                           PerceptualDiscrimination; init_hidden/init_cell are [8, 24]
+  lstm_reference.npz       a test batch of 8 trials: x, mask, `model.test` outputs and states
+                           (trial b starts from row b of init_hidden/init_cell), and
+                           LSTMSimulator(weights_path=lstm_weights.npz) outputs and states
+                           (every trial starts from row 0)
+  lstm_exported.npz        `neuroloop export psychrnn` of `neuroloop import psychrnn lstm_weights.npz`
+  lstm_exported_sim.npz    LSTMSimulator outputs of lstm_exported.npz on the reference x
 """
 
 import argparse
@@ -221,9 +231,70 @@ def export(neuroloop):
     check_loads_in_psychrnn_basic(exported, x, out, "native_dale")
 
 
+LSTM_N_REC, LSTM_BATCH = 24, 8
+
+
+def lstm(neuroloop):
+    import tensorflow as tf
+    from psychrnn.backend.models.lstm import LSTM
+    from psychrnn.backend.simulation import LSTMSimulator
+    from psychrnn.tasks.perceptual_discrimination import PerceptualDiscrimination
+
+    np.random.seed(SEED + 4)
+    tf.compat.v1.reset_default_graph()
+    tf.compat.v1.set_random_seed(SEED + 4)
+    task = PerceptualDiscrimination(dt=DT, tau=TAU, T=T, N_batch=LSTM_BATCH)
+    params = task.get_task_params()
+    params.update(name="lstm", N_rec=LSTM_N_REC, rec_noise=0.0)
+    model = LSTM(params)
+    model.train(task, {"training_iters": 4000, "learning_rate": 0.01, "verbosity": False})
+    weights = os.path.join(OUT, "lstm_weights.npz")
+    model.save(weights)
+    x, y, mask, _ = task.get_trial_batch()
+    outputs, states = model.test(x)
+    acc = task.accuracy_function(y, outputs, mask)
+    model.destruct()
+    w = np.load(weights, allow_pickle=True)
+    print("lstm: keys", sorted(w.files))
+    print("lstm: init_hidden", w["init_hidden"].shape, "rows differ by up to",
+          float(np.max(np.abs(w["init_hidden"] - w["init_hidden"][:1]))))
+    sim = LSTMSimulator(weights_path=weights, params={"dt": DT, "tau": TAU, "rec_noise": 0.0})
+    sim_out, sim_states = sim.run_trials(x)
+    print(f"lstm: accuracy on the reference batch {acc:.3f} (model.test), "
+          f"{task.accuracy_function(y, sim_out, mask):.3f} (LSTMSimulator, row 0 for every trial)")
+    print("lstm: model.test vs LSTMSimulator, trial 0 max abs",
+          float(np.max(np.abs(outputs[0] - sim_out[0]))),
+          "; all trials max abs", float(np.max(np.abs(outputs - sim_out))))
+    np.savez_compressed(
+        os.path.join(OUT, "lstm_reference.npz"),
+        x=f32(x),
+        mask=f32(mask),
+        outputs=f32(outputs),
+        states=f32(states),
+        sim_outputs=f32(sim_out),
+        sim_states=f32(sim_states),
+    )
+
+    def nl(*args):
+        cmd = [neuroloop, *args]
+        print("$", " ".join(cmd))
+        subprocess.run(cmd, check=True)
+
+    tmp_model = os.path.join(OUT, ".lstm_imported.json")
+    nl("import", "psychrnn", weights, "--dt", str(DT), "--tau", str(TAU), "-o", tmp_model, "--force")
+    exported = os.path.join(OUT, "lstm_exported.npz")
+    nl("export", "psychrnn", tmp_model, "-o", exported, "--force")
+    os.remove(tmp_model)
+    sim = LSTMSimulator(weights_path=exported, params={"dt": DT, "tau": TAU, "rec_noise": 0.0})
+    out, _ = sim.run_trials(x)
+    print("lstm: LSTMSimulator(exported) vs LSTMSimulator(PsychRNN save) max abs",
+          float(np.max(np.abs(out - sim_out))))
+    np.savez(os.path.join(OUT, "lstm_exported_sim.npz"), outputs=f32(out))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("phase", choices=["train", "export", "all"])
+    p.add_argument("phase", choices=["train", "export", "lstm", "all"])
     p.add_argument("--neuroloop", help="path of a built neuroloop binary (export phase)")
     a = p.parse_args()
     if a.phase in ("train", "all"):
@@ -232,6 +303,10 @@ def main():
         if not a.neuroloop:
             sys.exit("the export phase needs --neuroloop PATH (cargo build -p neuroloop)")
         export(a.neuroloop)
+    if a.phase in ("lstm", "all"):
+        if not a.neuroloop:
+            sys.exit("the lstm phase needs --neuroloop PATH (cargo build -p neuroloop)")
+        lstm(a.neuroloop)
     for name in sorted(os.listdir(OUT)):
         print(f"{os.path.getsize(os.path.join(OUT, name)):>8}  {name}")
 

@@ -103,6 +103,7 @@ impl RunCmd {
                 rec_noise: self.rec_noise.unwrap_or(0.0),
                 name: None,
                 task: None,
+                init_row: 0,
             }),
             _ => None,
         };

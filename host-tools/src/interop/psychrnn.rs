@@ -17,6 +17,11 @@
 //! `dt`, `tau`, the transfer function and `rec_noise` are not in the file: the caller gives
 //! them ([`ImportOptions`]).
 //!
+//! A save of PsychRNN's `LSTM` model is recognised by its gate keys (`W_f`, …, `init_cell`)
+//! whatever the file is called, and read by [`super::psychrnn_lstm`] into an
+//! `lstm-psychrnn` model; its Basic matrices (`W_in`, `W_rec`, `b_rec`, `init_state`),
+//! which PsychRNN's LSTM never uses, are ignored.
+//!
 //! # Import: exact by construction
 //!
 //! The saved matrices already are the effective ones, so the imported model stores them
@@ -39,29 +44,19 @@
 //! PsychRNN file bit for bit and `export → import → export` is a fixed point. PsychRNN's
 //! `BasicSimulator(weights_path=...)` and `Basic(load_weights_path=...)` both load the result.
 
+use super::arrays::{check_options, conversion_notes, model_name, validated, Source};
 use super::npy::{Array, Data};
-use super::npz::{self, NpzError};
-use super::pickle::{self, PickleError, Scalar};
-use crate::model::{Constraints, FloatModel, ModelError, Transfer};
-use std::path::{Path, PathBuf};
+use super::npz;
+use super::pickle;
+use super::psychrnn_lstm;
+use crate::model::{Cell, Constraints, FloatModel};
+use std::path::Path;
+
+pub use super::arrays::{ImportOptions, Imported, InteropError};
 
 /// Keys every PsychRNN Basic weight file must have.
 pub const REQUIRED: [&str; 6] = ["W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state"];
 
-/// Keys only PsychRNN 1.0.0's `LSTM` model saves: a file with any of them is refused
-/// ([`InteropError::GatedCell`]).
-pub const LSTM_KEYS: [&str; 10] = [
-    "W_f",
-    "W_i",
-    "W_c",
-    "W_o",
-    "b_f",
-    "b_i",
-    "b_c",
-    "b_o",
-    "init_hidden",
-    "init_cell",
-];
 /// Keys that are read when present.
 pub const OPTIONAL: [&str; 6] = [
     "Dale_rec",
@@ -71,289 +66,6 @@ pub const OPTIONAL: [&str; 6] = [
     "output_connectivity",
     "dale_ratio",
 ];
-
-/// What the file does not say and the caller must.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ImportOptions {
-    /// Time step, ms.
-    pub dt: f32,
-    /// Time constant, ms.
-    pub tau: f32,
-    /// Transfer function (PsychRNN default relu).
-    pub transfer: Transfer,
-    /// Recurrent noise σ (PsychRNN `rec_noise`).
-    pub rec_noise: f32,
-    /// Model name; the file stem when `None`.
-    pub name: Option<String>,
-    /// Task the weights were trained on, recorded in the model (PsychRNN files do not
-    /// store it); `None` records none.
-    pub task: Option<String>,
-}
-
-impl ImportOptions {
-    /// PsychRNN's defaults besides `dt` and `tau`: relu, no noise.
-    pub fn new(dt: f32, tau: f32) -> Self {
-        ImportOptions {
-            dt,
-            tau,
-            transfer: Transfer::Relu,
-            rec_noise: 0.0,
-            name: None,
-            task: None,
-        }
-    }
-}
-
-/// An imported model and what the import decided.
-#[derive(Clone, Debug)]
-pub struct Imported {
-    /// The model (raw weights = the file's effective weights).
-    pub model: FloatModel,
-    /// Human-readable notes: constraints kept or dropped, keys ignored, conversions.
-    pub notes: Vec<String>,
-}
-
-/// Errors reading or writing PsychRNN weight files; each names the file and the key.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum InteropError {
-    /// The file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The archive or one of its members is unreadable.
-    #[error("{path}: {source}")]
-    Npz {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong (names the key for a bad member).
-        source: NpzError,
-    },
-    /// A required key is absent.
-    #[error("{path}: key `{key}` is missing (PsychRNN 1.0.0 weights have {})", REQUIRED.join(", "))]
-    Missing {
-        /// The file.
-        path: PathBuf,
-        /// The key.
-        key: String,
-    },
-    /// An array has the wrong shape.
-    #[error("{path}: key `{key}` has shape {found:?} but must be {expected}")]
-    Shape {
-        /// The file.
-        path: PathBuf,
-        /// The key.
-        key: String,
-        /// Its shape.
-        found: Vec<usize>,
-        /// What it must be.
-        expected: String,
-    },
-    /// An array has the wrong element type.
-    #[error("{path}: key `{key}` has dtype {found} but must be {expected}")]
-    DType {
-        /// The file.
-        path: PathBuf,
-        /// The key.
-        key: String,
-        /// Its dtype.
-        found: &'static str,
-        /// What it must be.
-        expected: &'static str,
-    },
-    /// `dale_ratio` holds a pickle other than `None` or a float.
-    #[error("{path}: key `{key}`: {source}")]
-    Pickle {
-        /// The file.
-        path: PathBuf,
-        /// The key.
-        key: String,
-        /// Why it was refused.
-        source: PickleError,
-    },
-    /// A value is out of range (NaN, a dale_ratio outside [0, 1], ...).
-    #[error("{path}: key `{key}` {reason}")]
-    Value {
-        /// The file.
-        path: PathBuf,
-        /// The key.
-        key: String,
-        /// What is wrong, with the value.
-        reason: String,
-    },
-    /// The file is a PsychRNN save of a gated cell (LSTM), which neuroloop cannot run yet.
-    /// PsychRNN saves the unused Basic matrices (`W_in`, `W_rec`, `b_rec`) beside the gate
-    /// weights, so importing them as a leaky network would silently give wrong outputs.
-    #[error(
-        "{path}: this is a PsychRNN LSTM save (it has the gate keys {}); neuroloop runs \
-         leaky rate RNNs only, and its `W_in`/`W_rec`/`b_rec` are PsychRNN's unused Basic \
-         matrices, so importing it would give wrong outputs",
-        keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-    )]
-    GatedCell {
-        /// The file.
-        path: PathBuf,
-        /// The gate keys found.
-        keys: Vec<String>,
-    },
-    /// An option given by the caller is invalid.
-    #[error("{flag} {reason}")]
-    Option {
-        /// The flag (`--dt`, ...).
-        flag: &'static str,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The model to export is invalid, or writing a model failed.
-    #[error(transparent)]
-    Model(#[from] ModelError),
-}
-
-/// Arrays of one file, with its name for errors.
-struct Source<'a> {
-    path: &'a Path,
-    arrays: npz::Arrays,
-}
-
-impl Source<'_> {
-    fn get(&self, key: &str) -> Result<&Array, InteropError> {
-        self.arrays.get(key).ok_or_else(|| InteropError::Missing {
-            path: self.path.into(),
-            key: key.into(),
-        })
-    }
-
-    /// A float array of one of the `shapes` (the first is the canonical one, for messages),
-    /// as f32. `ints` also accepts integer arrays (masks, Dale matrices).
-    fn floats(
-        &self,
-        key: &str,
-        a: &Array,
-        shapes: &[Vec<usize>],
-        expected: String,
-        ints: bool,
-    ) -> Result<(Vec<f32>, bool), InteropError> {
-        if !shapes.contains(&a.shape) {
-            return Err(InteropError::Shape {
-                path: self.path.into(),
-                key: key.into(),
-                found: a.shape.clone(),
-                expected,
-            });
-        }
-        let (v, rounded): (Vec<f32>, bool) = match &a.data {
-            Data::F32(v) => (v.clone(), false),
-            Data::F64(v) => {
-                let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-                let rounded = f
-                    .iter()
-                    .zip(v)
-                    .any(|(&a, &b)| a as f64 != b && b.is_finite());
-                (f, rounded)
-            }
-            Data::I32(v) if ints => (v.iter().map(|&x| x as f32).collect(), false),
-            Data::I64(v) if ints => (v.iter().map(|&x| x as f32).collect(), false),
-            d => {
-                return Err(InteropError::DType {
-                    path: self.path.into(),
-                    key: key.into(),
-                    found: d.type_name(),
-                    expected: if ints {
-                        "float32, float64 or an integer type"
-                    } else {
-                        "float32 or float64"
-                    },
-                })
-            }
-        };
-        if let Some(k) = v.iter().position(|x| !x.is_finite()) {
-            return Err(InteropError::Value {
-                path: self.path.into(),
-                key: key.into(),
-                reason: format!("element {k} is {}", v[k]),
-            });
-        }
-        Ok((v, rounded))
-    }
-
-    fn dale_ratio(&self) -> Result<Option<f64>, InteropError> {
-        let key = "dale_ratio";
-        let Some(a) = self.arrays.get(key) else {
-            return Ok(None);
-        };
-        let bad_shape = || InteropError::Shape {
-            path: self.path.into(),
-            key: key.into(),
-            found: a.shape.clone(),
-            expected: "() (a scalar)".into(),
-        };
-        let r = match &a.data {
-            Data::Object(p) => {
-                if !a.shape.is_empty() {
-                    return Err(bad_shape());
-                }
-                match pickle::object_scalar(p) {
-                    Ok(Scalar::None) => None,
-                    Ok(Scalar::Float(x)) => Some(x),
-                    Err(source) => {
-                        return Err(InteropError::Pickle {
-                            path: self.path.into(),
-                            key: key.into(),
-                            source,
-                        })
-                    }
-                }
-            }
-            Data::F64(v) if a.len() == 1 && a.shape.len() <= 1 => Some(v[0]),
-            Data::F32(v) if a.len() == 1 && a.shape.len() <= 1 => Some(v[0] as f64),
-            Data::F64(_) | Data::F32(_) => return Err(bad_shape()),
-            d => {
-                return Err(InteropError::DType {
-                    path: self.path.into(),
-                    key: key.into(),
-                    found: d.type_name(),
-                    expected: "float64, or object holding None",
-                })
-            }
-        };
-        if let Some(x) = r {
-            if !(0.0..=1.0).contains(&x) {
-                return Err(InteropError::Value {
-                    path: self.path.into(),
-                    key: key.into(),
-                    reason: format!("is {x}, must be None or in [0, 1]"),
-                });
-            }
-        }
-        Ok(r)
-    }
-}
-
-fn check_options(o: &ImportOptions) -> Result<(), InteropError> {
-    if !(o.dt.is_finite() && o.dt > 0.0) {
-        return Err(InteropError::Option {
-            flag: "--dt",
-            reason: format!("is {}, must be > 0 (ms)", o.dt),
-        });
-    }
-    if !(o.tau.is_finite() && o.tau >= o.dt) {
-        return Err(InteropError::Option {
-            flag: "--tau",
-            reason: format!("is {}, must be >= dt = {} (ms)", o.tau, o.dt),
-        });
-    }
-    if !(o.rec_noise.is_finite() && o.rec_noise >= 0.0) {
-        return Err(InteropError::Option {
-            flag: "--rec-noise",
-            reason: format!("is {}, must be >= 0", o.rec_noise),
-        });
-    }
-    Ok(())
-}
 
 /// True when `effective()` reproduces the raw weights exactly (by value).
 fn constraints_are_exact(m: &FloatModel) -> Result<(), String> {
@@ -381,23 +93,17 @@ pub fn import_bytes(
     opts: &ImportOptions,
 ) -> Result<Imported, InteropError> {
     check_options(opts)?;
-    let arrays = npz::read_filtered(bytes, |k| !k.contains("/Adam")).map_err(|source| {
-        InteropError::Npz {
-            path: path.into(),
-            source,
-        }
-    })?;
-    let src = Source { path, arrays };
-    let gated: Vec<String> = LSTM_KEYS
+    let src = Source::read(
+        path,
+        bytes,
+        |k| !k.contains("/Adam"),
+        format!("PsychRNN 1.0.0 weights have {}", REQUIRED.join(", ")),
+    )?;
+    if psychrnn_lstm::KEYS
         .iter()
-        .filter(|k| src.arrays.contains_key(**k))
-        .map(|k| k.to_string())
-        .collect();
-    if !gated.is_empty() {
-        return Err(InteropError::GatedCell {
-            path: path.into(),
-            keys: gated,
-        });
+        .any(|k| src.arrays.contains_key(*k))
+    {
+        return psychrnn_lstm::import_source(src, opts);
     }
     let mut notes = Vec::new();
     for k in REQUIRED {
@@ -484,32 +190,20 @@ pub fn import_bytes(
     let m_rec = optional("rec_connectivity", vec![n, n])?;
     let m_out = optional("output_connectivity", vec![o, n])?;
     let dale_ratio = src.dale_ratio()?;
-    if !rounded.is_empty() {
-        notes.push(format!(
-            "float64 arrays rounded to float32: {}",
-            rounded.join(", ")
-        ));
-    }
     let ignored: Vec<&str> = src
         .arrays
         .keys()
         .map(|k| k.as_str())
         .filter(|k| !REQUIRED.contains(k) && !OPTIONAL.contains(k))
         .collect();
-    if !ignored.is_empty() {
-        notes.push(format!("ignored keys: {}", ignored.join(", ")));
-    }
+    conversion_notes(&rounded, &ignored, &mut notes);
     if !src.arrays.contains_key("dale_ratio") {
         notes.push(
             "no `dale_ratio` key (a pre-1.0 PsychRNN file): Dale's law is not recorded".into(),
         );
     }
 
-    let name = opts.name.clone().unwrap_or_else(|| {
-        path.file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "psychrnn".into())
-    });
+    let name = model_name(opts, path, "psychrnn");
     let mut m = FloatModel::zeros(&name, i, n, o);
     m.dt = opts.dt;
     m.tau = opts.tau;
@@ -602,14 +296,7 @@ pub fn import_bytes(
         m.summary.push_str("; ");
         m.summary.push_str(&notes.join("; "));
     }
-    m.validate().map_err(|e| match e {
-        ModelError::Field { field, reason } => InteropError::Value {
-            path: path.into(),
-            key: field,
-            reason,
-        },
-        e => InteropError::Model(e),
-    })?;
+    let m = validated(path, m)?;
     Ok(Imported { model: m, notes })
 }
 
@@ -638,10 +325,23 @@ fn diag(n: usize, d: impl Fn(usize) -> f32) -> Vec<f32> {
     m
 }
 
-/// The arrays of a PsychRNN weight file for `m`, by key.
+/// The arrays of a PsychRNN weight file for `m`, by key: a Basic save for the leaky cell,
+/// an LSTM save for `lstm-psychrnn` ([`psychrnn_lstm::export_arrays`]).
 pub fn export_arrays(m: &FloatModel) -> Result<Vec<(&'static str, Array)>, InteropError> {
     m.validate()?;
-    m.require_leaky("export psychrnn")?;
+    match m.cell {
+        Cell::Leaky => {}
+        Cell::LstmPsychrnn => return psychrnn_lstm::export_arrays(m),
+        cell => {
+            return Err(InteropError::CellFormat {
+                format: "export psychrnn",
+                cell,
+                hint: "PsychRNN 1.0.0 has the leaky cell (Basic) and its own LSTM \
+                       (lstm-psychrnn, h = o·σ(c)); export a gru or lstm model with \
+                       `neuroloop export torch`",
+            })
+        }
+    }
     let (n, i, o) = (m.n_rec, m.n_in, m.n_out);
     let e = m.effective();
     let f = |shape: Vec<usize>, v: Vec<f32>| Array {

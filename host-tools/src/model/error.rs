@@ -73,14 +73,6 @@ pub enum ModelError {
         /// What is wrong, with the value.
         reason: String,
     },
-    /// The command needs the leaky cell, and the model has a gated one.
-    #[error("{what} is not available for the {cell} cell yet: only the leaky cell has a fixed-point version and PsychRNN export (GRU/LSTM blobs and interop are still to come); train, eval, run, plot and inspect work on {cell} models")]
-    GatedCell {
-        /// The model's cell.
-        cell: super::cell::Cell,
-        /// What was asked (e.g. `quantize`).
-        what: String,
-    },
     /// A field has a bad value, in a named file.
     #[error("{path}: float model field `{field}` {reason}")]
     FileField {

@@ -168,19 +168,6 @@ impl FloatModel {
         self.dt as f64 / self.tau as f64
     }
 
-    /// `Ok` for a leaky model; for a gated one, the error that `what` (e.g. `"quantize"`)
-    /// is not available for its cell yet.
-    pub fn require_leaky(&self, what: &str) -> Result<(), ModelError> {
-        if self.cell.is_leaky() {
-            Ok(())
-        } else {
-            Err(ModelError::GatedCell {
-                cell: self.cell,
-                what: what.into(),
-            })
-        }
-    }
-
     /// Check sizes, finiteness and ranges; the error names the field and the value.
     pub fn validate(&self) -> Result<(), ModelError> {
         let bad = |field: &str, reason: String| {
