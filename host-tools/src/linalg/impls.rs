@@ -1,10 +1,12 @@
 //! `impl Real for f32` and `f64`: which kernels each precision runs. f32 (training,
 //! evaluation) runs the chosen [`Kernel`] ([`super::kernel`]); f64 (the gradient check)
-//! has one path, the portable reference ([`super::portable`]) on `dgemm`.
+//! has one path, the portable reference ([`super::portable`]) on `dgemm`. The gated
+//! cells' σ and tanh are [`super::fastmath`]'s in f32 and exact in f64.
 //!
 //! Kept apart from the trait so that the kernels, which are generic over [`Real`], and the
 //! trait do not import each other.
 
+use super::fastmath;
 use super::isa::Kernel;
 use super::kernel;
 use super::portable::{bwd_step_ref, fwd_step_ref};
@@ -12,7 +14,7 @@ use super::real::{gemm, Real};
 use super::step::{BwdStep, FwdStep};
 
 macro_rules! impl_real {
-    ($t:ty, $gemm:path $(, $extra:item)*) => {
+    ($t:ty, $gemm:path, $sig:expr, $tanh:expr $(, $extra:item)*) => {
         impl Real for $t {
             $($extra)*
             const ZERO: Self = 0.0;
@@ -36,6 +38,14 @@ macro_rules! impl_real {
             #[inline(always)]
             fn tanh(self) -> Self {
                 <$t>::tanh(self)
+            }
+            #[inline(always)]
+            fn gate_sigmoid(self) -> Self {
+                $sig(self)
+            }
+            #[inline(always)]
+            fn gate_tanh(self) -> Self {
+                $tanh(self)
             }
             #[inline(always)]
             fn sqrt(self) -> Self {
@@ -79,6 +89,8 @@ macro_rules! impl_real {
 impl_real!(
     f32,
     matrixmultiply::sgemm,
+    fastmath::sigmoid,
+    fastmath::tanh,
     #[inline]
     fn gemm_acc(kernel: Kernel, m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
         kernel::gemm_acc_with(kernel, m, n, k, a, k, b, n, c, n);
@@ -107,6 +119,8 @@ impl_real!(
 impl_real!(
     f64,
     matrixmultiply::dgemm,
+    |x: f64| 1.0 / (1.0 + (-x).exp()),
+    f64::tanh,
     #[inline]
     fn gemm_acc(_: Kernel, m: usize, n: usize, k: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
         gemm(m, n, k, 1.0, a, false, b, false, 1.0, c)

@@ -10,6 +10,7 @@
 //! |---|---|
 //! | `real.rs` | [`Real`] (f32/f64), [`gemm`] |
 //! | `impls.rs` | `impl Real for f32, f64`: which kernels each precision runs |
+//! | `fastmath.rs` | branch-free f32 `exp`, σ, tanh for the gated cells (vectorize) |
 //! | `transfer.rs` | `f(x)` and `f'(x)` of every transfer function, once |
 //! | `step.rs` | [`FwdStep`]/[`BwdStep`]: the operands of one time step |
 //! | `portable.rs` | plain-Rust product and steps (the reference) |
@@ -17,6 +18,7 @@
 //! | `kernel.rs` | the f32 kernels on a chosen [`Kernel`] |
 //! | `simd/` | vector trait, tile driver, epilogues, x86 vectors |
 
+pub mod fastmath;
 mod impls;
 pub mod isa;
 pub mod kernel;

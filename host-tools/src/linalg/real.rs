@@ -42,6 +42,11 @@ pub trait Real:
     fn exp(self) -> Self;
     /// `tanh x`.
     fn tanh(self) -> Self;
+    /// `σ(x)` of a gated cell's gates: f32 the vectorizable [`super::fastmath::sigmoid`]
+    /// (a few ulp), f64 exact (`1 / (1 + e⁻ˣ)`, for the gradient check).
+    fn gate_sigmoid(self) -> Self;
+    /// `tanh x` of a gated cell: f32 [`super::fastmath::tanh`], f64 exact.
+    fn gate_tanh(self) -> Self;
     /// `√x`.
     fn sqrt(self) -> Self;
     /// `|x|`.

@@ -27,8 +27,7 @@
 
 use super::gated::{input_projection, sum_rows, weight_grads};
 use super::net::{Eff, Net, Params, SLACK};
-use crate::linalg::{transfer, Kernel, Real};
-use neuroloop_core::Transfer;
+use crate::linalg::{Kernel, Real};
 
 /// Buffers of the GRU over a chunk of `bc` trials and `steps` steps (time-major).
 #[derive(Clone, Debug)]
@@ -49,8 +48,80 @@ pub struct GruBufs<T> {
     gint: Vec<T>,
 }
 
-fn sigmoid<T: Real>(x: T) -> T {
-    transfer::apply(Transfer::Sigmoid, x)
+/// One trial's gates of one step: `(r, z, n)` enter as the input-side pre-activations and
+/// leave as the gate values; `gh` is the recurrent product (its `n` block with `b_hn`).
+/// Slices of one length, one loop without bounds checks or library calls.
+#[inline(always)]
+fn gate_fwd<T: Real>(
+    (ar, az, an): (&mut [T], &mut [T], &mut [T]),
+    (gr, gz, gn): (&[T], &[T], &[T]),
+    h_prev: &[T],
+    h_next: &mut [T],
+    hn: &mut [T],
+) {
+    let n = h_prev.len();
+    let ar = &mut ar[..n];
+    let az = &mut az[..n];
+    let an = &mut an[..n];
+    let h_next = &mut h_next[..n];
+    let hn = &mut hn[..n];
+    let gr = &gr[..n];
+    let gz = &gz[..n];
+    let gn = &gn[..n];
+    let h_prev = &h_prev[..n];
+    for j in 0..n {
+        let r = (ar[j] + gr[j]).gate_sigmoid();
+        let z = (az[j] + gz[j]).gate_sigmoid();
+        let c = (an[j] + r * gn[j]).gate_tanh();
+        h_next[j] = (T::ONE - z) * c + z * h_prev[j];
+        ar[j] = r;
+        az[j] = z;
+        an[j] = c;
+        hn[j] = gn[j];
+    }
+}
+
+/// One trial's gate gradients of one step (module docs): from the gates `(r, z, n)`,
+/// `W_hn h + b_hn`, `h`, the direct gradient `dh` and the carried `∂L/∂h'` (replaced by
+/// `δ ⊙ z`, to which the caller adds `W_recᵀ ∂gh`).
+#[inline(always)]
+fn gate_bwd<T: Real>(
+    (ar, az, an): (&[T], &[T], &[T]),
+    hn: &[T],
+    h_prev: &[T],
+    dh: &[T],
+    carry: &mut [T],
+    (ir, iz, inn): (&mut [T], &mut [T], &mut [T]),
+    (rr, rz, rn): (&mut [T], &mut [T], &mut [T]),
+) {
+    let n = carry.len();
+    let carry = &mut carry[..n];
+    let ir = &mut ir[..n];
+    let iz = &mut iz[..n];
+    let inn = &mut inn[..n];
+    let rr = &mut rr[..n];
+    let rz = &mut rz[..n];
+    let rn = &mut rn[..n];
+    let ar = &ar[..n];
+    let az = &az[..n];
+    let an = &an[..n];
+    let hn = &hn[..n];
+    let h_prev = &h_prev[..n];
+    let dh = &dh[..n];
+    for j in 0..n {
+        let d = dh[j] + carry[j];
+        let (r, z, c) = (ar[j], az[j], an[j]);
+        let dn = d * (T::ONE - z) * (T::ONE - c * c);
+        let dz = d * (h_prev[j] - c) * z * (T::ONE - z);
+        let drr = dn * hn[j] * r * (T::ONE - r);
+        ir[j] = drr;
+        iz[j] = dz;
+        inn[j] = dn;
+        rr[j] = drr;
+        rz[j] = dz;
+        rn[j] = dn * r;
+        carry[j] = d * z;
+    }
 }
 
 impl<T: Real> GruBufs<T> {
@@ -70,8 +141,10 @@ impl<T: Real> GruBufs<T> {
     }
 
     /// Forward pass: `h` ((steps+1) × bc × n) receives `h₀ … h_T` from the inputs `x`
-    /// (steps × bc × n_in).
+    /// (steps × bc × n_in). Inlined into the caller's ISA-specific wrapper, so the gate
+    /// loops vectorize for its instruction set.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub fn forward(
         &mut self,
         kernel: Kernel,
@@ -100,20 +173,18 @@ impl<T: Real> GruBufs<T> {
             let act = &mut self.act[t * bg..(t + 1) * bg];
             let hn = &mut self.hn[t * bn..(t + 1) * bn];
             for b in 0..bc {
-                let a = &mut act[b * g..(b + 1) * g];
-                let gh = &self.gh[b * g..(b + 1) * g];
-                for j in 0..n {
-                    let r = sigmoid(a[j] + gh[j]);
-                    let z = sigmoid(a[n + j] + gh[n + j]);
-                    let hnj = gh[2 * n + j];
-                    let c = (a[2 * n + j] + r * hnj).tanh();
-                    let k = b * n + j;
-                    h_next[k] = (T::ONE - z) * c + z * h_prev[k];
-                    a[j] = r;
-                    a[n + j] = z;
-                    a[2 * n + j] = c;
-                    hn[k] = hnj;
-                }
+                let (ar, rest) = act[b * g..(b + 1) * g].split_at_mut(n);
+                let (az, an) = rest.split_at_mut(n);
+                let (gr, rest) = self.gh[b * g..(b + 1) * g].split_at(n);
+                let (gz, gn) = rest.split_at(n);
+                let rows = b * n..(b + 1) * n;
+                gate_fwd(
+                    (ar, az, &mut an[..n]),
+                    (gr, gz, &gn[..n]),
+                    &h_prev[rows.clone()],
+                    &mut h_next[rows.clone()],
+                    &mut hn[rows],
+                );
             }
         }
     }
@@ -121,6 +192,7 @@ impl<T: Real> GruBufs<T> {
     /// BPTT after [`GruBufs::forward`]: `dh` (steps × bc × n) holds the direct gradient on
     /// `h₁ … h_T`; fills `W_in`, `W_rec`, `b_rec`, `b_hn` and `init_state` of `g`.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub fn backward(
         &mut self,
         kernel: Kernel,
@@ -145,26 +217,22 @@ impl<T: Real> GruBufs<T> {
             let dgi = &mut self.dgi[t * bg..(t + 1) * bg];
             let dgh = &mut self.dgh[t * bg..(t + 1) * bg];
             for b in 0..bc {
-                let a = &act[b * gw..(b + 1) * gw];
-                let (di, dr) = (
-                    &mut dgi[b * gw..(b + 1) * gw],
-                    &mut dgh[b * gw..(b + 1) * gw],
+                let (ar, rest) = act[b * gw..(b + 1) * gw].split_at(n);
+                let (az, an) = rest.split_at(n);
+                let (ir, rest) = dgi[b * gw..(b + 1) * gw].split_at_mut(n);
+                let (iz, inn) = rest.split_at_mut(n);
+                let (rr, rest) = dgh[b * gw..(b + 1) * gw].split_at_mut(n);
+                let (rz, rn) = rest.split_at_mut(n);
+                let rows = b * n..(b + 1) * n;
+                gate_bwd(
+                    (ar, az, &an[..n]),
+                    &hn[rows.clone()],
+                    &h_prev[rows.clone()],
+                    &dh_t[rows.clone()],
+                    &mut self.carry[rows],
+                    (ir, iz, &mut inn[..n]),
+                    (rr, rz, &mut rn[..n]),
                 );
-                for j in 0..n {
-                    let k = b * n + j;
-                    let d = dh_t[k] + self.carry[k];
-                    let (r, z, c) = (a[j], a[n + j], a[2 * n + j]);
-                    let dn = d * (T::ONE - z) * (T::ONE - c * c);
-                    let dz = d * (h_prev[k] - c) * z * (T::ONE - z);
-                    let drr = dn * hn[k] * r * (T::ONE - r);
-                    di[j] = drr;
-                    di[n + j] = dz;
-                    di[2 * n + j] = dn;
-                    dr[j] = drr;
-                    dr[n + j] = dz;
-                    dr[2 * n + j] = dn * r;
-                    self.carry[k] = d * z;
-                }
             }
             T::gemm_acc(kernel, bc, n, gw, dgh, &eff.w_rec_p, &mut self.carry);
         }

@@ -37,9 +37,8 @@
 
 use super::gated::{input_projection, sum_rows, weight_grads};
 use super::net::{Eff, Net, Params, SLACK};
-use crate::linalg::{transfer, Kernel, Real};
+use crate::linalg::{Kernel, Real};
 use crate::model::Cell;
-use neuroloop_core::Transfer;
 
 /// Buffers of the LSTM over a chunk of `bc` trials and `steps` steps (time-major).
 #[derive(Clone, Debug)]
@@ -50,6 +49,8 @@ pub struct LstmBufs<T> {
     act: Vec<T>,
     /// Cell states `c₀ … c_T`, (steps+1) × bc × n.
     pub c: Vec<T>,
+    /// `act(c')` of each step, steps × bc × n.
+    ac: Vec<T>,
     /// `∂pre`, steps × bc × 4n.
     dpre: Vec<T>,
     /// `∂L/∂h` flowing back, bc × n.
@@ -60,19 +61,110 @@ pub struct LstmBufs<T> {
     gint: Vec<T>,
 }
 
-fn sigmoid<T: Real>(x: T) -> T {
-    transfer::apply(Transfer::Sigmoid, x)
+/// `act(c')` (σ for PsychRNN's variant, tanh otherwise).
+#[inline(always)]
+fn out_act<T: Real>(psychrnn: bool, c: T) -> T {
+    if psychrnn {
+        c.gate_sigmoid()
+    } else {
+        c.gate_tanh()
+    }
 }
 
-/// `act(c')` (σ for PsychRNN's variant, tanh otherwise) and `act'` from it.
+/// `act'` from `a = act(c')`.
 #[inline(always)]
-fn out_act<T: Real>(psychrnn: bool, c: T) -> (T, T) {
+fn out_act_grad<T: Real>(psychrnn: bool, a: T) -> T {
     if psychrnn {
-        let a = sigmoid(c);
-        (a, a * (T::ONE - a))
+        a * (T::ONE - a)
     } else {
-        let a = c.tanh();
-        (a, T::ONE - a * a)
+        T::ONE - a * a
+    }
+}
+
+/// One trial's step: the gates `[i, f, g, o]` (`a`, 4n: pre-activations in, gate values
+/// out), cell and hidden state, `act(c')` kept for the backward pass.
+#[inline(always)]
+fn gate_fwd<T: Real, const PS: bool>(
+    a: &mut [T],
+    c_prev: &[T],
+    c_next: &mut [T],
+    h_next: &mut [T],
+    ac: &mut [T],
+) {
+    let n = c_prev.len();
+    let (ai, rest) = a[..4 * n].split_at_mut(n);
+    let (af, rest) = rest.split_at_mut(n);
+    let (ag, ao) = rest.split_at_mut(n);
+    let ai = &mut ai[..n];
+    let af = &mut af[..n];
+    let ag = &mut ag[..n];
+    let ao = &mut ao[..n];
+    let c_next = &mut c_next[..n];
+    let h_next = &mut h_next[..n];
+    let ac = &mut ac[..n];
+    let c_prev = &c_prev[..n];
+    for j in 0..n {
+        let ig = ai[j].gate_sigmoid();
+        let fg = af[j].gate_sigmoid();
+        let gg = ag[j].gate_tanh();
+        let og = ao[j].gate_sigmoid();
+        let c = fg * c_prev[j] + ig * gg;
+        let a = out_act(PS, c);
+        c_next[j] = c;
+        ac[j] = a;
+        h_next[j] = og * a;
+        ai[j] = ig;
+        af[j] = fg;
+        ag[j] = gg;
+        ao[j] = og;
+    }
+}
+
+/// One trial's gate gradients of one step (module docs) into `d` (4n): `dh` is the
+/// direct gradient on `h'`, `dh_c` the carried one (zeroed: the caller adds `W_recᵀ ∂pre`),
+/// `dc` the carried `∂L/∂c'` (replaced by `∂L/∂c`).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gate_bwd<T: Real, const PS: bool>(
+    a: &[T],
+    c_prev: &[T],
+    ac: &[T],
+    dh: &[T],
+    dh_c: &mut [T],
+    dc: &mut [T],
+    d: &mut [T],
+) {
+    let n = c_prev.len();
+    let (ai, rest) = a[..4 * n].split_at(n);
+    let (af, rest) = rest.split_at(n);
+    let (ag, ao) = rest.split_at(n);
+    let (di, rest) = d[..4 * n].split_at_mut(n);
+    let (df, rest) = rest.split_at_mut(n);
+    let (dg, d_o) = rest.split_at_mut(n);
+    let di = &mut di[..n];
+    let df = &mut df[..n];
+    let dg = &mut dg[..n];
+    let d_o = &mut d_o[..n];
+    let dh_c = &mut dh_c[..n];
+    let dc = &mut dc[..n];
+    let ai = &ai[..n];
+    let af = &af[..n];
+    let ag = &ag[..n];
+    let ao = &ao[..n];
+    let c_prev = &c_prev[..n];
+    let ac = &ac[..n];
+    let dh = &dh[..n];
+    for j in 0..n {
+        let (ig, fg, gg, og) = (ai[j], af[j], ag[j], ao[j]);
+        let dhk = dh[j] + dh_c[j];
+        let a = ac[j];
+        let dcn = dc[j] + dhk * og * out_act_grad(PS, a);
+        di[j] = dcn * gg * ig * (T::ONE - ig);
+        df[j] = dcn * c_prev[j] * fg * (T::ONE - fg);
+        dg[j] = dcn * ig * (T::ONE - gg * gg);
+        d_o[j] = dhk * a * og * (T::ONE - og);
+        dc[j] = dcn * fg;
+        dh_c[j] = T::ZERO;
     }
 }
 
@@ -85,6 +177,7 @@ impl<T: Real> LstmBufs<T> {
             psychrnn: cell == Cell::LstmPsychrnn,
             act: z(steps * bc * g + SLACK),
             c: z((steps + 1) * bc * n),
+            ac: z(steps * bc * n),
             dpre: z(steps * bc * g + SLACK),
             dh: z(bc * n),
             dc: z(bc * n),
@@ -93,8 +186,10 @@ impl<T: Real> LstmBufs<T> {
     }
 
     /// Forward pass: `h` ((steps+1) × bc × n) receives `h₀ … h_T` (and [`LstmBufs::c`]
-    /// the cell states) from the inputs `x` (steps × bc × n_in).
+    /// the cell states) from the inputs `x` (steps × bc × n_in). Inlined into the caller's
+    /// ISA-specific wrapper, so the gate loops vectorize for its instruction set.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub fn forward(
         &mut self,
         kernel: Kernel,
@@ -114,37 +209,34 @@ impl<T: Real> LstmBufs<T> {
             h[b * n..(b + 1) * n].copy_from_slice(&p.init_state[..n]);
             self.c[b * n..(b + 1) * n].copy_from_slice(&p.init_state[n..]);
         }
-        let ps = self.psychrnn;
         for t in 0..steps {
             let (h_prev, h_next) = h[t * bn..(t + 2) * bn].split_at_mut(bn);
-            let mut act = std::mem::take(&mut self.act);
-            let a_t = &mut act[t * bg..(t + 1) * bg];
+            let a_t = &mut self.act[t * bg..(t + 1) * bg];
             T::gemm_acc(kernel, bc, g, n, h_prev, &eff.w_rec_t, a_t);
             let (c_prev, c_next) = self.c[t * bn..(t + 2) * bn].split_at_mut(bn);
+            let ac = &mut self.ac[t * bn..(t + 1) * bn];
             for b in 0..bc {
                 let a = &mut a_t[b * g..(b + 1) * g];
-                for j in 0..n {
-                    let ig = sigmoid(a[j]);
-                    let fg = sigmoid(a[n + j]);
-                    let gg = a[2 * n + j].tanh();
-                    let og = sigmoid(a[3 * n + j]);
-                    let k = b * n + j;
-                    let c = fg * c_prev[k] + ig * gg;
-                    c_next[k] = c;
-                    h_next[k] = og * out_act(ps, c).0;
-                    a[j] = ig;
-                    a[n + j] = fg;
-                    a[2 * n + j] = gg;
-                    a[3 * n + j] = og;
+                let rows = b * n..(b + 1) * n;
+                let args = (
+                    &c_prev[rows.clone()],
+                    &mut c_next[rows.clone()],
+                    &mut h_next[rows.clone()],
+                    &mut ac[rows],
+                );
+                if self.psychrnn {
+                    gate_fwd::<T, true>(a, args.0, args.1, args.2, args.3);
+                } else {
+                    gate_fwd::<T, false>(a, args.0, args.1, args.2, args.3);
                 }
             }
-            self.act = act;
         }
     }
 
     /// BPTT after [`LstmBufs::forward`]: `dh` (steps × bc × n) holds the direct gradient
     /// on `h₁ … h_T`; fills `W_in`, `W_rec`, `b_rec` and `init_state` of `g`.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub fn backward(
         &mut self,
         kernel: Kernel,
@@ -165,29 +257,26 @@ impl<T: Real> LstmBufs<T> {
         for t in (0..steps).rev() {
             let act = &self.act[t * bg..(t + 1) * bg];
             let c_prev = &self.c[t * bn..(t + 1) * bn];
-            let c_next = &self.c[(t + 1) * bn..(t + 2) * bn];
+            let ac = &self.ac[t * bn..(t + 1) * bn];
             let dh_t = &dh[t * bn..(t + 1) * bn];
-            let mut dpre = std::mem::take(&mut self.dpre);
-            let dp = &mut dpre[t * bg..(t + 1) * bg];
+            let dp = &mut self.dpre[t * bg..(t + 1) * bg];
             for b in 0..bc {
                 let a = &act[b * gw..(b + 1) * gw];
                 let d = &mut dp[b * gw..(b + 1) * gw];
-                for j in 0..n {
-                    let k = b * n + j;
-                    let (ig, fg, gg, og) = (a[j], a[n + j], a[2 * n + j], a[3 * n + j]);
-                    let dhk = dh_t[k] + self.dh[k];
-                    let (ac, dac) = out_act(self.psychrnn, c_next[k]);
-                    let dcn = self.dc[k] + dhk * og * dac;
-                    d[j] = dcn * gg * ig * (T::ONE - ig);
-                    d[n + j] = dcn * c_prev[k] * fg * (T::ONE - fg);
-                    d[2 * n + j] = dcn * ig * (T::ONE - gg * gg);
-                    d[3 * n + j] = dhk * ac * og * (T::ONE - og);
-                    self.dc[k] = dcn * fg;
-                    self.dh[k] = T::ZERO;
+                let rows = b * n..(b + 1) * n;
+                let (cp, acb, dhb) = (
+                    &c_prev[rows.clone()],
+                    &ac[rows.clone()],
+                    &dh_t[rows.clone()],
+                );
+                let (dh_c, dc) = (&mut self.dh[rows.clone()], &mut self.dc[rows]);
+                if self.psychrnn {
+                    gate_bwd::<T, true>(a, cp, acb, dhb, dh_c, dc, d);
+                } else {
+                    gate_bwd::<T, false>(a, cp, acb, dhb, dh_c, dc, d);
                 }
             }
             T::gemm_acc(kernel, bc, n, gw, dp, &eff.w_rec_p, &mut self.dh);
-            self.dpre = dpre;
         }
         let (gh0, gc0) = g.init_state.split_at_mut(n);
         sum_rows(&self.dh, gh0);
