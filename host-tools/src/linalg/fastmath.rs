@@ -34,7 +34,7 @@ pub fn exp(x: f32) -> f32 {
     let p = ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
         + 1.666_666_5e-1)
         * r
-        + 5.000_000_1e-1;
+        + 0.5;
     let y = p * r2 + r + 1.0;
     // 2ⁿ from the shifter's low mantissa bits (n in −126 … 127).
     let ni = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
@@ -53,8 +53,8 @@ pub fn tanh(x: f32) -> f32 {
     let ax = f32::from_bits(x.to_bits() & 0x7FFF_FFFF);
     let z = x * x;
     let small =
-        ((((-5.704_988_7e-3 * z + 2.063_908_9e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z
-            - 3.333_328_2e-1)
+        ((((-5.704_988_7e-3 * z + 2.063_909e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z
+            - 3.333_328e-1)
             * z
             * x
             + x;
