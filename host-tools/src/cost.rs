@@ -1,20 +1,24 @@
 //! Memory and time a command is about to spend, estimated **before** the work starts.
 //!
-//! A size that cannot be done (more memory than [`MAX_BYTES`], or longer than
-//! [`MAX_SECONDS`]) is refused with the value that caused it named; one that is merely
-//! large (over [`WARN_BYTES`] or [`WARN_SECONDS`]) gets a warning with the estimate. The
-//! estimates are deliberately rough (one rate for every machine, [`MACS_PER_SECOND`]) and
-//! err on the long side. Each module estimates its own work next to the code that does it
-//! ([`crate::compare::estimate`], [`crate::quantize::estimate_calibration`]).
+//! The one limit policy of every command: a size that cannot be done (more memory than
+//! [`memory_limit`], [`MEMORY_SHARE`] of the machine's, or longer than [`MAX_SECONDS`]) is
+//! refused with the value that caused it named; one that is merely large (over
+//! [`WARN_BYTES`] or [`WARN_SECONDS`]) gets a warning with the estimate. The estimates are
+//! deliberately rough (one rate for every machine, [`MACS_PER_SECOND`]) and err on the
+//! long side. Each module estimates its own work next to the code that does it
+//! ([`crate::compare::estimate`], [`crate::quantize::estimate_calibration`],
+//! [`crate::train::estimate`]) and formats it with [`bytes`] and [`seconds`].
 
-/// Refused above this many bytes (2 GiB).
-pub const MAX_BYTES: u64 = 2 << 30;
-/// Warned above this many bytes (512 MiB).
-pub const WARN_BYTES: u64 = 512 << 20;
+/// Warned above this many bytes.
+pub const WARN_BYTES: u64 = 1 << 30;
 /// Refused above this many seconds (one day).
 pub const MAX_SECONDS: f64 = 24.0 * 3600.0;
 /// Warned above this many seconds.
 pub const WARN_SECONDS: f64 = 60.0;
+/// Share of the machine's memory a piece of work may plan to use (the refusal limit).
+pub const MEMORY_SHARE: f64 = 0.8;
+/// Memory assumed when `/proc/meminfo` cannot be read.
+pub const FALLBACK_MEMORY_BYTES: u64 = 8 << 30;
 /// Multiply-accumulates per second assumed for one RNN simulation thread (float
 /// reference or fixed-point core); measured ≈ 4·10⁸ on a 2020 laptop core, rounded down.
 pub const MACS_PER_SECOND: f64 = 2e8;
@@ -30,7 +34,7 @@ pub struct Estimate {
 
 /// A size refused before any work.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("{what} would need ~{} of memory and ~{} (limits {} and {}); {hint}", bytes(.estimate.bytes), seconds(.estimate.seconds), bytes(MAX_BYTES), seconds(MAX_SECONDS))]
+#[error("{what} would need ~{} of memory and ~{} (limits {}); {hint}", bytes(.estimate.bytes), seconds(.estimate.seconds), limits())]
 pub struct TooLarge {
     /// What was asked, with its values (e.g. "--trials 100000000 of 200 steps").
     pub what: String,
@@ -43,7 +47,7 @@ pub struct TooLarge {
 impl Estimate {
     /// Refuse an absurd size; return a warning line for a merely large one.
     pub fn check(self, what: &str, hint: &str) -> Result<Option<String>, TooLarge> {
-        if self.bytes > MAX_BYTES || self.seconds.is_nan() || self.seconds > MAX_SECONDS {
+        if self.bytes > memory_limit().0 || self.seconds.is_nan() || self.seconds > MAX_SECONDS {
             return Err(TooLarge {
                 what: what.into(),
                 estimate: self,
@@ -69,26 +73,66 @@ pub fn product(factors: &[usize]) -> u64 {
         .fold(1u64, |a, &f| a.saturating_mul(f as u64))
 }
 
-/// `1.5 GiB`, `300 MiB`, `12 KiB`.
+/// The machine's memory (`MemTotal` of `/proc/meminfo`), if it can be read.
+pub fn machine_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Most bytes a piece of work may plan to use: [`MEMORY_SHARE`] of the machine's memory
+/// (or of [`FALLBACK_MEMORY_BYTES`] when it cannot be read), and where that comes from.
+pub fn memory_limit() -> (u64, String) {
+    let (total, whose, source) = match machine_memory() {
+        Some(m) => (m, "this machine's", "/proc/meminfo MemTotal"),
+        None => (
+            FALLBACK_MEMORY_BYTES,
+            "an assumed",
+            "/proc/meminfo unreadable",
+        ),
+    };
+    let limit = (total as f64 * MEMORY_SHARE) as u64;
+    let why = format!(
+        "{:.0} % of {whose} {} ({source})",
+        MEMORY_SHARE * 100.0,
+        bytes(total)
+    );
+    (limit, why)
+}
+
+/// The refusal limits in words: `18.7 GiB (80 % of this machine's … ) and 24.0 h`.
+fn limits() -> String {
+    let (limit, why) = memory_limit();
+    format!("{}, {why}, and {}", bytes(limit), seconds(MAX_SECONDS))
+}
+
+/// Bytes for people: `512 B`, `3.1 MB`, `2.0 GiB`.
 pub fn bytes(b: u64) -> String {
-    let b = b as f64;
-    if b >= (1u64 << 30) as f64 {
-        format!("{:.1} GiB", b / (1u64 << 30) as f64)
-    } else if b >= (1u64 << 20) as f64 {
-        format!("{:.0} MiB", b / (1u64 << 20) as f64)
+    let f = b as f64;
+    if f >= (1u64 << 30) as f64 {
+        format!("{:.1} GiB", f / (1u64 << 30) as f64)
+    } else if f >= 1e6 {
+        format!("{:.1} MB", f / 1e6)
+    } else if f >= 1e3 {
+        format!("{:.1} kB", f / 1e3)
     } else {
-        format!("{:.0} KiB", b / 1024.0)
+        format!("{b} B")
     }
 }
 
-/// `2.5 h`, `40 s`.
+/// Seconds for people: `4.2 ms`, `38 s`, `12 min`, `3.5 h`, `41 days`.
 pub fn seconds(s: f64) -> String {
-    if s >= 3600.0 {
-        format!("{:.1} h", s / 3600.0)
-    } else if s >= 60.0 {
-        format!("{:.1} min", s / 60.0)
-    } else {
+    if s < 1.0 {
+        format!("{:.1} ms", s * 1e3)
+    } else if s < 120.0 {
         format!("{s:.0} s")
+    } else if s < 7200.0 {
+        format!("{:.0} min", s / 60.0)
+    } else if s < 3.0 * 86400.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else {
+        format!("{:.0} days", s / 86400.0)
     }
 }
 
@@ -105,10 +149,10 @@ mod tests {
         assert_eq!(small.check("x", "h"), Ok(None));
         let slow = Estimate {
             bytes: 1 << 20,
-            seconds: 120.0,
+            seconds: 180.0,
         };
         let w = slow.check("--trials 5", "h").unwrap().unwrap();
-        assert!(w.contains("--trials 5") && w.contains("2.0 min"), "{w}");
+        assert!(w.contains("--trials 5") && w.contains("3 min"), "{w}");
         let huge = Estimate {
             bytes: 160_000_000_000,
             seconds: 1.0,

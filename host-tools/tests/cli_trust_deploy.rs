@@ -455,7 +455,7 @@ fn item11_absurd_sizes_refused_with_estimate() {
     let out = d.path().join("o.nlb");
     fails(
         nl(&["quantize", s(&m), "-o", s(&out), "--trials", "100000000"]),
-        &["--trials 100000000", "GiB of memory", "limits 2.0 GiB"],
+        &["--trials 100000000", "GiB of memory", "GiB, 80 % of"],
     );
     let mut plain = model(4, 0.0);
     plain.task = String::new();
@@ -473,7 +473,7 @@ fn item11_absurd_sizes_refused_with_estimate() {
     );
     fails(
         nl(&["eval", "--model", s(&b), "--trials", "10000000000"]),
-        &["--trials 10000000000", "h (limits"],
+        &["--trials 10000000000", "days (limits"],
     );
     fails(
         nl(&["eval", "--model", s(&m), "--t", "4000000"]),

@@ -322,6 +322,35 @@ impl SlotWriter {
     }
 }
 
+/// The range check of every `NorFlash` operation on a slot of `capacity` bytes:
+/// `from..to` must be aligned to `align` at both ends (`NotAligned`) and lie inside the
+/// slot (`OutOfBounds`). Shared by [`NorMem`] and the boards' flash drivers.
+pub fn check_range(
+    from: u32,
+    to: usize,
+    align: usize,
+    capacity: usize,
+) -> Result<(), NorFlashErrorKind> {
+    if from as usize % align != 0 || to % align != 0 {
+        Err(NorFlashErrorKind::NotAligned)
+    } else if from as usize > to || to > capacity {
+        Err(NorFlashErrorKind::OutOfBounds)
+    } else {
+        Ok(())
+    }
+}
+
+/// `ReadNorFlash::read` of a slot readable in place: `bytes` filled from `mapped` at
+/// `offset`, or `OutOfBounds` (nothing copied) if the range leaves the slot.
+pub fn read_mapped(mapped: &[u8], offset: u32, bytes: &mut [u8]) -> Result<(), NorFlashErrorKind> {
+    let end = (offset as usize)
+        .checked_add(bytes.len())
+        .ok_or(NorFlashErrorKind::OutOfBounds)?;
+    check_range(offset, end, 1, mapped.len())?;
+    bytes.copy_from_slice(&mapped[offset as usize..end]);
+    Ok(())
+}
+
 /// A [`FlashSlot`] over memory with NOR semantics (erase sets 0xFF in 4 KiB sectors, a
 /// write only clears bits), each change then handed to a [`WriteThrough`]: over borrowed
 /// RAM with nothing written through it is [`RamFlash`], the QEMU board's "flash" (lost
@@ -371,13 +400,7 @@ impl<M: AsRef<[u8]> + AsMut<[u8]>, W: WriteThrough> NorMem<M, W> {
     }
 
     fn check(&self, from: u32, to: usize, align: usize) -> Result<(), NorFlashErrorKind> {
-        if from as usize % align != 0 || to % align != 0 {
-            Err(NorFlashErrorKind::NotAligned)
-        } else if from as usize > to || to > self.mem.as_ref().len() {
-            Err(NorFlashErrorKind::OutOfBounds)
-        } else {
-            Ok(())
-        }
+        check_range(from, to, align, self.mem.as_ref().len())
     }
 }
 
@@ -388,10 +411,7 @@ impl<M, W> ErrorType for NorMem<M, W> {
 impl<M: AsRef<[u8]> + AsMut<[u8]>, W: WriteThrough> ReadNorFlash for NorMem<M, W> {
     const READ_SIZE: usize = 1;
     fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
-        let end = offset as usize + bytes.len();
-        self.check(offset, end, 1)?;
-        bytes.copy_from_slice(&self.mem.as_ref()[offset as usize..end]);
-        Ok(())
+        read_mapped(self.mem.as_ref(), offset, bytes)
     }
     fn capacity(&self) -> usize {
         self.mem.as_ref().len()

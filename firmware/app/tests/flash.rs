@@ -154,3 +154,24 @@ fn n_rec_256_i16_blob_fits_the_pico_slot() {
         Some(Model::from_bytes(&blob).unwrap().crc())
     );
 }
+
+#[test]
+fn range_checks_name_misalignment_and_overrun() {
+    use embedded_storage::nor_flash::NorFlashErrorKind as K;
+    use neuroloop_firmware::flash::{check_range, read_mapped};
+    assert_eq!(check_range(0, 4096, 4096, 8192), Ok(()));
+    assert_eq!(check_range(4096, 8192, 4096, 8192), Ok(()));
+    assert_eq!(check_range(1, 4096, 4096, 8192), Err(K::NotAligned));
+    assert_eq!(check_range(0, 4095, 4096, 8192), Err(K::NotAligned));
+    assert_eq!(check_range(4096, 0, 4096, 8192), Err(K::OutOfBounds));
+    assert_eq!(check_range(0, 12288, 4096, 8192), Err(K::OutOfBounds));
+
+    let mem: Vec<u8> = (0..=255).collect();
+    let mut out = [0u8; 3];
+    assert_eq!(read_mapped(&mem, 253, &mut out), Ok(()));
+    assert_eq!(out, [253, 254, 255]);
+    let mut out = [7u8; 4];
+    assert_eq!(read_mapped(&mem, 253, &mut out), Err(K::OutOfBounds));
+    assert_eq!(out, [7; 4], "nothing copied on a refused read");
+    assert_eq!(read_mapped(&mem, u32::MAX, &mut out), Err(K::OutOfBounds));
+}

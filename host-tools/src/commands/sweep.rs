@@ -6,6 +6,7 @@
 //! done; `status` and `collect` read the output folder.
 
 use super::report::accuracy;
+use crate::cost::{bytes, memory_limit};
 use crate::progress::Progress;
 use crate::sweep::collect::{rows, write_tables};
 use crate::sweep::plan::PlanRecord;
@@ -13,7 +14,7 @@ use crate::sweep::result::{plan_path, read_plan, states, write_json, RunState};
 use crate::sweep::runner::{core_sets, run_local, run_one, Interrupted, RunContext};
 use crate::sweep::slurm::{job_active, script, submit, ScriptJob, SlurmOptions};
 use crate::sweep::{Plan, SweepFile};
-use crate::train::estimate::{human_bytes, memory_limit, TrainEstimate};
+use crate::train::estimate::TrainEstimate;
 use anyhow::Context;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -303,8 +304,8 @@ fn check_memory(p: &Plan, jobs: usize) -> anyhow::Result<()> {
     if total > limit {
         anyhow::bail!(
             "-j {jobs}: the {k} largest runs at once would need ~{} of memory, more than the limit of {} ({why}); use a smaller -j",
-            human_bytes(total),
-            human_bytes(limit)
+            bytes(total),
+            bytes(limit)
         );
     }
     Ok(())

@@ -4,11 +4,12 @@
 //! summary. Ctrl-C stops between two batches, saves the checkpoint and prints the
 //! command that resumes (exit code 130).
 
+use crate::cost::{bytes, memory_limit};
 use crate::outputs::{check_output, check_writable_dir, same_file};
 use crate::progress::Progress;
 use crate::task::{TaskSpec, TASK_NAMES};
 use crate::train::checkpoint::{default_path, resume_diff, Checkpoint};
-use crate::train::estimate::{check_deployable, human_bytes, memory_limit, TrainEstimate};
+use crate::train::estimate::{check_deployable, TrainEstimate};
 use crate::train::{log_path, LogRow, TrainConfig, TrainError, TrainLog, TrainSummary, Trainer};
 use anyhow::Context;
 use neuroloop_core::Transfer;
@@ -260,8 +261,8 @@ pub fn check_estimate(e: &TrainEstimate, what: &str, reduce: &str) -> anyhow::Re
     if e.memory_bytes > limit {
         anyhow::bail!(
             "{what} would need ~{} of memory, more than the limit of {} ({why}); reduce {reduce}",
-            human_bytes(e.memory_bytes),
-            human_bytes(limit)
+            bytes(e.memory_bytes),
+            bytes(limit)
         );
     }
     if e.is_large() {

@@ -1,6 +1,7 @@
 //! What a training run will cost, known before it starts: memory, checkpoint size and
 //! time, from a model of the trainer's buffers and FLOPs; the limits a run must respect
-//! (the machine's memory; the sizes a deployable blob can hold).
+//! (the sizes a deployable blob can hold; the memory limit is [`crate::cost`]'s, the
+//! policy every command shares).
 //!
 //! * Memory: parameters `P = N·N_in + N² + N_out·N + 2N + N_out` floats are held about
 //!   `9 + W` times (raw, effective, masks, model copy, Adam m and v, gradient sum, one
@@ -23,6 +24,7 @@
 
 use super::config::{ConfigError, TrainConfig};
 use super::parallel::thread_count;
+use crate::cost::{bytes, seconds, WARN_BYTES, WARN_SECONDS};
 use crate::task::build;
 use neuroloop_core::blob::{MAX_IN, MAX_OUT, MAX_REC};
 use serde::Serialize;
@@ -30,19 +32,10 @@ use serde::Serialize;
 /// Sustained GFLOP/s per worker thread the time estimate assumes (the README's 2-core
 /// laptop-class CPU does 18–37 per core; a shared or older machine less).
 pub const ASSUMED_GFLOPS_PER_THREAD: f64 = 10.0;
-/// Memory, bytes, above which a run is "large" and the estimate is printed as a warning.
-pub const WARN_BYTES: u64 = 2 << 30;
-/// Estimated seconds above which a run is "long" and the estimate is printed as a warning.
-pub const WARN_SECONDS: f64 = 60.0;
 /// Checkpoint bytes above which the checkpoint size is warned about.
 pub const WARN_CHECKPOINT_BYTES: u64 = 100 << 20;
 /// Bytes of the program itself (binary, allocator, thread stacks).
 pub const BASE_BYTES: u64 = 10 << 20;
-/// Memory assumed when `/proc/meminfo` cannot be read.
-pub const FALLBACK_MEMORY_BYTES: u64 = 8 << 30;
-/// Share of the machine's memory a run may plan to use.
-pub const MEMORY_SHARE: f64 = 0.8;
-
 /// FLOPs per training batch (2 × multiply-adds of the matrix products; module docs).
 pub fn flops_per_batch(n_rec: usize, n_in: usize, n_out: usize, batch: usize, steps: usize) -> f64 {
     flops_per_batch_gated(1, n_rec, n_in, n_out, batch, steps)
@@ -147,75 +140,14 @@ impl TrainEstimate {
     pub fn describe(&self) -> String {
         format!(
             "~{} of memory, ~{} per checkpoint, ~{} per batch × {} batches = ~{} (at an assumed {} GFLOP/s per thread × {} threads)",
-            human_bytes(self.memory_bytes),
-            human_bytes(self.checkpoint_bytes),
-            human_seconds(self.seconds_per_batch),
+            bytes(self.memory_bytes),
+            bytes(self.checkpoint_bytes),
+            seconds(self.seconds_per_batch),
             self.batches,
-            human_seconds(self.seconds),
+            seconds(self.seconds),
             ASSUMED_GFLOPS_PER_THREAD,
             self.threads
         )
-    }
-}
-
-/// Bytes for people: `512 B`, `3.1 MB`, `2.0 GiB`.
-pub fn human_bytes(b: u64) -> String {
-    let f = b as f64;
-    if f >= (1u64 << 30) as f64 {
-        format!("{:.1} GiB", f / (1u64 << 30) as f64)
-    } else if f >= 1e6 {
-        format!("{:.1} MB", f / 1e6)
-    } else if f >= 1e3 {
-        format!("{:.1} kB", f / 1e3)
-    } else {
-        format!("{b} B")
-    }
-}
-
-/// Seconds for people: `4.2 ms`, `38 s`, `12 min`, `3.5 h`, `41 days`.
-pub fn human_seconds(s: f64) -> String {
-    if s < 1.0 {
-        format!("{:.1} ms", s * 1e3)
-    } else if s < 120.0 {
-        format!("{s:.0} s")
-    } else if s < 7200.0 {
-        format!("{:.0} min", s / 60.0)
-    } else if s < 3.0 * 86400.0 {
-        format!("{:.1} h", s / 3600.0)
-    } else {
-        format!("{:.0} days", s / 86400.0)
-    }
-}
-
-/// The machine's memory (`MemTotal` of `/proc/meminfo`), if it can be read.
-pub fn machine_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// Most bytes a run may plan to use: [`MEMORY_SHARE`] of the machine's memory (or of
-/// [`FALLBACK_MEMORY_BYTES`] when it cannot be read), and a description of where it
-/// comes from.
-pub fn memory_limit() -> (u64, String) {
-    match machine_memory() {
-        Some(m) => (
-            (m as f64 * MEMORY_SHARE) as u64,
-            format!(
-                "{:.0} % of this machine's {} (/proc/meminfo MemTotal)",
-                MEMORY_SHARE * 100.0,
-                human_bytes(m)
-            ),
-        ),
-        None => (
-            (FALLBACK_MEMORY_BYTES as f64 * MEMORY_SHARE) as u64,
-            format!(
-                "{:.0} % of an assumed {} (/proc/meminfo unreadable)",
-                MEMORY_SHARE * 100.0,
-                human_bytes(FALLBACK_MEMORY_BYTES)
-            ),
-        ),
     }
 }
 

@@ -28,7 +28,9 @@
 //! and through `neuroloop device-sim --flash FILE`.
 
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
-use neuroloop_firmware::flash::{FlashSlot, FlashSlots, RP_PICO_SLOT_BYTES};
+use neuroloop_firmware::flash::{
+    check_range, read_mapped, FlashSlot, FlashSlots, RP_PICO_SLOT_BYTES,
+};
 use rp2040_hal::rom_data;
 
 /// Bytes of each slot (shared with the app crate, whose host test checks what fits).
@@ -80,13 +82,7 @@ pub fn slots() -> Option<FlashSlots<PicoSlot>> {
 
 impl PicoSlot {
     fn check(&self, from: u32, to: usize, align: usize) -> Result<(), NorFlashErrorKind> {
-        if from as usize % align != 0 || to % align != 0 {
-            Err(NorFlashErrorKind::NotAligned)
-        } else if from as usize > to || to > FLASH_SLOT_BYTES {
-            Err(NorFlashErrorKind::OutOfBounds)
-        } else {
-            Ok(())
-        }
+        check_range(from, to, align, FLASH_SLOT_BYTES)
     }
 }
 
@@ -97,10 +93,7 @@ impl ErrorType for PicoSlot {
 impl ReadNorFlash for PicoSlot {
     const READ_SIZE: usize = 1;
     fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
-        let end = offset as usize + bytes.len();
-        self.check(offset, end, 1)?;
-        bytes.copy_from_slice(&self.mapped()[offset as usize..end]);
-        Ok(())
+        read_mapped(self.mapped(), offset, bytes)
     }
     fn capacity(&self) -> usize {
         FLASH_SLOT_BYTES

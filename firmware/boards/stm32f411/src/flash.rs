@@ -26,7 +26,7 @@ use core::cell::RefCell;
 
 use cortex_m::interrupt::Mutex;
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
-use neuroloop_firmware::flash::{FlashSlot, FlashSlots};
+use neuroloop_firmware::flash::{check_range, read_mapped, FlashSlot, FlashSlots};
 use stm32f4xx_hal::flash::{Error as HalError, FlashExt, UnlockedFlash};
 use stm32f4xx_hal::pac;
 
@@ -86,13 +86,7 @@ pub fn slots(flash: pac::FLASH) -> Option<FlashSlots<F411Slot>> {
 
 impl F411Slot {
     fn check(&self, from: u32, to: usize, align: usize) -> Result<(), NorFlashErrorKind> {
-        if from as usize % align != 0 || to % align != 0 {
-            Err(NorFlashErrorKind::NotAligned)
-        } else if from as usize > to || to > FLASH_SLOT_BYTES {
-            Err(NorFlashErrorKind::OutOfBounds)
-        } else {
-            Ok(())
-        }
+        check_range(from, to, align, FLASH_SLOT_BYTES)
     }
 
     /// Run `op` on the unlocked flash (locked again when it returns), then flush the
@@ -124,10 +118,7 @@ impl ErrorType for F411Slot {
 impl ReadNorFlash for F411Slot {
     const READ_SIZE: usize = 1;
     fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
-        let end = offset as usize + bytes.len();
-        self.check(offset, end, 1)?;
-        bytes.copy_from_slice(&self.mapped()[offset as usize..end]);
-        Ok(())
+        read_mapped(self.mapped(), offset, bytes)
     }
     fn capacity(&self) -> usize {
         FLASH_SLOT_BYTES
