@@ -253,8 +253,8 @@ pub fn test_all() -> Result<(), String> {
     qemu_test()
 }
 
-/// Build the QEMU firmware and run `tests/tests/firmware_qemu.rs` and
-/// `tests/tests/golden_qemu.rs` against it.
+/// Build the QEMU firmware and run `tests/tests/firmware_qemu.rs`,
+/// `tests/tests/golden_qemu.rs` and `tests/tests/gated_qemu.rs` against it.
 pub fn qemu_test() -> Result<(), String> {
     let elf = QEMU.build()?;
     which("qemu-system-arm")?;
@@ -286,6 +286,8 @@ pub fn qemu_test() -> Result<(), String> {
         "firmware_qemu",
         "--test",
         "golden_qemu",
+        "--test",
+        "gated_qemu",
         "--",
         "--ignored",
         "--test-threads",

@@ -44,6 +44,7 @@ pub mod clock;
 pub mod flash;
 mod io;
 pub mod selftest;
+pub mod sizing;
 mod slots;
 pub mod stimulus;
 #[cfg(feature = "std")]

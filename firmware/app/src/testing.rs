@@ -7,7 +7,9 @@ use std::{format, vec};
 
 use neuroloop_core::blob::{encode_to_vec, Body, Meta, QuantParams, Tensor, Tensors, Topology};
 use neuroloop_core::protocol::{frame, DeviceMsg, FrameReader, HostMsg, Packet};
-use neuroloop_core::{Model, Network};
+use neuroloop_core::{CellKind, Model, Network};
+
+pub mod gated;
 
 /// A small deterministic PRNG (xorshift64*).
 #[derive(Clone, Debug)]
@@ -52,6 +54,8 @@ pub struct NetSpec {
     pub transfer: u8,
     /// Weight seed.
     pub seed: u64,
+    /// Recurrent cell (GRU and LSTM blobs: [`NetSpec::gated`]).
+    pub cell: CellKind,
 }
 
 impl NetSpec {
@@ -64,16 +68,45 @@ impl NetSpec {
         transfer: u8,
         seed: u64,
     ) -> Self {
-        let dt = if wbytes == 1 { "i8" } else { "i16" };
         NetSpec {
-            name: format!("rand_n{n_rec}_{dt}_{seed}"),
+            name: format!("rand_n{n_rec}_{}_{seed}", dtype_name(wbytes)),
             n_in,
             n_rec,
             n_out,
             wbytes,
             transfer,
             seed,
+            cell: CellKind::Leaky,
         }
+    }
+
+    /// A GRU or LSTM net named `rand_{cell}_n{n_rec}_{i8|i16}_{seed}`, transfer 1 (tanh;
+    /// set 2 for the LSTM's PsychRNN `h = o·σ(c)` variant).
+    pub fn gated(
+        cell: CellKind,
+        n_in: usize,
+        n_rec: usize,
+        n_out: usize,
+        wbytes: usize,
+        seed: u64,
+    ) -> Self {
+        let mut s = NetSpec::new(n_in, n_rec, n_out, wbytes, 1, seed);
+        s.name = format!(
+            "rand_{}_n{n_rec}_{}_{seed}",
+            cell.name(),
+            dtype_name(wbytes)
+        );
+        s.cell = cell;
+        s
+    }
+}
+
+/// `i8` or `i16` for a weight byte count.
+fn dtype_name(wbytes: usize) -> &'static str {
+    if wbytes == 1 {
+        "i8"
+    } else {
+        "i16"
     }
 }
 
@@ -104,7 +137,12 @@ fn quantize_rows(w: &[f64], rows: usize, cols: usize, wbytes: usize) -> (Vec<u8>
 
 /// A valid random leaky-RNN blob: recurrent gain ~1.2/√n_rec, small biases and initial
 /// state; fx = fu = fy = 12, α = 0.1 (3277 in Q15), no noise.
+///
+/// A GRU or LSTM `spec` ([`NetSpec::gated`]) gets [`gated::random_blob`] instead.
 pub fn random_blob(spec: &NetSpec) -> Vec<u8> {
+    if spec.cell != CellKind::Leaky {
+        return gated::random_blob(spec);
+    }
     let mut rng = Rng::new(spec.seed);
     let (n_in, n_rec, n_out) = (spec.n_in, spec.n_rec, spec.n_out);
     let mut mat = |rows: usize, cols: usize, gain: f64| -> Vec<f64> {
@@ -148,10 +186,27 @@ fn encode_leaky(
     b_out: &[u8],
     init: &[u8],
 ) -> Vec<u8> {
+    encode_net(spec, 12, alpha_q15, w, b_rec, b_out, init)
+}
+
+/// Encode a net of `spec.cell` (fu = fy = 12, state at `state_frac`, no noise): `w_in`
+/// and `w_rec` have `gates()·n_rec` rows, `b_rec` `bias_rows()·n_rec` values and
+/// `init_state` `init_rows()·n_rec` (the blob format, `docs/blob-v1.md`).
+fn encode_net(
+    spec: &NetSpec,
+    state_frac: u8,
+    alpha_q15: u16,
+    w: [(&[u8], &[u8]); 3],
+    b_rec: &[u8],
+    b_out: &[u8],
+    init: &[u8],
+) -> Vec<u8> {
     let [(f_in, d_in), (f_rec, d_rec), (f_out, d_out)] = w;
     let (n_in, n_rec, n_out) = (spec.n_in, spec.n_rec, spec.n_out);
     let wdt = if spec.wbytes == 1 { 1 } else { 2 };
     let (r, i, o) = (n_rec as u16, n_in as u16, n_out as u16);
+    let cell = spec.cell;
+    let k = (cell.gates() * n_rec) as u16;
     let body = Body {
         meta: Meta {
             name: &spec.name,
@@ -161,14 +216,14 @@ fn encode_leaky(
             summary: "random weights for firmware tests",
         },
         topology: Topology {
-            cell: 0,
+            cell: cell as u8,
             transfer: spec.transfer,
             n_in: i,
             n_rec: r,
             n_out: o,
         },
         quant: QuantParams {
-            state_frac: 12,
+            state_frac,
             input_frac: 12,
             output_frac: 12,
             alpha_q15,
@@ -178,14 +233,14 @@ fn encode_leaky(
         tensors: Tensors {
             w_in: Tensor {
                 dtype: wdt,
-                rows: r,
+                rows: k,
                 cols: i,
                 frac: f_in,
                 data: d_in,
             },
             w_rec: Tensor {
                 dtype: wdt,
-                rows: r,
+                rows: k,
                 cols: r,
                 frac: f_rec,
                 data: d_rec,
@@ -199,7 +254,7 @@ fn encode_leaky(
             },
             b_rec: Tensor {
                 dtype: 3,
-                rows: r,
+                rows: (cell.bias_rows() * n_rec) as u16,
                 cols: 1,
                 frac: &[],
                 data: b_rec,
@@ -213,7 +268,7 @@ fn encode_leaky(
             },
             init_state: Tensor {
                 dtype: 2,
-                rows: r,
+                rows: (cell.init_rows() * n_rec) as u16,
                 cols: 1,
                 frac: &[],
                 data: init,
@@ -223,37 +278,60 @@ fn encode_leaky(
     encode_to_vec(&body).expect("random blob is valid")
 }
 
+/// Weights at the extremes, `rows × cols` row-major as blob bytes (`i16` if `i16w`, else
+/// the top byte as `i8`): a third `MIN`, a sixth `MAX`, the rest random over the full
+/// range; with per-row fractional bits `fracs(row)`.
+fn extreme_weights(
+    rng: &mut Rng,
+    rows: usize,
+    cols: usize,
+    i16w: bool,
+    fracs: &dyn Fn(usize) -> u8,
+) -> (Vec<u8>, Vec<u8>) {
+    let mut data = Vec::with_capacity(rows * cols * 2);
+    for _ in 0..rows * cols {
+        let u = rng.next_u64();
+        let v: i16 = match u % 6 {
+            0 | 1 => i16::MIN,
+            2 => i16::MAX,
+            _ => (u >> 16) as i16,
+        };
+        if i16w {
+            data.extend_from_slice(&v.to_le_bytes());
+        } else {
+            data.push(((v >> 8) as i8) as u8);
+        }
+    }
+    ((0..rows).map(fracs).collect(), data)
+}
+
+/// Row fractional bits that keep a dot product of `n` extreme weights and activations
+/// about in range: |product| up to 2^30 (i16) or 2^22 (i8), and a sum of `n` random-sign
+/// terms ~ √n of them.
+fn spread(n: usize, i16w: bool) -> u8 {
+    let base = if i16w { 15 } else { 7 };
+    base + (n as f64).sqrt().log2().round() as u8
+}
+
 /// A leaky net whose dot products run at the extremes, to check the kernels there through
 /// the whole model path: identity transfer (rates = states, so saturated states reach
 /// `W_rec·r` as `-32768`/`32767`), α = 1, about half of all weights `MIN`/`MAX` (a third
 /// of them `MIN`) and the rest random over the full range, initial states saturated, and
 /// per-row scales chosen so that some rows saturate and others stay in range each step.
 /// Use with [`extreme_inputs`]. `spec.transfer` is ignored.
+///
+/// A GRU or LSTM `spec` gets [`gated::saturated_blob`] instead.
 pub fn saturated_blob(spec: &NetSpec) -> Vec<u8> {
+    if spec.cell != CellKind::Leaky {
+        return gated::saturated_blob(spec);
+    }
     let mut rng = Rng::new(spec.seed);
     let (n_in, n_rec, n_out) = (spec.n_in, spec.n_rec, spec.n_out);
     let i16w = spec.wbytes != 1;
     let mut weights = |rows: usize, cols: usize, fracs: &dyn Fn(usize) -> u8| {
-        let mut data = Vec::with_capacity(rows * cols * spec.wbytes);
-        for _ in 0..rows * cols {
-            let u = rng.next_u64();
-            let v: i16 = match u % 6 {
-                0 | 1 => i16::MIN,
-                2 => i16::MAX,
-                _ => (u >> 16) as i16,
-            };
-            if i16w {
-                data.extend_from_slice(&v.to_le_bytes());
-            } else {
-                data.push(((v >> 8) as i8) as u8);
-            }
-        }
-        ((0..rows).map(fracs).collect::<Vec<u8>>(), data)
+        extreme_weights(&mut rng, rows, cols, i16w, fracs)
     };
-    // |product| up to 2^30 (i16) or 2^22 (i8); a sum of n random-sign terms ~ √n of them.
-    let base = if i16w { 15 } else { 7 };
-    let spread = |n: usize| base + (n as f64).sqrt().log2().round() as u8;
-    let (s_in, s_rec) = (spread(n_in), spread(n_rec));
+    let (s_in, s_rec) = (spread(n_in, i16w), spread(n_rec, i16w));
     let (f_in, d_in) = weights(n_rec, n_in, &|_| s_in + 3);
     let (f_rec, d_rec) = weights(n_rec, n_rec, &|i| {
         if i % 2 == 0 {

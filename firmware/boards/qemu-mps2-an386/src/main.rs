@@ -35,9 +35,14 @@ const SLOT_BYTES: usize = 160 * 1024;
 /// Each of the two persistent ("flash", RAM-backed) slots: the same largest upload, plus
 /// the header page.
 const FLASH_SLOT_BYTES: usize = 160 * 1024 + 4096;
-/// State words: N_rec ≤ 1024 with up to 256 outputs, and the LSTM's N_rec words of
-/// scratch (`Model::state_len`).
-const STATE_WORDS: usize = 3 * 1024 + 256;
+/// State words: as many as the largest-state blob that fits a slot needs (any cell, any
+/// shape: `neuroloop_firmware::sizing`), so every model the board can store can also run.
+const STATE_WORDS: usize =
+    neuroloop_firmware::sizing::max_state_words(if SLOT_BYTES > FLASH_SLOT_BYTES {
+        SLOT_BYTES
+    } else {
+        FLASH_SLOT_BYTES
+    });
 /// Transmit ring, bytes (one less usable: `heapless::spsc`): ~35 telemetry frames of an
 /// N_rec 64 net with 16 + 16 units streamed.
 const TX_BYTES: usize = 4096;

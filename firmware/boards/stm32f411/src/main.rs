@@ -35,8 +35,14 @@ use neuroloop_firmware::{App, Config, Io, Outputs, Slots, DEFAULT_BLOB};
 
 /// Largest RAM upload.
 const SLOT_BYTES: usize = 40 * 1024;
-/// State words: N_rec ≤ 512 with up to 64 outputs.
-const STATE_WORDS: usize = 2 * 512 + 64;
+/// State words: as many as the largest-state blob that fits a slot needs (any cell, any
+/// shape: `neuroloop_firmware::sizing`), so every model the board can store can also run.
+const STATE_WORDS: usize =
+    neuroloop_firmware::sizing::max_state_words(if SLOT_BYTES > flash::FLASH_SLOT_BYTES {
+        SLOT_BYTES
+    } else {
+        flash::FLASH_SLOT_BYTES
+    });
 /// Transmit ring, bytes: ~35 telemetry frames of an N_rec 64 net with 16 + 16 units.
 const TX_BYTES: usize = 4096;
 
