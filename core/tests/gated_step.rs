@@ -11,17 +11,8 @@ mod reference;
 use neuroloop_core::{Model, Network};
 use proptest::prelude::*;
 use reference::gated::{GatedNet, GatedState, Kind, T};
+use reference::random::{matrix, wide16, Regime};
 use reference::{Matrix, Mix};
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Regime {
-    /// Formats like the quantizer picks, weights of order 1: gates mostly unsaturated.
-    Typical,
-    /// Large weights and biases: gates and the LSTM cell state pinned much of the time.
-    Saturating,
-    /// Any valid field value, values at the ends of their ranges.
-    Extreme,
-}
 
 #[derive(Clone, Copy, Debug)]
 struct Knobs {
@@ -34,34 +25,6 @@ struct Knobs {
     regime: Regime,
     seed: u64,
     steps: usize,
-}
-
-fn matrix(m: &mut Mix, rows: usize, cols: usize, wide: bool, regime: Regime) -> Matrix {
-    let (lo, hi, bits) = if wide {
-        (i16::MIN as i64, i16::MAX as i64, 15)
-    } else {
-        (i8::MIN as i64, i8::MAX as i64, 7)
-    };
-    let frac = (0..rows)
-        .map(|_| match regime {
-            Regime::Typical => (bits + m.range(0, 4)) as u8,
-            Regime::Saturating => m.range(0, bits) as u8,
-            Regime::Extreme => m.edgy(0, 30) as u8,
-        })
-        .collect();
-    let w = (0..rows * cols)
-        .map(|_| match regime {
-            Regime::Extreme => m.edgy(lo, hi),
-            _ => m.range(lo, hi),
-        })
-        .collect();
-    Matrix {
-        rows,
-        cols,
-        bytes: if wide { 2 } else { 1 },
-        frac,
-        w,
-    }
 }
 
 fn random_net(k: &Knobs) -> (GatedNet, Vec<Vec<i16>>) {
@@ -101,9 +64,9 @@ fn random_net(k: &Knobs) -> (GatedNet, Vec<Vec<i16>>) {
         .map(|v| v.clamp(-32768, 32767))
         .collect();
     let g = k.kind.gates();
-    let w_in = matrix(&mut m, g * n, k.n_in, k.wide[0], k.regime);
-    let w_rec = matrix(&mut m, g * n, n, k.wide[1], k.regime);
-    let w_out = matrix(&mut m, k.n_out, n, k.wide[2], k.regime);
+    let w_in = matrix(&mut m, g * n, k.n_in, k.wide[0], k.regime, 4);
+    let w_rec = matrix(&mut m, g * n, n, k.wide[1], k.regime, 4);
+    let w_out = matrix(&mut m, k.n_out, n, k.wide[2], k.regime, 4);
     let inputs = (0..k.steps)
         .map(|_| {
             (0..k.n_in)
@@ -132,10 +95,6 @@ fn random_net(k: &Knobs) -> (GatedNet, Vec<Vec<i16>>) {
         init,
     };
     (net, inputs)
-}
-
-fn wide16(v: &[i16]) -> Vec<i128> {
-    v.iter().map(|&x| x as i128).collect()
 }
 
 /// Steps core and the reference side by side; the first difference fails the case.

@@ -11,17 +11,8 @@ mod reference;
 
 use neuroloop_core::{Model, Network};
 use proptest::prelude::*;
-use reference::{Matrix, Mix, Net, RefState, Transfer};
-
-#[derive(Clone, Copy, Debug)]
-enum Regime {
-    /// Formats like the quantizer picks; weights scaled to keep the state in range.
-    Typical,
-    /// Large weights and biases: most units pinned at ±32768 some of the time.
-    Saturating,
-    /// Any valid field value, values at the ends of their ranges.
-    Extreme,
-}
+use reference::random::{matrix, wide16, Regime};
+use reference::{Mix, Net, RefState, Transfer};
 
 #[derive(Clone, Copy, Debug)]
 struct Knobs {
@@ -35,34 +26,6 @@ struct Knobs {
     noise: bool,
     seed: u64,
     steps: usize,
-}
-
-fn matrix(m: &mut Mix, rows: usize, cols: usize, wide: bool, regime: Regime) -> Matrix {
-    let (lo, hi, bits) = if wide {
-        (i16::MIN as i64, i16::MAX as i64, 15)
-    } else {
-        (i8::MIN as i64, i8::MAX as i64, 7)
-    };
-    let frac = (0..rows)
-        .map(|_| match regime {
-            Regime::Typical => (bits + m.range(0, 8)) as u8,
-            Regime::Saturating => m.range(0, bits) as u8,
-            Regime::Extreme => m.edgy(0, 30) as u8,
-        })
-        .collect();
-    let w = (0..rows * cols)
-        .map(|_| match regime {
-            Regime::Extreme => m.edgy(lo, hi),
-            _ => m.range(lo, hi),
-        })
-        .collect();
-    Matrix {
-        rows,
-        cols,
-        bytes: if wide { 2 } else { 1 },
-        frac,
-        w,
-    }
 }
 
 fn random_net(k: &Knobs) -> (Net, Vec<Vec<i16>>) {
@@ -100,9 +63,9 @@ fn random_net(k: &Knobs) -> (Net, Vec<Vec<i16>>) {
         (true, _) => m.edgy(1, u32::MAX as i64) as u32,
     };
     let seed = if m.chance(8) { 0 } else { m.next() as u32 };
-    let w_in = matrix(&mut m, k.n_rec, k.n_in, k.wide[0], k.regime);
-    let w_rec = matrix(&mut m, k.n_rec, k.n_rec, k.wide[1], k.regime);
-    let w_out = matrix(&mut m, k.n_out, k.n_rec, k.wide[2], k.regime);
+    let w_in = matrix(&mut m, k.n_rec, k.n_in, k.wide[0], k.regime, 8);
+    let w_rec = matrix(&mut m, k.n_rec, k.n_rec, k.wide[1], k.regime, 8);
+    let w_out = matrix(&mut m, k.n_out, k.n_rec, k.wide[2], k.regime, 8);
     let inputs = (0..k.steps)
         .map(|_| {
             (0..k.n_in)
@@ -132,10 +95,6 @@ fn random_net(k: &Knobs) -> (Net, Vec<Vec<i16>>) {
         init,
     };
     (net, inputs)
-}
-
-fn wide16(v: &[i16]) -> Vec<i128> {
-    v.iter().map(|&x| x as i128).collect()
 }
 
 /// Steps core and the reference side by side; the first difference fails the case.

@@ -152,7 +152,7 @@ fn bin() -> Command {
 }
 
 #[test]
-fn cli_trains_a_gated_model_quantizes_it_and_refuses_to_export_it() {
+fn cli_trains_a_gated_model_quantizes_and_exports_it() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("g.json");
     let st = bin()
@@ -189,21 +189,33 @@ fn cli_trains_a_gated_model_quantizes_it_and_refuses_to_export_it() {
         neuroloop::Transfer::Sigmoid,
         "PsychRNN's h = o·σ(c)"
     );
-    std::fs::remove_file(&blob).unwrap();
+    // PsychRNN's own LSTM layout takes it; PyTorch has no `h = o·σ(c)` module.
+    let npz = dir.path().join("g.npz");
     let out = bin()
         .args(["export", "psychrnn"])
         .arg(&model)
         .arg("-o")
-        .arg(&blob)
+        .arg(&npz)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "export: {err}");
+    assert!(out.status.success(), "export psychrnn: {err}");
+    assert!(npz.exists(), "export psychrnn wrote no file");
+    let torch = dir.path().join("t.npz");
+    let out = bin()
+        .args(["export", "torch"])
+        .arg(&model)
+        .arg("-o")
+        .arg(&torch)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "export torch: {err}");
     assert!(
-        err.contains("lstm-psychrnn cell") && !err.contains("panicked"),
-        "export: {err}"
+        err.contains("lstm-psychrnn") && !err.contains("panicked"),
+        "export torch: {err}"
     );
-    assert!(!blob.exists(), "export wrote a file");
+    assert!(!torch.exists(), "export torch wrote a file");
     // eval and run work on it.
     let out = bin()
         .args([

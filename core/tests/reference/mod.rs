@@ -16,6 +16,7 @@
 
 pub mod gated;
 pub mod golden_file;
+pub mod random;
 
 use neuroloop_core::blob::{encode_to_vec, Body, Meta, QuantParams, Tensor, Tensors, Topology};
 
