@@ -185,19 +185,23 @@ pub fn frac_for(m: f64, limit: f64, max_frac: u8) -> u8 {
     f.clamp(0.0, max_frac as f64) as u8
 }
 
-/// Run the float model over the trials and record the ranges.
+/// Run the float model over the trials and record the ranges. `state` is max |x| for the
+/// leaky cell, max |h| for the GRU and max |c| for the LSTM (the blob's "state" half, with
+/// its initial value); `mean_rate` is the mean rate (leaky `f(x)`, gated `h`) per unit.
 pub fn calibrate(eff: &Effective, trials: &[Vec<f32>]) -> Result<Ranges, QuantError> {
     if trials.is_empty() {
         return Err(QuantError::NoTrials);
     }
+    let n = eff.n_rec;
+    let init = &eff.init_state[eff.init_state.len().saturating_sub(n)..];
     let mut r = Ranges {
-        state: eff.init_state.iter().fold(0.0, |a, v| a.max(v.abs())),
+        state: init.iter().fold(0.0, |a, v| a.max(v.abs())),
         trials: trials.len(),
-        mean_rate: vec![0.0; eff.n_rec],
+        mean_rate: vec![0.0; n],
         mean_input: vec![0.0; eff.n_in],
         ..Default::default()
     };
-    let (mut n_steps, f) = (0usize, eff.transfer);
+    let mut n_steps = 0usize;
     for (k, t) in trials.iter().enumerate() {
         if t.len() % eff.n_in != 0 {
             return Err(QuantError::TrialShape {
@@ -207,14 +211,21 @@ pub fn calibrate(eff: &Effective, trials: &[Vec<f32>]) -> Result<Ranges, QuantEr
             });
         }
         r.input = t.iter().fold(r.input, |a, v| a.max(v.abs() as f64));
-        let tr = eff.run(t, None);
-        if tr.states.iter().any(|v| !v.is_finite()) {
+        let (tr, rates) = if eff.cell.is_leaky() {
+            let tr = eff.run(t, None);
+            let rates = tr.states.iter().map(|&x| transfer::apply(eff.transfer, x));
+            let rates = rates.collect();
+            (tr, rates)
+        } else {
+            eff.run_gated(t)
+        };
+        if tr.states.iter().chain(&tr.outputs).any(|v| !v.is_finite()) {
             return Err(QuantError::Diverges { trial: k });
         }
         r.state = tr.states.iter().fold(r.state, |a, v| a.max(v.abs()));
-        for row in tr.states.chunks_exact(eff.n_rec) {
-            for (m, &x) in r.mean_rate.iter_mut().zip(row) {
-                *m += transfer::apply(f, x);
+        for row in rates.chunks_exact(n) {
+            for (m, &h) in r.mean_rate.iter_mut().zip(row) {
+                *m += h;
             }
         }
         for row in t.chunks_exact(eff.n_in) {
@@ -225,11 +236,11 @@ pub fn calibrate(eff: &Effective, trials: &[Vec<f32>]) -> Result<Ranges, QuantEr
         n_steps += tr.steps;
         r.output = tr.outputs.iter().fold(r.output, |a, v| a.max(v.abs()));
     }
-    let n = n_steps.max(1) as f64;
+    let steps = n_steps.max(1) as f64;
     r.mean_rate
         .iter_mut()
         .chain(r.mean_input.iter_mut())
-        .for_each(|m| *m /= n);
+        .for_each(|m| *m /= steps);
     Ok(r)
 }
 

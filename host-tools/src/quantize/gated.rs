@@ -12,64 +12,12 @@
 //!   `r ⊙ (…)`) and the input part into `b_in`.
 
 use super::{
-    frac_for, quantize_matrix, vector_i16, vector_i32, Parts, QuantConfig, QuantError, QuantReport,
-    Quantized, Ranges,
+    calibrate, frac_for, quantize_matrix, vector_i16, vector_i32, Parts, QuantConfig, QuantError,
+    QuantReport, Quantized,
 };
 use crate::model::{Cell, Effective, FloatModel};
 use neuroloop_core::blob::{self, QuantParams, GUARD_BITS};
 use neuroloop_core::cell::GATE_FRAC;
-
-/// Calibration of a gated model: `ranges.state` is max |c| (LSTM) or max |h| (GRU),
-/// `mean_rate` the mean hidden state per unit.
-fn calibrate(eff: &Effective, trials: &[Vec<f32>]) -> Result<Ranges, QuantError> {
-    if trials.is_empty() {
-        return Err(QuantError::NoTrials);
-    }
-    let n = eff.n_rec;
-    let mut r = Ranges {
-        state: eff.init_state[eff.init_state.len() - n..]
-            .iter()
-            .fold(0.0, |a, v| a.max(v.abs())),
-        trials: trials.len(),
-        mean_rate: vec![0.0; n],
-        mean_input: vec![0.0; eff.n_in],
-        ..Default::default()
-    };
-    let mut n_steps = 0usize;
-    for (k, t) in trials.iter().enumerate() {
-        if t.len() % eff.n_in != 0 {
-            return Err(QuantError::TrialShape {
-                trial: k,
-                len: t.len(),
-                n_in: eff.n_in,
-            });
-        }
-        r.input = t.iter().fold(r.input, |a, v| a.max(v.abs() as f64));
-        let (tr, hidden) = eff.run_gated(t);
-        if tr.states.iter().chain(&tr.outputs).any(|v| !v.is_finite()) {
-            return Err(QuantError::Diverges { trial: k });
-        }
-        r.state = tr.states.iter().fold(r.state, |a, v| a.max(v.abs()));
-        for row in hidden.chunks_exact(n) {
-            for (m, &h) in r.mean_rate.iter_mut().zip(row) {
-                *m += h;
-            }
-        }
-        for row in t.chunks_exact(eff.n_in) {
-            for (m, &u) in r.mean_input.iter_mut().zip(row) {
-                *m += u as f64;
-            }
-        }
-        n_steps += tr.steps;
-        r.output = tr.outputs.iter().fold(r.output, |a, v| a.max(v.abs()));
-    }
-    let steps = n_steps.max(1) as f64;
-    r.mean_rate
-        .iter_mut()
-        .chain(r.mean_input.iter_mut())
-        .for_each(|m| *m /= steps);
-    Ok(r)
-}
 
 /// Quantize a validated gated model (`eff` its effective parameters).
 pub(super) fn quantize(
