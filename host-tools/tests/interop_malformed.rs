@@ -6,38 +6,24 @@ use neuroloop::interop::npy::{Array, Data};
 use neuroloop::interop::npz;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/psychrnn")
-        .join(name)
+    common::fixture("psychrnn", name)
 }
 
 /// The Dale fixture's arrays, changed by `edit`, written to `dir/bad.npz`.
 fn bad_npz(dir: &Path, edit: impl FnOnce(&mut npz::Arrays)) -> PathBuf {
-    let mut a = npz::read(&std::fs::read(fixture("dale_weights.npz")).unwrap()).unwrap();
-    edit(&mut a);
-    let p = dir.join("bad.npz");
-    std::fs::write(&p, npz::write(a.iter().map(|(k, v)| (k.as_str(), v)))).unwrap();
-    p
+    common::edited_npz(&fixture("dale_weights.npz"), dir, edit)
 }
 
 /// `import psychrnn` and `run` on `bad` both fail, name `key` and leave no output behind.
 fn assert_rejected(dir: &Path, bad: &Path, key: &str, also: &str) {
-    let out = dir.join("model.json");
-    let a = Command::cargo_bin("neuroloop")
-        .unwrap()
-        .args(["import", "psychrnn"])
-        .arg(bad)
-        .args(["--dt", "10", "--tau", "100", "-o"])
-        .arg(&out)
-        .assert()
-        .failure();
-    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    let err = common::import_refused("psychrnn", bad, &["--dt", "10", "--tau", "100"], dir);
     assert!(
         err.contains(&format!("`{key}`")) && err.contains("bad.npz") && err.contains(also),
         "{err}"
     );
-    assert!(!out.exists(), "import wrote {out:?}");
 
     let x = dir.join("x.npz");
     let xa = Array {

@@ -9,14 +9,14 @@ use neuroloop::model::{FloatModel, Trace};
 use neuroloop::quantize::{quantize, QuantConfig, WeightFormat};
 use std::path::{Path, PathBuf};
 
+mod common;
+
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/psychrnn")
-        .join(name)
+    common::fixture("psychrnn", name)
 }
 
 fn arrays(name: &str) -> npz::Arrays {
-    npz::read(&std::fs::read(fixture(name)).unwrap()).unwrap()
+    common::arrays("psychrnn", name)
 }
 
 fn f32s(a: &Array) -> Vec<f32> {

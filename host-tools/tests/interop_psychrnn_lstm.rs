@@ -4,21 +4,20 @@
 //! initial-state row choice and its effect, `export → import` bit-exact, and malformed
 //! LSTM saves named by key.
 
-use assert_cmd::Command;
 use neuroloop::interop::npy::{Array, Data};
 use neuroloop::interop::npz;
 use neuroloop::interop::psychrnn::{self, ImportOptions};
 use neuroloop::model::{Cell, FloatModel};
 use std::path::{Path, PathBuf};
 
+mod common;
+
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/psychrnn")
-        .join(name)
+    common::fixture("psychrnn", name)
 }
 
 fn arrays(name: &str) -> npz::Arrays {
-    npz::read(&std::fs::read(fixture(name)).unwrap()).unwrap()
+    common::arrays("psychrnn", name)
 }
 
 fn f32s(a: &Array) -> Vec<f32> {
@@ -168,40 +167,23 @@ fn export_import_is_bit_exact_and_loads_in_lstm_simulator() {
 // ---- malformed LSTM saves: each names the key and writes nothing ----
 
 fn bad_npz(dir: &Path, edit: impl FnOnce(&mut npz::Arrays)) -> PathBuf {
-    let mut a = arrays("lstm_weights.npz");
-    edit(&mut a);
-    let p = dir.join("bad.npz");
-    std::fs::write(&p, npz::write(a.iter().map(|(k, v)| (k.as_str(), v)))).unwrap();
-    p
+    common::edited_npz(&fixture("lstm_weights.npz"), dir, edit)
 }
 
 fn assert_rejected(dir: &Path, bad: &Path, extra: &[&str], key: &str, also: &str) {
-    let out = dir.join("model.json");
-    let a = Command::cargo_bin("neuroloop")
-        .unwrap()
-        .args(["import", "psychrnn"])
-        .arg(bad)
-        .args(["--dt", "10", "--tau", "100"])
-        .args(extra)
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .failure();
-    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    let args: Vec<&str> = ["--dt", "10", "--tau", "100"]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect();
+    let err = common::import_refused("psychrnn", bad, &args, dir);
     assert!(
         err.contains(key) && err.contains(also),
         "expected {key} and {also:?} in: {err}"
     );
-    assert!(!out.exists(), "import wrote {out:?}");
 }
 
-fn mat(shape: Vec<usize>, v: f32) -> Array {
-    let len = shape.iter().product();
-    Array {
-        shape,
-        data: Data::F32(vec![v; len]),
-    }
-}
+use common::f32_array as mat;
 
 #[test]
 fn malformed_lstm_saves_are_named() {

@@ -10,14 +10,16 @@ use neuroloop::interop::torch::{self, ExportPrefixes, TorchOptions};
 use neuroloop::model::{Cell, FloatModel};
 use std::path::{Path, PathBuf};
 
+mod common;
+
+use common::f32_array;
+
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/torch")
-        .join(name)
+    common::fixture("torch", name)
 }
 
 fn arrays(name: &str) -> npz::Arrays {
-    npz::read(&std::fs::read(fixture(name)).unwrap()).unwrap()
+    common::arrays("torch", name)
 }
 
 fn f32s(a: &Array) -> Vec<f32> {
@@ -204,38 +206,16 @@ fn cli_import_run_export_round_trip() {
 
 /// The GRU fixture's arrays changed by `edit`, written to `dir/bad.npz`.
 fn bad_npz(dir: &Path, base: &str, edit: impl FnOnce(&mut npz::Arrays)) -> PathBuf {
-    let mut a = arrays(base);
-    edit(&mut a);
-    let p = dir.join("bad.npz");
-    std::fs::write(&p, npz::write(a.iter().map(|(k, v)| (k.as_str(), v)))).unwrap();
-    p
+    common::edited_npz(&fixture(base), dir, edit)
 }
 
 /// `import torch` on `bad` fails naming `` `key` `` and `also`, and writes nothing.
 fn assert_rejected(dir: &Path, bad: &Path, key: &str, also: &str) {
-    let out = dir.join("model.json");
-    let a = Command::cargo_bin("neuroloop")
-        .unwrap()
-        .args(["import", "torch"])
-        .arg(bad)
-        .args(["--dt", "10", "-o"])
-        .arg(&out)
-        .assert()
-        .failure();
-    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    let err = common::import_refused("torch", bad, &["--dt", "10"], dir);
     assert!(
         err.contains(&format!("`{key}`")) && err.contains("bad.npz") && err.contains(also),
         "expected `{key}` and {also:?} in: {err}"
     );
-    assert!(!out.exists(), "import wrote {out:?}");
-}
-
-fn f32_array(shape: Vec<usize>, v: f32) -> Array {
-    let len = shape.iter().product();
-    Array {
-        shape,
-        data: Data::F32(vec![v; len]),
-    }
 }
 
 #[test]
