@@ -81,6 +81,19 @@ pub fn dequantize(v: i32, frac: u8) -> f32 {
     (v as f64 * pow2(-(frac as i32))) as f32
 }
 
+/// [`shift_round`] of a dot product, equal to it for every `|v| < 2^62` (the kernels'
+/// sums are below 2^41: ≤ 1024 products of magnitude ≤ 2^30): there the rounding add of a
+/// right shift cannot saturate, and `(v + 2^(sh−1)) >> sh = ((v >> (sh−1)) + 1) >> 1`
+/// needs no 64-bit constant.
+#[inline(always)]
+pub(crate) fn rs_dot(v: i64, sh: i32) -> i64 {
+    if sh > 0 && sh < 63 {
+        ((v >> (sh - 1)) + 1) >> 1
+    } else {
+        shift_round(v, sh)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

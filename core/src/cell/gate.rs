@@ -15,7 +15,7 @@
 //! unbounded agrees bit for bit.
 
 use crate::blob::GUARD_BITS;
-use crate::fixed::{sat_i16, shift_round};
+use crate::fixed::{rs_dot, sat_i16, shift_round};
 use crate::Model;
 
 /// Fractional bits of a gate pre-activation fed to the σ/tanh tables (Q4.11, ±16: σ(16)
@@ -86,15 +86,4 @@ impl Sums {
 #[inline]
 pub(crate) fn to_gate(acc: i64) -> i16 {
     sat_i16(shift_round(acc, GUARD_BITS as i32))
-}
-
-/// [`shift_round`] of a dot product, equal to it for every `|v| < 2^62`: there the
-/// rounding add cannot saturate, and `(v + 2^(sh−1)) >> sh = ((v >> (sh−1)) + 1) >> 1`.
-#[inline(always)]
-fn rs_dot(v: i64, sh: i32) -> i64 {
-    if sh > 0 && sh < 63 {
-        ((v >> (sh - 1)) + 1) >> 1
-    } else {
-        shift_round(v, sh)
-    }
 }

@@ -64,7 +64,7 @@
 //! fit take the `i64` form above.
 
 use crate::blob::GUARD_BITS;
-use crate::fixed::{sat_i16, sat_i32, shift_round};
+use crate::fixed::{rs_dot, sat_i16, sat_i32, shift_round};
 use crate::rng::Rng;
 use crate::Model;
 #[allow(unused_imports)]
@@ -75,19 +75,6 @@ const D_CLAMP: i64 = 1 << 46;
 /// [`crate::kernel`]) before their per-row update: a multiple of every kernel's row group
 /// (2, 3, 4), small enough for the stack (`2 · 12` `i64`).
 const CHUNK: usize = 12;
-
-/// [`shift_round`] of a dot product, equal to it for every `|v| < 2^62` (the kernels'
-/// sums are below 2^41: ≤ 1024 products of magnitude ≤ 2^30): there the rounding add of a
-/// right shift cannot saturate, and `(v + 2^(sh−1)) >> sh = ((v >> (sh−1)) + 1) >> 1`
-/// needs no 64-bit constant.
-#[inline(always)]
-fn rs_dot(v: i64, sh: i32) -> i64 {
-    if sh > 0 && sh < 63 {
-        ((v >> (sh - 1)) + 1) >> 1
-    } else {
-        shift_round(v, sh)
-    }
-}
 
 /// [`shift_round`] of a dot product (`|v| < 2^41`) by `sh ≤ 37` (the blob limits:
 /// `w ≤ 30`, `fr, fu ≤ 15`), for `|v|·2^−sh < 2^61` when `sh < 0` (the `i32` row
