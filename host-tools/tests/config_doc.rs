@@ -6,7 +6,7 @@
 //! The config below is a struct literal, so adding a field to any config struct breaks
 //! this file until the field is added here (and then, to pass, to the doc).
 
-use neuroloop::model::init::{InitConfig, RandInit, RecInit};
+use neuroloop::model::init::{GatedBias, InitConfig, RandInit, RecInit};
 use neuroloop::task::TaskSpec;
 use neuroloop::train::config::{CurriculumConfig, ModelConfig, TrainConfig, TrainParams};
 use neuroloop::train::LossKind;
@@ -59,6 +59,7 @@ fn full_config() -> TrainConfig {
             which_rand_w_rec_init: Some(RandInit::GlorotUnif),
             init_minval: -0.2,
             init_maxval: 0.2,
+            gated_bias: GatedBias::Pytorch,
         },
         train: TrainParams {
             batch: 8,

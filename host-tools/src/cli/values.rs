@@ -36,7 +36,7 @@ impl From<TransferArg> for Transfer {
 /// A recurrent cell (`--cell`).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CellArg {
-    /// PsychRNN's leaky rate unit (`Basic`; the default, and the one that quantizes).
+    /// PsychRNN's leaky rate unit (`Basic`; the default).
     Leaky,
     /// GRU, PyTorch `nn.GRU` equations and gate layout.
     Gru,

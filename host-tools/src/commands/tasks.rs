@@ -47,8 +47,8 @@ pub fn run(cmd: &TasksCmd) -> anyhow::Result<()> {
     match cmd {
         TasksCmd::List => {
             println!(
-                "{:<30} {:>4} {:>4} {:>12} {:>8} {:>9}  source",
-                "task", "in", "out", "trial ms", "trials", "accuracy"
+                "{:<30} {:>4} {:>4} {:>12} {:>14} {:>9}  source",
+                "task", "in", "out", "trial ms", "trials (gated)", "accuracy"
             );
             for name in TASK_NAMES {
                 let t = build(&TaskSpec::named(name))?;
@@ -57,7 +57,11 @@ pub fn run(cmd: &TasksCmd) -> anyhow::Result<()> {
                     Some(b) => {
                         let f = file::parse(b.text, name)?;
                         let acc = b.measured.map_or("—".into(), |a| format!("{a:.3}"));
-                        (f.trials.to_string(), acc, f.source)
+                        let trials = match f.gated_trials {
+                            Some(g) => format!("{} ({g})", f.trials),
+                            None => f.trials.to_string(),
+                        };
+                        (trials, acc, f.source)
                     }
                     None => (
                         "50000".into(),
@@ -73,7 +77,7 @@ pub fn run(cmd: &TasksCmd) -> anyhow::Result<()> {
                     None => format!("{}", d.t_ms),
                 };
                 println!(
-                    "{:<30} {:>4} {:>4} {:>12} {:>8} {:>9}  {}",
+                    "{:<30} {:>4} {:>4} {:>12} {:>14} {:>9}  {}",
                     name, d.n_in, d.n_out, trial, trials, acc, src
                 );
             }

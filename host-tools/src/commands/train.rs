@@ -101,8 +101,10 @@ impl TrainCmd {
             (None, None, Some(_)) => {
                 let s = spec.clone().unwrap_or_else(|| TaskSpec::named(""));
                 let mut c = TrainConfig::for_task(&s.name);
-                // a task file's own training length (`trials`), unless --trials
-                if let Some(n) = crate::task::builtin::default_trials(&s) {
+                // a task file's own training length (`trials`, or `gated_trials` for a
+                // gated cell), unless --trials
+                let cell = self.cell.unwrap_or(c.model.cell);
+                if let Some(n) = crate::task::builtin::default_trials(&s, cell) {
                     c.train.trials = n;
                 }
                 c

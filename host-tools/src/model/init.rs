@@ -15,6 +15,17 @@
 //!   `U(±1/√n_rec)`; the biases `b_ih` and `b_hh` are drawn apart and summed where
 //!   neuroloop folds them (see [`Cell`]), so their distribution is PyTorch's; `h₀ = c₀ = 0`
 //!   (PyTorch's default state).
+//!   With `init.gated_bias = "tau"` (the default) the GRU update gate's and the LSTM
+//!   forget gate's biases then get `+ln((1 − α)/α)`, α = dt/τ (`σ` of it is `1 − α`): the
+//!   cell starts out keeping `1 − α` of its state per step, the leaky cell's time
+//!   constant, instead of about half (PyTorch's biases are near 0). At the default dt =
+//!   10 ms, τ = 100 ms that is +2.2, and it is what lets them learn tasks with delays of
+//!   tens of steps (the "chrono" initialisation of Tallec & Ollivier 2018, with a single
+//!   time constant). The GRU's candidate weights `W_hn` are then scaled to spectral radius
+//!   `2·spec_rad`: with `r ≈ σ(0) = 1/2` its linearisation at `h = 0`,
+//!   `h' ≈ (1 − α)·h + α·(r·W_hn·h + …)`, is the leaky cell's with `W_rec` at `spec_rad`
+//!   (without it the GRU forgets within ~50 steps and cannot learn delays of 100).
+//!   `"pytorch"` keeps PyTorch's init exactly.
 //! * `lstm-psychrnn`: PsychRNN 1.0.0's `LSTM.__init__`: `W_f, W_i, W_c, W_o ~ N(0, 0.1²)`,
 //!   every gate bias 1, `h₀, c₀ ~ N(0, 0.1²)`.
 //!
@@ -63,6 +74,21 @@ pub enum RecInit {
     Random,
 }
 
+/// How the gated cells' (`gru`, `lstm`) memory gate starts ([`InitConfig::gated_bias`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GatedBias {
+    /// PyTorch's init plus `ln((1 − α)/α)` (α = dt/τ) on the GRU update gate `b_z` and the
+    /// LSTM forget gate `b_f` (default): at the start the cell keeps about `1 − α` of its
+    /// state per step, the leaky cell's time constant τ; the GRU's `W_hn` is scaled to
+    /// spectral radius `2·spec_rad`, so that with `r ≈ 1/2` its linearisation at `h = 0` is
+    /// the leaky cell's.
+    #[default]
+    Tau,
+    /// PyTorch's `nn.GRU` / `nn.LSTM` init unchanged (every gate bias `U(±1/√n_rec)`).
+    Pytorch,
+}
+
 /// Initialiser settings (PsychRNN keyword names).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,6 +114,9 @@ pub struct InitConfig {
     /// Upper bound of `const_unif` (0.1).
     #[serde(default = "d_max")]
     pub init_maxval: f64,
+    /// Memory-gate bias of the `gru` and `lstm` cells (`lstm-psychrnn` keeps PsychRNN's).
+    #[serde(default)]
+    pub gated_bias: GatedBias,
 }
 
 fn d_spec_rad() -> f64 {
@@ -113,6 +142,7 @@ impl Default for InitConfig {
             which_rand_w_rec_init: None,
             init_minval: d_min(),
             init_maxval: d_max(),
+            gated_bias: GatedBias::default(),
         }
     }
 }
@@ -238,7 +268,33 @@ fn init_gated<R: Rng>(arch: &Arch, cfg: &InitConfig, rng: &mut R) -> FloatModel 
         m.b_rec[2 * n..].copy_from_slice(&b_ih[2 * n..]);
         m.b_hn = b_hh[2 * n..].to_vec();
     }
+    if cfg.gated_bias == GatedBias::Tau {
+        // GRU gates r, z, n: z is block 1; LSTM gates i, f, g, o: f is block 1.
+        let shift = memory_bias(arch.dt as f64 / arch.tau as f64);
+        m.b_rec[n..2 * n]
+            .iter_mut()
+            .for_each(|b| *b += shift as f32);
+        if cell == Cell::Gru {
+            // r ≈ σ(0) = 1/2 at the start: W_hn at 2·spec_rad makes r·W_hn the leaky
+            // cell's W_rec (spectral radius spec_rad).
+            let block = &mut m.w_rec[2 * n * n..3 * n * n];
+            let w: Vec<f64> = block.iter().map(|&x| x as f64).collect();
+            let rho = spectral_radius(&w, n);
+            if rho > 0.0 && rho.is_finite() {
+                let k = 2.0 * cfg.spec_rad / rho;
+                block.iter_mut().for_each(|x| *x = (*x as f64 * k) as f32);
+            }
+        }
+    }
     m
+}
+
+/// `ln((1 − α)/α)`, the gate bias with `σ(b) = 1 − α`: the memory gate of a gated cell
+/// keeps `1 − α` of the state per step at the start, like a leaky unit with α = dt/τ. α is
+/// clamped to `[10⁻⁴, 0.5]` (no bias below a time constant of two steps).
+fn memory_bias(alpha: f64) -> f64 {
+    let a = alpha.clamp(1e-4, 0.5);
+    ((1.0 - a) / a).ln()
 }
 
 /// A new model with PsychRNN's initialisation (PyTorch's for the GRU and the standard
@@ -352,5 +408,67 @@ mod tests {
         let w: Vec<f64> = m.w_rec.iter().map(|&x| x as f64).collect();
         assert!((spectral_radius(&w, 40) - 1.1).abs() < 1e-4);
         m.validate().unwrap();
+    }
+
+    /// The memory gate (GRU `z`, LSTM `f`: block 1 of `b_rec`) starts at `σ(b) ≈ 1 − α`
+    /// with `"tau"`, the other gates and `"pytorch"` keep PyTorch's `U(±2/√n)` sums.
+    #[test]
+    fn gated_memory_bias_follows_tau() {
+        use rand::SeedableRng;
+        let n = 64;
+        for cell in [Cell::Gru, Cell::Lstm] {
+            for (bias, dt, tau) in [
+                (GatedBias::Tau, 10.0, 100.0),
+                (GatedBias::Tau, 20.0, 50.0),
+                (GatedBias::Pytorch, 10.0, 100.0),
+            ] {
+                let arch = Arch {
+                    name: "t".into(),
+                    n_in: 2,
+                    n_rec: n,
+                    n_out: 2,
+                    dt,
+                    tau,
+                    rec_noise: 0.0,
+                    transfer: Transfer::Tanh,
+                    cell,
+                    constraints: Constraints::default(),
+                };
+                let cfg = InitConfig {
+                    gated_bias: bias,
+                    ..InitConfig::default()
+                };
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+                let m = init_model(&arch, &cfg, &mut rng);
+                let mean = |k: usize| m.b_rec[k * n..(k + 1) * n].iter().sum::<f32>() / n as f32;
+                let a = dt as f64 / tau as f64;
+                let want = if bias == GatedBias::Tau {
+                    ((1.0 - a) / a).ln()
+                } else {
+                    0.0
+                };
+                // Mean of n sums of two U(±1/√n): standard deviation ≈ 0.1 / √n·√n.
+                assert!(
+                    (mean(1) as f64 - want).abs() < 0.05,
+                    "{cell:?} {bias:?} dt {dt}: memory-gate bias mean {} want {want}",
+                    mean(1)
+                );
+                assert!(mean(0).abs() < 0.05, "{cell:?}: gate 0 untouched");
+                let k = 2.0 / (n as f32).sqrt();
+                let shift = want as f32;
+                assert!(m.b_rec[n..2 * n].iter().all(|b| (b - shift).abs() <= k));
+                if cell == Cell::Gru {
+                    let w: Vec<f64> = m.w_rec[2 * n * n..].iter().map(|&x| x as f64).collect();
+                    let rho = spectral_radius(&w, n);
+                    // PyTorch's U(±1/√n): about 1/√3.
+                    let want = if bias == GatedBias::Tau { 2.2 } else { 0.58 };
+                    assert!(
+                        (rho - want).abs() < 0.1 * want,
+                        "{bias:?}: W_hn radius {rho}"
+                    );
+                }
+                m.validate().unwrap();
+            }
+        }
     }
 }

@@ -69,13 +69,18 @@ pub fn find(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
 }
 
-/// The default training trial count (`trials`) of a task file or built-in task file.
-pub fn default_trials(spec: &super::TaskSpec) -> Option<u64> {
+/// The default training trial count of a task file or built-in task file for `cell`:
+/// `gated_trials` for a gated cell where the file sets it, else `trials`.
+pub fn default_trials(spec: &super::TaskSpec, cell: crate::model::Cell) -> Option<u64> {
     let text = spec
         .file
         .as_deref()
         .or_else(|| find(&spec.name).map(|b| b.text))?;
-    super::file::parse(text, &spec.name).ok().map(|f| f.trials)
+    let f = super::file::parse(text, &spec.name).ok()?;
+    Some(match f.gated_trials {
+        Some(n) if !cell.is_leaky() => n,
+        _ => f.trials,
+    })
 }
 
 #[cfg(test)]

@@ -244,6 +244,9 @@ pub struct TaskFile {
     pub timing: Timing,
     /// Default number of training trials.
     pub trials: u64,
+    /// Default number of training trials for the gated cells (`gru`, `lstm`,
+    /// `lstm-psychrnn`), where they need more than `trials`.
+    pub gated_trials: Option<u64>,
     /// Variable names by slot (vars, then each epoch's duration as `<epoch>_ms`).
     pub var_names: Vec<String>,
     /// Variable definitions in file order.

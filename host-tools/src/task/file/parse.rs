@@ -16,6 +16,7 @@ const TOP: &[&str] = &[
     "noise_amp",
     "timing",
     "trials",
+    "gated_trials",
     "vars",
     "epoch",
     "accuracy",
@@ -101,6 +102,11 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
     let trials = root
         .get("trials")
         .map_or(Ok(20_000), |i| cx.uint(i, "trials", 1, 100_000_000))? as u64;
+    let gated_trials = root
+        .get("gated_trials")
+        .map(|i| cx.uint(i, "gated_trials", 1, 100_000_000))
+        .transpose()?
+        .map(|n| n as u64);
 
     let mut var_names: Vec<String> = Vec::new();
     let mut vars = Vec::new();
@@ -270,6 +276,7 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
         noise_amp,
         timing,
         trials,
+        gated_trials,
         var_names,
         vars,
         epochs,
