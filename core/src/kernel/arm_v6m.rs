@@ -8,7 +8,8 @@
 //! accumulators in `r0`–`r7` and everything else in high registers (`r8`–`r11`, reachable
 //! by `ADD` and `MOV`); each activation is loaded once per group of rows.
 //! - `i8` weights, 4 rows: per weight `LDRSB` (register offset), `MULS`, `ADD` into a
-//!   high-register accumulator.
+//!   high-register accumulator; the loop is unrolled four times (one loop-end branch per
+//!   four columns).
 //! - `i16` weights, 2 rows, 2-aligned (checked per call: `LDRSH` faults on odd
 //!   addresses, and blob weights carry no alignment of their own): per weight `LDRSH`,
 //!   `MULS`, `ADDS` into the row's low word, and `BVS` to an out-of-line fix-up that is
@@ -70,10 +71,39 @@ pub(super) const ROWS_S8: usize = 4;
 /// Columns per assembly call (see the module docs).
 const SPAN: usize = 256;
 
+/// One column of [`neuroloop_core_v6m_dot4_s8`]'s loop, copy `$c` (0–3): the activation
+/// loaded once (byte index doubled for it), then per row `LDRSB`, `MULS`, `ADD` into the
+/// row's high-register accumulator, then the index step.
+#[rustfmt::skip]
+macro_rules! s8_column {
+    ($c:literal) => {
+        concat!(
+            ".Lnl_s8_c", $c, ":\n",
+            "adds r7, r5, r5\n",
+            "ldrsh r6, [r4, r7]\n",
+            "ldrsb r7, [r0, r5]\n",
+            "muls r7, r6, r7\n",
+            "add r8, r7\n",
+            "ldrsb r7, [r1, r5]\n",
+            "muls r7, r6, r7\n",
+            "add r9, r7\n",
+            "ldrsb r7, [r2, r5]\n",
+            "muls r7, r6, r7\n",
+            "add r10, r7\n",
+            "ldrsb r7, [r3, r5]\n",
+            "muls r7, r6, r7\n",
+            "add r11, r7\n",
+            "adds r5, r5, #1",
+        )
+    };
+}
+
 // r0 = row 0 (its first column of the span), r1 = row stride in bytes, r2 = x (first
 // column of the span), r3 = n ≥ 1 columns; the output pointer is the fifth argument, on
 // the stack. Low registers in the loop: r0–r3 the four rows' span ends, r4 the end of x,
-// r5 the index k (−n … −1), r6 the activation, r7 the weight / product.
+// r5 the index k (−n … −1), r6 the activation, r7 the weight / product; r8–r11 the four
+// sums. The loop body is unrolled four times; the entry jumps into it so that n mod 4
+// columns run before the first pass over the loop end.
 global_asm!(
     ".section .text.neuroloop_core_v6m_dot4_s8,\"ax\",%progbits",
     ".p2align 2",
@@ -88,6 +118,8 @@ global_asm!(
     "mov r6, r10",
     "mov r7, r11",
     "push {{r4, r5, r6, r7}}",
+    "movs r7, #3",
+    "ands r7, r3",
     "adds r4, r2, r3",
     "adds r4, r4, r3",
     "rsbs r5, r3, #0",
@@ -101,23 +133,17 @@ global_asm!(
     "mov r9, r6",
     "mov r10, r6",
     "mov r11, r6",
-    "2:",
-    "adds r7, r5, r5",
-    "ldrsh r6, [r4, r7]",
-    "ldrsb r7, [r0, r5]",
-    "muls r7, r6, r7",
-    "add r8, r7",
-    "ldrsb r7, [r1, r5]",
-    "muls r7, r6, r7",
-    "add r9, r7",
-    "ldrsb r7, [r2, r5]",
-    "muls r7, r6, r7",
-    "add r10, r7",
-    "ldrsb r7, [r3, r5]",
-    "muls r7, r6, r7",
-    "add r11, r7",
-    "adds r5, r5, #1",
-    "bne 2b",
+    // n mod 4: 0 → copy 0, 3 → copy 1, 2 → copy 2, 1 → copy 3.
+    "cmp r7, #2",
+    "beq .Lnl_s8_c2",
+    "bhi .Lnl_s8_c1",
+    "cmp r7, #1",
+    "beq .Lnl_s8_c3",
+    s8_column!("0"),
+    s8_column!("1"),
+    s8_column!("2"),
+    s8_column!("3"),
+    "bne .Lnl_s8_c0",
     "ldr r0, [sp, #36]",
     "mov r1, r8",
     "str r1, [r0, #0]",
@@ -203,31 +229,22 @@ global_asm!(
 /// One column of [`neuroloop_core_v6m_dot2_s16h`]'s loop, copy `$c` (0–3): the activation
 /// loaded once, then per row `LDRSH`, `MULS`, `ADDS` into the row's low word and `BVS` to
 /// the row's fix-up (never taken unless the low word overflows), then the index step.
+#[rustfmt::skip]
 macro_rules! s16h_column {
     ($c:literal) => {
         concat!(
-            ".Lnl_s16h_c",
-            $c,
-            ":\n",
+            ".Lnl_s16h_c", $c, ":\n",
             "ldrsh r6, [r2, r3]\n",
             "ldrsh r7, [r0, r3]\n",
             "muls r7, r6, r7\n",
             "adds r4, r4, r7\n",
-            "bvs .Lnl_s16h_f0",
-            $c,
-            "\n",
-            ".Lnl_s16h_r1",
-            $c,
-            ":\n",
+            "bvs .Lnl_s16h_f0", $c, "\n",
+            ".Lnl_s16h_r1", $c, ":\n",
             "ldrsh r7, [r1, r3]\n",
             "muls r7, r6, r7\n",
             "adds r5, r5, r7\n",
-            "bvs .Lnl_s16h_f1",
-            $c,
-            "\n",
-            ".Lnl_s16h_n",
-            $c,
-            ":\n",
+            "bvs .Lnl_s16h_f1", $c, "\n",
+            ".Lnl_s16h_n", $c, ":\n",
             "adds r3, r3, #2",
         )
     };
@@ -236,28 +253,22 @@ macro_rules! s16h_column {
 /// The two overflow fix-ups of column copy `$c`: `r7` still holds the product `p` whose
 /// `ADDS` overflowed; add `sign(p)` (`2·(p >> 31) + 1`) to the row's high word and go
 /// back to where the column continues.
+#[rustfmt::skip]
 macro_rules! s16h_fixups {
     ($c:literal) => {
         concat!(
-            ".Lnl_s16h_f0",
-            $c,
-            ":\n",
+            ".Lnl_s16h_f0", $c, ":\n",
             "asrs r7, r7, #31\n",
             "lsls r7, r7, #1\n",
             "adds r7, r7, #1\n",
             "add r8, r7\n",
-            "b .Lnl_s16h_r1",
-            $c,
-            "\n",
-            ".Lnl_s16h_f1",
-            $c,
-            ":\n",
+            "b .Lnl_s16h_r1", $c, "\n",
+            ".Lnl_s16h_f1", $c, ":\n",
             "asrs r7, r7, #31\n",
             "lsls r7, r7, #1\n",
             "adds r7, r7, #1\n",
             "add r9, r7\n",
-            "b .Lnl_s16h_n",
-            $c,
+            "b .Lnl_s16h_n", $c,
         )
     };
 }
@@ -412,6 +423,15 @@ pub(super) fn dot2_s16_s16_s64(w: &[u8], cols: usize, x: &[i16]) -> [i64; ROWS_S
         return [
             ((out[1] as i64) << 32) + out[0] as i64,
             ((out[3] as i64) << 32) + out[2] as i64,
+        ];
+    }
+    if cols <= SPAN {
+        let mut out = [0i32; 4];
+        // SAFETY: as in the loop below with `start = 0`, `n = cols`.
+        unsafe { neuroloop_core_v6m_dot2_s16(w.as_ptr(), stride, x.as_ptr(), cols, &mut out) };
+        return [
+            ((out[1] as i64) << 8) + out[0] as i64,
+            ((out[3] as i64) << 8) + out[2] as i64,
         ];
     }
     let mut total = [0i64; ROWS_S16];
