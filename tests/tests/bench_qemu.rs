@@ -2,10 +2,12 @@
 //! Cortex-M0 (`microbit`, thumbv6m: the Thumb-1 assembly kernels the RP2040 runs), Cortex-M4
 //! (`mps2-an386`) and Cortex-M7 (`mps2-an500`), both thumbv7em with core feature `dsp`.
 //!
-//! - `bench_binary_is_bit_exact_on_every_machine` (run by `cargo xtask qemu-test`): random
-//!   i8 and i16 nets at odd and even sizes, saturated nets on extreme inputs and the
-//!   golden blobs (noise included); the device's whole trajectory (`x`, `r`, `y` after
-//!   every step, FNV-1a 64) must equal the host core's.
+//! - `bench_binary_is_bit_exact_on_every_machine` (run by `cargo xtask qemu-test`): first
+//!   the package's `kernel-selftest` binary (the firmware's kernel self-test: every dot
+//!   kernel of the build against its reference, overflowing sums included) must pass on
+//!   each machine; then random i8 and i16 nets at odd and even sizes, saturated nets on
+//!   extreme inputs and the golden blobs (noise included); the device's whole trajectory
+//!   (`x`, `r`, `y` after every step, FNV-1a 64) must equal the host core's.
 //! - `bench_mcu` (run by `cargo xtask bench-mcu`): instructions per step for N_rec
 //!   64/128/256 × i16/i8 on each machine, written as TSV to `NEUROLOOP_BENCH_OUT`; the
 //!   trajectories are checked too. Figures are printed, never asserted against a time.
@@ -190,6 +192,36 @@ fn run(m: &Machine, tag: &str, blob: &[u8], inputs: &[Vec<i16>], dir: &Path) -> 
     }
 }
 
+/// Run the `kernel-selftest` binary built next to the bench ELF on machine `m`; panics
+/// with its output unless it reports the machine's kernel path and every case passed.
+fn kernel_selftest(m: &Machine) {
+    let elf = elf(m).with_file_name("kernel-selftest");
+    assert!(elf.exists(), "{} does not exist", elf.display());
+    let out = Command::new("timeout")
+        .args(["-k", "5", "600", "qemu-system-arm"])
+        .args(["-machine", m.machine, "-cpu", m.cpu, "-nographic"])
+        .args([
+            "-monitor",
+            "none",
+            "-semihosting-config",
+            "enable=on,target=native",
+        ])
+        .args(["-icount", "shift=0", "-kernel"])
+        .arg(&elf)
+        .output()
+        .expect("cannot start `timeout qemu-system-arm`: install qemu-system-arm");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let want = format!("selftest path={} cases=", expected_path(m));
+    assert!(
+        out.status.success() && text.lines().any(|l| l.starts_with(&want)),
+        "{} ({}): kernel self-test failed: {text}",
+        m.arch,
+        m.machine
+    );
+    eprintln!("{}: {}", m.arch, text.trim());
+}
+
 fn tmp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("neuroloop-bench-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
@@ -249,6 +281,7 @@ fn bench_binary_is_bit_exact_on_every_machine() {
         cases.push((format!("golden {name}"), blob, extreme_inputs(40, n_in, 3)));
     }
     for m in &MACHINES {
+        kernel_selftest(m);
         for (k, (name, blob, inputs)) in cases.iter().enumerate() {
             let r = run(m, &k.to_string(), blob, inputs, &dir);
             assert_eq!(r.path, expected_path(m), "{}: kernel path", m.arch);

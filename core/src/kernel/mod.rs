@@ -8,7 +8,7 @@
 //! | `dot_s8_s16_s64` | unrolled, `i32` blocks of 256 | portable | `SXTB16` + `PKHBT`/`PKHTB` + `SMLALD` | [`dot_s8_s16_s64_ref`] |
 //! | `dot_s16_s16_s64` | unrolled, `i64` | portable | `SMLALD` | [`dot_s16_s16_s64_ref`] |
 //! | `dot_rows_s8_s16_s64` | 2 rows per activation load, `i32` spans of 256 (`kernel/portable.rs`) | 4 rows, Thumb-1 assembly, `i32` spans of 256 (`kernel/arm_v6m.rs`) | 4 rows: activations repacked, `SXTB16` + `SMLAD` into `i32` spans | [`dot_rows_s8_s16_s64_ref`] |
-//! | `dot_rows_s16_s16_s64` | 2 rows, weights split into bytes, `i32` spans (`kernel/portable.rs`) | 2 rows, Thumb-1 assembly, weights split into bytes, `i32` spans | 3 rows, `SMLALD` | [`dot_rows_s16_s16_s64_ref`] |
+//! | `dot_rows_s16_s16_s64` | 2 rows, weights split into bytes, `i32` spans (`kernel/portable.rs`) | 2 rows, Thumb-1 assembly: 2-aligned weights as full `LDRSH` products, `i32` sums with a `BVS` overflow fix-up into a high word; odd addresses split into bytes, `i32` spans | 3 rows, `SMLALD` | [`dot_rows_s16_s16_s64_ref`] |
 //!
 //! The `dot_rows_*` kernels compute several consecutive rows of a matrix at once (what
 //! the cell's step calls); matrices with fewer than 8 columns (a few inputs) go row by row.
@@ -29,8 +29,9 @@
 //! The DSP path accumulates in 64 bits (`SMLALD`), except the 4-row `i8` kernel, which
 //! uses `i32` spans of 256 columns like the portable code; the portable and Cortex-M0
 //! multi-row kernels use `i32` spans of 256 columns (`i16` weights split into a signed
-//! high and an unsigned low byte). Nothing can wrap for any vector length the blob limits
-//! allow.
+//! high and an unsigned low byte), except the Cortex-M0 `i16` kernel on 2-aligned weights,
+//! which counts each `i32` overflow into a high word (`kernel/arm_v6m.rs`). Nothing can
+//! wrap for any vector length the blob limits allow.
 //!
 //! If the lengths disagree the extra elements are ignored (never a panic); callers pass
 //! validated lengths.

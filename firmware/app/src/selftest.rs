@@ -7,11 +7,15 @@
 //! tails), every weight alignment (byte offsets 0..=3) and both activation alignments,
 //! mismatched lengths (extra elements ignored, odd `i16` weight byte counts), and the
 //! extremes: `-32768`/`-128` weights times `-32768` activations (each `i16` product 2^30,
-//! a pair 2^31 — one past `i32`), alternating `MIN`/`MAX`, and pseudo-random full-range
-//! values. Each case compares the public kernel with its `_ref`, and the all-`MIN` cases
-//! also with the closed form `n·2^30` / `n·2^22`. The multi-row kernels (`dot_rows_*`: the
-//! 3- and 4-row `asm!` groups on the Cortex-M4, the 4-row i8 and 2-row byte-split i16
-//! Thumb-1 groups on the Cortex-M0/M0+, the 2-row groups of the portable path) get
+//! a pair 2^31 — one past `i32`), alternating `MIN`/`MAX`, pseudo-random full-range
+//! values, and `MAX` weights against runs of 8 `MAX` then 16 `MIN` then 8 `MAX`
+//! activations, whose running sums swing between about ±2^33 and cross ±2^31 (an `i32`
+//! accumulator's range) upwards and downwards every 32 columns. Each case compares the
+//! public kernel with its `_ref`, and the all-`MIN` cases also with the closed form
+//! `n·2^30` / `n·2^22`. The multi-row kernels (`dot_rows_*`: the 3- and 4-row `asm!`
+//! groups on the Cortex-M4, the 4-row i8 and 2-row i16 Thumb-1 groups on the
+//! Cortex-M0/M0+ — full `i16` products with an overflow fix-up on 2-aligned weights,
+//! byte-split weights on odd addresses —, the 2-row groups of the portable path) get
 //! the same patterns and alignments over 1–9 rows and the column counts around their block
 //! and span boundaries ([`rows_cases`]).
 
@@ -30,7 +34,8 @@ const LENGTHS: [core::ops::RangeInclusive<usize>; 4] = [0..=40, 63..=65, 255..=2
 pub struct Mismatch {
     /// `"dot_s8_s16_s64"` or `"dot_s16_s16_s64"`.
     pub kernel: &'static str,
-    /// Value pattern index (0 random, 1 all MIN, 2 MIN/MAX alternating, 3 MIN × MAX).
+    /// Value pattern index (0 random, 1 all MIN, 2 MIN/MAX alternating, 3 MIN × MAX,
+    /// 4 MAX × swinging runs of MAX and MIN).
     pub pattern: u8,
     /// Weight elements passed.
     pub n_w: usize,
@@ -60,6 +65,7 @@ fn fill(pattern: u8, w16_offset: usize, w8: &mut [u8], w16: &mut [u8], x: &mut [
         *b = match pattern {
             0 => next() as u8,
             2 if k % 2 == 1 => i8::MAX as u8,
+            4 => i8::MAX as u8,
             _ => i8::MIN as u8,
         };
     }
@@ -67,6 +73,7 @@ fn fill(pattern: u8, w16_offset: usize, w8: &mut [u8], w16: &mut [u8], x: &mut [
         let v = match pattern {
             0 => next() as i16,
             2 if k % 2 == 1 => i16::MAX,
+            4 => i16::MAX,
             _ => i16::MIN,
         };
         b.copy_from_slice(&v.to_le_bytes());
@@ -76,6 +83,7 @@ fn fill(pattern: u8, w16_offset: usize, w8: &mut [u8], w16: &mut [u8], x: &mut [
             0 => next() as i16,
             2 if k % 3 == 2 => i16::MAX,
             3 => i16::MAX,
+            4 if matches!((k / 8) % 4, 0 | 3) => i16::MAX,
             _ => i16::MIN,
         };
     }
@@ -87,7 +95,7 @@ pub fn kernels() -> Result<u32, Mismatch> {
     let mut w16 = [0u8; 2 * N_MAX + 6];
     let mut x = [0i16; N_MAX + 2];
     let mut cases = 0u32;
-    for pattern in 0..4u8 {
+    for pattern in 0..5u8 {
         for w_offset in 0..4 {
             fill(pattern, w_offset, &mut w8, &mut w16, &mut x);
             for n in LENGTHS.iter().cloned().flatten() {
