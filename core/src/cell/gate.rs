@@ -67,24 +67,43 @@ fn rs_mul(v: i64, m: u32) -> i32 {
         .wrapping_add(p as u32 >> 31) as i32
 }
 
-/// Per fractional-bit count `f` of a row (`0 ..= 31`, masked), the multiplier `m` of
-/// [`rs_mul`] for the row shift `f + base` where the shifted dot product is exact and
-/// within `±2^lim`, else 0 (the row takes the `i64` definition). See the module docs.
+/// [`rs_mul`] with a 64-bit `m = 2^(32 − sh)`, which also covers left shifts
+/// (`−31 ≤ sh ≤ 0`): `v·m ≡ lo·m_lo + (hi·m_lo + lo·m_hi)·2^32 (mod 2^64)`, so the low 32
+/// bits of `⌊(v·m + 2^31) / 2^32⌋` are `hi·m_lo + lo·m_hi + P_hi + (P_lo >> 31)` with
+/// `lo·m_lo = P_hi·2^32 + P_lo`; for `sh ≤ 0`, `v·m / 2^32 = v·2^−sh` is an integer and
+/// the `+ 2^31` rounds nothing away.
+#[inline(always)]
+fn rs_mul_wide(v: i64, m: u64) -> i32 {
+    let (lo, hi) = (v as u32, (v >> 32) as u32);
+    let (m_lo, m_hi) = (m as u32, (m >> 32) as u32);
+    let p = lo as u64 * m_lo as u64;
+    hi.wrapping_mul(m_lo)
+        .wrapping_add(lo.wrapping_mul(m_hi))
+        .wrapping_add((p >> 32) as u32)
+        .wrapping_add(p as u32 >> 31) as i32
+}
+
+/// Per fractional-bit count `f` of a row (`0 ..= 31`, masked), the multiplier `m =
+/// 2^(32 − sh)` of [`rs_mul`] / [`rs_mul_wide`] for the row shift `sh = f + base`, where
+/// the shifted dot product is within `±2^lim` (and `sh ≥ 1` unless left shifts are
+/// allowed), else 0: the row takes the `i64` definition. See the module docs.
 #[derive(Clone, Copy)]
 struct RowShifts {
-    m: [u32; 32],
+    m: [u64; 32],
     base: i32,
 }
 
 impl RowShifts {
     /// For a matrix of `dtype` weights with `cols` columns (dot products against `i16`
-    /// values), row shifts `f + base`, results within `±2^lim`.
-    fn new(dtype: DType, cols: usize, base: i32, lim: i32) -> RowShifts {
+    /// values), row shifts `f + base`, results within `±2^lim`; `left`: also shifts
+    /// `sh ≤ 0` (for [`rs_mul_wide`]; without it every `m` fits `u32`, for [`rs_mul`]).
+    fn new(dtype: DType, cols: usize, base: i32, lim: i32, left: bool) -> RowShifts {
         let p = dot_log2(dtype, cols);
         let m = core::array::from_fn(|f| {
             let sh = f as i32 + base;
-            if (1..=32).contains(&sh) && p - sh <= lim {
-                1u32 << (32 - sh)
+            let lowest = if left { -31 } else { 1 };
+            if (lowest..=32).contains(&sh) && p - sh <= lim {
+                1u64 << (32 - sh)
             } else {
                 0
             }
@@ -92,9 +111,16 @@ impl RowShifts {
         RowShifts { m, base }
     }
 
-    /// `m` for a row with `f` fractional bits (0: take the `i64` definition).
+    /// `m` for a row with `f` fractional bits, in a table built without left shifts (0:
+    /// take the `i64` definition).
     #[inline(always)]
     fn m(&self, f: u8) -> u32 {
+        self.m[(f & 31) as usize] as u32
+    }
+
+    /// `m` for a row with `f` fractional bits (0: take the `i64` definition).
+    #[inline(always)]
+    fn m_wide(&self, f: u8) -> u64 {
         self.m[(f & 31) as usize]
     }
 
@@ -116,6 +142,24 @@ fn dot_log2(dtype: DType, cols: usize) -> i32 {
 /// always has: never read in practice, they keep a short tensor from panicking.
 static ZEROS: [u8; 4 * CHUNK] = [0; 4 * CHUNK];
 
+/// How the rows of a step are reduced, decided once per step from the smallest row
+/// fractional bits of `W_rec` and `W_in` (found at load; the tables are monotone in `f`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// Every row takes [`rs_mul`], the inputs' too (all their shifts are right shifts).
+    Right,
+    /// Every row takes [`rs_mul`], the inputs' [`rs_mul_wide`] (some left shifts).
+    Wide,
+    /// Row by row: [`rs_mul`] where both tables allow it, else the `i64` definition.
+    Any,
+}
+
+/// The kernels' dot products of one gate block of a chunk: `W_rec` rows, then `W_in` rows.
+struct Dots {
+    rec: [i64; CHUNK],
+    inp: [i64; CHUNK],
+}
+
 /// The gate sums of one chunk of units (see the module docs), and what it takes to
 /// compute them, set up once per step.
 pub(crate) struct Gates<'a> {
@@ -125,12 +169,12 @@ pub(crate) struct Gates<'a> {
     n: usize,
     rec_shift: RowShifts,
     in_shift: RowShifts,
-    dot_rec: [i64; CHUNK],
-    dot_in: [i64; CHUNK],
+    path: Path,
+    dots: Dots,
     /// `s_j = sat32(rec + inp + b)` at `T`, `[gate][unit in chunk]`; for the GRU's
     /// candidate gate (block 2) `hn = sat32(rec + b_hn)`.
     pub s: [[i32; CHUNK]; 4],
-    /// GRU candidate gate: `xn = inp + b_in` at `T` (exact).
+    /// GRU candidate gate: `xn = inp + b_in` at `T` (exact, or clamped to ±[`XN_CLAMP`]).
     pub xn: [i64; CHUNK],
 }
 
@@ -138,21 +182,34 @@ impl<'a> Gates<'a> {
     /// The per-step setup for `model`.
     pub fn new(model: &Model<'a>) -> Gates<'a> {
         let (w_rec, w_in) = (model.w_rec(), model.w_in());
+        let rec_shift = RowShifts::new(w_rec.dtype(), w_rec.cols(), 15 - T, 30, false);
+        let fu = model.input_frac() as i32;
+        let in_shift = RowShifts::new(w_in.dtype(), w_in.cols(), fu - T, 29, true);
+        let (min_in, min_rec) = model.min_row_frac();
+        let m_in = in_shift.m_wide(min_in);
+        let path = match (rec_shift.m(min_rec) != 0, m_in) {
+            (false, _) | (_, 0) => Path::Any,
+            (true, m) if m <= 1 << 31 => Path::Right,
+            _ => Path::Wide,
+        };
         Gates {
-            rec_shift: RowShifts::new(w_rec.dtype(), w_rec.cols(), 15 - T, 30),
-            in_shift: RowShifts::new(w_in.dtype(), w_in.cols(), model.input_frac() as i32 - T, 29),
+            path,
+            rec_shift,
+            in_shift,
             w_rec,
             w_in,
             b: model.b_rec_bytes(),
             n: model.n_rec(),
-            dot_rec: [0; CHUNK],
-            dot_in: [0; CHUNK],
+            dots: Dots {
+                rec: [0; CHUNK],
+                inp: [0; CHUNK],
+            },
             s: [[0; CHUNK]; 4],
             xn: [0; CHUNK],
         }
     }
 
-    /// Bytes of biases `rows` (4 each), or zeros standing in.
+    /// Bytes of the biases of `len` rows from `first` (4 each), or zeros standing in.
     fn biases(&self, first: usize, len: usize) -> &'a [u8] {
         self.b.get(4 * first..4 * (first + len)).unwrap_or(&ZEROS)
     }
@@ -172,49 +229,120 @@ impl<'a> Gates<'a> {
         let len = len.min(CHUNK);
         for k in 0..gates.min(4) {
             let row0 = k * self.n + first;
-            self.w_rec.dot_rows(row0, h, &mut self.dot_rec[..len]);
-            self.w_in.dot_rows(row0, u, &mut self.dot_in[..len]);
+            self.w_rec.dot_rows(row0, h, &mut self.dots.rec[..len]);
+            self.w_in.dot_rows(row0, u, &mut self.dots.inp[..len]);
             let fr = self.w_rec.fracs().get(row0..row0 + len).unwrap_or(&ZEROS);
             let fi = self.w_in.fracs().get(row0..row0 + len).unwrap_or(&ZEROS);
-            let (rs, is) = (&self.rec_shift, &self.in_shift);
-            let rows = self.dot_rec.iter().zip(&self.dot_in).zip(fr.iter().zip(fi));
+            let rows = Rows {
+                dots: &self.dots,
+                fr: &fr[..len.min(fr.len())],
+                fi,
+                b: self.biases(row0, len),
+                tabs: (&self.rec_shift, &self.in_shift),
+            };
             if split == Some(k) {
                 // GRU candidate: b_in is block 2 of the biases, b_hn block 3.
-                let b_in = self.biases(row0, len).chunks_exact(4);
-                let b_hn = self.biases(row0 + self.n, len).chunks_exact(4);
-                let out = self.s[k].iter_mut().zip(self.xn.iter_mut());
-                for (((hn, xn), ((&rec, &inp), (&fr, &fi))), (b_in, b_hn)) in
-                    out.zip(rows).zip(b_in.zip(b_hn))
-                {
-                    let (b_in, b_hn) = (bias(b_in), bias(b_hn));
-                    let (mr, mi) = (rs.m(fr), is.m(fi));
-                    *hn = if mr != 0 {
-                        rs_mul(rec, mr).saturating_add(b_hn)
-                    } else {
-                        sat_i32(rs.slow(rec, fr) + b_hn as i64)
-                    };
-                    *xn = if mi != 0 {
-                        rs_mul(inp, mi) as i64 + b_in as i64
-                    } else {
-                        is.slow(inp, fi) + b_in as i64
-                    };
+                let b_hn = self.biases(row0 + self.n, len);
+                let out = (&mut self.s[k], &mut self.xn);
+                match self.path {
+                    Path::Right => rows.split::<false, false>(out, b_hn),
+                    Path::Wide => rows.split::<true, false>(out, b_hn),
+                    Path::Any => rows.split::<true, true>(out, b_hn),
                 }
             } else {
-                let b = self.biases(row0, len).chunks_exact(4);
-                for ((s, ((&rec, &inp), (&fr, &fi))), b) in self.s[k].iter_mut().zip(rows).zip(b) {
-                    let b = bias(b);
-                    let (mr, mi) = (rs.m(fr), is.m(fi));
-                    *s = if mr != 0 && mi != 0 {
-                        // |rec| ≤ 2^30, |inp| ≤ 2^29: the sum is exact.
-                        (rs_mul(rec, mr) + rs_mul(inp, mi)).saturating_add(b)
-                    } else {
-                        sat_i32(rs.slow(rec, fr) + is.slow(inp, fi) + b as i64)
-                    };
+                match self.path {
+                    Path::Right => rows.sums::<false, false>(&mut self.s[k]),
+                    Path::Wide => rows.sums::<true, false>(&mut self.s[k]),
+                    Path::Any => rows.sums::<true, true>(&mut self.s[k]),
                 }
             }
         }
     }
 }
+
+/// One gate block of a chunk: its dot products, row fractional bits, biases and tables.
+struct Rows<'r> {
+    dots: &'r Dots,
+    fr: &'r [u8],
+    fi: &'r [u8],
+    b: &'r [u8],
+    tabs: (&'r RowShifts, &'r RowShifts),
+}
+
+impl Rows<'_> {
+    /// `rs(inp_j, ·)` for row `j`: [`rs_mul`] or (`WIDE`) [`rs_mul_wide`], or `None` if
+    /// the row's table entry is closed (only where `ANY`).
+    #[inline(always)]
+    fn inp<const WIDE: bool, const ANY: bool>(&self, j: usize, fi: u8) -> Option<i32> {
+        let (_, is) = self.tabs;
+        let v = self.dots.inp[j % CHUNK];
+        if WIDE {
+            let m = is.m_wide(fi);
+            (!ANY || m != 0).then(|| rs_mul_wide(v, m))
+        } else {
+            Some(rs_mul(v, is.m(fi)))
+        }
+    }
+
+    /// `rs(rec_j, ·)` for row `j` by [`rs_mul`], or `None` if its table entry is closed
+    /// (only where `ANY`).
+    #[inline(always)]
+    fn rec<const ANY: bool>(&self, j: usize, fr: u8) -> Option<i32> {
+        let (rs, _) = self.tabs;
+        let m = rs.m(fr);
+        (!ANY || m != 0).then(|| rs_mul(self.dots.rec[j % CHUNK], m))
+    }
+
+    /// `s_j = sat32(rec_j + inp_j + b_j)` for every row.
+    #[inline(always)]
+    fn sums<const WIDE: bool, const ANY: bool>(&self, s: &mut [i32; CHUNK]) {
+        let (rs, is) = self.tabs;
+        let rows = self.fr.iter().zip(self.fi).zip(self.b.chunks_exact(4));
+        for (j, ((&fr, &fi), b)) in rows.enumerate() {
+            let b = bias(b);
+            s[j % CHUNK] = match (self.rec::<ANY>(j, fr), self.inp::<WIDE, ANY>(j, fi)) {
+                // |rec| ≤ 2^30, |inp| ≤ 2^29: the sum is exact.
+                (Some(rec), Some(inp)) => (rec + inp).saturating_add(b),
+                _ => sat_i32(
+                    rs.slow(self.dots.rec[j % CHUNK], fr)
+                        + is.slow(self.dots.inp[j % CHUNK], fi)
+                        + b as i64,
+                ),
+            };
+        }
+    }
+
+    /// The GRU candidate: `hn = sat32(rec + b_hn)`, `xn = inp + b_in` (`self.b` holds
+    /// `b_in`).
+    #[inline(always)]
+    fn split<const WIDE: bool, const ANY: bool>(
+        &self,
+        (hn, xn): (&mut [i32; CHUNK], &mut [i64; CHUNK]),
+        b_hn: &[u8],
+    ) {
+        let (rs, is) = self.tabs;
+        let bs = self.b.chunks_exact(4).zip(b_hn.chunks_exact(4));
+        let rows = self.fr.iter().zip(self.fi).zip(bs);
+        for (j, ((&fr, &fi), (b_in, b_hn))) in rows.enumerate() {
+            let (b_in, b_hn) = (bias(b_in) as i64, bias(b_hn));
+            hn[j % CHUNK] = match self.rec::<ANY>(j, fr) {
+                Some(rec) => rec.saturating_add(b_hn),
+                None => sat_i32(rs.slow(self.dots.rec[j % CHUNK], fr) + b_hn as i64),
+            };
+            xn[j % CHUNK] = match self.inp::<WIDE, ANY>(j, fi) {
+                Some(inp) => inp as i64 + b_in,
+                None => (is.slow(self.dots.inp[j % CHUNK], fi) + b_in).clamp(-XN_CLAMP, XN_CLAMP),
+            };
+        }
+    }
+}
+
+/// Bound on the GRU's `xn = inp + b_in` where it is computed in `i64` (the exact value
+/// beyond it is replaced by ±2^34): the candidate's sum `xn + rs(r·hn, 15)` with
+/// `|rs(r·hn, 15)| < 2^31` is then beyond ±(2^34 − 2^31), where `sat16(rs(·, G))` is
+/// pinned, whether clamped or not; and every sum stays below 2^35, so [`rs_g_wide`]
+/// applies. On the `rs_mul` path `|xn| ≤ 2^29 + 2^31` anyway.
+const XN_CLAMP: i64 = 1 << 34;
 
 /// A little-endian `i32` from 4 bytes (one unaligned `LDR` on the M4).
 #[inline(always)]
@@ -222,47 +350,44 @@ fn bias(b: &[u8]) -> i32 {
     b.try_into().map_or(0, i32::from_le_bytes)
 }
 
-/// `pre = sat16(rs(s, G))` at [`GATE_FRAC`] from a gate sum at `T` (`((s >> 7) + 1) >> 1`
-/// cannot overflow).
+/// `rs(s, G)` of a gate sum at `T` (`((s >> 7) + 1) >> 1` cannot overflow): the gate
+/// pre-activation at [`GATE_FRAC`] before its `sat16`, which [`sigmoid`] and [`tanh`]
+/// make unnecessary.
 #[inline(always)]
-pub(crate) fn pre(s: i32) -> i32 {
-    (((s >> (GUARD_BITS - 1)) + 1) >> 1).clamp(i16::MIN as i32, i16::MAX as i32)
+pub(crate) fn rs_g(s: i32) -> i32 {
+    ((s >> (GUARD_BITS - 1)) + 1) >> 1
 }
 
-/// `pre` of a sum that may leave `i32` (the GRU candidate): `sat16(rs(acc, G))`, through
-/// `sat32` first (which cannot change it, see the module docs).
+/// [`rs_g`] of a sum `|acc| < 2^38` (the GRU candidate's, see [`XN_CLAMP`]): the result
+/// is within ±2^30, so its low 32 bits are it.
 #[inline(always)]
-pub(crate) fn pre_wide(acc: i64) -> i32 {
-    pre(sat_i32(acc))
+pub(crate) fn rs_g_wide(acc: i64) -> i32 {
+    ((acc + (1 << (GUARD_BITS - 1))) >> GUARD_BITS) as i32
 }
 
-/// [`crate::activation::sigmoid_s16`]`(x, GATE_FRAC)` for `x` in the `i16` range, written
-/// for that one format: `tanh` at 12 fractional bits reads table entry `|x| >> 7` and
-/// interpolates with `|x| mod 2^7` (`rs(d·t·2^9, 16) = rs(d·t, 7)`), then `rs(32768 + t,
-/// 1)`, which is at most 32768 and clamped to 32767. Equal for every `i16` (unit test).
+/// `sigmoid_s16(sat16(p), GATE_FRAC)` ([`crate::activation::sigmoid_s16`]) for any `p`,
+/// written for that one format: the tanh at 12 fractional bits reads table entry `|x| >>
+/// 7` and interpolates with `|x| mod 2^7` (`rs(d·t·2^9, 16) = rs(d·t, 7)`); `|x| = 32768`
+/// reads entry 256 (32767, with `t = 0`), as the general function's clamp gives. Then
+/// `rs(32768 + t, 1)`, at most 32768, clamped to 32767. Equal for every input (unit test).
 #[inline(always)]
-pub(crate) fn sigmoid(x: i32) -> i32 {
+pub(crate) fn sigmoid(p: i32) -> i32 {
+    let x = p.clamp(i16::MIN as i32, i16::MAX as i32);
     let mag = x.unsigned_abs();
-    let v = if mag >= 1 << 15 {
-        i16::MAX as i32
-    } else {
-        interp(mag >> 7, mag & 127, 7)
-    };
+    let v = interp(mag >> 7, mag & 127, 7);
     let t = if x < 0 { -v } else { v };
-    ((32768 + t + 1) >> 1).min(i16::MAX as i32)
+    ((32768 + t + 1) >> 1).clamp(i16::MIN as i32, i16::MAX as i32)
 }
 
-/// [`crate::activation::tanh_s16`]`(x, GATE_FRAC)` for `x` in the `i16` range: entry
-/// `|x| >> 6`, interpolated with `|x| mod 2^6` (`rs(d·t·2^10, 16) = rs(d·t, 6)`), 32767
-/// from `|x| = 2^14` on. Equal for every `i16` (unit test).
+/// `tanh_s16(sat16(p), GATE_FRAC)` ([`crate::activation::tanh_s16`]) for any `p`: entry
+/// `|x| >> 6`, interpolated with `|x| mod 2^6` (`rs(d·t·2^10, 16) = rs(d·t, 6)`); 32767
+/// from `|x| = 2^14 − 1` on (entry 255 with the largest `t`), so `|x|` is capped there.
+/// Equal for every input (unit test).
 #[inline(always)]
-pub(crate) fn tanh(x: i32) -> i32 {
-    let mag = x.unsigned_abs();
-    let v = if mag >= 1 << 14 {
-        i16::MAX as i32
-    } else {
-        interp(mag >> 6, mag & 63, 6)
-    };
+pub(crate) fn tanh(p: i32) -> i32 {
+    let x = p.clamp(i16::MIN as i32, i16::MAX as i32);
+    let mag = x.unsigned_abs().min((1 << 14) - 1);
+    let v = interp(mag >> 6, mag & 63, 6);
     if x < 0 {
         -v
     } else {
@@ -270,12 +395,28 @@ pub(crate) fn tanh(x: i32) -> i32 {
     }
 }
 
-/// `T[k] + rs((T[k+1] − T[k])·t, bits)` for `k ≤ 255` (the callers' ranges).
+/// The tanh table packed for [`interp`]: entry `k` is `T[k] << 16 | (T[k+1] − T[k])`
+/// (the step is 0 ..= 1024), entry 256 is `T[256] << 16`.
+static TANH_PACKED: [u32; 257] = {
+    let mut p = [0u32; 257];
+    let mut k = 0;
+    while k < 257 {
+        let next = if k < 256 { TANH_Q15[k + 1] } else { TANH_Q15[k] };
+        p[k] = (TANH_Q15[k] as u32) << 16 | (next - TANH_Q15[k]) as u16 as u32;
+        k += 1;
+    }
+    p
+};
+
+/// `T[k] + rs((T[k+1] − T[k])·t, bits)` for `k ≤ 256` (`t = 0` at 256), `t < 2^bits ≤
+/// 2^7`: one load of [`TANH_PACKED`], `T[k]·2^bits + d·t + 2^(bits−1)` (a 16×16 multiply-
+/// add, `SMLABB`) shifted down: `T[k]·2^bits` is a multiple of `2^bits`, so this is the
+/// rounding shift of `d·t` plus `T[k]`.
 #[inline(always)]
 fn interp(k: u32, t: u32, bits: u32) -> i32 {
-    let k = (k & 255) as usize;
-    let (a, b) = (TANH_Q15[k] as i32, TANH_Q15[k + 1] as i32);
-    a + (((b - a) * t as i32 + (1 << (bits - 1))) >> bits)
+    let e = TANH_PACKED[(k as usize).min(256)];
+    let d = e as u16 as i16 as i32;
+    (e >> 16) as i32 + ((d * t as i32 + (1 << (bits - 1))) >> bits)
 }
 
 const _: () = assert!(
@@ -291,37 +432,44 @@ mod tests {
     use crate::kernel::{dot_s16_s16_s64_ref, dot_s8_s16_s64_ref};
     use proptest::prelude::*;
 
-    #[test]
-    fn gate_sigmoid_and_tanh_equal_the_general_ones_on_every_i16() {
-        for x in i16::MIN..=i16::MAX {
-            assert_eq!(
-                sigmoid(x as i32),
-                sigmoid_s16(x, GATE_FRAC) as i32,
-                "σ({x})"
-            );
-            assert_eq!(tanh(x as i32), tanh_s16(x, GATE_FRAC) as i32, "tanh({x})");
-        }
+    /// `sat16(rs(s, G))` by the definition.
+    fn pre(s: i64) -> i16 {
+        shift_round(s, GUARD_BITS as i32).clamp(-32768, 32767) as i16
     }
 
     #[test]
-    fn pre_is_the_saturated_rounding_shift() {
-        for s in [
-            i32::MIN,
-            i32::MIN + 1,
-            -(1 << 23) - 129,
-            -(1 << 23) - 128,
-            -129,
-            -128,
-            -1,
-            0,
-            127,
-            128,
-            (1 << 23) - 129,
-            (1 << 23) - 128,
-            i32::MAX,
-        ] {
-            let want = shift_round(s as i64, 8).clamp(-32768, 32767) as i32;
-            assert_eq!(pre(s), want, "{s}");
+    fn gate_sigmoid_and_tanh_equal_the_general_ones_after_sat16() {
+        let sums = (i16::MIN..=i16::MAX)
+            .flat_map(|x| [-129, -128, -1, 0, 127, 128].map(|d| ((x as i64) << 8) + d))
+            .chain((-(1i64 << 26)..(1 << 26)).step_by(4093))
+            .chain([
+                i32::MIN as i64,
+                i32::MIN as i64 + 1,
+                i32::MAX as i64 - 1,
+                i32::MAX as i64,
+            ]);
+        for s in sums.clone().filter(|&s| i32::try_from(s).is_ok()) {
+            let p = rs_g(s as i32);
+            assert_eq!(p as i64, shift_round(s, GUARD_BITS as i32), "rs_g({s})");
+            assert_eq!(
+                sigmoid(p),
+                sigmoid_s16(pre(s), GATE_FRAC) as i32,
+                "σ at {s}"
+            );
+            assert_eq!(tanh(p), tanh_s16(pre(s), GATE_FRAC) as i32, "tanh at {s}");
+        }
+        let wide = sums.chain([
+            XN_CLAMP + (1 << 31),
+            -XN_CLAMP - (1 << 31),
+            (1 << 38) - 1,
+            -(1 << 38),
+        ]);
+        for acc in wide {
+            assert_eq!(
+                rs_g_wide(acc) as i64,
+                shift_round(acc, GUARD_BITS as i32),
+                "rs_g_wide({acc})"
+            );
         }
     }
 
@@ -334,11 +482,17 @@ mod tests {
         ) {
             let want = shift_round(v, sh);
             let got = rs_mul(v, 1u32 << (32 - sh));
-            if let Ok(w) = i32::try_from(want) {
-                prop_assert_eq!(got, w);
-            } else {
-                prop_assert_eq!(got, want as i32, "low 32 bits");
-            }
+            prop_assert_eq!(got, want as i32, "low 32 bits");
+            prop_assert_eq!(rs_mul_wide(v, 1u64 << (32 - sh)), want as i32);
+        }
+
+        #[test]
+        fn rs_mul_wide_is_the_rounding_shift_left_too(
+            v in prop_oneof![-(1i64 << 41)..(1i64 << 41), any::<i32>().prop_map(i64::from), Just(1i64 << 41), Just(-(1i64 << 41))],
+            sh in -31i32..=32,
+        ) {
+            let v = if sh < 0 { v >> -sh } else { v };
+            prop_assert_eq!(rs_mul_wide(v, 1u64 << (32 - sh)), shift_round(v, sh) as i32, "low 32 bits");
         }
     }
 
@@ -346,8 +500,14 @@ mod tests {
     fn tables_open_exactly_where_the_shifted_dot_fits() {
         for dtype in [DType::I16, DType::I8] {
             for cols in [1usize, 2, 3, 5, 64, 100, 128, 256, 1024] {
-                for (base, lim) in [(-4, 30), (-19, 29), (-8, 29), (-4, 29)] {
-                    let t = RowShifts::new(dtype, cols, base, lim);
+                for (base, lim, left) in [
+                    (-4, 30, false),
+                    (-19, 29, true),
+                    (-8, 29, true),
+                    (-4, 29, false),
+                    (-19, 30, false),
+                ] {
+                    let t = RowShifts::new(dtype, cols, base, lim, left);
                     // The largest |dot|: every weight at −2^15 (−2^7), every activation
                     // at −2^15.
                     let x = vec![i16::MIN; cols];
@@ -359,21 +519,34 @@ mod tests {
                     assert_eq!(v, (cols as i64) << wb);
                     for f in 0..32u8 {
                         let sh = f as i32 + base;
-                        let m = t.m(f);
+                        let m = t.m_wide(f);
                         if m == 0 {
-                            // Closed rows: a left shift, or the bound fails. Where the
-                            // bound fails for a columns count that is a power of two,
-                            // the extreme dot product really exceeds 2^lim.
-                            if sh >= 1 && cols.is_power_of_two() {
+                            // Closed rows: a left shift where none is allowed, or the
+                            // bound fails; where it fails for a column count that is a
+                            // power of two, the extreme dot product really exceeds 2^lim.
+                            assert!(!left || sh >= -31 || sh > 32);
+                            if (sh >= 1 || left) && cols.is_power_of_two() {
                                 assert!(shift_round(v, sh) > 1i64 << lim, "{dtype:?} {cols} f {f}");
                             }
                             continue;
                         }
-                        assert!(sh >= 1);
+                        assert!(sh >= 1 || left);
                         for v in [v, -v, v - 1, 1 - v] {
                             let want = shift_round(v, sh);
                             assert!(want.abs() <= 1i64 << lim, "{dtype:?} {cols} f {f}");
-                            assert_eq!(rs_mul(v, m) as i64, want, "{dtype:?} {cols} f {f} v {v}");
+                            assert_eq!(
+                                rs_mul_wide(v, m) as i64,
+                                want,
+                                "{dtype:?} {cols} f {f} v {v}"
+                            );
+                            if !left {
+                                assert_eq!(m >> 32, 0);
+                                assert_eq!(
+                                    rs_mul(v, t.m(f)) as i64,
+                                    want,
+                                    "{dtype:?} {cols} f {f} v {v}"
+                                );
+                            }
                         }
                     }
                 }

@@ -30,12 +30,11 @@
 //! 4. outputs as the leaky cell's ([`crate::cell::leaky::outputs`], rates format Q15).
 //!
 //! How: [`Gates::fill`] gives `s_r`, `s_z` (`sat32` of the gate sums), `hn` and `xn = inp_n
-//! + b_in` (exact `i64`); then `pre = sat16(rs(s, G))` in `i32` ([`gate::pre`], equal to the
-//! definition, see [`super::gate`]); `rs(r·hn, 15)` is within ±2^31 (`r < 2^15`, `|hn| ≤
-//! 2^31`), so `acc = xn + rs(r·hn, 15)` is the definition's exact `i64` sum (no
-//! saturating add there can saturate: `|xn| < 2^62 − 2^32`), and `sat16(rs(acc, G))` is
-//! taken through `sat32` ([`gate::pre_wide`]); σ and tanh are the table functions written
-//! for `GATE_FRAC` ([`gate::sigmoid`], [`gate::tanh`], equal for every input).
+//! + b_in` (exact, or clamped to ±2^34 where that cannot change the result, see
+//! [`super::gate`]); `rs(r·hn, 15)` is within ±2^31 (`r < 2^15`, `|hn| ≤ 2^31`), so `acc =
+//! xn + rs(r·hn, 15)` is below 2^35 and `rs(acc, G)` fits `i32` ([`gate::rs_g_wide`]); σ
+//! and tanh are the table functions written for `GATE_FRAC`, with the `sat16` of `pre`
+//! folded in ([`gate::sigmoid`], [`gate::tanh`], equal for every input).
 //!
 //! Every unit reads the old `h` (the "rates" half of the buffer) and writes its new value
 //! into the "state" half; the rates are copied from it after the last unit.
@@ -60,11 +59,11 @@ pub fn step(model: &Model<'_>, u: &[i16], x: &mut [i16], r: &mut [i16], y: &mut 
         let h_old = r.get(first..first + len).unwrap_or(&[]);
         let gates = g.s[0].iter().zip(&g.s[1]).zip(g.s[2].iter().zip(&g.xn));
         for ((xi, &h), ((&sr, &sz), (&hn, &xn))) in xs.iter_mut().zip(h_old).zip(gates) {
-            let rg = gate::sigmoid(gate::pre(sr));
-            let zg = gate::sigmoid(gate::pre(sz));
-            // |r·hn| < 2^46: rs(·, 15) is within ±2^31.
-            let rhn = ((rg as i64 * hn as i64 + (1 << 14)) >> 15) as i32;
-            let ng = gate::tanh(gate::pre_wide(xn + rhn as i64));
+            let rg = gate::sigmoid(gate::rs_g(sr));
+            let zg = gate::sigmoid(gate::rs_g(sz));
+            // |r·hn| < 2^46: rs(·, 15) is within ±2^31; |xn| ≤ 2^34 (`gate::XN_CLAMP`).
+            let rhn = (rg as i64 * hn as i64 + (1 << 14)) >> 15;
+            let ng = gate::tanh(gate::rs_g_wide(xn + rhn));
             let h = h as i32;
             *xi = (ng + ((zg * (h - ng) + (1 << 14)) >> 15)).clamp(-32768, 32767) as i16;
         }

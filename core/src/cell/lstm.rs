@@ -74,10 +74,10 @@ pub fn step(
         g.fill(4, None, first, len, u, h);
         let gates = g.s[0].iter().zip(&g.s[1]).zip(g.s[2].iter().zip(&g.s[3]));
         for ((ci, hi), ((&si, &sf), (&sg, &so))) in cs.iter_mut().zip(hs.iter_mut()).zip(gates) {
-            let ig = gate::sigmoid(gate::pre(si));
-            let fg = gate::sigmoid(gate::pre(sf));
-            let gg = gate::tanh(gate::pre(sg));
-            let og = gate::sigmoid(gate::pre(so));
+            let ig = gate::sigmoid(gate::rs_g(si));
+            let fg = gate::sigmoid(gate::rs_g(sf));
+            let gg = gate::tanh(gate::rs_g(sg));
+            let og = gate::sigmoid(gate::rs_g(so));
             let sum = fg * *ci as i32 + ((ig * gg) >> k) + (1 << 14);
             *ci = (sum >> 15).clamp(-32768, 32767) as i16;
             let a = act.apply_s16(*ci, fx) as i32;
