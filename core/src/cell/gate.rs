@@ -54,7 +54,7 @@ pub const GATE_FRAC: u8 = 11;
 pub(crate) const T: i32 = GATE_FRAC as i32 + GUARD_BITS as i32;
 /// Units whose gate sums are computed together: a multiple of every kernel's row group
 /// (2, 3, 4).
-pub(crate) const CHUNK: usize = 12;
+pub(crate) const CHUNK: usize = 48;
 
 /// `rs(v, sh)` for `m = 2^(32 − sh)`, `1 ≤ sh ≤ 32`: the low 32 bits of the exact result
 /// (see the module docs), i.e. the result itself wherever it fits `i32`.
@@ -83,42 +83,65 @@ fn rs_mul_wide(v: i64, m: u64) -> i32 {
         .wrapping_add(p as u32 >> 31) as i32
 }
 
-/// Per fractional-bit count `f` of a row (`0 ..= 31`, masked), the multiplier `m =
-/// 2^(32 − sh)` of [`rs_mul`] / [`rs_mul_wide`] for the row shift `sh = f + base`, where
-/// the shifted dot product is within `±2^lim` (and `sh ≥ 1` unless left shifts are
-/// allowed), else 0: the row takes the `i64` definition. See the module docs.
+/// `2^(63 − k)` for `k = 0..64`: the multipliers `m = 2^(32 − sh)` of [`rs_mul`] /
+/// [`rs_mul_wide`]; a matrix reads the 32 entries from `31 + base` on, entry `f` being
+/// `2^(32 − base − f)`. A table rather than a shift: the compiler would turn multiplies by
+/// a visible power of two back into (longer) 64-bit shift sequences.
+static POW2_DOWN: [u64; 64] = {
+    let mut p = [0u64; 64];
+    let mut k = 0;
+    while k < 64 {
+        p[k] = 1 << (63 - k);
+        k += 1;
+    }
+    p
+};
+
+/// The row shifts `sh = f + base` of one matrix (`f` a row's fractional bits): which rows
+/// take [`rs_mul`] / [`rs_mul_wide`] ("open": the shifted dot product is within `±2^lim`,
+/// and `sh ≥ 1` unless left shifts are allowed, see the module docs) and their multiplier
+/// `m = 2^(32 − sh)`. Both conditions hold from one `f` on (`first`); `sh ≤ 32` holds for
+/// every `f ≤ 31` with the bases used (`15 − T` and `fu − T`, within −19 ..= −4).
 #[derive(Clone, Copy)]
 struct RowShifts {
-    m: [u64; 32],
     base: i32,
+    first: i32,
+    /// `m` by `f & 31`: 32 entries of [`POW2_DOWN`].
+    m: &'static [u64; 32],
 }
 
 impl RowShifts {
     /// For a matrix of `dtype` weights with `cols` columns (dot products against `i16`
-    /// values), row shifts `f + base`, results within `±2^lim`; `left`: also shifts
-    /// `sh ≤ 0` (for [`rs_mul_wide`]; without it every `m` fits `u32`, for [`rs_mul`]).
+    /// values), row shifts `f + base` (`−31 ≤ base ≤ 0`), results within `±2^lim`; `left`:
+    /// also shifts `sh ≤ 0` (for [`rs_mul_wide`]; without it every `m` fits `u32`, for
+    /// [`rs_mul`]).
     fn new(dtype: DType, cols: usize, base: i32, lim: i32, left: bool) -> RowShifts {
-        let p = dot_log2(dtype, cols);
-        let m = core::array::from_fn(|f| {
-            let sh = f as i32 + base;
-            let lowest = if left { -31 } else { 1 };
-            if (lowest..=32).contains(&sh) && p - sh <= lim {
-                1u64 << (32 - sh)
-            } else {
-                0
-            }
-        });
-        RowShifts { m, base }
+        let lowest = if left { -31 } else { 1 };
+        let first = (lowest - base).max(dot_log2(dtype, cols) - lim - base);
+        let at = (31 + base).clamp(0, 32) as usize;
+        let m = POW2_DOWN[at..at + 32].try_into().unwrap_or(&[0; 32]);
+        RowShifts { base, first, m }
     }
 
-    /// `m` for a row with `f` fractional bits, in a table built without left shifts (0:
-    /// take the `i64` definition).
+    /// Whether a row with `f` fractional bits is open.
+    #[inline(always)]
+    fn open(&self, f: u8) -> bool {
+        f as i32 >= self.first && f as i32 + self.base <= 32
+    }
+
+    /// Whether a row with `f` fractional bits is open with a right shift (`m` fits `u32`).
+    #[inline(always)]
+    fn right(&self, f: u8) -> bool {
+        self.open(f) && f as i32 + self.base >= 1
+    }
+
+    /// `m` of an open row with a right shift (`1 ≤ sh ≤ 32`).
     #[inline(always)]
     fn m(&self, f: u8) -> u32 {
-        self.m[(f & 31) as usize] as u32
+        self.m_wide(f) as u32
     }
 
-    /// `m` for a row with `f` fractional bits (0: take the `i64` definition).
+    /// `m` of an open row (`−31 ≤ sh ≤ 32`).
     #[inline(always)]
     fn m_wide(&self, f: u8) -> u64 {
         self.m[(f & 31) as usize]
@@ -185,12 +208,14 @@ impl<'a> Gates<'a> {
         let rec_shift = RowShifts::new(w_rec.dtype(), w_rec.cols(), 15 - T, 30, false);
         let fu = model.input_frac() as i32;
         let in_shift = RowShifts::new(w_in.dtype(), w_in.cols(), fu - T, 29, true);
+        // Open is monotone in f: the smallest fractional bits (found at load) decide.
         let (min_in, min_rec) = model.min_row_frac();
-        let m_in = in_shift.m_wide(min_in);
-        let path = match (rec_shift.m(min_rec) != 0, m_in) {
-            (false, _) | (_, 0) => Path::Any,
-            (true, m) if m <= 1 << 31 => Path::Right,
-            _ => Path::Wide,
+        let path = if !rec_shift.right(min_rec) || !in_shift.open(min_in) {
+            Path::Any
+        } else if in_shift.right(min_in) {
+            Path::Right
+        } else {
+            Path::Wide
         };
         Gates {
             path,
@@ -277,8 +302,7 @@ impl Rows<'_> {
         let (_, is) = self.tabs;
         let v = self.dots.inp[j % CHUNK];
         if WIDE {
-            let m = is.m_wide(fi);
-            (!ANY || m != 0).then(|| rs_mul_wide(v, m))
+            (!ANY || is.open(fi)).then(|| rs_mul_wide(v, is.m_wide(fi)))
         } else {
             Some(rs_mul(v, is.m(fi)))
         }
@@ -289,8 +313,7 @@ impl Rows<'_> {
     #[inline(always)]
     fn rec<const ANY: bool>(&self, j: usize, fr: u8) -> Option<i32> {
         let (rs, _) = self.tabs;
-        let m = rs.m(fr);
-        (!ANY || m != 0).then(|| rs_mul(self.dots.rec[j % CHUNK], m))
+        (!ANY || rs.right(fr)).then(|| rs_mul(self.dots.rec[j % CHUNK], rs.m(fr)))
     }
 
     /// `s_j = sat32(rec_j + inp_j + b_j)` for every row.
@@ -401,7 +424,11 @@ static TANH_PACKED: [u32; 257] = {
     let mut p = [0u32; 257];
     let mut k = 0;
     while k < 257 {
-        let next = if k < 256 { TANH_Q15[k + 1] } else { TANH_Q15[k] };
+        let next = if k < 256 {
+            TANH_Q15[k + 1]
+        } else {
+            TANH_Q15[k]
+        };
         p[k] = (TANH_Q15[k] as u32) << 16 | (next - TANH_Q15[k]) as u16 as u32;
         k += 1;
     }
@@ -519,7 +546,7 @@ mod tests {
                     assert_eq!(v, (cols as i64) << wb);
                     for f in 0..32u8 {
                         let sh = f as i32 + base;
-                        let m = t.m_wide(f);
+                        let m = if t.open(f) { t.m_wide(f) } else { 0 };
                         if m == 0 {
                             // Closed rows: a left shift where none is allowed, or the
                             // bound fails; where it fails for a column count that is a
@@ -540,6 +567,7 @@ mod tests {
                                 "{dtype:?} {cols} f {f} v {v}"
                             );
                             if !left {
+                                assert!(t.right(f));
                                 assert_eq!(m >> 32, 0);
                                 assert_eq!(
                                     rs_mul(v, t.m(f)) as i64,
