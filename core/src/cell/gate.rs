@@ -399,7 +399,7 @@ pub(crate) fn sigmoid(p: i32) -> i32 {
     let mag = x.unsigned_abs();
     let v = interp(mag >> 7, mag & 127, 7);
     let t = if x < 0 { -v } else { v };
-    ((32768 + t + 1) >> 1).clamp(i16::MIN as i32, i16::MAX as i32)
+    ((32768 + t + 1) >> 1).clamp(0, i16::MAX as i32)
 }
 
 /// `tanh_s16(sat16(p), GATE_FRAC)` ([`crate::activation::tanh_s16`]) for any `p`: entry
