@@ -418,6 +418,48 @@ pub(crate) fn tanh(p: i32) -> i32 {
     }
 }
 
+/// [`crate::activation::tanh_s16`]`(x, frac)` for `frac ≤ 15` (the LSTM's `act(c)` at
+/// `fx`), through [`TANH_PACKED`]: `sh = 21 − frac`, position `|x|·2^sh` (below 2^24
+/// wherever the table is read), entry `pos >> 16`, `t = pos mod 2^16` (`d·t < 2^26`).
+/// Equal for every input (unit test).
+#[inline(always)]
+pub(crate) fn tanh_at(x: i16, frac: u8) -> i32 {
+    let sh = 21 - frac.min(15) as u32;
+    let mag = (x as i32).unsigned_abs();
+    let v = if mag >= 1 << (24 - sh) {
+        i16::MAX as i32
+    } else {
+        let pos = mag << sh;
+        let e = TANH_PACKED[((pos >> 16) as usize).min(256)];
+        let d = e as u16 as i16 as i32;
+        (e >> 16) as i32 + ((d * (pos & 0xFFFF) as i32 + (1 << 15)) >> 16)
+    };
+    if x < 0 {
+        -v
+    } else {
+        v
+    }
+}
+
+/// [`crate::activation::sigmoid_s16`]`(x, frac)` for `frac ≤ 15`: [`tanh_at`] one
+/// fractional bit further (`frac + 1 ≤ 16`, the same formula with `sh ≥ 5`), then `rs(32768
+/// + t, 1)` clamped to 32767. Equal for every input (unit test).
+#[inline(always)]
+pub(crate) fn sigmoid_at(x: i16, frac: u8) -> i32 {
+    let sh = 20 - frac.min(15) as u32;
+    let mag = (x as i32).unsigned_abs();
+    let v = if mag >= 1 << (24 - sh) {
+        i16::MAX as i32
+    } else {
+        let pos = mag << sh;
+        let e = TANH_PACKED[((pos >> 16) as usize).min(256)];
+        let d = e as u16 as i16 as i32;
+        (e >> 16) as i32 + ((d * (pos & 0xFFFF) as i32 + (1 << 15)) >> 16)
+    };
+    let t = if x < 0 { -v } else { v };
+    ((32768 + t + 1) >> 1).clamp(0, i16::MAX as i32)
+}
+
 /// The tanh table packed for [`interp`]: entry `k` is `T[k] << 16 | (T[k+1] − T[k])`
 /// (the step is 0 ..= 1024), entry 256 is `T[256] << 16`.
 static TANH_PACKED: [u32; 257] = {
@@ -462,6 +504,24 @@ mod tests {
     /// `sat16(rs(s, G))` by the definition.
     fn pre(s: i64) -> i16 {
         shift_round(s, GUARD_BITS as i32).clamp(-32768, 32767) as i16
+    }
+
+    #[test]
+    fn lstm_act_equals_the_general_functions_on_every_i16_and_format() {
+        for frac in 0..=15u8 {
+            for x in i16::MIN..=i16::MAX {
+                assert_eq!(
+                    tanh_at(x, frac),
+                    tanh_s16(x, frac) as i32,
+                    "tanh({x}) at {frac}"
+                );
+                assert_eq!(
+                    sigmoid_at(x, frac),
+                    sigmoid_s16(x, frac) as i32,
+                    "σ({x}) at {frac}"
+                );
+            }
+        }
     }
 
     #[test]

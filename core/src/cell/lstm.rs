@@ -40,7 +40,7 @@
 //! `0 ≤ b/2^k < 1` cannot change that floor; `|N| < 2^31`.
 
 use super::gate::{self, Gates, CHUNK};
-use crate::Model;
+use crate::{Model, Transfer};
 
 /// One step: cell state `c` updated in place, the new hidden state written to `h_new`
 /// (scratch) while every unit still reads the old `h`, then copied into `h`; outputs `y`.
@@ -80,7 +80,12 @@ pub fn step(
             let og = gate::sigmoid(gate::rs_g(so));
             let sum = fg * *ci as i32 + ((ig * gg) >> k) + (1 << 14);
             *ci = (sum >> 15).clamp(-32768, 32767) as i16;
-            let a = act.apply_s16(*ci, fx) as i32;
+            let a = match act {
+                Transfer::Tanh => gate::tanh_at(*ci, fx),
+                Transfer::Sigmoid => gate::sigmoid_at(*ci, fx),
+                // Not a valid LSTM blob (the decoder allows tanh and sigmoid only).
+                other => other.apply_s16(*ci, fx) as i32,
+            };
             *hi = ((og * a + (1 << 14)) >> 15) as i16;
         }
         first += len;
