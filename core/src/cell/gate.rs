@@ -20,43 +20,43 @@
 //! (issue 12 asks ≤ 1.8 instructions per MAC on a Cortex-M4 at H 128), so it avoids
 //! 64-bit shifts, saturating 64-bit adds and per-row re-decoding.
 //!
-//! [`Gates::fill`] reduces each gate row to `s_j = sat32(rec_j + inp_j + b_rec[j])` (the
+//! `Gates::fill` reduces each gate row to `s_j = sat32(rec_j + inp_j + b_rec[j])` (the
 //! GRU's candidate gate to `hn = sat32(rec + b_hn)` and `xn = inp + b_in`, see
 //! [`super::gru`]). That is all the cells need: `sat16(rs(·, G))` is nondecreasing and
 //! pinned at ±32767/−32768 once `|sum| ≥ 2^23`, so `pre_j = sat16(rs(s_j, G))` equals the
-//! definition (saturating at `±2^31` cannot move a sum across the pinned range); [`rs_g`]
-//! gives `rs(s_j, G)`, and [`sigmoid`] / [`tanh`] apply the `sat16` themselves.
+//! definition (saturating at `±2^31` cannot move a sum across the pinned range); `rs_g`
+//! gives `rs(s_j, G)`, and `sigmoid` / `tanh` apply the `sat16` themselves.
 //!
 //! **Row shifts by one multiply.** For a shift `1 ≤ sh ≤ 32` and `m = 2^(32 − sh)`,
 //! `rs(v, sh) = ⌊(v·m + 2^31) / 2^32⌋`. With `v = hi·2^32 + lo` (`lo` unsigned) and
 //! `lo·m = P_hi·2^32 + P_lo` (a `UMULL`) that is `hi·m + P_hi + [P_lo ≥ 2^31]`, whose low
 //! 32 bits are `hi·m + P_hi + (P_lo >> 31)` in wrapping `u32` arithmetic (an `MLA` and an
-//! `ADD` with shifted operand): [`rs_mul`], the exact result wherever it fits `i32`.
-//! [`rs_mul_wide`] takes a 64-bit `m` and so also left shifts (`sh ≤ 0`, common for `i8`
+//! `ADD` with shifted operand): `rs_mul`, the exact result wherever it fits `i32`.
+//! `rs_mul_wide` takes a 64-bit `m` and so also left shifts (`sh ≤ 0`, common for `i8`
 //! input weights), at one more `MLA`.
 //!
 //! **When it fits.** A matrix with `c` columns and `i16` (`i8`) weights has `|W[j]·x| ≤
 //! c·2^15·2^15` (`c·2^7·2^15`) against `i16` values, i.e. `≤ 2^P` with `P = ⌈log2 c⌉ + 30`
 //! (`+ 22`), so `|rs(v, sh)| ≤ 2^(P − sh)`. A row of `W_rec` is *open* where `sh = f +
-//! base ≥ 1` and `P − sh ≤ 30`, a row of `W_in` where `P − sh ≤ 29` ([`RowShifts`], `f`
+//! base ≥ 1` and `P − sh ≤ 30`, a row of `W_in` where `P − sh ≤ 29` (`RowShifts`, `f`
 //! the row's fractional bits). For a row where both are open, `|rec| ≤ 2^30` and `|inp| ≤
 //! 2^29` are exact `i32`s, their sum (≤ 1.5·2^30) is exact, and one saturating add of the
 //! bias gives `s_j`. Every other row (left shifts of `W_rec`, short shifts on wide rows)
-//! takes the definition in `i64` ([`rs_dot`], plain adds: below 2^62 as argued above) and
+//! takes the definition in `i64` (`rs_dot`, plain adds: below 2^62 as argued above) and
 //! saturates the sum to `i32`. Openness is monotone in `f`, so the smallest fractional bits
 //! of each matrix (found once, at load: [`Model::min_row_frac`]) pick one loop per step
-//! ([`Path`]): all rows open with right shifts only, all open with some left-shifted input
+//! (`Path`): all rows open with right shifts only, all open with some left-shifted input
 //! rows, or row by row.
 //!
-//! **Tests.** The unit tests check [`rs_mul`] / [`rs_mul_wide`] against the rounding shift
+//! **Tests.** The unit tests check `rs_mul` / `rs_mul_wide` against the rounding shift
 //! (random and extreme), that a row is open exactly where the bound allows (just outside,
 //! an extreme row exceeds `2^lim`), σ/tanh against [`crate::activation`] on every input;
 //! `core/tests/gated_step.rs` checks whole steps against the `i128` reference on random
 //! blobs of every regime and on extreme rows at every fractional-bit count, where a bound
 //! one bit too generous fails.
 //!
-//! **Stack.** [`Gates`] holds the dot products of one gate block and the sums of all gates
-//! for [`CHUNK`] = 48 units: 2 · 48 `i64` + 4 · 48 `i32` + 48 `i64` ≈ 1.9 KiB (a larger
+//! **Stack.** `Gates` holds the dot products of one gate block and the sums of all gates
+//! for `CHUNK` = 48 units: 2 · 48 `i64` + 4 · 48 `i32` + 48 `i64` ≈ 1.9 KiB (a larger
 //! chunk means fewer kernel calls: 12 units cost 6 % more instructions per step at H 128).
 
 use crate::activation::TANH_Q15;

@@ -29,12 +29,12 @@
 //! 3. `h' = sat16(n + rs(z·(h − n), 15))` (exact in `i32`: `|z·(h − n)| < 2^31 − 2^14`);
 //! 4. outputs as the leaky cell's ([`crate::cell::leaky::outputs`], rates format Q15).
 //!
-//! How: [`Gates::fill`] gives `s_r`, `s_z` (`sat32` of the gate sums), `hn` and
+//! How: `Gates::fill` gives `s_r`, `s_z` (`sat32` of the gate sums), `hn` and
 //! `xn = inp_n + b_in` (exact, or clamped to ±2^34 where that cannot change the result,
 //! see [`super::gate`]); `rs(r·hn, 15)` is within ±2^31 (`r < 2^15`, `|hn| ≤ 2^31`), so
 //! `acc = xn + rs(r·hn, 15)` is below 2^35 and `rs(acc, G)` fits `i32`
-//! ([`gate::rs_g_wide`]); σ and tanh are the table functions written for `GATE_FRAC`, with
-//! the `sat16` of `pre` folded in ([`gate::sigmoid`], [`gate::tanh`], equal for every
+//! (`gate::rs_g_wide`); σ and tanh are the table functions written for `GATE_FRAC`, with
+//! the `sat16` of `pre` folded in (`gate::sigmoid`, `gate::tanh`, equal for every
 //! input).
 //!
 //! Every unit reads the old `h` (the "rates" half of the buffer) and writes its new value

@@ -32,7 +32,7 @@
 //!    tanh or sigmoid table; `|o·act| < 2^30`, so `|h'| ≤ 32767` needs no clamp);
 //! 4. outputs as the leaky cell's ([`crate::cell::leaky::outputs`], rates format Q15).
 //!
-//! How: the gate sums come from [`Gates::fill`], `pre` and σ/tanh from [`super::gate`]
+//! How: the gate sums come from `Gates::fill`, `pre` and σ/tanh from [`super::gate`]
 //! (equal to the definition, see there). Step 2 runs in `i32`: with `A = f·c` and `B =
 //! i·g` (both `|·| < 2^30`) and `k = 15 − fx`, `rs(A·2^15 + B·2^fx, 30) = (A + (B >> k) +
 //! 2^14) >> 15` exactly: writing `B = (B >> k)·2^k + b` with `0 ≤ b < 2^k`, the
