@@ -189,6 +189,74 @@ proptest! {
     }
 }
 
+/// The `i32` paths of `core/src/cell/gate.rs` at the edges of their bounds: every weight
+/// at its most negative value against `h₀ = u = −32768` (the largest dot products a row
+/// can have, exactly `cols·2^30` or `cols·2^22` for these power-of-two sizes), biases at
+/// the `i32` ends and 0, and one fractional-bit count for all rows of `W_rec` and one for
+/// all of `W_in`, over every count 0..=30 and two input formats: each row shift is taken
+/// once just inside the bound (where the shifted dot product reaches `±2^30`/`±2^29`) and
+/// once just outside it (the `i64` definition). A bound one bit too generous would wrap
+/// there and fail this test.
+#[test]
+fn row_shift_paths_match_reference_at_their_bounds() {
+    let mut nets = 0;
+    for kind in KINDS {
+        for (wide_rec, wide_in) in [(true, true), (false, false), (true, false), (false, true)] {
+            for fu in [0u8, 9, 15] {
+                for f_rec in 0..=30u8 {
+                    for f_in in (0..=30u8).filter(|f| f % 2 == (f_rec + fu) % 2 || *f == 30) {
+                        let (n_in, n, n_out) = (2, 16, 1);
+                        let g = kind.gates();
+                        let extreme = |rows: usize, cols: usize, wide: bool, f: u8| Matrix {
+                            rows,
+                            cols,
+                            bytes: if wide { 2 } else { 1 },
+                            frac: vec![f; rows],
+                            w: vec![if wide { -32768 } else { -128 }; rows * cols],
+                        };
+                        let b = |j: usize| [i32::MAX as i64, i32::MIN as i64, 0][j % 3];
+                        let net = GatedNet {
+                            kind,
+                            n_in,
+                            n_rec: n,
+                            n_out,
+                            fx: if kind == Kind::Gru { 15 } else { 12 },
+                            fu,
+                            fy: 12,
+                            w_in: extreme(g * n, n_in, wide_in, f_in),
+                            w_rec: extreme(g * n, n, wide_rec, f_rec),
+                            w_out: extreme(n_out, n, true, 20),
+                            b_rec: (0..4 * n)
+                                .map(|j| if j % 5 == 4 { 0 } else { b(j) })
+                                .collect(),
+                            b_out: vec![0; n_out],
+                            init: vec![-32768; if kind == Kind::Gru { n } else { 2 * n }],
+                        };
+                        let blob = net.to_blob("bounds");
+                        let model = Model::from_bytes(&blob).expect("valid blob");
+                        let mut buf = vec![0i16; model.state_len()];
+                        let mut core = Network::new(model, &mut buf).unwrap();
+                        let mut want = GatedState::new(&net);
+                        for u in [[-32768i16; 2], [32767, -32768]] {
+                            core.step(&u).unwrap();
+                            want.step(&net, &u);
+                            let what =
+                                format!("{kind:?} w{wide_rec}/{wide_in} fu {fu} f {f_rec}/{f_in}");
+                            assert_eq!(wide16(core.rates()), want.h, "h: {what}");
+                            assert_eq!(wide16(core.outputs()), want.y, "y: {what}");
+                            if kind != Kind::Gru {
+                                assert_eq!(wide16(core.state()), want.c, "c: {what}");
+                            }
+                        }
+                        nets += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(nets > 4000, "{nets} nets");
+}
+
 /// The generator reaches what the proptests claim to cover: in the saturating and
 /// extreme regimes many LSTM cell states pinned at the `i16` ends and GRU hidden states
 /// at ±1, in the typical regime few; every kind in each.

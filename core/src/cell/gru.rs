@@ -20,7 +20,7 @@
 //! "state" and "rates" both hold `h` (so telemetry of either is the hidden state).
 //!
 //! Fixed point (`rec_k`, `inp_k`, `pre_k` the gate sums of [`super::gate`], at
-//! `T = GATE_FRAC + G` and [`GATE_FRAC`]; all gate outputs Q15 from the tables of
+//! `T = GATE_FRAC + G` and [`GATE_FRAC`](super::gate::GATE_FRAC); all gate outputs Q15 from the tables of
 //! [`crate::activation`]):
 //!
 //! 1. `r = sigmoid_s16(pre_r, GATE_FRAC)`, `z = sigmoid_s16(pre_z, GATE_FRAC)`;
@@ -29,12 +29,18 @@
 //! 3. `h' = sat16(n + rs(z·(h − n), 15))` (exact in `i32`: `|z·(h − n)| < 2^31 − 2^14`);
 //! 4. outputs as the leaky cell's ([`crate::cell::leaky::outputs`], rates format Q15).
 //!
+//! How: `Gates::fill` gives `s_r`, `s_z` (`sat32` of the gate sums), `hn` and
+//! `xn = inp_n + b_in` (exact, or clamped to ±2^34 where that cannot change the result,
+//! see [`super::gate`]); `rs(r·hn, 15)` is within ±2^31 (`r < 2^15`, `|hn| ≤ 2^31`), so
+//! `acc = xn + rs(r·hn, 15)` is below 2^35 and `rs(acc, G)` fits `i32`
+//! (`gate::rs_g_wide`); σ and tanh are the table functions written for `GATE_FRAC`, with
+//! the `sat16` of `pre` folded in (`gate::sigmoid`, `gate::tanh`, equal for every
+//! input).
+//!
 //! Every unit reads the old `h` (the "rates" half of the buffer) and writes its new value
 //! into the "state" half; the rates are copied from it after the last unit.
 
-use super::gate::{to_gate, Sums, CHUNK, GATE_FRAC};
-use crate::activation::{sigmoid_s16, tanh_s16};
-use crate::fixed::{sat_i16, sat_i32, shift_round};
+use super::gate::{self, Gates, CHUNK};
 use crate::Model;
 
 /// One step: the new hidden state into `x` from the old one in `r` and inputs `u`, then
@@ -46,23 +52,21 @@ pub fn step(model: &Model<'_>, u: &[i16], x: &mut [i16], r: &mut [i16], y: &mut 
     debug_assert_eq!(u.len(), model.n_in(), "gru::step: u has n_in values");
     debug_assert_eq!(x.len(), model.n_rec(), "gru::step: x has n_rec values");
     debug_assert_eq!(r.len(), model.n_rec(), "gru::step: r has n_rec values");
-    let n = model.n_rec();
-    let mut s = Sums::new();
+    let mut g = Gates::new(model);
     let mut first = 0;
     for xs in x.chunks_mut(CHUNK) {
         let len = xs.len();
-        s.fill(model, 3, first, len, u, r);
-        for (j, xi) in xs.iter_mut().enumerate() {
-            let i = first + j;
-            let rg = sigmoid_s16(s.pre(model, 0, first, j), GATE_FRAC) as i64;
-            let zg = sigmoid_s16(s.pre(model, 1, first, j), GATE_FRAC) as i32;
-            let hn = sat_i32(s.rec[2][j].saturating_add(model.b_rec(3 * n + i) as i64)) as i64;
-            let acc = s.inp[2][j]
-                .saturating_add(model.b_rec(2 * n + i) as i64)
-                .saturating_add(shift_round(rg * hn, 15));
-            let ng = tanh_s16(to_gate(acc), GATE_FRAC) as i32;
-            let h = r.get(i).copied().unwrap_or(0) as i32;
-            *xi = sat_i16((ng + ((zg * (h - ng) + (1 << 14)) >> 15)) as i64);
+        g.fill(3, Some(2), first, len, u, r);
+        let h_old = r.get(first..first + len).unwrap_or(&[]);
+        let gates = g.s[0].iter().zip(&g.s[1]).zip(g.s[2].iter().zip(&g.xn));
+        for ((xi, &h), ((&sr, &sz), (&hn, &xn))) in xs.iter_mut().zip(h_old).zip(gates) {
+            let rg = gate::sigmoid(gate::rs_g(sr));
+            let zg = gate::sigmoid(gate::rs_g(sz));
+            // |r·hn| < 2^46: rs(·, 15) is within ±2^31; |xn| ≤ 2^34 (`gate::XN_CLAMP`).
+            let rhn = (rg as i64 * hn as i64 + (1 << 14)) >> 15;
+            let ng = gate::tanh(gate::rs_g_wide(xn + rhn));
+            let h = h as i32;
+            *xi = (ng + ((zg * (h - ng) + (1 << 14)) >> 15)).clamp(-32768, 32767) as i16;
         }
         first += len;
     }

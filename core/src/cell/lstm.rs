@@ -24,18 +24,23 @@
 //! buffer's "state" half holds `c` and its "rates" half `h`; the LSTM needs `n_rec` more
 //! words of scratch for the new `h` ([`crate::Model::state_len`]).
 //!
-//! Fixed point (`pre_k` the gate sums of [`super::gate`] at [`GATE_FRAC`]):
+//! Fixed point (`pre_k` the gate sums of [`super::gate`] at [`GATE_FRAC`](super::gate::GATE_FRAC)):
 //!
 //! 1. `i, f, o = sigmoid_s16(pre, GATE_FRAC)`, `g = tanh_s16(pre_g, GATE_FRAC)` (Q15);
 //! 2. `c' = sat16(rs(f·c·2^15 + i·g·2^fx, 30))` (exact in `i64`, one rounding);
 //! 3. `h' = rs(o·act(c'), 15)` with `act` = [`crate::Transfer::apply_s16`] at `fx` (the
 //!    tanh or sigmoid table; `|o·act| < 2^30`, so `|h'| ≤ 32767` needs no clamp);
 //! 4. outputs as the leaky cell's ([`crate::cell::leaky::outputs`], rates format Q15).
+//!
+//! How: the gate sums come from `Gates::fill`, `pre` and σ/tanh from [`super::gate`]
+//! (equal to the definition, see there). Step 2 runs in `i32`: with `A = f·c` and `B =
+//! i·g` (both `|·| < 2^30`) and `k = 15 − fx`, `rs(A·2^15 + B·2^fx, 30) = (A + (B >> k) +
+//! 2^14) >> 15` exactly: writing `B = (B >> k)·2^k + b` with `0 ≤ b < 2^k`, the
+//! definition is `⌊(N + b/2^k) / 2^15⌋` for the integer `N = A + (B >> k) + 2^14`, and
+//! `0 ≤ b/2^k < 1` cannot change that floor; `|N| < 2^31`.
 
-use super::gate::{Sums, CHUNK, GATE_FRAC};
-use crate::activation::{sigmoid_s16, tanh_s16};
-use crate::fixed::{sat_i16, shift_round};
-use crate::Model;
+use super::gate::{self, Gates, CHUNK};
+use crate::{Model, Transfer};
 
 /// One step: cell state `c` updated in place, the new hidden state written to `h_new`
 /// (scratch) while every unit still reads the old `h`, then copied into `h`; outputs `y`.
@@ -59,20 +64,28 @@ pub fn step(
         "lstm::step: scratch has n_rec values"
     );
     let fx = model.state_frac();
+    // The decoder keeps fx ≤ 15.
+    let k = 15 - fx.min(15) as u32;
     let act = model.transfer();
-    let mut s = Sums::new();
+    let mut g = Gates::new(model);
     let mut first = 0;
     for (cs, hs) in c.chunks_mut(CHUNK).zip(h_new.chunks_mut(CHUNK)) {
         let len = cs.len().min(hs.len());
-        s.fill(model, 4, first, len, u, h);
-        for (j, (ci, hi)) in cs.iter_mut().zip(hs.iter_mut()).enumerate() {
-            let ig = sigmoid_s16(s.pre(model, 0, first, j), GATE_FRAC) as i64;
-            let fg = sigmoid_s16(s.pre(model, 1, first, j), GATE_FRAC) as i64;
-            let gg = tanh_s16(s.pre(model, 2, first, j), GATE_FRAC) as i64;
-            let og = sigmoid_s16(s.pre(model, 3, first, j), GATE_FRAC) as i32;
-            let sum = ((fg * *ci as i64) << 15) + ((ig * gg) << fx);
-            *ci = sat_i16(shift_round(sum, 30));
-            let a = act.apply_s16(*ci, fx) as i32;
+        g.fill(4, None, first, len, u, h);
+        let gates = g.s[0].iter().zip(&g.s[1]).zip(g.s[2].iter().zip(&g.s[3]));
+        for ((ci, hi), ((&si, &sf), (&sg, &so))) in cs.iter_mut().zip(hs.iter_mut()).zip(gates) {
+            let ig = gate::sigmoid(gate::rs_g(si));
+            let fg = gate::sigmoid(gate::rs_g(sf));
+            let gg = gate::tanh(gate::rs_g(sg));
+            let og = gate::sigmoid(gate::rs_g(so));
+            let sum = fg * *ci as i32 + ((ig * gg) >> k) + (1 << 14);
+            *ci = (sum >> 15).clamp(-32768, 32767) as i16;
+            let a = match act {
+                Transfer::Tanh => gate::tanh_at(*ci, fx),
+                Transfer::Sigmoid => gate::sigmoid_at(*ci, fx),
+                // Not a valid LSTM blob (the decoder allows tanh and sigmoid only).
+                other => other.apply_s16(*ci, fx) as i32,
+            };
             *hi = ((og * a + (1 << 14)) >> 15) as i16;
         }
         first += len;
