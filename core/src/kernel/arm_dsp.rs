@@ -46,7 +46,7 @@
 //! - Target: `SMLALD`, `SXTB16` and `PKHBT`/`PKHTB` exist on Armv7E-M (Cortex-M4, M7);
 //!   the cfg keeps this module off thumbv6m/thumbv7m, where they would not assemble.
 
-use core::arch::asm;
+use core::arch::{asm, global_asm};
 
 /// Elements per assembly loop iteration.
 const BLOCK: usize = 8;
@@ -342,4 +342,151 @@ unsafe fn span4_s8(w: &[u8], cols: usize, x: &[i16], start: usize, span: usize) 
         );
     }
     [a0, a1, a2, a3]
+}
+
+// ---------------------------------------------------------------------------------------
+// Aligned multi-row `i16` kernel (`global_asm!`: all of r0–r12 and lr are free).
+//
+// r0 = row 0 of the group (4-aligned), r1 = x (4-aligned), r2 = out (`rows` i64s),
+// r3 = params `[rows ≥ 1, skip, n32, n8]`: per row `n32` iterations of 32 columns then
+// `n8` of 8 columns (`4·n32 + n8 ≥ 1` blocks), then `skip` bytes to the next row start.
+// Frame: [sp] x, [sp, #4] rows left, [sp, #8] skip, [sp, #12] n32, [sp, #16] n8.
+// In the loop: r0 the weights, r1 the activations, r2:r3 the accumulator, r4–r7 four
+// activation words, r8–r10 and r12 four weight words, r11 the output pointer, lr the
+// iteration count.
+global_asm!(
+    ".section .text.neuroloop_core_dsp_rows_s16,\"ax\",%progbits",
+    ".p2align 2",
+    ".global neuroloop_core_dsp_rows_s16",
+    ".hidden neuroloop_core_dsp_rows_s16",
+    ".type neuroloop_core_dsp_rows_s16,%function",
+    ".thumb_func",
+    "neuroloop_core_dsp_rows_s16:",
+    "push {{r4, r5, r6, r7, r8, r9, r10, r11, lr}}",
+    "sub sp, sp, #20",
+    "ldm r3, {{r4, r5, r6, r7}}",
+    "str r1, [sp]",
+    "str r4, [sp, #4]",
+    "str r5, [sp, #8]",
+    "str r6, [sp, #12]",
+    "str r7, [sp, #16]",
+    "mov r11, r2",
+    "1:",
+    "ldr r1, [sp]",
+    "movs r2, #0",
+    "movs r3, #0",
+    "ldr lr, [sp, #12]",
+    "cmp lr, #0",
+    "beq 3f",
+    "2:",
+    "ldm r1!, {{r4, r5, r6, r7}}",
+    "ldm r0!, {{r8, r9, r10, r12}}",
+    "smlald r2, r3, r8, r4",
+    "smlald r2, r3, r9, r5",
+    "smlald r2, r3, r10, r6",
+    "smlald r2, r3, r12, r7",
+    "ldm r1!, {{r4, r5, r6, r7}}",
+    "ldm r0!, {{r8, r9, r10, r12}}",
+    "smlald r2, r3, r8, r4",
+    "smlald r2, r3, r9, r5",
+    "smlald r2, r3, r10, r6",
+    "smlald r2, r3, r12, r7",
+    "ldm r1!, {{r4, r5, r6, r7}}",
+    "ldm r0!, {{r8, r9, r10, r12}}",
+    "smlald r2, r3, r8, r4",
+    "smlald r2, r3, r9, r5",
+    "smlald r2, r3, r10, r6",
+    "smlald r2, r3, r12, r7",
+    "ldm r1!, {{r4, r5, r6, r7}}",
+    "ldm r0!, {{r8, r9, r10, r12}}",
+    "smlald r2, r3, r8, r4",
+    "smlald r2, r3, r9, r5",
+    "smlald r2, r3, r10, r6",
+    "subs lr, lr, #1",
+    "smlald r2, r3, r12, r7",
+    "bne 2b",
+    "3:",
+    "ldr lr, [sp, #16]",
+    "cmp lr, #0",
+    "beq 5f",
+    "4:",
+    "ldm r1!, {{r4, r5, r6, r7}}",
+    "ldm r0!, {{r8, r9, r10, r12}}",
+    "smlald r2, r3, r8, r4",
+    "smlald r2, r3, r9, r5",
+    "smlald r2, r3, r10, r6",
+    "subs lr, lr, #1",
+    "smlald r2, r3, r12, r7",
+    "bne 4b",
+    "5:",
+    "strd r2, r3, [r11], #8",
+    "ldr r4, [sp, #8]",
+    "add r0, r0, r4",
+    "ldr r4, [sp, #4]",
+    "subs r4, r4, #1",
+    "str r4, [sp, #4]",
+    "bne 1b",
+    "add sp, sp, #20",
+    "pop {{r4, r5, r6, r7, r8, r9, r10, r11, pc}}",
+    ".size neuroloop_core_dsp_rows_s16, . - neuroloop_core_dsp_rows_s16",
+);
+
+extern "C" {
+    fn neuroloop_core_dsp_rows_s16(
+        w: *const u8,
+        x: *const i16,
+        out: *mut i64,
+        params: *const [u32; 4],
+    );
+}
+
+/// Columns per iteration of the aligned kernels' short loop.
+const ABLOCK: usize = 8;
+
+/// The aligned fast path of [`super::dot_rows_s16_s16_s64`] (`x` already cut to `cols`):
+/// rows whose weights and activations can be read with `LDM` (4-aligned, after peeling
+/// column 0 when both start at 2 mod 4; the row stride a multiple of 4 bytes), summed
+/// with `SMLALD` 8 columns per `LDM` pair; returns how many leading rows of `out` it
+/// wrote (0: none, the caller's general path takes them all).
+pub(super) fn rows_s16_aligned(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) -> usize {
+    let stride = 2 * cols;
+    // Columns peeled so that both pointers are 4-aligned (0 or 1).
+    let peel = (x.as_ptr() as usize & 2) >> 1;
+    let aligned = (w.as_ptr() as usize ^ x.as_ptr() as usize) & 3 == 0;
+    if !aligned || stride % 4 != 0 || x.len() < cols || cols < peel + ABLOCK {
+        return 0;
+    }
+    let rows = out.len().min(w.len() / stride);
+    if rows == 0 {
+        return 0;
+    }
+    let blocks = (cols - peel) / ABLOCK;
+    let done = peel + ABLOCK * blocks;
+    let params = [
+        rows as u32,
+        (stride - 2 * ABLOCK * blocks) as u32,
+        (blocks / 4) as u32,
+        (blocks % 4) as u32,
+    ];
+    // SAFETY: see "Aligned kernels" in the module docs: row r is read at
+    // `w + r·stride + 2·peel` for `16·blocks ≤ stride − 2·peel` bytes, inside
+    // `w[..rows·stride]` (`rows ≤ w.len() / stride`); `x` for columns `peel .. done ≤ cols ≤
+    // x.len()`; both start 4-aligned (`w ≡ x (mod 4)`, and `x + peel` is 4-aligned,
+    // `stride ≡ 0 (mod 4)`); `out` holds `rows` `i64`s (8-aligned for `STRD`); `blocks ≥ 1`.
+    unsafe {
+        neuroloop_core_dsp_rows_s16(
+            w.as_ptr().add(2 * peel),
+            x.as_ptr().add(peel),
+            out.as_mut_ptr(),
+            &params,
+        );
+    }
+    if done < cols || peel > 0 {
+        for (r, o) in out[..rows].iter_mut().enumerate() {
+            let row = &w[r * stride..(r + 1) * stride];
+            *o += super::dot_s16_s16_s64_ref(&row[..2 * peel], &x[..peel])
+                + super::dot_s16_s16_s64_ref(&row[2 * done..], &x[done..cols]);
+        }
+    }
+    rows
 }

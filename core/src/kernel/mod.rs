@@ -123,6 +123,11 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     if cols < SMALL {
         return small_rows_s16(w, cols, x, out);
     }
+    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+    let (w, out) = {
+        let done = arm_dsp::rows_s16_aligned(w, cols, x, out);
+        (w.get(done * stride..).unwrap_or(&[]), &mut out[done..])
+    };
     let mut groups = out.chunks_exact_mut(imp::ROWS_S16);
     let mut rest = w;
     for g in &mut groups {
