@@ -16,6 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use neuroloop_core::blob::{encode_to_vec_aligned, W_REC_ALIGN};
 use neuroloop_core::{CellKind, Model, Network};
 use neuroloop_firmware::testing::{
     discrimination_inputs, extreme_inputs, random_blob, saturated_blob, NetSpec,
@@ -190,6 +191,19 @@ fn run(m: &Machine, tag: &str, blob: &[u8], inputs: &[Vec<i16>], dir: &Path) -> 
     }
 }
 
+/// `blob` re-encoded with `W_rec`'s data 4-aligned in it ([`encode_to_vec_aligned`]).
+fn aligned(blob: &[u8]) -> Vec<u8> {
+    let model = Model::from_bytes(blob).expect("blob decodes");
+    let out = encode_to_vec_aligned(model.body()).expect("re-encodes");
+    let again = Model::from_bytes(&out).expect("aligned blob decodes");
+    assert_eq!(
+        (again.body().tensors.w_rec.data.as_ptr() as usize - out.as_ptr() as usize) % W_REC_ALIGN,
+        0,
+        "W_rec aligned"
+    );
+    out
+}
+
 fn tmp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("neuroloop-bench-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
@@ -294,7 +308,8 @@ fn bench_mcu() {
                         format!("{}-{dt}", cell.name()),
                     ),
                 };
-                let blob = random_blob(&spec);
+                // `W_rec` 4-aligned in the blob, as `neuroloop quantize` writes it.
+                let blob = aligned(&random_blob(&spec));
                 let inputs = discrimination_inputs(40, 2, 3);
                 let r = run(m, &format!("{n_rec}-{name}"), &blob, &inputs, &dir);
                 assert_eq!(

@@ -63,8 +63,9 @@
 //! nondecreasing function of `d`: both give the same saturated state. Rows that do not
 //! fit take the `i64` form above.
 
-use crate::blob::GUARD_BITS;
+use crate::blob::{DType, GUARD_BITS};
 use crate::fixed::{rs_dot, sat_i16, sat_i32, shift_round};
+use crate::kernel;
 use crate::rng::Rng;
 use crate::Model;
 #[allow(unused_imports)]
@@ -308,40 +309,52 @@ fn step_with<'a>(
     let noise_mul = model.noise_mul() as i64;
     let (w_rec, w_in) = (model.w_rec(), model.w_in());
     let (sh_rec, sh_in) = (fr - t, fu - t);
-    let (mut rec, mut inp) = ([0i64; CHUNK], [0i64; CHUNK]);
-    let mut first = 0;
-    for xs in x.chunks_mut(CHUNK) {
-        let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
-        w_rec.dot_rows(first, r, rec);
-        w_in.dot_rows(first, u, inp);
-        let n = xs.len();
-        // Rows `first..first + n` of the per-row scales and biases (the decoder checked
-        // their lengths; if one were short, the `i64` loop below reads it as 0).
-        let rows = (
-            fast,
-            w_rec.fracs().get(first..first + n),
-            w_in.fracs().get(first..first + n),
-            model.b_rec_bytes().get(4 * first..4 * (first + n)),
-        );
-        if let (Some(f), Some(fr), Some(fi), Some(b)) = rows {
-            for (k, xi) in xs.iter_mut().enumerate() {
-                let b = i32::from_le_bytes([b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]]);
-                let rec = (rec[k], fr[k] as i32 + sh_rec);
-                let inp = (inp[k], fi[k] as i32 + sh_in);
-                *xi = f.update_dots(rec, inp, b, *xi, rng);
+    // `W_rec` row group by row group against the rates prepared once for the step (a
+    // `move` closure: the per-step constants live in registers, not behind references).
+    let (rec_bytes, cols, dtype) = (model.body().tensors.w_rec.data, w_rec.cols(), w_rec.dtype());
+    debug_assert_eq!(r.len(), cols, "leaky::step: r has n_rec values");
+    let xm = &mut *x;
+    kernel::with_acts(r, dtype, move |acts| {
+        let (mut rec, mut inp) = ([0i64; CHUNK], [0i64; CHUNK]);
+        let mut first = 0;
+        for xs in xm.chunks_mut(CHUNK) {
+            let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
+            let bytes = rec_bytes.get(first * cols * dtype.size()..).unwrap_or(&[]);
+            match dtype {
+                DType::I16 => kernel::dot_rows_s16_s16_s64_acts(bytes, cols, acts, rec),
+                _ => kernel::dot_rows_s8_s16_s64_acts(bytes, cols, acts, rec),
             }
-        } else {
-            for (((xi, &rec), &inp), i) in xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..) {
-                let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
-                let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
-                let pre = rec
-                    .saturating_add(inp)
-                    .saturating_add(model.b_rec(i) as i64);
-                *xi = update_i64(pre, *xi, alpha, noise_mul, rng);
+            w_in.dot_rows(first, u, inp);
+            let n = xs.len();
+            // Rows `first..first + n` of the per-row scales and biases (the decoder checked
+            // their lengths; if one were short, the `i64` loop below reads it as 0).
+            let rows = (
+                fast,
+                w_rec.fracs().get(first..first + n),
+                w_in.fracs().get(first..first + n),
+                model.b_rec_bytes().get(4 * first..4 * (first + n)),
+            );
+            if let (Some(f), Some(fr), Some(fi), Some(b)) = rows {
+                for (k, xi) in xs.iter_mut().enumerate() {
+                    let b =
+                        i32::from_le_bytes([b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]]);
+                    let rec = (rec[k], fr[k] as i32 + sh_rec);
+                    let inp = (inp[k], fi[k] as i32 + sh_in);
+                    *xi = f.update_dots(rec, inp, b, *xi, rng);
+                }
+            } else {
+                for (((xi, &rec), &inp), i) in xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..) {
+                    let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
+                    let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
+                    let pre = rec
+                        .saturating_add(inp)
+                        .saturating_add(model.b_rec(i) as i64);
+                    *xi = update_i64(pre, *xi, alpha, noise_mul, rng);
+                }
             }
+            first += xs.len();
         }
-        first += xs.len();
-    }
+    });
     rates(model, x, r);
     outputs(model, r, y);
 }

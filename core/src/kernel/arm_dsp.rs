@@ -47,6 +47,7 @@
 //!   the cfg keeps this module off thumbv6m/thumbv7m, where they would not assemble.
 
 use core::arch::{asm, global_asm};
+use core::mem::MaybeUninit;
 
 /// Elements per assembly loop iteration.
 const BLOCK: usize = 8;
@@ -489,4 +490,248 @@ pub(super) fn rows_s16_aligned(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]
         }
     }
     rows
+}
+
+// Aligned multi-row `i8` kernel over activations permuted per 4 columns to the words
+// `(x0, x2)`, `(x1, x3)` ([`permute_s8`]), the order `SXTB16` yields the weights in.
+//
+// r0 = row 0 of the group at the span's first column (4-aligned), r1 = the permuted
+// activations of the span (4-aligned), r2 = out (`rows` i64s), r3 = params
+// `[rows ≥ 1, skip, n32, n16, add]`: per row `n32` iterations of 32 columns then `n16`
+// of 16 (`2·n32 + n16 ≥ 1`, at most 256 columns: the `i32` sum is exact), then `skip`
+// bytes to the next row; the row's `i32` sum is stored (`add = 0`) or added (`add = 1`)
+// to its `i64`. Frame: [sp] x, [sp, #4] rows left, [sp, #8] skip, [sp, #12] n32,
+// [sp, #16] n16, [sp, #20] add. In the loop: r0 the weights, r1 the activations, r2 the
+// `i32` sum, r3 the sign-extended weight pair, r4–r7 four activation words, r8–r10 and
+// r12 four weight words (16 weights), r11 the output pointer, lr the count.
+global_asm!(
+    ".section .text.neuroloop_core_dsp_rows_s8,\"ax\",%progbits",
+    ".p2align 2",
+    ".global neuroloop_core_dsp_rows_s8",
+    ".hidden neuroloop_core_dsp_rows_s8",
+    ".type neuroloop_core_dsp_rows_s8,%function",
+    ".thumb_func",
+    "neuroloop_core_dsp_rows_s8:",
+    "push {{r4, r5, r6, r7, r8, r9, r10, r11, lr}}",
+    "sub sp, sp, #24",
+    "ldm r3, {{r4, r5, r6, r7, r8}}",
+    "str r1, [sp]",
+    "str r4, [sp, #4]",
+    "str r5, [sp, #8]",
+    "str r6, [sp, #12]",
+    "str r7, [sp, #16]",
+    "str r8, [sp, #20]",
+    "mov r11, r2",
+    "1:",
+    "ldr r1, [sp]",
+    "movs r2, #0",
+    "ldr lr, [sp, #12]",
+    "cmp lr, #0",
+    "beq 3f",
+    "2:",
+    "ldm r0!, {{r8, r9, r10, r12}}",
+    "ldm r1!, {{r4, r5, r6, r7}}",
+    "sxtb16 r3, r8",
+    "smlad r2, r3, r4, r2",
+    "sxtb16 r3, r8, ror #8",
+    "smlad r2, r3, r5, r2",
+    "sxtb16 r3, r9",
+    "smlad r2, r3, r6, r2",
+    "sxtb16 r3, r9, ror #8",
+    "smlad r2, r3, r7, r2",
+    "ldm r1!, {{r4, r5, r6, r7}}",
+    "sxtb16 r3, r10",
+    "smlad r2, r3, r4, r2",
+    "sxtb16 r3, r10, ror #8",
+    "smlad r2, r3, r5, r2",
+    "sxtb16 r3, r12",
+    "smlad r2, r3, r6, r2",
+    "sxtb16 r3, r12, ror #8",
+    "smlad r2, r3, r7, r2",
+    "ldm r0!, {{r8, r9, r10, r12}}",
+    "ldm r1!, {{r4, r5, r6, r7}}",
+    "sxtb16 r3, r8",
+    "smlad r2, r3, r4, r2",
+    "sxtb16 r3, r8, ror #8",
+    "smlad r2, r3, r5, r2",
+    "sxtb16 r3, r9",
+    "smlad r2, r3, r6, r2",
+    "sxtb16 r3, r9, ror #8",
+    "smlad r2, r3, r7, r2",
+    "ldm r1!, {{r4, r5, r6, r7}}",
+    "sxtb16 r3, r10",
+    "smlad r2, r3, r4, r2",
+    "sxtb16 r3, r10, ror #8",
+    "smlad r2, r3, r5, r2",
+    "sxtb16 r3, r12",
+    "smlad r2, r3, r6, r2",
+    "sxtb16 r3, r12, ror #8",
+    "subs lr, lr, #1",
+    "smlad r2, r3, r7, r2",
+    "bne 2b",
+    "3:",
+    "ldr lr, [sp, #16]",
+    "cmp lr, #0",
+    "beq 5f",
+    "4:",
+    "ldm r0!, {{r8, r9, r10, r12}}",
+    "ldm r1!, {{r4, r5, r6, r7}}",
+    "sxtb16 r3, r8",
+    "smlad r2, r3, r4, r2",
+    "sxtb16 r3, r8, ror #8",
+    "smlad r2, r3, r5, r2",
+    "sxtb16 r3, r9",
+    "smlad r2, r3, r6, r2",
+    "sxtb16 r3, r9, ror #8",
+    "smlad r2, r3, r7, r2",
+    "ldm r1!, {{r4, r5, r6, r7}}",
+    "sxtb16 r3, r10",
+    "smlad r2, r3, r4, r2",
+    "sxtb16 r3, r10, ror #8",
+    "smlad r2, r3, r5, r2",
+    "sxtb16 r3, r12",
+    "smlad r2, r3, r6, r2",
+    "sxtb16 r3, r12, ror #8",
+    "subs lr, lr, #1",
+    "smlad r2, r3, r7, r2",
+    "bne 4b",
+    "5:",
+    "asr r3, r2, #31",
+    "ldr r4, [sp, #20]",
+    "cbz r4, 6f",
+    "ldrd r4, r5, [r11]",
+    "adds r2, r2, r4",
+    "adc r3, r3, r5",
+    "6:",
+    "strd r2, r3, [r11], #8",
+    "ldr r4, [sp, #8]",
+    "add r0, r0, r4",
+    "ldr r4, [sp, #4]",
+    "subs r4, r4, #1",
+    "str r4, [sp, #4]",
+    "bne 1b",
+    "add sp, sp, #24",
+    "pop {{r4, r5, r6, r7, r8, r9, r10, r11, pc}}",
+    ".size neuroloop_core_dsp_rows_s8, . - neuroloop_core_dsp_rows_s8",
+);
+
+extern "C" {
+    fn neuroloop_core_dsp_rows_s8(
+        w: *const u8,
+        x: *const u32,
+        out: *mut i64,
+        params: *const [u32; 5],
+    );
+}
+
+/// Columns per iteration of the short loop of the aligned `i8` kernel.
+const ABLOCK_S8: usize = 16;
+
+/// Activations in the order the aligned `i8` kernel reads them: per 4 columns the words
+/// `(x0, x2)`, `(x1, x3)` (low half first), for the first `x.len() / 4 · 4` columns,
+/// written into `buf`; returns the filled prefix (empty if `buf` is too short).
+pub(super) fn permute_s8<'b>(x: &[i16], buf: &'b mut [MaybeUninit<u32>]) -> &'b [u32] {
+    let n = x.len() / 4 * 2;
+    let Some(buf) = buf.get_mut(..n) else {
+        return &[];
+    };
+    for (b, q) in buf.chunks_exact_mut(2).zip(x.chunks_exact(4)) {
+        b[0].write(q[0] as u16 as u32 | (q[2] as u16 as u32) << 16);
+        b[1].write(q[1] as u16 as u32 | (q[3] as u16 as u32) << 16);
+    }
+    // SAFETY: every one of the `n` elements was written just above (`n / 2` chunks of 2,
+    // `x` has `n / 2` chunks of 4); `MaybeUninit<u32>` has the layout of `u32`.
+    unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u32>(), n) }
+}
+
+/// The aligned fast path of [`super::dot_rows_s8_s16_s64_acts`] (`x` cut to `cols`,
+/// `xp` = [`permute_s8`] of it): rows of a matrix whose rows start 4-aligned (`w`
+/// 4-aligned, `cols` a multiple of 4), `SXTB16` + `SMLAD` 16 columns per `LDM` of
+/// weights, `i32` spans of at most 256 columns widened per span; returns how many
+/// leading rows of `out` it wrote (0: none).
+pub(super) fn rows_s8_aligned(
+    w: &[u8],
+    cols: usize,
+    x: &[i16],
+    xp: &[u32],
+    out: &mut [i64],
+) -> usize {
+    if (w.as_ptr() as usize | xp.as_ptr() as usize) & 3 != 0
+        || cols % 4 != 0
+        || cols < ABLOCK_S8
+        || x.len() < cols
+        || xp.len() < cols / 2
+    {
+        return 0;
+    }
+    let rows = out.len().min(w.len() / cols);
+    if rows == 0 {
+        return 0;
+    }
+    let blocks = cols / ABLOCK_S8;
+    let done = ABLOCK_S8 * blocks;
+    // Spans of at most 16 blocks (256 columns).
+    let mut start = 0;
+    while start < blocks {
+        let n = (blocks - start).min(S8_SPAN / ABLOCK_S8);
+        let params = [
+            rows as u32,
+            (cols - ABLOCK_S8 * n) as u32,
+            (n / 2) as u32,
+            (n % 2) as u32,
+            (start > 0) as u32,
+        ];
+        let c0 = ABLOCK_S8 * start;
+        // SAFETY: see "Aligned kernels" in the module docs: row r is read at
+        // `w + r·cols + c0` for `16·n` bytes with `c0 + 16·n ≤ cols`, inside
+        // `w[..rows·cols]` (`rows ≤ w.len() / cols`); `xp` for words `c0/2 .. (c0 +
+        // 16n)/2 ≤ cols/2 ≤ xp.len()`; both 4-aligned (checked; `cols`, `c0` multiples of
+        // 4); `out` holds `rows` `i64`s (8-aligned for `LDRD`/`STRD`); `n ≥ 1`, `16·n ≤ 256`.
+        unsafe {
+            neuroloop_core_dsp_rows_s8(
+                w.as_ptr().add(c0),
+                xp.as_ptr().add(c0 / 2),
+                out.as_mut_ptr(),
+                &params,
+            );
+        }
+        start += n;
+    }
+    if done < cols {
+        for (r, o) in out[..rows].iter_mut().enumerate() {
+            let row = &w[r * cols..(r + 1) * cols];
+            *o += super::dot_s8_s16_s64_ref(&row[done..], &x[done..cols]);
+        }
+    }
+    rows
+}
+
+/// [`super::with_acts`] on the DSP path: `x` as the aligned kernels read it, written into
+/// `buf` where needed: for `i8` weights the [`permute_s8`] words (`x` itself unchanged),
+/// for `i16` weights `x` copied to a 4-aligned address if it is not 4-aligned already.
+/// Returns (activations for the `i16` kernel, permuted words for the `i8` kernel).
+pub(super) fn prepare<'b>(
+    x: &'b [i16],
+    s8: bool,
+    buf: &'b mut [MaybeUninit<u32>],
+) -> (&'b [i16], &'b [u32]) {
+    if s8 {
+        return (x, permute_s8(x, buf));
+    }
+    if x.as_ptr() as usize & 3 == 0 {
+        return (x, &[]);
+    }
+    let words = x.len().div_ceil(2);
+    let Some(buf) = buf.get_mut(..words) else {
+        return (x, &[]);
+    };
+    for (b, p) in buf.iter_mut().zip(x.chunks(2)) {
+        b.write(p[0] as u16 as u32 | (p.get(1).copied().unwrap_or(0) as u16 as u32) << 16);
+    }
+    // SAFETY: the first `words ≥ x.len() / 2` elements of `buf` were written just above
+    // (one per chunk of 2 of `x`); they hold `2·words ≥ x.len()` little-endian `i16`s, the
+    // first `x.len()` of which are `x`'s values; `u32` is 4-aligned, so the `i16` view is
+    // aligned too.
+    let copy = unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<i16>(), x.len()) };
+    (copy, &[])
 }

@@ -163,6 +163,73 @@ pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     }
 }
 
+/// The longest activation vector [`with_acts`] prepares (the blob's largest `n_rec`);
+/// longer ones are passed through unprepared (same results, the general kernels).
+pub const ACTS_MAX: usize = crate::blob::MAX_REC;
+
+/// One activation vector prepared once for many multi-row kernel calls against it (the
+/// rates of a step against every row group of `W_rec`): see [`with_acts`].
+pub struct Acts<'a> {
+    /// The values, for the general kernels.
+    x: &'a [i16],
+    /// The same values at a 4-aligned address (DSP path, `i16` weights: `x` itself or an
+    /// aligned copy).
+    x16: &'a [i16],
+    /// DSP path, `i8` weights: the activations permuted for `SXTB16` (empty otherwise).
+    #[cfg_attr(not(all(feature = "dsp", neuroloop_arm_dsp)), allow(dead_code))]
+    s8: &'a [u32],
+}
+
+impl<'a> Acts<'a> {
+    /// The activation values, as given to [`with_acts`].
+    pub fn x(&self) -> &'a [i16] {
+        self.x
+    }
+}
+
+/// Run `f` with `x` prepared for the `*_acts` multi-row kernels against weights of type
+/// `dtype` ([`dot_rows_s8_s16_s64_acts`], [`dot_rows_s16_s16_s64_acts`]).
+///
+/// On the DSP path the aligned `LDM` kernels need the activations 4-aligned and, for
+/// `i8` weights, permuted per 4 columns to `(x0, x2), (x1, x3)` (the order `SXTB16`
+/// yields the weights in); that is done once here, into a stack buffer of up to
+/// [`ACTS_MAX`] values (2 KiB), rather than once per row group. Everywhere else `f` gets
+/// `x` as it is. The results of the `*_acts` kernels never depend on the preparation.
+pub fn with_acts<R>(x: &[i16], dtype: crate::blob::DType, f: impl FnOnce(&Acts<'_>) -> R) -> R {
+    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+    if x.len() <= ACTS_MAX {
+        let mut buf = [const { core::mem::MaybeUninit::<u32>::uninit() }; ACTS_MAX / 2];
+        let (x16, s8) = arm_dsp::prepare(x, dtype == crate::blob::DType::I8, &mut buf);
+        return f(&Acts { x, x16, s8 });
+    }
+    let _ = dtype;
+    f(&Acts { x, x16: x, s8: &[] })
+}
+
+/// [`dot_rows_s16_s16_s64`] against prepared activations ([`with_acts`]): the same
+/// values (bit-identical to [`dot_rows_s16_s16_s64_ref`] on `acts.x()`).
+#[inline]
+pub fn dot_rows_s16_s16_s64_acts(w: &[u8], cols: usize, acts: &Acts<'_>, out: &mut [i64]) {
+    dot_rows_s16_s16_s64(w, cols, acts.x16, out)
+}
+
+/// [`dot_rows_s8_s16_s64`] against prepared activations ([`with_acts`]): the same values
+/// (bit-identical to [`dot_rows_s8_s16_s64_ref`] on `acts.x()`).
+#[inline]
+pub fn dot_rows_s8_s16_s64_acts(w: &[u8], cols: usize, acts: &Acts<'_>, out: &mut [i64]) {
+    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+    let (w, out) = {
+        let x = &acts.x[..cols.min(acts.x.len())];
+        let done = if cols < SMALL {
+            0
+        } else {
+            arm_dsp::rows_s8_aligned(w, cols, x, acts.s8, out)
+        };
+        (w.get(done * cols..).unwrap_or(&[]), &mut out[done..])
+    };
+    dot_rows_s8_s16_s64(w, cols, acts.x, out)
+}
+
 /// Narrow `i16` matrices (fewer than [`SMALL`] columns, `x` already cut to `cols`), row
 /// by row: each product (≤ 2^30) formed in `i32`, summed in `i64`. The column count is
 /// made a constant ([`small_rows_n`]) so the loop over a row unrolls; a last partial row

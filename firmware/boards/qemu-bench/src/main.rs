@@ -85,6 +85,100 @@ fn fail(what: &str) -> ! {
     loop {}
 }
 
+/// Largest column count of the kernel check.
+const CHECK_COLS: usize = 300;
+/// Rows per kernel check case: several row groups and a remainder of every kernel.
+const CHECK_ROWS: usize = 7;
+
+/// The multi-row kernels (`dot_rows_*` and the prepared `*_acts` forms) against their
+/// plain references, on this machine's path, before the benchmark: weights and
+/// activations at every offset mod 4 (aligned, peeled, unaligned `LDM` paths and their
+/// fallbacks), column counts with and without tails, `i8` spans over 256 columns, random
+/// and all-`MIN` values. Returns the first failing case.
+fn check_kernels() -> Result<u32, (&'static str, usize, usize, usize)> {
+    use neuroloop_core::blob::DType;
+    use neuroloop_core::kernel::*;
+    let w = cortex_m::singleton!(: [u32; 1 + CHECK_ROWS * CHECK_COLS / 2] = [0; 1 + CHECK_ROWS * CHECK_COLS / 2])
+        .unwrap_or_else(|| fail("check buffer"));
+    let x = cortex_m::singleton!(: [u32; 2 + CHECK_COLS / 2] = [0; 2 + CHECK_COLS / 2])
+        .unwrap_or_else(|| fail("check buffer"));
+    let mut seed = 0x1234_5678u32;
+    let mut cases = 0;
+    for extreme in [false, true] {
+        for v in w.iter_mut().chain(x.iter_mut()) {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *v = if extreme { 0x8080_8000 } else { seed };
+        }
+        let wb: &[u8] = bytemuck_bytes(&w[..]);
+        let xb: &[i16] = bytemuck_i16(&x[..]);
+        for cols in [8usize, 16, 36, 64, 68, 70, 128, 131, 260, CHECK_COLS] {
+            for w_off in 0..4 {
+                for x_off in 0..2 {
+                    let xs = &xb[x_off..x_off + cols];
+                    for (size, dtype) in [(1usize, DType::I8), (2, DType::I16)] {
+                        let wr = &wb[w_off..w_off + size * cols * CHECK_ROWS - 1];
+                        let (mut got, mut acts_got, mut want) =
+                            ([0i64; CHECK_ROWS], [0i64; CHECK_ROWS], [0i64; CHECK_ROWS]);
+                        if size == 1 {
+                            dot_rows_s8_s16_s64(wr, cols, xs, &mut got);
+                            with_acts(xs, dtype, |a| {
+                                dot_rows_s8_s16_s64_acts(wr, cols, a, &mut acts_got)
+                            });
+                            dot_rows_s8_s16_s64_ref(wr, cols, xs, &mut want);
+                        } else {
+                            dot_rows_s16_s16_s64(wr, cols, xs, &mut got);
+                            with_acts(xs, dtype, |a| {
+                                dot_rows_s16_s16_s64_acts(wr, cols, a, &mut acts_got)
+                            });
+                            dot_rows_s16_s16_s64_ref(wr, cols, xs, &mut want);
+                        }
+                        if got != want {
+                            return Err((
+                                if size == 1 {
+                                    "dot_rows_s8"
+                                } else {
+                                    "dot_rows_s16"
+                                },
+                                cols,
+                                w_off,
+                                x_off,
+                            ));
+                        }
+                        if acts_got != want {
+                            return Err((
+                                if size == 1 {
+                                    "dot_rows_s8_acts"
+                                } else {
+                                    "dot_rows_s16_acts"
+                                },
+                                cols,
+                                w_off,
+                                x_off,
+                            ));
+                        }
+                        cases += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(cases)
+}
+
+/// The bytes of a word buffer (little-endian, as the blob stores weights).
+fn bytemuck_bytes(w: &[u32]) -> &[u8] {
+    // SAFETY: `u8` has no alignment or validity requirement; the length covers exactly
+    // the words' bytes, borrowed for as long as `w`.
+    unsafe { core::slice::from_raw_parts(w.as_ptr().cast::<u8>(), 4 * w.len()) }
+}
+
+/// The `i16`s of a word buffer.
+fn bytemuck_i16(w: &[u32]) -> &[i16] {
+    // SAFETY: `u32` is 4-aligned (so 2-aligned), every bit pattern is a valid `i16`; the
+    // length covers exactly the words' halves, borrowed for as long as `w`.
+    unsafe { core::slice::from_raw_parts(w.as_ptr().cast::<i16>(), 2 * w.len()) }
+}
+
 #[entry]
 fn main() -> ! {
     let mut cp = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals"));
@@ -117,6 +211,22 @@ fn main() -> ! {
         .unwrap_or_else(|| fail("state"));
     let mut net = Network::new(model, state).unwrap_or_else(|_| fail("state buffer"));
 
+    let checked = match check_kernels() {
+        Ok(n) => n,
+        Err((kernel, cols, w_off, x_off)) => {
+            hprintln!(
+                "bench error: kernel check: {} differs from its reference: cols {} weights at +{} activations at +{}",
+                kernel,
+                cols,
+                w_off,
+                x_off
+            );
+            debug::exit(debug::EXIT_FAILURE);
+            #[allow(clippy::empty_loop)]
+            loop {}
+        }
+    };
+
     let t0 = SYST::get_current();
     cortex_m::asm::delay(CALIB_LOOPS - 1);
     let calib = elapsed(t0, SYST::get_current());
@@ -141,8 +251,9 @@ fn main() -> ! {
         hash.add(net.outputs());
     }
     hprintln!(
-        "bench path={} steps={} ticks={} calib_ticks={} hash={:016x}",
+        "bench path={} checked={} steps={} ticks={} calib_ticks={} hash={:016x}",
         neuroloop_core::kernel::PATH,
+        checked,
         steps,
         ticks,
         calib,
