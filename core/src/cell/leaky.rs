@@ -364,8 +364,16 @@ pub fn rates(model: &Model<'_>, x: &[i16], r: &mut [i16]) {
     debug_assert_eq!(x.len(), model.n_rec(), "leaky::rates: x has n_rec values");
     debug_assert_eq!(r.len(), model.n_rec(), "leaky::rates: r has n_rec values");
     let (f, fx) = (model.transfer(), model.state_frac());
-    for (ri, &xi) in r.iter_mut().zip(x) {
-        *ri = f.apply_s16(xi, fx);
+    // The transfer chosen once, not per element: each loop inlines its function.
+    #[inline(always)]
+    fn each(x: &[i16], r: &mut [i16], g: impl Fn(i16) -> i16) {
+        for (ri, &xi) in r.iter_mut().zip(x) {
+            *ri = g(xi);
+        }
+    }
+    match f {
+        Transfer::Tanh => each(x, r, |xi| crate::activation::tanh_s16(xi, fx)),
+        _ => each(x, r, |xi| f.apply_s16(xi, fx)),
     }
 }
 
