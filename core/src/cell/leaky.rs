@@ -74,8 +74,9 @@ use crate::Transfer;
 const D_CLAMP: i64 = 1 << 46;
 /// Rows whose dot products are computed together (by the multi-row kernels, see
 /// [`crate::kernel`]) before their per-row update: a multiple of every kernel's row group
-/// (2, 3, 4), small enough for the stack (`2 · 12` `i64`).
-const CHUNK: usize = 12;
+/// (2, 3, 4), small enough for the stack (`2 · 48` `i64`, 768 bytes) and large enough
+/// that the per-group call overheads are a few instructions per row.
+const CHUNK: usize = 48;
 
 /// [`shift_round`] of a dot product (`|v| < 2^41`) by `sh ≤ 37` (the blob limits:
 /// `w ≤ 30`, `fr, fu ≤ 15`), for `|v|·2^−sh < 2^61` when `sh < 0` (the `i32` row
@@ -314,6 +315,18 @@ fn step_with<'a>(
     let (rec_bytes, cols, dtype) = (model.body().tensors.w_rec.data, w_rec.cols(), w_rec.dtype());
     debug_assert_eq!(r.len(), cols, "leaky::step: r has n_rec values");
     let xm = &mut *x;
+    // The assembly row update ([`kernel::leaky_rows_i32`], DSP path only) where it
+    // applies: the `i32` update with both dot products in `i32` and no noise.
+    let asm_rows = fast
+        .filter(|f| kernel::PATH == "arm-dsp" && f.noise_mul == 0)
+        .and_then(|f| f.narrow.map(|n| (f, n)))
+        .map(|(f, (nr, ni))| kernel::LeakyRows {
+            alpha: f.alpha,
+            a_rec: nr.a,
+            k_rec: sh_rec + nr.a as i32 - 1,
+            a_in: ni.a,
+            k_in: sh_in + ni.a as i32 - 1,
+        });
     kernel::with_acts(r, dtype, move |acts| {
         let (mut rec, mut inp) = ([0i64; CHUNK], [0i64; CHUNK]);
         let mut first = 0;
@@ -335,12 +348,24 @@ fn step_with<'a>(
                 model.b_rec_bytes().get(4 * first..4 * (first + n)),
             );
             if let (Some(f), Some(fr), Some(fi), Some(b)) = rows {
-                for (k, xi) in xs.iter_mut().enumerate() {
-                    let b =
+                let mut k = 0;
+                while k < n {
+                    if let Some(p) = &asm_rows {
+                        // The DSP path's assembly form of `update_dots` (noise-free, both
+                        // dot products in `i32`): as many rows as fit, then one row below.
+                        let rec = (&rec[k..], &fr[k..]);
+                        let inp = (&inp[k..], &fi[k..]);
+                        k += kernel::leaky_rows_i32(p, rec, inp, &b[4 * k..], &mut xs[k..]);
+                        if k == n {
+                            break;
+                        }
+                    }
+                    let bk =
                         i32::from_le_bytes([b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]]);
                     let rec = (rec[k], fr[k] as i32 + sh_rec);
                     let inp = (inp[k], fi[k] as i32 + sh_in);
-                    *xi = f.update_dots(rec, inp, b, *xi, rng);
+                    xs[k] = f.update_dots(rec, inp, bk, xs[k], rng);
+                    k += 1;
                 }
             } else {
                 for (((xi, &rec), &inp), i) in xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..) {

@@ -735,3 +735,122 @@ pub(super) fn prepare<'b>(
     let copy = unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<i16>(), x.len()) };
     (copy, &[])
 }
+
+// The leaky cell's `i32` row update ([`super::leaky_rows_i32`], reference
+// [`super::leaky_rows_i32_ref`]) for consecutive rows. r0 = `rec` (i64s), r1 = `inp`
+// (i64s), r2 = params `[fr ptr, fi ptr, b ptr, x end, k_rec, k_in, alpha, a_rec, a_in]`,
+// r3 = x (the first row's `i16`). Stops before the first row whose `rec` or `inp` does
+// not fit `i32`; returns (r0) the rows done. Registers in the loop: r0 `rec`, r1 `inp`,
+// r2 `fr`, r3 `fi`, r4 `b`, r5 `x`, r6 `x` end, r7 `k_rec`, r8 `k_in`, r9 α, r10–r12
+// and lr scratch; [sp] `a_rec`, [sp, #4] `a_in`, [sp, #8] the first `x`.
+global_asm!(
+    ".section .text.neuroloop_core_dsp_leaky_rows,\"ax\",%progbits",
+    ".p2align 2",
+    ".global neuroloop_core_dsp_leaky_rows",
+    ".hidden neuroloop_core_dsp_leaky_rows",
+    ".type neuroloop_core_dsp_leaky_rows,%function",
+    ".thumb_func",
+    "neuroloop_core_dsp_leaky_rows:",
+    "push {{r4, r5, r6, r7, r8, r9, r10, r11, lr}}",
+    "sub sp, sp, #12",
+    "mov r5, r3",
+    "str r3, [sp, #8]",
+    "ldr r10, [r2, #28]",
+    "ldr r11, [r2, #32]",
+    "str r10, [sp]",
+    "str r11, [sp, #4]",
+    "ldm r2, {{r2, r3, r4, r6, r7, r8, r9}}",
+    "cmp r5, r6",
+    "beq 9f",
+    "1:",
+    "ldm r0!, {{r10, r11}}",
+    "cmp r11, r10, asr #31",
+    "bne 9f",
+    "ldm r1!, {{r12, lr}}",
+    "cmp lr, r12, asr #31",
+    "bne 9f",
+    "ldr r11, [sp]",
+    "lsl r10, r10, r11",
+    "ldrb r11, [r2], #1",
+    "add r11, r11, r7",
+    "usat r11, #5, r11",
+    "asr r10, r10, r11",
+    "adds r10, r10, #1",
+    "asr r10, r10, #1",
+    "ldr r11, [sp, #4]",
+    "lsl r12, r12, r11",
+    "ldrb r11, [r3], #1",
+    "add r11, r11, r8",
+    "usat r11, #5, r11",
+    "asr r12, r12, r11",
+    "adds r12, r12, #1",
+    "add r10, r10, r12, asr #1",
+    "ldr r11, [r4], #4",
+    "qadd r10, r10, r11",
+    "ldrsh r12, [r5]",
+    "lsl r12, r12, #8",
+    "qsub r10, r10, r12",
+    "mov r11, #16384",
+    "mov lr, #0",
+    "smlal r11, lr, r10, r9",
+    "lsr r11, r11, #15",
+    "orr r11, r11, lr, lsl #17",
+    "qadd r11, r12, r11",
+    "asr r11, r11, #7",
+    "adds r11, r11, #1",
+    "ssat r11, #16, r11, asr #1",
+    "strh r11, [r5], #2",
+    "cmp r5, r6",
+    "bne 1b",
+    "9:",
+    "ldr r0, [sp, #8]",
+    "sub r0, r5, r0",
+    "lsr r0, r0, #1",
+    "add sp, sp, #12",
+    "pop {{r4, r5, r6, r7, r8, r9, r10, r11, pc}}",
+    ".size neuroloop_core_dsp_leaky_rows, . - neuroloop_core_dsp_leaky_rows",
+);
+
+extern "C" {
+    fn neuroloop_core_dsp_leaky_rows(
+        rec: *const i64,
+        inp: *const i64,
+        params: *const [u32; 9],
+        x: *mut i16,
+    ) -> usize;
+}
+
+/// [`super::leaky_rows_i32`] in assembly: the rows `x` (and every other slice) covers.
+pub(super) fn leaky_rows_i32(
+    p: &super::LeakyRows,
+    (rec, fr): (&[i64], &[u8]),
+    (inp, fi): (&[i64], &[u8]),
+    b: &[u8],
+    x: &mut [i16],
+) -> usize {
+    let n = x
+        .len()
+        .min(rec.len())
+        .min(inp.len())
+        .min(fr.len())
+        .min(fi.len())
+        .min(b.len() / 4);
+    let x = &mut x[..n];
+    let params = [
+        fr.as_ptr() as u32,
+        fi.as_ptr() as u32,
+        b.as_ptr() as u32,
+        x.as_mut_ptr_range().end as u32,
+        p.k_rec as u32,
+        p.k_in as u32,
+        p.alpha as u32,
+        p.a_rec,
+        p.a_in,
+    ];
+    // SAFETY: see "The leaky row update" in the module docs: the routine reads `rec`,
+    // `inp` (8-aligned `i64`s, `LDM` of 2 words), `fr`, `fi` (bytes), `b` (4 bytes a row,
+    // single `LDR`: no alignment needed) and reads/writes `x` for at most the `n` rows
+    // every slice holds (it stops when `x` reaches `x + n`, and does nothing for `n = 0`);
+    // it writes nothing else but its own stack frame, and follows the AAPCS.
+    unsafe { neuroloop_core_dsp_leaky_rows(rec.as_ptr(), inp.as_ptr(), &params, x.as_mut_ptr()) }
+}

@@ -230,6 +230,93 @@ pub fn dot_rows_s8_s16_s64_acts(w: &[u8], cols: usize, acts: &Acts<'_>, out: &mu
     dot_rows_s8_s16_s64(w, cols, acts.x, out)
 }
 
+/// The constants of [`leaky_rows_i32`]: the leaky cell's noise-free `i32` row update
+/// (`cell/leaky.rs`, "Dot products in `i32`", which proves it equal to the definition).
+#[derive(Clone, Copy, Debug)]
+pub struct LeakyRows {
+    /// α in Q15 (`1..=2^15`).
+    pub alpha: i32,
+    /// `W_rec`'s pre-shift `a` and shift offset `k = s_rec + a − 1` (row shift `frac + k`,
+    /// capped at 31, never negative).
+    pub a_rec: u32,
+    /// See [`LeakyRows::a_rec`].
+    pub k_rec: i32,
+    /// `W_in`'s pre-shift and shift offset, as for `W_rec`.
+    pub a_in: u32,
+    /// See [`LeakyRows::a_in`].
+    pub k_in: i32,
+}
+
+/// The leaky cell's `i32` row update for consecutive rows `k` (noise-free; the caller
+/// checked its preconditions), on the DSP path in assembly: for each row, while `rec[k]`
+/// and `inp[k]` fit `i32`,
+///
+/// ```text
+/// s(v, a, k, f) = (((v << a) >> min(f + k, 31)) + 1) >> 1          (i32, wrapping <<)
+/// pre  = sat32(s(rec, a_rec, k_rec, fr[k]) + s(inp, a_in, k_in, fi[k]) + b[k])
+/// x_t  = x[k] << 8
+/// next = sat32(x_t + ((α·sat32(pre − x_t) + 2^14) >> 15))
+/// x[k] = sat16(((next >> 7) + 1) >> 1)
+/// ```
+///
+/// (`b` 4 LE bytes a row; the sum of the two shifts is a plain add and the others
+/// saturate, exactly as [`leaky_rows_i32_ref`] writes it.) Returns the rows done: it
+/// stops before the first row whose `rec` or `inp` does not fit `i32` (or at the end of
+/// the shortest slice). Elsewhere than the DSP path it does nothing and returns 0 (the
+/// cell's own loop is as fast there).
+#[inline]
+pub fn leaky_rows_i32(
+    p: &LeakyRows,
+    rec: (&[i64], &[u8]),
+    inp: (&[i64], &[u8]),
+    b: &[u8],
+    x: &mut [i16],
+) -> usize {
+    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+    return arm_dsp::leaky_rows_i32(p, rec, inp, b, x);
+    #[cfg(not(all(feature = "dsp", neuroloop_arm_dsp)))]
+    {
+        let _ = (p, rec, inp, b, x);
+        0
+    }
+}
+
+/// Plain reference for [`leaky_rows_i32`] (the same rows, the same stop).
+pub fn leaky_rows_i32_ref(
+    p: &LeakyRows,
+    (rec, fr): (&[i64], &[u8]),
+    (inp, fi): (&[i64], &[u8]),
+    b: &[u8],
+    x: &mut [i16],
+) -> usize {
+    let s = |v: i32, a: u32, k: i32, f: u8| {
+        let sh = (f as i32 + k).clamp(0, 31);
+        ((v.wrapping_shl(a) >> sh) + 1) >> 1
+    };
+    let rows = x.iter_mut().zip(rec.iter().zip(fr)).zip(inp.iter().zip(fi));
+    let mut done = 0;
+    for ((xi, (&r, &f_r)), (&u, &f_i)) in rows.zip(b.chunks_exact(4)).map(|(r, _)| r) {
+        let (Ok(r), Ok(u)) = (i32::try_from(r), i32::try_from(u)) else {
+            break;
+        };
+        let bias = i32::from_le_bytes([
+            b[4 * done],
+            b[4 * done + 1],
+            b[4 * done + 2],
+            b[4 * done + 3],
+        ]);
+        let pre = s(r, p.a_rec, p.k_rec, f_r)
+            .wrapping_add(s(u, p.a_in, p.k_in, f_i))
+            .saturating_add(bias);
+        let x_t = (*xi as i32) << 8;
+        let d = pre.saturating_sub(x_t) as i64;
+        let next = x_t.saturating_add(((p.alpha as i64 * d + (1 << 14)) >> 15) as i32);
+        *xi = (((next >> 7) + 1) >> 1).clamp(i16::MIN as i32, i16::MAX as i32) as i16;
+        done += 1;
+    }
+    done
+}
+
 /// Narrow `i16` matrices (fewer than [`SMALL`] columns, `x` already cut to `cols`), row
 /// by row: each product (≤ 2^30) formed in `i32`, summed in `i64`. The column count is
 /// made a constant ([`small_rows_n`]) so the loop over a row unrolls; a last partial row
