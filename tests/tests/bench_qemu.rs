@@ -224,22 +224,42 @@ fn expected_path(m: &Machine) -> &'static str {
 fn bench_binary_is_bit_exact_on_every_machine() {
     let dir = tmp_dir("exact");
     let mut cases: Vec<(String, Vec<u8>, Vec<Vec<i16>>)> = Vec::new();
-    for (n_in, n_rec, n_out) in [(3usize, 37usize, 2usize), (2, 64, 3), (5, 131, 4)] {
+    // Leaky nets, each as the plain encoder writes it and with `W_rec` 4-aligned in the
+    // blob (the DSP path's `LDM` kernels; the other blobs take their fallbacks): odd sizes,
+    // column counts with kernel tails (68: `i8` 16 + 4, `i16` 8 + 4) and `i8` rows longer
+    // than one `i32` span (260 > 256).
+    let sizes = [
+        (3usize, 37usize, 2usize),
+        (2, 64, 3),
+        (4, 68, 2),
+        (5, 131, 4),
+        (2, 260, 2),
+    ];
+    for (n_in, n_rec, n_out) in sizes {
         for (wbytes, dt) in [(1usize, "i8"), (2, "i16")] {
+            let mut leaky = Vec::new();
             for transfer in [0u8, 1] {
                 let spec = NetSpec::new(n_in, n_rec, n_out, wbytes, transfer, 7 + n_rec as u64);
-                cases.push((
+                leaky.push((
                     format!("random {dt} {n_in}x{n_rec}x{n_out} f{transfer}"),
                     random_blob(&spec),
                     discrimination_inputs(30, n_in, 5),
                 ));
             }
             let spec = NetSpec::new(n_in, n_rec, n_out, wbytes, 0, 11 + n_rec as u64);
-            cases.push((
+            leaky.push((
                 format!("saturated {dt} {n_in}x{n_rec}x{n_out}"),
                 saturated_blob(&spec),
                 extreme_inputs(30, n_in, 9),
             ));
+            for (name, blob, inputs) in leaky {
+                cases.push((
+                    format!("{name} W_rec aligned"),
+                    aligned(&blob),
+                    inputs.clone(),
+                ));
+                cases.push((name, blob, inputs));
+            }
         }
     }
     // GRU and LSTM (issue 12): random and saturating, i8 and i16, odd N_rec.

@@ -95,3 +95,43 @@ pub fn encode_to_vec_aligned(body: &Body<'_>) -> Result<std::vec::Vec<u8>, Error
     buf.truncate(n);
     Ok(buf)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w_rec_at(blob: &[u8]) -> usize {
+        let (b, _, _) = decode(blob).unwrap();
+        b.tensors.w_rec.data.as_ptr() as usize - blob.as_ptr() as usize
+    }
+
+    #[test]
+    fn aligned_encoding_pads_only_the_summary() {
+        let tiny = tests_support::tiny_blob();
+        let (body, _, _) = decode(&tiny).unwrap();
+        // Every summary length around the varint boundary (127 → 128) and the limit.
+        let text = "s".repeat(MAX_SUMMARY_LEN);
+        for len in (0..12).chain(120..=132).chain(MAX_SUMMARY_LEN - 6..=MAX_SUMMARY_LEN) {
+            let mut b = body;
+            b.meta.summary = &text[..len];
+            let plain = encode_to_vec(&b).unwrap();
+            let padded = encode_to_vec_aligned(&b).unwrap();
+            let (got, _, _) = decode(&padded).unwrap();
+            let pad = got.meta.summary.len() - len;
+            assert!(pad <= 4, "summary {len}: {pad} spaces");
+            assert_eq!(&got.meta.summary[..len], b.meta.summary);
+            assert!(got.meta.summary[len..].bytes().all(|c| c == b' '));
+            let mut same = got;
+            same.meta.summary = b.meta.summary;
+            assert_eq!(same, b, "summary {len}: only the summary changes");
+            if w_rec_at(&padded) % W_REC_ALIGN != 0 {
+                // Only where the limit leaves no room: then the plain blob.
+                assert!(len + 4 > MAX_SUMMARY_LEN, "summary {len} not aligned");
+                assert_eq!(padded, plain);
+            }
+            if w_rec_at(&plain) % W_REC_ALIGN == 0 {
+                assert_eq!(padded, plain, "summary {len}: aligned already, unchanged");
+            }
+        }
+    }
+}

@@ -503,6 +503,47 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+        /// The arithmetic `kernel::leaky_rows_i32` implements (its plain reference) is
+        /// `Fast::update_dots` without noise, with the constants `step_with` gives it.
+        #[test]
+        fn kernel_row_update_is_the_i32_update(
+            rec in edgy_pre(),
+            inp in prop_oneof![edgy_pre(), -(1i64 << 24)..(1i64 << 24)],
+            (fr, fi) in (0u8..=30, 0u8..=30),
+            (a_in, s_in) in (0u32..=2).prop_flat_map(|a| (Just(a), (if a == 0 { 2 } else { 1 - a as i32 })..=20)),
+            s_rec in 2i32..=20,
+            b in any::<i32>(),
+            xi in prop_oneof![any::<i16>(), Just(i16::MIN), Just(i16::MAX)],
+            alpha in prop_oneof![FAST_ALPHA_MIN..=32768, Just(FAST_ALPHA_MIN), Just(32768)],
+        ) {
+            // Row shifts `frac + sh` as in `step_with`; `Narrow`'s promises hold for the
+            // row (`sh` ≥ 2 for a = 0, ≥ 1 − a otherwise, |inp|·2^(a−1) < 2^29).
+            let (sh_rec, sh_in) = (s_rec - fr as i32, s_in - fi as i32);
+            let inp = if a_in == 0 { inp } else { inp.clamp(-(1 << 29 >> a_in) + 1, (1 << 29 >> a_in) - 1) };
+            let (nr, ni) = (Narrow { a: 0 }, Narrow { a: a_in });
+            let fast = Fast { alpha, noise_mul: 0, narrow: Some((nr, ni)) };
+            let p = kernel::LeakyRows {
+                alpha,
+                a_rec: 0,
+                k_rec: sh_rec - 1,
+                a_in,
+                k_in: sh_in + a_in as i32 - 1,
+            };
+            let mut x = [xi];
+            let done = kernel::leaky_rows_i32_ref(&p, (&[rec], &[fr]), (&[inp], &[fi]), &b.to_le_bytes(), &mut x);
+            let fits = i32::try_from(rec).is_ok() && i32::try_from(inp).is_ok();
+            prop_assert_eq!(done, fits as usize);
+            if fits {
+                let want = fast.update_dots((rec, fr as i32 + sh_rec), (inp, fi as i32 + sh_in), b, xi, &mut Rng::new(1));
+                prop_assert_eq!(x[0], want);
+            } else {
+                prop_assert_eq!(x[0], xi, "a row it stops at is left alone");
+            }
+        }
+    }
+
     /// The tiny test blob with other α, noise and per-row fractional bits.
     fn variant(alpha: u16, noise_mul: u32, frac: u8) -> Vec<u8> {
         let bytes = crate::blob::tests_support::tiny_blob();

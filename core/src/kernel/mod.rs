@@ -532,6 +532,35 @@ mod tests {
         }
     }
 
+    proptest! {
+        #[test]
+        fn prepared_activations_give_the_references(
+            rows in 0usize..9,
+            cols in 0usize..300,
+            (w_off, x_off) in (0usize..4, 0usize..2),
+            seed in proptest::collection::vec((any::<u16>(), any::<u8>()), 1..64),
+        ) {
+            let val = |k: usize| { let (v, p) = seed[k % seed.len()]; extreme_or(v.wrapping_mul(k as u16 | 1), p.wrapping_add(k as u8)) };
+            // Offsets move the slices off 4-byte alignment (the DSP path's fallbacks).
+            let xs: Vec<i16> = (0..cols + 2).map(|k| val(5 * k + 1) as i16).collect();
+            let x = &xs[x_off..x_off + cols];
+            let w16: Vec<u8> = (0..2 * rows * cols + 4).map(|k| (val(k) >> 3) as u8).collect();
+            let w8 = &w16[w_off..w_off + rows * cols];
+            let w16 = &w16[w_off..w_off + 2 * rows * cols];
+            let (mut got, mut want) = (vec![0i64; rows], vec![0i64; rows]);
+            with_acts(x, crate::blob::DType::I16, |a| dot_rows_s16_s16_s64_acts(w16, cols, a, &mut got));
+            dot_rows_s16_s16_s64_ref(w16, cols, x, &mut want);
+            prop_assert_eq!(&got, &want);
+            with_acts(x, crate::blob::DType::I8, |a| {
+                prop_assert_eq!(a.x(), x);
+                dot_rows_s8_s16_s64_acts(w8, cols, a, &mut got);
+                Ok(())
+            })?;
+            dot_rows_s8_s16_s64_ref(w8, cols, x, &mut want);
+            prop_assert_eq!(&got, &want);
+        }
+    }
+
     #[test]
     fn dot_rows_extremes_match_closed_form() {
         for cols in [1usize, 2, 3, 7, 255, 256, 257, 513, 1024] {

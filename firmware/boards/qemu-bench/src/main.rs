@@ -94,7 +94,9 @@ const CHECK_ROWS: usize = 7;
 /// plain references, on this machine's path, before the benchmark: weights and
 /// activations at every offset mod 4 (aligned, peeled, unaligned `LDM` paths and their
 /// fallbacks), column counts with and without tails, `i8` spans over 256 columns, random
-/// and all-`MIN` values. Returns the first failing case.
+/// and all-`MIN` values; then the assembly leaky row update against its reference.
+/// Returns the number of cases, or the first failing one (kernel, columns or case
+/// number, weight offset or rows done, activation offset or rows the reference did).
 fn check_kernels() -> Result<u32, (&'static str, usize, usize, usize)> {
     use neuroloop_core::blob::DType;
     use neuroloop_core::kernel::*;
@@ -162,6 +164,48 @@ fn check_kernels() -> Result<u32, (&'static str, usize, usize, usize)> {
             }
         }
     }
+    // The assembly row update against its reference (DSP path only: elsewhere
+    // `leaky_rows_i32` does nothing): rows with dot products at and beyond the `i32`
+    // edges (it stops there), saturating biases and states, shifts of every size, α from
+    // its smallest allowed value to 1.
+    #[cfg(not(bench_m0))]
+    for case in 0..400u32 {
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            seed
+        };
+        let wide = |v: u32, k: u32| -> i64 {
+            match k % 5 {
+                0 => (v as i32 >> (v % 24)) as i64,
+                1 => i32::MAX as i64 - (v % 3) as i64,
+                2 => i32::MIN as i64 + (v % 3) as i64,
+                3 => (v as i32 >> 3) as i64,
+                _ => ((v as i32 as i64) << 2) | 1,
+            }
+        };
+        let rec: [i64; 6] = core::array::from_fn(|_| wide(next(), next()));
+        let inp: [i64; 6] = core::array::from_fn(|_| (next() as i32 >> (3 + next() % 28)) as i64);
+        let fr: [u8; 6] = core::array::from_fn(|_| (next() % 31) as u8);
+        let fi: [u8; 6] = core::array::from_fn(|_| (next() % 31) as u8);
+        let b: [u8; 24] = core::array::from_fn(|_| next() as u8);
+        let x0: [i16; 6] = core::array::from_fn(|_| next() as i16);
+        let (a_rec, a_in) = (next() % 2, next() % 3);
+        let p = neuroloop_core::kernel::LeakyRows {
+            alpha: [512, 32768, 3277, 1 + (next() % 32768) as i32][case as usize % 4],
+            a_rec,
+            k_rec: (next() % 12) as i32 - 6,
+            a_in,
+            k_in: (next() % 12) as i32 - 6,
+        };
+        let (mut got, mut want) = (x0, x0);
+        let n = neuroloop_core::kernel::leaky_rows_i32(&p, (&rec, &fr), (&inp, &fi), &b, &mut got);
+        let m =
+            neuroloop_core::kernel::leaky_rows_i32_ref(&p, (&rec, &fr), (&inp, &fi), &b, &mut want);
+        if (n, got) != (m, want) {
+            return Err(("leaky_rows_i32", case as usize, n, m));
+        }
+        cases += 1;
+    }
     Ok(cases)
 }
 
@@ -215,7 +259,7 @@ fn main() -> ! {
         Ok(n) => n,
         Err((kernel, cols, w_off, x_off)) => {
             hprintln!(
-                "bench error: kernel check: {} differs from its reference: cols {} weights at +{} activations at +{}",
+                "bench error: kernel check: {} differs from its reference: case {} {} {}",
                 kernel,
                 cols,
                 w_off,
