@@ -3,11 +3,16 @@
 //! (`mps2-an386`) and Cortex-M7 (`mps2-an500`), both thumbv7em with core feature `dsp`.
 //!
 //! - `bench_binary_is_bit_exact_on_every_machine` (run by `cargo xtask qemu-test`): random
-//!   i8 and i16 nets at odd and even sizes, saturated nets on extreme inputs and the
-//!   golden blobs (noise included); the device's whole trajectory (`x`, `r`, `y` after
-//!   every step, FNV-1a 64) must equal the host core's.
+//!   i8 and i16 nets at odd and even sizes (kernel tails, `i8` rows over 256 columns),
+//!   each with and without `W_rec` 4-aligned in the blob (the DSP path's `LDM` kernels
+//!   and their fallbacks), saturated nets on extreme inputs and the golden blobs (noise
+//!   included); the device's whole trajectory (`x`, `r`, `y` after every step, FNV-1a 64)
+//!   must equal the host core's. Before it runs the model, the binary checks every
+//!   multi-row kernel (weights and activations at every offset mod 4) and, on the DSP
+//!   path, the assembly row update against their references, and fails otherwise.
 //! - `bench_mcu` (run by `cargo xtask bench-mcu`): instructions per step for N_rec
-//!   64/128/256 × i16/i8 on each machine, written as TSV to `NEUROLOOP_BENCH_OUT`; the
+//!   64/128/256 × i16/i8 on each machine (`W_rec` 4-aligned, as `encode_aligned` writes
+//!   it), written as TSV to `NEUROLOOP_BENCH_OUT`; the
 //!   trajectories are checked too. Figures are printed, never asserted against a time.
 //!
 //! ELFs: `NEUROLOOP_BENCH_M0_ELF` (thumbv6m) and `NEUROLOOP_BENCH_M4_ELF` (thumbv7em +

@@ -111,7 +111,10 @@ mod tests {
         let (body, _, _) = decode(&tiny).unwrap();
         // Every summary length around the varint boundary (127 → 128) and the limit.
         let text = "s".repeat(MAX_SUMMARY_LEN);
-        for len in (0..12).chain(120..=132).chain(MAX_SUMMARY_LEN - 6..=MAX_SUMMARY_LEN) {
+        for len in (0..12)
+            .chain(120..=132)
+            .chain(MAX_SUMMARY_LEN - 6..=MAX_SUMMARY_LEN)
+        {
             let mut b = body;
             b.meta.summary = &text[..len];
             let plain = encode_to_vec(&b).unwrap();

@@ -51,7 +51,7 @@
 //! whole steps against an independent `i128` reference on models of both kinds.
 //!
 //! # Dot products in `i32`
-//! Where a matrix's row shifts and sizes allow it ([`Narrow`], decided once per step),
+//! Where a matrix's row shifts and sizes allow it (`Narrow`, decided once per step),
 //! a row whose two dot products fit `i32` is updated without any 64-bit arithmetic (the
 //! Cortex-M0 has no 64-bit shift or add in one instruction; the M4 saves the
 //! variable 64-bit shifts): each shifted dot product is formed in `i32` and is within
@@ -62,6 +62,13 @@
 //! 2^17 − 2`, so `next > 2^25 − 2^17 − 2 − 2^24 > 2^23`; likewise below), and it is a
 //! nondecreasing function of `d`: both give the same saturated state. Rows that do not
 //! fit take the `i64` form above.
+//!
+//! On the Cortex-M4/M7 DSP path, noise-free models run this `i32` update in assembly
+//! ([`kernel::leaky_rows_i32`], which stops at a row that does not fit and leaves it to
+//! the Rust loop); a host proptest checks that its plain reference is this update, the
+//! firmware bench binary that the assembly is its reference. The step prepares the
+//! rates once for all of `W_rec`'s row groups ([`kernel::with_acts`]: the `i8` kernel's
+//! permutation, an aligned copy for the `i16` one).
 
 use crate::blob::{DType, GUARD_BITS};
 use crate::fixed::{rs_dot, sat_i16, sat_i32, shift_round};

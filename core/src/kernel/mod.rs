@@ -12,6 +12,14 @@
 //!
 //! The `dot_rows_*` kernels compute several consecutive rows of a matrix at once (what
 //! the cell's step calls); matrices with fewer than 8 columns (a few inputs) go row by row.
+//! On the DSP path they first try the aligned `LDM` kernels of `kernel/arm_dsp.rs` (rows
+//! and activations 4-aligned: `i16` 8 columns per `LDM` pair into `SMLALD`, 32 per loop
+//! iteration; `i8` 16 weights per `LDM` into `SXTB16` + `SMLAD` against activations
+//! permuted once per step), checked at run time per call; the table's kernels take
+//! whatever is not aligned. The `*_acts` forms ([`with_acts`]) take the activations
+//! prepared once for many calls (the `i8` permutation, an aligned copy of misaligned
+//! `i16` rates); [`leaky_rows_i32`] is the leaky cell's row update in assembly on the DSP
+//! path. All of them have plain references here (`*_ref`).
 //!
 //! The public functions dispatch at compile time: with feature `dsp` on a target with the
 //! Armv7E-M DSP extension (`cfg(neuroloop_arm_dsp)`, set by `core/build.rs`) they run the
@@ -86,7 +94,7 @@ pub const PATH: &str = if cfg!(all(feature = "dsp", neuroloop_arm_dsp)) {
     "portable"
 };
 
-/// Σ w[k]·x[k] with `i8` weights (one byte each) and `i16` activations, exact in `i64`.
+/// Σ w\[k\]·x\[k\] with `i8` weights (one byte each) and `i16` activations, exact in `i64`.
 ///
 /// Bit-identical to [`dot_s8_s16_s64_ref`] for every input, on every path.
 #[inline]
@@ -94,7 +102,7 @@ pub fn dot_s8_s16_s64(w: &[u8], x: &[i16]) -> i64 {
     imp::dot_s8_s16_s64(w, x)
 }
 
-/// Σ w[k]·x[k] with `i16` weights (two little-endian bytes each) and `i16` activations,
+/// Σ w\[k\]·x\[k\] with `i16` weights (two little-endian bytes each) and `i16` activations,
 /// exact in `i64`.
 ///
 /// Bit-identical to [`dot_s16_s16_s64_ref`] for every input, on every path.

@@ -15,18 +15,21 @@
 //! | 16 | inputs: `steps · n_in` `i16` LE, zero-padded to a multiple of 4 bytes |
 //! | then | the model blob |
 //!
-//! The binary runs [`Network::step`] on each input row, times every step with SysTick
+//! First it checks the multi-row kernels of this build's path against their plain
+//! references ([`check_kernels`]: weights and activations at every offset mod 4, tails,
+//! spans, extremes; on the DSP path also the assembly leaky row update), since the
+//! assembly paths can only run here. Then it runs [`Network::step`] on each input row, times every step with SysTick
 //! (core clock; with `-icount shift=0` one instruction is 1 ns, so one tick is 40
 //! instructions on mps2 at 25 MHz and 62.5 on the nRF51 at 16 MHz; the host calibrates the
 //! ratio with a known loop, [`CALIB_LOOPS`]), and hashes the whole trajectory (`x`, `r`,
 //! `y` after every step, FNV-1a 64) so the host can check it bit for bit against its own
 //! core run. It prints one line on semihosting and exits 0:
 //!
-//! `bench path=<kernel path> steps=S ticks=T calib_ticks=C hash=H`
+//! `bench path=<kernel path> checked=K steps=S ticks=T calib_ticks=C hash=H`
 //!
-//! A bad job, panic or HardFault prints a line and exits 1. `unsafe` is used only to read
-//! the job QEMU placed at [`JOB_ADDR`] and for the `HardFault` signature cortex-m-rt
-//! requires.
+//! A failed check, bad job, panic or HardFault prints a line and exits 1. `unsafe` is used
+//! only to read the job QEMU placed at [`JOB_ADDR`], to view the check's word buffers as
+//! bytes and `i16`s, and for the `HardFault` signature cortex-m-rt requires.
 #![no_std]
 #![no_main]
 
