@@ -7,12 +7,12 @@
 //! |---|---|---|---|---|
 //! | `dot_s8_s16_s64` | unrolled, `i32` blocks of 256 | portable | `SXTB16` + `PKHBT`/`PKHTB` + `SMLALD` | [`dot_s8_s16_s64_ref`] |
 //! | `dot_s16_s16_s64` | unrolled, `i64` | portable | `SMLALD` | [`dot_s16_s16_s64_ref`] |
-//! | `dot_rows_s8_s16_s64` | 2 rows per activation load, `i32` spans of 256 (`kernel/portable.rs`) | 4 rows, Thumb-1 assembly, `i32` spans of 256 (`kernel/arm_v6m.rs`) | 4 rows: activations repacked, `SXTB16` + `SMLAD` into `i32` spans | [`dot_rows_s8_s16_s64_ref`] |
-//! | `dot_rows_s16_s16_s64` | 2 rows, weights split into bytes, `i32` spans (`kernel/portable.rs`) | 2 rows, Thumb-1 assembly, weights split into bytes, `i32` spans | 3 rows, `SMLALD` | [`dot_rows_s16_s16_s64_ref`] |
+//! | `dot_rows_s8_s16_s64` | 2 rows per activation load, `i32` spans of 256 (`kernel/portable.rs`) | 4 rows, Thumb-1 assembly, `i32` spans of 256 (`kernel/arm_v6m.rs`) | rows 4-aligned, via [`dot_rows_s8_s16_s64_acts`]: one row at a time, 16 weights per `LDM`, `SXTB16` + `SMLAD` against activations permuted once per step, `i32` spans of 256 (`kernel/arm_dsp/aligned.rs`); otherwise 4 rows: activations repacked, `SXTB16` + `SMLAD` into `i32` spans | [`dot_rows_s8_s16_s64_ref`] |
+//! | `dot_rows_s16_s16_s64` | 2 rows, weights split into bytes, `i32` spans (`kernel/portable.rs`) | 2 rows, Thumb-1 assembly, weights split into bytes, `i32` spans | rows and activations 4-aligned: one row at a time, `LDM` + 4 `SMLALD` per 8 columns (`kernel/arm_dsp/aligned.rs`); otherwise 3 rows, `SMLALD` | [`dot_rows_s16_s16_s64_ref`] |
 //!
 //! The `dot_rows_*` kernels compute several consecutive rows of a matrix at once (what
 //! the cell's step calls); matrices with fewer than 8 columns (a few inputs) go row by row.
-//! On the DSP path they first try the aligned `LDM` kernels of `kernel/arm_dsp.rs` (rows
+//! On the DSP path they first try the aligned `LDM` kernels of `kernel/arm_dsp/aligned.rs` (rows
 //! and activations 4-aligned: `i16` 8 columns per `LDM` pair into `SMLALD`, 32 per loop
 //! iteration; `i8` 16 weights per `LDM` into `SXTB16` + `SMLAD` against activations
 //! permuted once per step), checked at run time per call; the table's kernels take
@@ -23,8 +23,9 @@
 //!
 //! The public functions dispatch at compile time: with feature `dsp` on a target with the
 //! Armv7E-M DSP extension (`cfg(neuroloop_arm_dsp)`, set by `core/build.rs`) they run the
-//! `asm!` loops in `kernel/arm_dsp.rs`; on Armv6-M (`cfg(neuroloop_arm_v6m)`, every
-//! `thumbv6m` build) the multi-row kernels are the `global_asm!` routines of
+//! `asm!` and `global_asm!` loops in `kernel/arm_dsp.rs` (and `arm_dsp/aligned.rs`); on
+//! Armv6-M (`cfg(neuroloop_arm_v6m)`, every `thumbv6m` build) the multi-row kernels are
+//! the `global_asm!` routines of
 //! `kernel/arm_v6m.rs`; everywhere else the portable code; [`PATH`] says which. These two
 //! modules are the only ones in the crate allowed `unsafe` (each states its safety
 //! argument). The `_ref` functions are the plain references every path must match bit
@@ -34,8 +35,8 @@
 //! Overflow contract: the portable `dot_s8_s16_s64` accumulates blocks of 256 products in `i32`
 //! (|w·x| ≤ 2^22, so a block stays below 2^30) and widens to `i64`;
 //! `dot_s16_s16_s64` accumulates in `i64` (|w·x| ≤ 2^30, 2^33 terms before overflow).
-//! The DSP path accumulates in 64 bits (`SMLALD`), except the 4-row `i8` kernel, which
-//! uses `i32` spans of 256 columns like the portable code; the portable and Cortex-M0
+//! The DSP path accumulates in 64 bits (`SMLALD`), except the 4-row and the aligned `i8`
+//! kernels, which use `i32` spans of 256 columns like the portable code; the portable and Cortex-M0
 //! multi-row kernels use `i32` spans of 256 columns (`i16` weights split into a signed
 //! high and an unsigned low byte). Nothing can wrap for any vector length the blob limits
 //! allow.
