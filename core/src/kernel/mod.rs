@@ -25,10 +25,9 @@
 //! Armv7E-M DSP extension (`cfg(neuroloop_arm_dsp)`, set by `core/build.rs`) they run the
 //! `asm!` and `global_asm!` loops in `kernel/arm_dsp.rs` (and `arm_dsp/aligned.rs`); on
 //! Armv6-M (`cfg(neuroloop_arm_v6m)`, every `thumbv6m` build) the multi-row kernels are
-//! the `global_asm!` routines of
-//! `kernel/arm_v6m.rs`; everywhere else the portable code; [`PATH`] says which. These two
-//! modules are the only ones in the crate allowed `unsafe` (each states its safety
-//! argument). The `_ref` functions are the plain references every path must match bit
+//! the `global_asm!` routines of `kernel/arm_v6m.rs`; everywhere else the portable code;
+//! [`PATH`] says which. These two modules are the only ones in the crate allowed
+//! `unsafe` (each states its safety argument). The `_ref` functions are the plain references every path must match bit
 //! for bit (host proptests for the portable path; the firmware's kernel self-test and the
 //! QEMU end-to-end tests for the assembly paths).
 //!
