@@ -5,11 +5,17 @@
 //! - `bench_binary_is_bit_exact_on_every_machine` (run by `cargo xtask qemu-test`): first
 //!   the package's `kernel-selftest` binary (the firmware's kernel self-test: every dot
 //!   kernel of the build against its reference, overflowing sums included) must pass on
-//!   each machine; then random i8 and i16 nets at odd and even sizes, saturated nets on
-//!   extreme inputs and the golden blobs (noise included); the device's whole trajectory
-//!   (`x`, `r`, `y` after every step, FNV-1a 64) must equal the host core's.
+//!   each machine; then random i8 and i16 nets at odd and even sizes (kernel tails, `i8`
+//!   rows over 256 columns), each with and without `W_rec` 4-aligned in the blob (the DSP
+//!   path's `LDM` kernels and their fallbacks), saturated nets on extreme inputs and the
+//!   golden blobs (noise included); the device's whole trajectory (`x`, `r`, `y` after
+//!   every step, FNV-1a 64) must equal the host core's. Before it runs the model, the
+//!   bench binary checks every multi-row kernel (weights and activations at every offset
+//!   mod 4) and, on the DSP path, the assembly row update against their references, and
+//!   fails otherwise.
 //! - `bench_mcu` (run by `cargo xtask bench-mcu`): instructions per step for N_rec
-//!   64/128/256 × i16/i8 on each machine, written as TSV to `NEUROLOOP_BENCH_OUT`; the
+//!   64/128/256 × i16/i8 on each machine (`W_rec` 4-aligned, as `encode_aligned` writes
+//!   it), written as TSV to `NEUROLOOP_BENCH_OUT`; the
 //!   trajectories are checked too. Figures are printed, never asserted against a time.
 //!
 //! ELFs: `NEUROLOOP_BENCH_M0_ELF` (thumbv6m) and `NEUROLOOP_BENCH_M4_ELF` (thumbv7em +
@@ -18,6 +24,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use neuroloop_core::blob::{encode_to_vec_aligned, W_REC_ALIGN};
 use neuroloop_core::{CellKind, Model, Network};
 use neuroloop_firmware::testing::{
     discrimination_inputs, extreme_inputs, random_blob, saturated_blob, NetSpec,
@@ -222,6 +229,19 @@ fn kernel_selftest(m: &Machine) {
     eprintln!("{}: {}", m.arch, text.trim());
 }
 
+/// `blob` re-encoded with `W_rec`'s data 4-aligned in it ([`encode_to_vec_aligned`]).
+fn aligned(blob: &[u8]) -> Vec<u8> {
+    let model = Model::from_bytes(blob).expect("blob decodes");
+    let out = encode_to_vec_aligned(model.body()).expect("re-encodes");
+    let again = Model::from_bytes(&out).expect("aligned blob decodes");
+    assert_eq!(
+        (again.body().tensors.w_rec.data.as_ptr() as usize - out.as_ptr() as usize) % W_REC_ALIGN,
+        0,
+        "W_rec aligned"
+    );
+    out
+}
+
 fn tmp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("neuroloop-bench-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
@@ -242,22 +262,42 @@ fn expected_path(m: &Machine) -> &'static str {
 fn bench_binary_is_bit_exact_on_every_machine() {
     let dir = tmp_dir("exact");
     let mut cases: Vec<(String, Vec<u8>, Vec<Vec<i16>>)> = Vec::new();
-    for (n_in, n_rec, n_out) in [(3usize, 37usize, 2usize), (2, 64, 3), (5, 131, 4)] {
+    // Leaky nets, each as the plain encoder writes it and with `W_rec` 4-aligned in the
+    // blob (the DSP path's `LDM` kernels; the other blobs take their fallbacks): odd sizes,
+    // column counts with kernel tails (68: `i8` 16 + 4, `i16` 8 + 4) and `i8` rows longer
+    // than one `i32` span (260 > 256).
+    let sizes = [
+        (3usize, 37usize, 2usize),
+        (2, 64, 3),
+        (4, 68, 2),
+        (5, 131, 4),
+        (2, 260, 2),
+    ];
+    for (n_in, n_rec, n_out) in sizes {
         for (wbytes, dt) in [(1usize, "i8"), (2, "i16")] {
+            let mut leaky = Vec::new();
             for transfer in [0u8, 1] {
                 let spec = NetSpec::new(n_in, n_rec, n_out, wbytes, transfer, 7 + n_rec as u64);
-                cases.push((
+                leaky.push((
                     format!("random {dt} {n_in}x{n_rec}x{n_out} f{transfer}"),
                     random_blob(&spec),
                     discrimination_inputs(30, n_in, 5),
                 ));
             }
             let spec = NetSpec::new(n_in, n_rec, n_out, wbytes, 0, 11 + n_rec as u64);
-            cases.push((
+            leaky.push((
                 format!("saturated {dt} {n_in}x{n_rec}x{n_out}"),
                 saturated_blob(&spec),
                 extreme_inputs(30, n_in, 9),
             ));
+            for (name, blob, inputs) in leaky {
+                cases.push((
+                    format!("{name} W_rec aligned"),
+                    aligned(&blob),
+                    inputs.clone(),
+                ));
+                cases.push((name, blob, inputs));
+            }
         }
     }
     // GRU and LSTM (issue 12): random and saturating, i8 and i16, odd N_rec.
@@ -327,7 +367,8 @@ fn bench_mcu() {
                         format!("{}-{dt}", cell.name()),
                     ),
                 };
-                let blob = random_blob(&spec);
+                // `W_rec` 4-aligned in the blob, as `neuroloop quantize` writes it.
+                let blob = aligned(&random_blob(&spec));
                 let inputs = discrimination_inputs(40, 2, 3);
                 let r = run(m, &format!("{n_rec}-{name}"), &blob, &inputs, &dir);
                 assert_eq!(

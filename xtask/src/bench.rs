@@ -4,7 +4,8 @@
 //! Builds `firmware/boards/qemu-bench` twice (thumbv6m for the Cortex-M0 `microbit`,
 //! thumbv7em + core feature `dsp` for the Cortex-M4 `mps2-an386` and Cortex-M7
 //! `mps2-an500`), runs `tests/tests/bench_qemu.rs::bench_mcu` (leaky nets N_rec
-//! 64/128/256 × i16/i8, n_in 2, n_out 2, tanh, no noise, 40 steps each under
+//! 64/128/256 × i16/i8, n_in 2, n_out 2, tanh, no noise, `W_rec` 4-aligned in the blob
+//! (`blob::encode_aligned`), 40 steps each under
 //! `-icount shift=0`, every trajectory checked bit for bit against the host core), then
 //! prints a table or, with `--json`, one JSON document with a fixed key order (diffable).
 //!

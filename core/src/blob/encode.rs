@@ -42,3 +42,99 @@ pub fn encode_to_vec(body: &Body<'_>) -> Result<std::vec::Vec<u8>, Error> {
     buf.truncate(n);
     Ok(buf)
 }
+
+/// Alignment [`encode_aligned`] gives `W_rec`'s data within the blob: what the Cortex-M4/M7
+/// `LDM` kernels need (see `crate::kernel`).
+pub const W_REC_ALIGN: usize = 4;
+
+/// [`encode`], with `meta.summary` padded by up to 4 trailing spaces (while it stays
+/// within [`MAX_SUMMARY_LEN`]) so that `W_rec`'s data starts at a multiple of
+/// [`W_REC_ALIGN`] bytes from the start of the blob; returns the number of bytes written.
+///
+/// Same format, same model: only the free-form summary gets the spaces. A blob stored at
+/// a 4-aligned address then has 4-aligned `W_rec` rows (every row if a row's byte size is
+/// a multiple of 4), which the DSP kernels read with multi-register loads. If no padding
+/// reaches the alignment (a summary already at its length limit), the unpadded blob is
+/// written: it runs the same, slower.
+pub fn encode_aligned(body: &Body<'_>, buf: &mut [u8]) -> Result<usize, Error> {
+    let mut text = [b' '; MAX_SUMMARY_LEN];
+    let len = body.meta.summary.len().min(MAX_SUMMARY_LEN);
+    text[..len].copy_from_slice(&body.meta.summary.as_bytes()[..len]);
+    // Five paddings cover every residue mod 4, even where the summary's varint length
+    // prefix grows by a byte (at 128).
+    for pad in 0..=4 {
+        let Some(summary) = text
+            .get(..body.meta.summary.len() + pad)
+            .and_then(|t| core::str::from_utf8(t).ok())
+        else {
+            break;
+        };
+        let mut padded = *body;
+        padded.meta.summary = summary;
+        let n = encode(&padded, buf)?;
+        if w_rec_offset(&buf[..n]) % W_REC_ALIGN == 0 {
+            return Ok(n);
+        }
+    }
+    encode(body, buf)
+}
+
+/// Byte offset of `W_rec`'s data in a blob just written by [`encode`] (0 if it does not
+/// decode, which `encode` rules out).
+fn w_rec_offset(blob: &[u8]) -> usize {
+    decode(blob).map_or(0, |(b, _, _)| {
+        b.tensors.w_rec.data.as_ptr() as usize - blob.as_ptr() as usize
+    })
+}
+
+/// [`encode_aligned`] into a new vector (host convenience).
+#[cfg(feature = "std")]
+pub fn encode_to_vec_aligned(body: &Body<'_>) -> Result<std::vec::Vec<u8>, Error> {
+    let mut buf = std::vec![0u8; max_encoded_len(body) + 5];
+    let n = encode_aligned(body, &mut buf)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w_rec_at(blob: &[u8]) -> usize {
+        let (b, _, _) = decode(blob).unwrap();
+        b.tensors.w_rec.data.as_ptr() as usize - blob.as_ptr() as usize
+    }
+
+    #[test]
+    fn aligned_encoding_pads_only_the_summary() {
+        let tiny = tests_support::tiny_blob();
+        let (body, _, _) = decode(&tiny).unwrap();
+        // Every summary length around the varint boundary (127 → 128) and the limit.
+        let text = "s".repeat(MAX_SUMMARY_LEN);
+        for len in (0..12)
+            .chain(120..=132)
+            .chain(MAX_SUMMARY_LEN - 6..=MAX_SUMMARY_LEN)
+        {
+            let mut b = body;
+            b.meta.summary = &text[..len];
+            let plain = encode_to_vec(&b).unwrap();
+            let padded = encode_to_vec_aligned(&b).unwrap();
+            let (got, _, _) = decode(&padded).unwrap();
+            let pad = got.meta.summary.len() - len;
+            assert!(pad <= 4, "summary {len}: {pad} spaces");
+            assert_eq!(&got.meta.summary[..len], b.meta.summary);
+            assert!(got.meta.summary[len..].bytes().all(|c| c == b' '));
+            let mut same = got;
+            same.meta.summary = b.meta.summary;
+            assert_eq!(same, b, "summary {len}: only the summary changes");
+            if w_rec_at(&padded) % W_REC_ALIGN != 0 {
+                // Only where the limit leaves no room: then the plain blob.
+                assert!(len + 4 > MAX_SUMMARY_LEN, "summary {len} not aligned");
+                assert_eq!(padded, plain);
+            }
+            if w_rec_at(&plain) % W_REC_ALIGN == 0 {
+                assert_eq!(padded, plain, "summary {len}: aligned already, unchanged");
+            }
+        }
+    }
+}

@@ -68,9 +68,9 @@ mod encode;
 mod error;
 
 pub use decode::{decode, validate};
+pub use encode::{encode, encode_aligned, max_encoded_len, W_REC_ALIGN};
 #[cfg(feature = "std")]
-pub use encode::encode_to_vec;
-pub use encode::{encode, max_encoded_len};
+pub use encode::{encode_to_vec, encode_to_vec_aligned};
 pub use error::{Dim, Error, TensorId};
 
 use serde::{Deserialize, Serialize};

@@ -51,7 +51,7 @@
 //! whole steps against an independent `i128` reference on models of both kinds.
 //!
 //! # Dot products in `i32`
-//! Where a matrix's row shifts and sizes allow it ([`Narrow`], decided once per step),
+//! Where a matrix's row shifts and sizes allow it (`Narrow`, decided once per step),
 //! a row whose two dot products fit `i32` is updated without any 64-bit arithmetic (the
 //! Cortex-M0 has no 64-bit shift or add in one instruction; the M4 saves the
 //! variable 64-bit shifts): each shifted dot product is formed in `i32` and is within
@@ -62,9 +62,17 @@
 //! 2^17 − 2`, so `next > 2^25 − 2^17 − 2 − 2^24 > 2^23`; likewise below), and it is a
 //! nondecreasing function of `d`: both give the same saturated state. Rows that do not
 //! fit take the `i64` form above.
+//!
+//! On the Cortex-M4/M7 DSP path, noise-free models run this `i32` update in assembly
+//! ([`kernel::leaky_rows_i32`], which stops at a row that does not fit and leaves it to
+//! the Rust loop); a host proptest checks that its plain reference is this update, the
+//! firmware bench binary that the assembly is its reference. The step prepares the
+//! rates once for all of `W_rec`'s row groups ([`kernel::with_acts`]: the `i8` kernel's
+//! permutation, an aligned copy for the `i16` one).
 
-use crate::blob::GUARD_BITS;
+use crate::blob::{DType, GUARD_BITS};
 use crate::fixed::{rs_dot, sat_i16, sat_i32, shift_round};
+use crate::kernel;
 use crate::rng::Rng;
 use crate::Model;
 #[allow(unused_imports)]
@@ -73,8 +81,9 @@ use crate::Transfer;
 const D_CLAMP: i64 = 1 << 46;
 /// Rows whose dot products are computed together (by the multi-row kernels, see
 /// [`crate::kernel`]) before their per-row update: a multiple of every kernel's row group
-/// (2, 3, 4), small enough for the stack (`2 · 12` `i64`).
-const CHUNK: usize = 12;
+/// (2, 3, 4), small enough for the stack (`2 · 48` `i64`, 768 bytes) and large enough
+/// that the per-group call overheads are a few instructions per row.
+const CHUNK: usize = 48;
 
 /// [`shift_round`] of a dot product (`|v| < 2^41`) by `sh ≤ 37` (the blob limits:
 /// `w ≤ 30`, `fr, fu ≤ 15`), for `|v|·2^−sh < 2^61` when `sh < 0` (the `i32` row
@@ -308,40 +317,76 @@ fn step_with<'a>(
     let noise_mul = model.noise_mul() as i64;
     let (w_rec, w_in) = (model.w_rec(), model.w_in());
     let (sh_rec, sh_in) = (fr - t, fu - t);
-    let (mut rec, mut inp) = ([0i64; CHUNK], [0i64; CHUNK]);
-    let mut first = 0;
-    for xs in x.chunks_mut(CHUNK) {
-        let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
-        w_rec.dot_rows(first, r, rec);
-        w_in.dot_rows(first, u, inp);
-        let n = xs.len();
-        // Rows `first..first + n` of the per-row scales and biases (the decoder checked
-        // their lengths; if one were short, the `i64` loop below reads it as 0).
-        let rows = (
-            fast,
-            w_rec.fracs().get(first..first + n),
-            w_in.fracs().get(first..first + n),
-            model.b_rec_bytes().get(4 * first..4 * (first + n)),
-        );
-        if let (Some(f), Some(fr), Some(fi), Some(b)) = rows {
-            for (k, xi) in xs.iter_mut().enumerate() {
-                let b = i32::from_le_bytes([b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]]);
-                let rec = (rec[k], fr[k] as i32 + sh_rec);
-                let inp = (inp[k], fi[k] as i32 + sh_in);
-                *xi = f.update_dots(rec, inp, b, *xi, rng);
+    // `W_rec` row group by row group against the rates prepared once for the step (a
+    // `move` closure: the per-step constants live in registers, not behind references).
+    let (rec_bytes, cols, dtype) = (model.body().tensors.w_rec.data, w_rec.cols(), w_rec.dtype());
+    debug_assert_eq!(r.len(), cols, "leaky::step: r has n_rec values");
+    let xm = &mut *x;
+    // The assembly row update ([`kernel::leaky_rows_i32`], DSP path only) where it
+    // applies: the `i32` update with both dot products in `i32` and no noise.
+    let asm_rows = fast
+        .filter(|f| kernel::PATH == "arm-dsp" && f.noise_mul == 0)
+        .and_then(|f| f.narrow.map(|n| (f, n)))
+        .map(|(f, (nr, ni))| kernel::LeakyRows {
+            alpha: f.alpha,
+            a_rec: nr.a,
+            k_rec: sh_rec + nr.a as i32 - 1,
+            a_in: ni.a,
+            k_in: sh_in + ni.a as i32 - 1,
+        });
+    kernel::with_acts(r, dtype, move |acts| {
+        let (mut rec, mut inp) = ([0i64; CHUNK], [0i64; CHUNK]);
+        let mut first = 0;
+        for xs in xm.chunks_mut(CHUNK) {
+            let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
+            let bytes = rec_bytes.get(first * cols * dtype.size()..).unwrap_or(&[]);
+            match dtype {
+                DType::I16 => kernel::dot_rows_s16_s16_s64_acts(bytes, cols, acts, rec),
+                _ => kernel::dot_rows_s8_s16_s64_acts(bytes, cols, acts, rec),
             }
-        } else {
-            for (((xi, &rec), &inp), i) in xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..) {
-                let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
-                let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
-                let pre = rec
-                    .saturating_add(inp)
-                    .saturating_add(model.b_rec(i) as i64);
-                *xi = update_i64(pre, *xi, alpha, noise_mul, rng);
+            w_in.dot_rows(first, u, inp);
+            let n = xs.len();
+            // Rows `first..first + n` of the per-row scales and biases (the decoder checked
+            // their lengths; if one were short, the `i64` loop below reads it as 0).
+            let rows = (
+                fast,
+                w_rec.fracs().get(first..first + n),
+                w_in.fracs().get(first..first + n),
+                model.b_rec_bytes().get(4 * first..4 * (first + n)),
+            );
+            if let (Some(f), Some(fr), Some(fi), Some(b)) = rows {
+                let mut k = 0;
+                while k < n {
+                    if let Some(p) = &asm_rows {
+                        // The DSP path's assembly form of `update_dots` (noise-free, both
+                        // dot products in `i32`): as many rows as fit, then one row below.
+                        let rec = (&rec[k..], &fr[k..]);
+                        let inp = (&inp[k..], &fi[k..]);
+                        k += kernel::leaky_rows_i32(p, rec, inp, &b[4 * k..], &mut xs[k..]);
+                        if k == n {
+                            break;
+                        }
+                    }
+                    let bk =
+                        i32::from_le_bytes([b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]]);
+                    let rec = (rec[k], fr[k] as i32 + sh_rec);
+                    let inp = (inp[k], fi[k] as i32 + sh_in);
+                    xs[k] = f.update_dots(rec, inp, bk, xs[k], rng);
+                    k += 1;
+                }
+            } else {
+                for (((xi, &rec), &inp), i) in xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..) {
+                    let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
+                    let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
+                    let pre = rec
+                        .saturating_add(inp)
+                        .saturating_add(model.b_rec(i) as i64);
+                    *xi = update_i64(pre, *xi, alpha, noise_mul, rng);
+                }
             }
+            first += xs.len();
         }
-        first += xs.len();
-    }
+    });
     rates(model, x, r);
     outputs(model, r, y);
 }
@@ -351,8 +396,16 @@ pub fn rates(model: &Model<'_>, x: &[i16], r: &mut [i16]) {
     debug_assert_eq!(x.len(), model.n_rec(), "leaky::rates: x has n_rec values");
     debug_assert_eq!(r.len(), model.n_rec(), "leaky::rates: r has n_rec values");
     let (f, fx) = (model.transfer(), model.state_frac());
-    for (ri, &xi) in r.iter_mut().zip(x) {
-        *ri = f.apply_s16(xi, fx);
+    // The transfer chosen once, not per element: each loop inlines its function.
+    #[inline(always)]
+    fn each(x: &[i16], r: &mut [i16], g: impl Fn(i16) -> i16) {
+        for (ri, &xi) in r.iter_mut().zip(x) {
+            *ri = g(xi);
+        }
+    }
+    match f {
+        Transfer::Tanh => each(x, r, |xi| crate::activation::tanh_s16(xi, fx)),
+        _ => each(x, r, |xi| f.apply_s16(xi, fx)),
     }
 }
 
@@ -454,6 +507,47 @@ mod tests {
                 .saturating_add(b as i64);
             let want = update_i64(pre, xi, alpha as i64, noise_mul as i64, &mut r1);
             prop_assert_eq!(fast.update_dots((rec, s_rec), (inp, s_in), b, xi, &mut r2), want);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+        /// The arithmetic `kernel::leaky_rows_i32` implements (its plain reference) is
+        /// `Fast::update_dots` without noise, with the constants `step_with` gives it.
+        #[test]
+        fn kernel_row_update_is_the_i32_update(
+            rec in edgy_pre(),
+            inp in prop_oneof![edgy_pre(), -(1i64 << 24)..(1i64 << 24)],
+            (fr, fi) in (0u8..=30, 0u8..=30),
+            (a_in, s_in) in (0u32..=2).prop_flat_map(|a| (Just(a), (if a == 0 { 2 } else { 1 - a as i32 })..=20)),
+            s_rec in 2i32..=20,
+            b in any::<i32>(),
+            xi in prop_oneof![any::<i16>(), Just(i16::MIN), Just(i16::MAX)],
+            alpha in prop_oneof![FAST_ALPHA_MIN..=32768, Just(FAST_ALPHA_MIN), Just(32768)],
+        ) {
+            // Row shifts `frac + sh` as in `step_with`; `Narrow`'s promises hold for the
+            // row (`sh` ≥ 2 for a = 0, ≥ 1 − a otherwise, |inp|·2^(a−1) < 2^29).
+            let (sh_rec, sh_in) = (s_rec - fr as i32, s_in - fi as i32);
+            let inp = if a_in == 0 { inp } else { inp.clamp(-(1 << 29 >> a_in) + 1, (1 << 29 >> a_in) - 1) };
+            let (nr, ni) = (Narrow { a: 0 }, Narrow { a: a_in });
+            let fast = Fast { alpha, noise_mul: 0, narrow: Some((nr, ni)) };
+            let p = kernel::LeakyRows {
+                alpha,
+                a_rec: 0,
+                k_rec: sh_rec - 1,
+                a_in,
+                k_in: sh_in + a_in as i32 - 1,
+            };
+            let mut x = [xi];
+            let done = kernel::leaky_rows_i32_ref(&p, (&[rec], &[fr]), (&[inp], &[fi]), &b.to_le_bytes(), &mut x);
+            let fits = i32::try_from(rec).is_ok() && i32::try_from(inp).is_ok();
+            prop_assert_eq!(done, fits as usize);
+            if fits {
+                let want = fast.update_dots((rec, fr as i32 + sh_rec), (inp, fi as i32 + sh_in), b, xi, &mut Rng::new(1));
+                prop_assert_eq!(x[0], want);
+            } else {
+                prop_assert_eq!(x[0], xi, "a row it stops at is left alone");
+            }
         }
     }
 

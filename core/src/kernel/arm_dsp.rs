@@ -1,13 +1,36 @@
-//! Cortex-M4/M7 (Armv7E-M DSP extension) paths of the dot kernels: `smlald` with `asm!`.
+//! Cortex-M4/M7 (Armv7E-M DSP extension) paths of the dot kernels (`SMLALD`, `SMLAD`,
+//! `SXTB16` with `asm!` and `global_asm!`) and of the leaky cell's row update.
 //!
-//! Built only with feature `dsp` on a DSP-capable Arm target (`cfg(neuroloop_arm_dsp)`, set
-//! by `core/build.rs` for `thumbv7em-*`); [`super`] dispatches here and falls back to the
-//! portable code everywhere else. Single-row kernels run their main loop over whole
-//! blocks of 8 elements in assembly; the multi-row kernels ([`dot3_s16_s16_s64`],
-//! [`dot4_s8_s16_s64`]) load each activation word once for 3 (`i16`) or 4 (`i8`) rows —
-//! as many 64-bit / 32-bit accumulators as the 12 allocatable registers hold. Every
-//! function hands its tail (any length mismatch already trimmed) to the plain reference,
-//! so the result is the same `i64` as the reference for every input.
+//! Written by hand because the compiler neither uses the DSP multiply-accumulates for
+//! these sums nor multi-register loads on data it cannot prove aligned. Built only with
+//! feature `dsp` on a DSP-capable Arm target (`cfg(neuroloop_arm_dsp)`, set by
+//! `core/build.rs` for `thumbv7em-*`); [`super`] dispatches here and falls back to the
+//! portable code everywhere else.
+//!
+//! - **Aligned kernels** (`global_asm!`, all of r0–r12 and lr): where a matrix's rows
+//!   and the activations are 4-aligned, [`aligned::rows_s16_aligned`] reads 8 columns per `LDM`
+//!   pair (4 weight words, 4 activation words) into four `SMLALD` (32 columns per loop
+//!   iteration), and [`aligned::rows_s8_aligned`] reads 16 weights per `LDM` against activations
+//!   that [`super::with_acts`] permuted once per step ([`aligned::permute_s8`]: `(x0, x2), (x1,
+//!   x3)` per 4 columns, the order `SXTB16` yields the weights in), so each 4 columns
+//!   are one `SXTB16` pair and two `SMLAD`. One call runs a whole row group, row after
+//!   row, and writes each row's `i64`; tails shorter than a block go through the
+//!   reference. Alignment is checked at run time per call (rows 4-aligned: the first
+//!   one, and a row size that is a multiple of 4 bytes; `i16` activations at 2 mod 4
+//!   with weights at 2 mod 4 peel one column); anything else takes the kernels below,
+//!   unchanged. `blob::encode_aligned` writes blobs whose `W_rec` starts 4-aligned.
+//! - **Unaligned kernels** (`asm!`): single-row kernels run their main loop over whole
+//!   blocks of 8 elements; the multi-row kernels ([`dot3_s16_s16_s64`],
+//!   [`dot4_s8_s16_s64`]) load each activation word once for 3 (`i16`) or 4 (`i8`) rows
+//!   — as many 64-bit / 32-bit accumulators as the 12 allocatable registers hold — with
+//!   single-register `LDR` only. Every function hands its tail (any length mismatch
+//!   already trimmed) to the plain reference, so the result is the same `i64` as the
+//!   reference for every input.
+//! - **The leaky row update** ([`aligned::leaky_rows_i32`], reference
+//!   [`super::leaky_rows_i32_ref`]): the cell's noise-free `i32` update of a row group
+//!   from its two dot products, about 37 instructions a row (`USAT` caps the row shift,
+//!   `QADD`/`QSUB` are the saturating adds, `SMLAL` the rounded α multiply, `SSAT` the
+//!   final rounding shift and clamp).
 //!
 //! # Exactness
 //! The `i16` kernels and the single-row `i8` kernel accumulate with `SMLALD` (two signed 16×16 products added to a 64-bit
@@ -24,7 +47,7 @@
 //! every partial sum stays within ±2^30 and `SMLAD` never overflows (nor sets Q); the
 //! Rust caller widens to `i64` after each call.
 //!
-//! # Safety argument (every `unsafe` block below is one `asm!` loop of this shape)
+//! # Safety argument of the `asm!` loops (the unaligned kernels)
 //! - Memory: the loop reads through two pointers taken from the argument slices, `pw`
 //!   (weights) and `px` (activations), advancing by post-indexed `LDR`. It runs
 //!   `blocks = n / 8` times with `n` the number of elements both slices hold, and each
@@ -42,11 +65,48 @@
 //!   memory (RAM, flash) while `CCR.UNALIGN_TRP` is 0, its reset value; `LDRD`/`LDM`,
 //!   which always fault when unaligned, are never used. LLVM relies on the same thing for
 //!   ordinary Rust code on `thumbv7em` (it emits unaligned `LDR` itself). A firmware that
-//!   sets `UNALIGN_TRP` would get a UsageFault (a fault, not undefined behaviour).
-//! - Target: `SMLALD`, `SXTB16` and `PKHBT`/`PKHTB` exist on Armv7E-M (Cortex-M4, M7);
-//!   the cfg keeps this module off thumbv6m/thumbv7m, where they would not assemble.
+//!   sets `UNALIGN_TRP` would get a UsageFault (a fault, not undefined behaviour). (The
+//!   aligned kernels below use `LDM` only on pointers checked 4-aligned.)
+//! - Target: `SMLALD`, `SMLAD`, `SXTB16`, `PKHBT`/`PKHTB`, `USAT`/`SSAT` and
+//!   `QADD`/`QSUB` exist on Armv7E-M (Cortex-M4, M7); the cfg keeps this module off
+//!   thumbv6m/thumbv7m, where they would not assemble.
+//!
+//! The other `unsafe` blocks are the `extern "C"` calls below and two slices over a
+//! `MaybeUninit` buffer the code just initialised ([`aligned::permute_s8`], [`aligned::prepare`]), each
+//! with its `SAFETY` note.
+//!
+//! # Aligned kernels (the `extern "C"` routines `neuroloop_core_dsp_rows_*`)
+//! - Memory: each routine reads `rows` rows, each from its start pointer (the first
+//!   row's plus `r·stride`, through `skip = stride − bytes read`) for the whole blocks
+//!   of its span, and the activations (the `i16` values or the permuted words) for the
+//!   same columns; the Rust callers check that `w` holds every one of those rows in full
+//!   (`rows ≤ w.len() / stride`) and that the activations cover `cols` columns, so every
+//!   byte read lies inside the argument slices. The only memory written is the caller's
+//!   `out[..rows]` (`STRD`, 8-aligned `i64`s; the `i8` routine also reads them back with
+//!   `LDRD` when adding a later span) and the routine's own stack frame.
+//! - Alignment: `LDM`, `LDRD` and `STRD` fault when unaligned; the callers pass them
+//!   only 4-aligned weight rows (`w` checked, row size a multiple of 4), 4-aligned
+//!   activations (checked; the permuted words are `u32`s) and `i64` outputs.
+//! - Registers: AAPCS: `r4`–`r11` saved and restored, return through the saved `lr`.
+//! - Exactness: `SMLALD` as above; the `i8` routine's `i32` sum covers at most 256
+//!   columns per call (≤ 256 products of magnitude ≤ 2^22), widened into the `i64`.
+//!
+//! # The leaky row update (`neuroloop_core_dsp_leaky_rows`)
+//! - Memory: it reads `rec`, `inp` (8-aligned `i64`s, `LDM` of two words), one byte of
+//!   `fr` and `fi` and 4 bytes of `b` (single `LDR`, any alignment) per row, and reads and
+//!   writes `x[k]`, for at most the rows every slice holds (the caller passes the end of
+//!   `x` cut to the shortest one); nothing else but its own stack frame is written.
+//! - Exactness: each instruction is the operation [`super::leaky_rows_i32_ref`] names
+//!   (`LSL` wraps like `wrapping_shl`, `USAT #5` is the clamp to 0..=31, `QADD`/`QSUB`
+//!   saturate like `saturating_add`/`_sub`, `SMLAL` forms the 64-bit `α·d + 2^14`, `SSAT
+//!   #16, …, ASR #1` is the last shift and the `i16` clamp); the firmware bench binary
+//!   checks it against the reference at boot, and the cell's proof
+//!   (`cell/leaky.rs`) that this is the definition is checked by host proptests.
 
 use core::arch::asm;
+
+mod aligned;
+pub(super) use aligned::{leaky_rows_i32, prepare, rows_s16_aligned, rows_s8_aligned};
 
 /// Elements per assembly loop iteration.
 const BLOCK: usize = 8;

@@ -7,27 +7,35 @@
 //! |---|---|---|---|---|
 //! | `dot_s8_s16_s64` | unrolled, `i32` blocks of 256 | portable | `SXTB16` + `PKHBT`/`PKHTB` + `SMLALD` | [`dot_s8_s16_s64_ref`] |
 //! | `dot_s16_s16_s64` | unrolled, `i64` | portable | `SMLALD` | [`dot_s16_s16_s64_ref`] |
-//! | `dot_rows_s8_s16_s64` | 2 rows per activation load, `i32` spans of 256 (`kernel/portable.rs`) | 4 rows, Thumb-1 assembly, `i32` spans of 256 (`kernel/arm_v6m.rs`) | 4 rows: activations repacked, `SXTB16` + `SMLAD` into `i32` spans | [`dot_rows_s8_s16_s64_ref`] |
-//! | `dot_rows_s16_s16_s64` | 2 rows, weights split into bytes, `i32` spans (`kernel/portable.rs`) | 2 rows, Thumb-1 assembly: 2-aligned weights as full `LDRSH` products, `i32` sums with a `BVS` overflow fix-up into a high word; odd addresses split into bytes, `i32` spans | 3 rows, `SMLALD` | [`dot_rows_s16_s16_s64_ref`] |
+//! | `dot_rows_s8_s16_s64` | 2 rows per activation load, `i32` spans of 256 (`kernel/portable.rs`) | 4 rows, Thumb-1 assembly, `i32` spans of 256 (`kernel/arm_v6m.rs`) | rows 4-aligned, via [`dot_rows_s8_s16_s64_acts`]: one row at a time, 16 weights per `LDM`, `SXTB16` + `SMLAD` against activations permuted once per step, `i32` spans of 256 (`kernel/arm_dsp/aligned.rs`); otherwise 4 rows: activations repacked, `SXTB16` + `SMLAD` into `i32` spans | [`dot_rows_s8_s16_s64_ref`] |
+//! | `dot_rows_s16_s16_s64` | 2 rows, weights split into bytes, `i32` spans (`kernel/portable.rs`) | 2 rows, Thumb-1 assembly: 2-aligned weights as full `LDRSH` products, `i32` sums with a `BVS` overflow fix-up into a high word; odd addresses split into bytes, `i32` spans | rows and activations 4-aligned: one row at a time, `LDM` + 4 `SMLALD` per 8 columns (`kernel/arm_dsp/aligned.rs`); otherwise 3 rows, `SMLALD` | [`dot_rows_s16_s16_s64_ref`] |
 //!
 //! The `dot_rows_*` kernels compute several consecutive rows of a matrix at once (what
 //! the cell's step calls); matrices with fewer than 8 columns (a few inputs) go row by row.
+//! On the DSP path they first try the aligned `LDM` kernels of `kernel/arm_dsp/aligned.rs` (rows
+//! and activations 4-aligned: `i16` 8 columns per `LDM` pair into `SMLALD`, 32 per loop
+//! iteration; `i8` 16 weights per `LDM` into `SXTB16` + `SMLAD` against activations
+//! permuted once per step), checked at run time per call; the table's kernels take
+//! whatever is not aligned. The `*_acts` forms ([`with_acts`]) take the activations
+//! prepared once for many calls (the `i8` permutation, an aligned copy of misaligned
+//! `i16` rates); [`leaky_rows_i32`] is the leaky cell's row update in assembly on the DSP
+//! path. All of them have plain references here (`*_ref`).
 //!
 //! The public functions dispatch at compile time: with feature `dsp` on a target with the
 //! Armv7E-M DSP extension (`cfg(neuroloop_arm_dsp)`, set by `core/build.rs`) they run the
-//! `asm!` loops in `kernel/arm_dsp.rs`; on Armv6-M (`cfg(neuroloop_arm_v6m)`, every
-//! `thumbv6m` build) the multi-row kernels are the `global_asm!` routines of
-//! `kernel/arm_v6m.rs`; everywhere else the portable code; [`PATH`] says which. These two
-//! modules are the only ones in the crate allowed `unsafe` (each states its safety
-//! argument). The `_ref` functions are the plain references every path must match bit
+//! `asm!` and `global_asm!` loops in `kernel/arm_dsp.rs` (and `arm_dsp/aligned.rs`); on
+//! Armv6-M (`cfg(neuroloop_arm_v6m)`, every `thumbv6m` build) the multi-row kernels are
+//! the `global_asm!` routines of `kernel/arm_v6m.rs`; everywhere else the portable code;
+//! [`PATH`] says which. These two modules are the only ones in the crate allowed
+//! `unsafe` (each states its safety argument). The `_ref` functions are the plain references every path must match bit
 //! for bit (host proptests for the portable path; the firmware's kernel self-test and the
 //! QEMU end-to-end tests for the assembly paths).
 //!
 //! Overflow contract: the portable `dot_s8_s16_s64` accumulates blocks of 256 products in `i32`
 //! (|w·x| ≤ 2^22, so a block stays below 2^30) and widens to `i64`;
 //! `dot_s16_s16_s64` accumulates in `i64` (|w·x| ≤ 2^30, 2^33 terms before overflow).
-//! The DSP path accumulates in 64 bits (`SMLALD`), except the 4-row `i8` kernel, which
-//! uses `i32` spans of 256 columns like the portable code; the portable and Cortex-M0
+//! The DSP path accumulates in 64 bits (`SMLALD`), except the 4-row and the aligned `i8`
+//! kernels, which use `i32` spans of 256 columns like the portable code; the portable and Cortex-M0
 //! multi-row kernels use `i32` spans of 256 columns (`i16` weights split into a signed
 //! high and an unsigned low byte), except the Cortex-M0 `i16` kernel on 2-aligned weights,
 //! which counts each `i32` overflow into a high word (`kernel/arm_v6m.rs`). Nothing can
@@ -87,7 +95,7 @@ pub const PATH: &str = if cfg!(all(feature = "dsp", neuroloop_arm_dsp)) {
     "portable"
 };
 
-/// Σ w[k]·x[k] with `i8` weights (one byte each) and `i16` activations, exact in `i64`.
+/// Σ w\[k\]·x\[k\] with `i8` weights (one byte each) and `i16` activations, exact in `i64`.
 ///
 /// Bit-identical to [`dot_s8_s16_s64_ref`] for every input, on every path.
 #[inline]
@@ -95,7 +103,7 @@ pub fn dot_s8_s16_s64(w: &[u8], x: &[i16]) -> i64 {
     imp::dot_s8_s16_s64(w, x)
 }
 
-/// Σ w[k]·x[k] with `i16` weights (two little-endian bytes each) and `i16` activations,
+/// Σ w\[k\]·x\[k\] with `i16` weights (two little-endian bytes each) and `i16` activations,
 /// exact in `i64`.
 ///
 /// Bit-identical to [`dot_s16_s16_s64_ref`] for every input, on every path.
@@ -124,6 +132,11 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     if cols < SMALL {
         return small_rows_s16(w, cols, x, out);
     }
+    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+    let (w, out) = {
+        let done = arm_dsp::rows_s16_aligned(w, cols, x, out);
+        (w.get(done * stride..).unwrap_or(&[]), &mut out[done..])
+    };
     let mut groups = out.chunks_exact_mut(imp::ROWS_S16);
     let mut rest = w;
     for g in &mut groups {
@@ -157,6 +170,160 @@ pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
         *o = imp::dot_s8_s16_s64(&rest[..cols.min(rest.len())], x);
         rest = rest.get(cols..).unwrap_or(&[]);
     }
+}
+
+/// The longest activation vector [`with_acts`] prepares (the blob's largest `n_rec`);
+/// longer ones are passed through unprepared (same results, the general kernels).
+pub const ACTS_MAX: usize = crate::blob::MAX_REC;
+
+/// One activation vector prepared once for many multi-row kernel calls against it (the
+/// rates of a step against every row group of `W_rec`): see [`with_acts`].
+pub struct Acts<'a> {
+    /// The values, for the general kernels.
+    x: &'a [i16],
+    /// The same values at a 4-aligned address (DSP path, `i16` weights: `x` itself or an
+    /// aligned copy).
+    x16: &'a [i16],
+    /// DSP path, `i8` weights: the activations permuted for `SXTB16` (empty otherwise).
+    #[cfg_attr(not(all(feature = "dsp", neuroloop_arm_dsp)), allow(dead_code))]
+    s8: &'a [u32],
+}
+
+impl<'a> Acts<'a> {
+    /// The activation values, as given to [`with_acts`].
+    pub fn x(&self) -> &'a [i16] {
+        self.x
+    }
+}
+
+/// Run `f` with `x` prepared for the `*_acts` multi-row kernels against weights of type
+/// `dtype` ([`dot_rows_s8_s16_s64_acts`], [`dot_rows_s16_s16_s64_acts`]).
+///
+/// On the DSP path the aligned `LDM` kernels need the activations 4-aligned and, for
+/// `i8` weights, permuted per 4 columns to `(x0, x2), (x1, x3)` (the order `SXTB16`
+/// yields the weights in); that is done once here, into a stack buffer of up to
+/// [`ACTS_MAX`] values (2 KiB), rather than once per row group. Everywhere else `f` gets
+/// `x` as it is. The results of the `*_acts` kernels never depend on the preparation.
+pub fn with_acts<R>(x: &[i16], dtype: crate::blob::DType, f: impl FnOnce(&Acts<'_>) -> R) -> R {
+    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+    if x.len() <= ACTS_MAX {
+        let mut buf = [const { core::mem::MaybeUninit::<u32>::uninit() }; ACTS_MAX / 2];
+        let (x16, s8) = arm_dsp::prepare(x, dtype == crate::blob::DType::I8, &mut buf);
+        return f(&Acts { x, x16, s8 });
+    }
+    let _ = dtype;
+    f(&Acts { x, x16: x, s8: &[] })
+}
+
+/// [`dot_rows_s16_s16_s64`] against prepared activations ([`with_acts`]): the same
+/// values (bit-identical to [`dot_rows_s16_s16_s64_ref`] on `acts.x()`).
+#[inline]
+pub fn dot_rows_s16_s16_s64_acts(w: &[u8], cols: usize, acts: &Acts<'_>, out: &mut [i64]) {
+    dot_rows_s16_s16_s64(w, cols, acts.x16, out)
+}
+
+/// [`dot_rows_s8_s16_s64`] against prepared activations ([`with_acts`]): the same values
+/// (bit-identical to [`dot_rows_s8_s16_s64_ref`] on `acts.x()`).
+#[inline]
+pub fn dot_rows_s8_s16_s64_acts(w: &[u8], cols: usize, acts: &Acts<'_>, out: &mut [i64]) {
+    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+    let (w, out) = {
+        let x = &acts.x[..cols.min(acts.x.len())];
+        let done = if cols < SMALL {
+            0
+        } else {
+            arm_dsp::rows_s8_aligned(w, cols, x, acts.s8, out)
+        };
+        (w.get(done * cols..).unwrap_or(&[]), &mut out[done..])
+    };
+    dot_rows_s8_s16_s64(w, cols, acts.x, out)
+}
+
+/// The constants of [`leaky_rows_i32`]: the leaky cell's noise-free `i32` row update
+/// (`cell/leaky.rs`, "Dot products in `i32`", which proves it equal to the definition).
+#[derive(Clone, Copy, Debug)]
+pub struct LeakyRows {
+    /// α in Q15 (`1..=2^15`).
+    pub alpha: i32,
+    /// `W_rec`'s pre-shift `a` and shift offset `k = s_rec + a − 1` (row shift `frac + k`,
+    /// capped at 31, never negative).
+    pub a_rec: u32,
+    /// See [`LeakyRows::a_rec`].
+    pub k_rec: i32,
+    /// `W_in`'s pre-shift and shift offset, as for `W_rec`.
+    pub a_in: u32,
+    /// See [`LeakyRows::a_in`].
+    pub k_in: i32,
+}
+
+/// The leaky cell's `i32` row update for consecutive rows `k` (noise-free; the caller
+/// checked its preconditions), on the DSP path in assembly: for each row, while `rec[k]`
+/// and `inp[k]` fit `i32`,
+///
+/// ```text
+/// s(v, a, k, f) = (((v << a) >> min(f + k, 31)) + 1) >> 1          (i32, wrapping <<)
+/// pre  = sat32(s(rec, a_rec, k_rec, fr[k]) + s(inp, a_in, k_in, fi[k]) + b[k])
+/// x_t  = x[k] << 8
+/// next = sat32(x_t + ((α·sat32(pre − x_t) + 2^14) >> 15))
+/// x[k] = sat16(((next >> 7) + 1) >> 1)
+/// ```
+///
+/// (`b` 4 LE bytes a row; the sum of the two shifts is a plain add and the others
+/// saturate, exactly as [`leaky_rows_i32_ref`] writes it.) Returns the rows done: it
+/// stops before the first row whose `rec` or `inp` does not fit `i32` (or at the end of
+/// the shortest slice). Elsewhere than the DSP path it does nothing and returns 0 (the
+/// cell's own loop is as fast there).
+#[inline]
+pub fn leaky_rows_i32(
+    p: &LeakyRows,
+    rec: (&[i64], &[u8]),
+    inp: (&[i64], &[u8]),
+    b: &[u8],
+    x: &mut [i16],
+) -> usize {
+    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+    return arm_dsp::leaky_rows_i32(p, rec, inp, b, x);
+    #[cfg(not(all(feature = "dsp", neuroloop_arm_dsp)))]
+    {
+        let _ = (p, rec, inp, b, x);
+        0
+    }
+}
+
+/// Plain reference for [`leaky_rows_i32`] (the same rows, the same stop).
+pub fn leaky_rows_i32_ref(
+    p: &LeakyRows,
+    (rec, fr): (&[i64], &[u8]),
+    (inp, fi): (&[i64], &[u8]),
+    b: &[u8],
+    x: &mut [i16],
+) -> usize {
+    let s = |v: i32, a: u32, k: i32, f: u8| {
+        let sh = (f as i32 + k).clamp(0, 31);
+        ((v.wrapping_shl(a) >> sh) + 1) >> 1
+    };
+    let rows = x.iter_mut().zip(rec.iter().zip(fr)).zip(inp.iter().zip(fi));
+    let mut done = 0;
+    for ((xi, (&r, &f_r)), (&u, &f_i)) in rows.zip(b.chunks_exact(4)).map(|(r, _)| r) {
+        let (Ok(r), Ok(u)) = (i32::try_from(r), i32::try_from(u)) else {
+            break;
+        };
+        let bias = i32::from_le_bytes([
+            b[4 * done],
+            b[4 * done + 1],
+            b[4 * done + 2],
+            b[4 * done + 3],
+        ]);
+        let pre = s(r, p.a_rec, p.k_rec, f_r)
+            .wrapping_add(s(u, p.a_in, p.k_in, f_i))
+            .saturating_add(bias);
+        let x_t = (*xi as i32) << 8;
+        let d = pre.saturating_sub(x_t) as i64;
+        let next = x_t.saturating_add(((p.alpha as i64 * d + (1 << 14)) >> 15) as i32);
+        *xi = (((next >> 7) + 1) >> 1).clamp(i16::MIN as i32, i16::MAX as i32) as i16;
+        done += 1;
+    }
+    done
 }
 
 /// Narrow `i16` matrices (fewer than [`SMALL`] columns, `x` already cut to `cols`), row
@@ -370,6 +537,35 @@ mod tests {
             prop_assert_eq!(&got, &want);
             dot_rows_s8_s16_s64(w8, cols, &x, &mut got);
             dot_rows_s8_s16_s64_ref(w8, cols, &x, &mut want);
+            prop_assert_eq!(&got, &want);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn prepared_activations_give_the_references(
+            rows in 0usize..9,
+            cols in 0usize..300,
+            (w_off, x_off) in (0usize..4, 0usize..2),
+            seed in proptest::collection::vec((any::<u16>(), any::<u8>()), 1..64),
+        ) {
+            let val = |k: usize| { let (v, p) = seed[k % seed.len()]; extreme_or(v.wrapping_mul(k as u16 | 1), p.wrapping_add(k as u8)) };
+            // Offsets move the slices off 4-byte alignment (the DSP path's fallbacks).
+            let xs: Vec<i16> = (0..cols + 2).map(|k| val(5 * k + 1) as i16).collect();
+            let x = &xs[x_off..x_off + cols];
+            let w16: Vec<u8> = (0..2 * rows * cols + 4).map(|k| (val(k) >> 3) as u8).collect();
+            let w8 = &w16[w_off..w_off + rows * cols];
+            let w16 = &w16[w_off..w_off + 2 * rows * cols];
+            let (mut got, mut want) = (vec![0i64; rows], vec![0i64; rows]);
+            with_acts(x, crate::blob::DType::I16, |a| dot_rows_s16_s16_s64_acts(w16, cols, a, &mut got));
+            dot_rows_s16_s16_s64_ref(w16, cols, x, &mut want);
+            prop_assert_eq!(&got, &want);
+            with_acts(x, crate::blob::DType::I8, |a| {
+                prop_assert_eq!(a.x(), x);
+                dot_rows_s8_s16_s64_acts(w8, cols, a, &mut got);
+                Ok(())
+            })?;
+            dot_rows_s8_s16_s64_ref(w8, cols, x, &mut want);
             prop_assert_eq!(&got, &want);
         }
     }

@@ -15,18 +15,21 @@
 //! | 16 | inputs: `steps · n_in` `i16` LE, zero-padded to a multiple of 4 bytes |
 //! | then | the model blob |
 //!
-//! The binary runs [`Network::step`] on each input row, times every step with SysTick
+//! First it checks the multi-row kernels of this build's path against their plain
+//! references ([`check_kernels`]: weights and activations at every offset mod 4, tails,
+//! spans, extremes; on the DSP path also the assembly leaky row update), since the
+//! assembly paths can only run here. Then it runs [`Network::step`] on each input row, times every step with SysTick
 //! (core clock; with `-icount shift=0` one instruction is 1 ns, so one tick is 40
 //! instructions on mps2 at 25 MHz and 62.5 on the nRF51 at 16 MHz; the host calibrates the
 //! ratio with a known loop, [`CALIB_LOOPS`]), and hashes the whole trajectory (`x`, `r`,
 //! `y` after every step, FNV-1a 64) so the host can check it bit for bit against its own
 //! core run. It prints one line on semihosting and exits 0:
 //!
-//! `bench path=<kernel path> steps=S ticks=T calib_ticks=C hash=H`
+//! `bench path=<kernel path> checked=K steps=S ticks=T calib_ticks=C hash=H`
 //!
-//! A bad job, panic or HardFault prints a line and exits 1. `unsafe` is used only to read
-//! the job QEMU placed at [`JOB_ADDR`] and for the `HardFault` signature cortex-m-rt
-//! requires.
+//! A failed check, bad job, panic or HardFault prints a line and exits 1. `unsafe` is used
+//! only to read the job QEMU placed at [`JOB_ADDR`], to view the check's word buffers as
+//! bytes and `i16`s, and for the `HardFault` signature cortex-m-rt requires.
 #![no_std]
 #![no_main]
 
@@ -85,6 +88,144 @@ fn fail(what: &str) -> ! {
     loop {}
 }
 
+/// Largest column count of the kernel check.
+const CHECK_COLS: usize = 300;
+/// Rows per kernel check case: several row groups and a remainder of every kernel.
+const CHECK_ROWS: usize = 7;
+
+/// The multi-row kernels (`dot_rows_*` and the prepared `*_acts` forms) against their
+/// plain references, on this machine's path, before the benchmark: weights and
+/// activations at every offset mod 4 (aligned, peeled, unaligned `LDM` paths and their
+/// fallbacks), column counts with and without tails, `i8` spans over 256 columns, random
+/// and all-`MIN` values; then the assembly leaky row update against its reference.
+/// Returns the number of cases, or the first failing one (kernel, columns or case
+/// number, weight offset or rows done, activation offset or rows the reference did).
+fn check_kernels() -> Result<u32, (&'static str, usize, usize, usize)> {
+    use neuroloop_core::blob::DType;
+    use neuroloop_core::kernel::*;
+    let w = cortex_m::singleton!(: [u32; 1 + CHECK_ROWS * CHECK_COLS / 2] = [0; 1 + CHECK_ROWS * CHECK_COLS / 2])
+        .unwrap_or_else(|| fail("check buffer"));
+    let x = cortex_m::singleton!(: [u32; 2 + CHECK_COLS / 2] = [0; 2 + CHECK_COLS / 2])
+        .unwrap_or_else(|| fail("check buffer"));
+    let mut seed = 0x1234_5678u32;
+    let mut cases = 0;
+    for extreme in [false, true] {
+        for v in w.iter_mut().chain(x.iter_mut()) {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *v = if extreme { 0x8080_8000 } else { seed };
+        }
+        let wb: &[u8] = bytemuck_bytes(&w[..]);
+        let xb: &[i16] = bytemuck_i16(&x[..]);
+        for cols in [8usize, 16, 36, 64, 68, 70, 128, 131, 260, CHECK_COLS] {
+            for w_off in 0..4 {
+                for x_off in 0..2 {
+                    let xs = &xb[x_off..x_off + cols];
+                    for (size, dtype) in [(1usize, DType::I8), (2, DType::I16)] {
+                        let wr = &wb[w_off..w_off + size * cols * CHECK_ROWS - 1];
+                        let (mut got, mut acts_got, mut want) =
+                            ([0i64; CHECK_ROWS], [0i64; CHECK_ROWS], [0i64; CHECK_ROWS]);
+                        if size == 1 {
+                            dot_rows_s8_s16_s64(wr, cols, xs, &mut got);
+                            with_acts(xs, dtype, |a| {
+                                dot_rows_s8_s16_s64_acts(wr, cols, a, &mut acts_got)
+                            });
+                            dot_rows_s8_s16_s64_ref(wr, cols, xs, &mut want);
+                        } else {
+                            dot_rows_s16_s16_s64(wr, cols, xs, &mut got);
+                            with_acts(xs, dtype, |a| {
+                                dot_rows_s16_s16_s64_acts(wr, cols, a, &mut acts_got)
+                            });
+                            dot_rows_s16_s16_s64_ref(wr, cols, xs, &mut want);
+                        }
+                        if got != want {
+                            return Err((
+                                if size == 1 {
+                                    "dot_rows_s8"
+                                } else {
+                                    "dot_rows_s16"
+                                },
+                                cols,
+                                w_off,
+                                x_off,
+                            ));
+                        }
+                        if acts_got != want {
+                            return Err((
+                                if size == 1 {
+                                    "dot_rows_s8_acts"
+                                } else {
+                                    "dot_rows_s16_acts"
+                                },
+                                cols,
+                                w_off,
+                                x_off,
+                            ));
+                        }
+                        cases += 1;
+                    }
+                }
+            }
+        }
+    }
+    // The assembly row update against its reference (DSP path only: elsewhere
+    // `leaky_rows_i32` does nothing): rows with dot products at and beyond the `i32`
+    // edges (it stops there), saturating biases and states, shifts of every size, α from
+    // its smallest allowed value to 1.
+    #[cfg(not(bench_m0))]
+    for case in 0..400u32 {
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            seed
+        };
+        let wide = |v: u32, k: u32| -> i64 {
+            match k % 5 {
+                0 => (v as i32 >> (v % 24)) as i64,
+                1 => i32::MAX as i64 - (v % 3) as i64,
+                2 => i32::MIN as i64 + (v % 3) as i64,
+                3 => (v as i32 >> 3) as i64,
+                _ => ((v as i32 as i64) << 2) | 1,
+            }
+        };
+        let rec: [i64; 6] = core::array::from_fn(|_| wide(next(), next()));
+        let inp: [i64; 6] = core::array::from_fn(|_| (next() as i32 >> (3 + next() % 28)) as i64);
+        let fr: [u8; 6] = core::array::from_fn(|_| (next() % 31) as u8);
+        let fi: [u8; 6] = core::array::from_fn(|_| (next() % 31) as u8);
+        let b: [u8; 24] = core::array::from_fn(|_| next() as u8);
+        let x0: [i16; 6] = core::array::from_fn(|_| next() as i16);
+        let (a_rec, a_in) = (next() % 2, next() % 3);
+        let p = neuroloop_core::kernel::LeakyRows {
+            alpha: [512, 32768, 3277, 1 + (next() % 32768) as i32][case as usize % 4],
+            a_rec,
+            k_rec: (next() % 12) as i32 - 6,
+            a_in,
+            k_in: (next() % 12) as i32 - 6,
+        };
+        let (mut got, mut want) = (x0, x0);
+        let n = neuroloop_core::kernel::leaky_rows_i32(&p, (&rec, &fr), (&inp, &fi), &b, &mut got);
+        let m =
+            neuroloop_core::kernel::leaky_rows_i32_ref(&p, (&rec, &fr), (&inp, &fi), &b, &mut want);
+        if (n, got) != (m, want) {
+            return Err(("leaky_rows_i32", case as usize, n, m));
+        }
+        cases += 1;
+    }
+    Ok(cases)
+}
+
+/// The bytes of a word buffer (little-endian, as the blob stores weights).
+fn bytemuck_bytes(w: &[u32]) -> &[u8] {
+    // SAFETY: `u8` has no alignment or validity requirement; the length covers exactly
+    // the words' bytes, borrowed for as long as `w`.
+    unsafe { core::slice::from_raw_parts(w.as_ptr().cast::<u8>(), 4 * w.len()) }
+}
+
+/// The `i16`s of a word buffer.
+fn bytemuck_i16(w: &[u32]) -> &[i16] {
+    // SAFETY: `u32` is 4-aligned (so 2-aligned), every bit pattern is a valid `i16`; the
+    // length covers exactly the words' halves, borrowed for as long as `w`.
+    unsafe { core::slice::from_raw_parts(w.as_ptr().cast::<i16>(), 2 * w.len()) }
+}
+
 #[entry]
 fn main() -> ! {
     let mut cp = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals"));
@@ -117,6 +258,22 @@ fn main() -> ! {
         .unwrap_or_else(|| fail("state"));
     let mut net = Network::new(model, state).unwrap_or_else(|_| fail("state buffer"));
 
+    let checked = match check_kernels() {
+        Ok(n) => n,
+        Err((kernel, cols, w_off, x_off)) => {
+            hprintln!(
+                "bench error: kernel check: {} differs from its reference: case {} {} {}",
+                kernel,
+                cols,
+                w_off,
+                x_off
+            );
+            debug::exit(debug::EXIT_FAILURE);
+            #[allow(clippy::empty_loop)]
+            loop {}
+        }
+    };
+
     let t0 = SYST::get_current();
     cortex_m::asm::delay(CALIB_LOOPS - 1);
     let calib = elapsed(t0, SYST::get_current());
@@ -141,8 +298,9 @@ fn main() -> ! {
         hash.add(net.outputs());
     }
     hprintln!(
-        "bench path={} steps={} ticks={} calib_ticks={} hash={:016x}",
+        "bench path={} checked={} steps={} ticks={} calib_ticks={} hash={:016x}",
         neuroloop_core::kernel::PATH,
+        checked,
         steps,
         ticks,
         calib,
