@@ -69,7 +69,8 @@ pub fn blob_has_noise(bytes: &[u8]) -> bool {
 }
 
 /// The blob as `noise` says: on returns it unchanged; off re-encodes it with
-/// `noise_mul = 0` (everything else, including the seed, unchanged).
+/// `noise_mul = 0` (everything else, including the seed, unchanged; written with
+/// `W_rec` 4-aligned, [`blob::encode_to_vec_aligned`], as `quantize` writes every blob).
 pub fn blob_with(bytes: &[u8], noise: Noise) -> Result<Vec<u8>, neuroloop_core::Error> {
     let m = neuroloop_core::Model::from_bytes(bytes)?;
     if noise.is_on() || m.noise_mul() == 0 {
@@ -77,7 +78,7 @@ pub fn blob_with(bytes: &[u8], noise: Noise) -> Result<Vec<u8>, neuroloop_core::
     }
     let mut body = *m.body();
     body.quant.noise_mul = 0;
-    blob::encode_to_vec(&body)
+    blob::encode_to_vec_aligned(&body)
 }
 
 #[cfg(test)]

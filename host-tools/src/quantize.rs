@@ -383,7 +383,7 @@ impl<'a> Parts<'a> {
                 init_state: vector(DType::I16, 2, &self.init),
             },
         };
-        let bytes = blob::encode_to_vec(&body).map_err(QuantError::Blob)?;
+        let bytes = blob::encode_to_vec_aligned(&body).map_err(QuantError::Blob)?;
         let param_bytes = body.tensors.iter().iter().map(|(_, t)| t.data.len()).sum();
         Ok((bytes, param_bytes))
     }
