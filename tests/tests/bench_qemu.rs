@@ -64,7 +64,7 @@ const MACHINES: [Machine; 3] = [
 /// Where the bench binary expects the job (`JOB_ADDR` in its `main.rs`).
 fn job_addr(m: &Machine) -> u32 {
     if m.arch == "m0" {
-        0x0001_0000
+        0x0001_8000
     } else {
         0x0010_0000
     }

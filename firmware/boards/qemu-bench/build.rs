@@ -14,7 +14,7 @@ fn main() {
         println!("cargo:rustc-cfg=bench_m0");
     }
     let memory = if m0 {
-        "MEMORY\n{\n  FLASH : ORIGIN = 0x00000000, LENGTH = 64K\n  RAM : ORIGIN = 0x20000000, LENGTH = 16K\n}\n"
+        "MEMORY\n{\n  FLASH : ORIGIN = 0x00000000, LENGTH = 96K\n  RAM : ORIGIN = 0x20000000, LENGTH = 16K\n}\n"
     } else {
         "MEMORY\n{\n  FLASH : ORIGIN = 0x00000000, LENGTH = 1M\n  RAM : ORIGIN = 0x20000000, LENGTH = 4M\n}\n"
     };

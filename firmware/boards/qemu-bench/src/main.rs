@@ -41,10 +41,10 @@ use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::{debug, hprintln};
 use neuroloop_core::{Model, Network};
 
-/// Where QEMU loads the job: above the code (64 KiB on the microbit's 256 KiB flash,
+/// Where QEMU loads the job: above the code (96 KiB on the microbit's 256 KiB flash,
 /// 1 MiB in mps2's 4 MiB code memory; `build.rs` stops the linker's code region there).
 #[cfg(bench_m0)]
-const JOB_ADDR: usize = 0x0001_0000;
+const JOB_ADDR: usize = 0x0001_8000;
 #[cfg(not(bench_m0))]
 const JOB_ADDR: usize = 0x0010_0000;
 /// Largest job: the rest of the memory region.
