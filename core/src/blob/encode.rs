@@ -51,6 +51,10 @@ pub const W_REC_ALIGN: usize = 4;
 /// within [`MAX_SUMMARY_LEN`]) so that `W_rec`'s data starts at a multiple of
 /// [`W_REC_ALIGN`] bytes from the start of the blob; returns the number of bytes written.
 ///
+/// Trailing spaces already in the summary count as padding: they are dropped first, so
+/// re-encoding a blob (e.g. with its noise turned off) pads afresh and never accumulates
+/// spaces.
+///
 /// Same format, same model: only the free-form summary gets the spaces. A blob stored at
 /// a 4-aligned address then has 4-aligned `W_rec` rows (every row if a row's byte size is
 /// a multiple of 4), which the DSP kernels read with multi-register loads. If no padding
@@ -58,13 +62,14 @@ pub const W_REC_ALIGN: usize = 4;
 /// written: it runs the same, slower.
 pub fn encode_aligned(body: &Body<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     let mut text = [b' '; MAX_SUMMARY_LEN];
-    let len = body.meta.summary.len().min(MAX_SUMMARY_LEN);
-    text[..len].copy_from_slice(&body.meta.summary.as_bytes()[..len]);
+    let own = body.meta.summary.trim_end_matches(' ');
+    let len = own.len().min(MAX_SUMMARY_LEN);
+    text[..len].copy_from_slice(&own.as_bytes()[..len]);
     // Five paddings cover every residue mod 4, even where the summary's varint length
     // prefix grows by a byte (at 128).
     for pad in 0..=4 {
         let Some(summary) = text
-            .get(..body.meta.summary.len() + pad)
+            .get(..own.len() + pad)
             .and_then(|t| core::str::from_utf8(t).ok())
         else {
             break;
@@ -135,6 +140,17 @@ mod tests {
             if w_rec_at(&plain) % W_REC_ALIGN == 0 {
                 assert_eq!(padded, plain, "summary {len}: aligned already, unchanged");
             }
+            // Re-encoding pads afresh: the same bytes, also after a field changed size.
+            assert_eq!(encode_to_vec_aligned(&got).unwrap(), padded, "idempotent");
+            let mut other = got;
+            other.quant.noise_mul = 1 << 20;
+            let again = encode_to_vec_aligned(&other).unwrap();
+            let (g2, _, _) = decode(&again).unwrap();
+            assert_eq!(g2.meta.summary.trim_end_matches(' '), b.meta.summary);
+            assert!(
+                g2.meta.summary.len() - len <= 4,
+                "summary {len}: spaces accumulate"
+            );
         }
     }
 }

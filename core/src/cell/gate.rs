@@ -442,20 +442,26 @@ pub(crate) fn tanh(p: i32) -> i32 {
 /// Equal for every input (unit test).
 #[inline(always)]
 pub(crate) fn tanh_at(x: i16, frac: u8) -> i32 {
-    let sh = 21 - frac.min(15) as u32;
-    let mag = (x as i32).unsigned_abs();
-    let v = if mag >= 1 << (24 - sh) {
+    let v = tanh_mag((x as i32).unsigned_abs(), 21 - frac.min(15) as u32);
+    if x < 0 {
+        -v
+    } else {
+        v
+    }
+}
+
+/// `tanh` of a magnitude `mag` through [`TANH_PACKED`] at position `mag·2^sh` (entry
+/// `pos >> 16`, `t = pos mod 2^16`; 32767 from `pos ≥ 2^24` on): what [`tanh_at`] and
+/// [`sigmoid_at`] share.
+#[inline(always)]
+fn tanh_mag(mag: u32, sh: u32) -> i32 {
+    if mag >= 1 << (24 - sh) {
         i16::MAX as i32
     } else {
         let pos = mag << sh;
         let e = TANH_PACKED[((pos >> 16) as usize).min(256)];
         let d = e as u16 as i16 as i32;
         (e >> 16) as i32 + ((d * (pos & 0xFFFF) as i32 + (1 << 15)) >> 16)
-    };
-    if x < 0 {
-        -v
-    } else {
-        v
     }
 }
 
@@ -464,16 +470,7 @@ pub(crate) fn tanh_at(x: i16, frac: u8) -> i32 {
 /// + t, 1)` clamped to 32767. Equal for every input (unit test).
 #[inline(always)]
 pub(crate) fn sigmoid_at(x: i16, frac: u8) -> i32 {
-    let sh = 20 - frac.min(15) as u32;
-    let mag = (x as i32).unsigned_abs();
-    let v = if mag >= 1 << (24 - sh) {
-        i16::MAX as i32
-    } else {
-        let pos = mag << sh;
-        let e = TANH_PACKED[((pos >> 16) as usize).min(256)];
-        let d = e as u16 as i16 as i32;
-        (e >> 16) as i32 + ((d * (pos & 0xFFFF) as i32 + (1 << 15)) >> 16)
-    };
+    let v = tanh_mag((x as i32).unsigned_abs(), 20 - frac.min(15) as u32);
     let t = if x < 0 { -v } else { v };
     ((32768 + t + 1) >> 1).clamp(0, i16::MAX as i32)
 }

@@ -5,9 +5,7 @@
 //!
 //! It also writes the training log and three plots (loss, psychometric curve, trials;
 //! [`crate::plot`]) beside the model. With `--cell gru|lstm|lstm-psychrnn` the network is
-//! that cell, trained and evaluated in float only: gated cells have no fixed-point version
-//! yet, so no blob is written (and a previous run's blobs are removed, as they belong to
-//! another model).
+//! that cell, quantized the same way (docs/cells.md).
 //!
 //! Its folder (`--dir`) is quickstart's own: a second run replaces the seven files it
 //! wrote ([`OUTPUT_FILES`], said on stderr before any work) and touches nothing else, so
@@ -16,7 +14,6 @@
 use super::plot::{PlotCmd, PlotKind};
 use super::train::run_with_progress;
 use crate::compare::compare;
-use crate::eval::evaluate;
 use crate::model::Cell;
 use crate::outputs::check_writable_dir;
 use crate::quantize::{quantize, QuantConfig, WeightFormat};
@@ -167,33 +164,7 @@ pub fn run(cmd: &QuickstartCmd) -> anyhow::Result<()> {
 
     let task = build(&TaskSpec::named("perceptual-discrimination"))?;
     let mut rows = Vec::new();
-    if !model.cell.is_leaky() {
-        eprintln!(
-            "2/3 no quantization: the {} cell has no fixed-point version yet (float only)",
-            model.cell
-        );
-        for f in ["hello-world-int16.nlb", "hello-world-int8.nlb"] {
-            let p = cmd.dir.join(f);
-            if p.exists() {
-                std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
-            }
-        }
-        eprintln!("3/3 accuracy on {} fresh trials", cmd.trials);
-        let r = evaluate(
-            &model,
-            &*task,
-            cmd.trials,
-            cmd.seed,
-            crate::noise::Noise::Off,
-        )?;
-        rows.push(Row {
-            format: "float32".into(),
-            accuracy: r.accuracy,
-            bytes: None,
-        });
-    } else {
-        quantized_rows(cmd, &model, &*task, &mut rows)?;
-    }
+    quantized_rows(cmd, &model, &*task, &mut rows)?;
     let report = QuickstartReport {
         train_seconds: summary.seconds,
         trained_trials: summary.trials,
@@ -203,7 +174,7 @@ pub fn run(cmd: &QuickstartCmd) -> anyhow::Result<()> {
     finish(cmd, &report, &log, &model_path)
 }
 
-/// Quantize the leaky model to int16 and int8 and fill the comparison rows.
+/// Quantize the model to int16 and int8 and fill the comparison rows.
 fn quantized_rows(
     cmd: &QuickstartCmd,
     model: &crate::model::FloatModel,

@@ -29,17 +29,17 @@
 //!
 //! A failed check, bad job, panic or HardFault prints a line and exits 1. `unsafe` is used
 //! only to read the job QEMU placed at [`JOB_ADDR`], to view the check's word buffers as
-//! bytes and `i16`s, and for the `HardFault` signature cortex-m-rt requires.
+//! bytes and `i16`s, and for the `HardFault` signature cortex-m-rt requires (`fault.rs`).
 #![no_std]
 #![no_main]
 
-use core::sync::atomic::{AtomicBool, Ordering};
-
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::SYST;
-use cortex_m_rt::{entry, exception, ExceptionFrame};
+use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use neuroloop_core::{Model, Network};
+
+mod fault;
 
 /// Where QEMU loads the job: above the code (96 KiB on the microbit's 256 KiB flash,
 /// 1 MiB in mps2's 4 MiB code memory; `build.rs` stops the linker's code region there).
@@ -307,32 +307,6 @@ fn main() -> ! {
         hash.0
     );
     debug::exit(debug::EXIT_SUCCESS);
-    #[allow(clippy::empty_loop)]
-    loop {}
-}
-
-static FAILING: AtomicBool = AtomicBool::new(false);
-
-#[exception]
-unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
-    // Load + store, not `swap`: thumbv6m has no atomic read-modify-write (one core).
-    if !FAILING.load(Ordering::SeqCst) {
-        FAILING.store(true, Ordering::SeqCst);
-        hprintln!("HardFault at pc={:#010x}", ef.pc());
-    }
-    debug::exit(debug::EXIT_FAILURE);
-    #[allow(clippy::empty_loop)]
-    loop {}
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    // Load + store, not `swap`: thumbv6m has no atomic read-modify-write (one core).
-    if !FAILING.load(Ordering::SeqCst) {
-        FAILING.store(true, Ordering::SeqCst);
-        hprintln!("panic: {}", info);
-    }
-    debug::exit(debug::EXIT_FAILURE);
     #[allow(clippy::empty_loop)]
     loop {}
 }

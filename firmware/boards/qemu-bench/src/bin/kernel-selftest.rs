@@ -12,10 +12,11 @@
 #![no_std]
 #![no_main]
 
-use core::sync::atomic::{AtomicBool, Ordering};
-
-use cortex_m_rt::{entry, exception, ExceptionFrame};
+use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
+
+#[path = "../fault.rs"]
+mod fault;
 
 #[entry]
 fn main() -> ! {
@@ -33,31 +34,6 @@ fn main() -> ! {
             debug::exit(debug::EXIT_FAILURE);
         }
     }
-    #[allow(clippy::empty_loop)]
-    loop {}
-}
-
-static FAILING: AtomicBool = AtomicBool::new(false);
-
-#[exception]
-unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
-    // Load + store, not `swap`: thumbv6m has no atomic read-modify-write (one core).
-    if !FAILING.load(Ordering::SeqCst) {
-        FAILING.store(true, Ordering::SeqCst);
-        hprintln!("HardFault at pc={:#010x}", ef.pc());
-    }
-    debug::exit(debug::EXIT_FAILURE);
-    #[allow(clippy::empty_loop)]
-    loop {}
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    if !FAILING.load(Ordering::SeqCst) {
-        FAILING.store(true, Ordering::SeqCst);
-        hprintln!("panic: {}", info);
-    }
-    debug::exit(debug::EXIT_FAILURE);
     #[allow(clippy::empty_loop)]
     loop {}
 }
