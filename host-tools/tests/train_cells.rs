@@ -151,6 +151,17 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_neuroloop"))
 }
 
+/// `neuroloop export FORMAT MODEL -o OUT`.
+fn export(format: &str, model: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    bin()
+        .args(["export", format])
+        .arg(model)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn cli_trains_a_gated_model_quantizes_and_exports_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -191,24 +202,12 @@ fn cli_trains_a_gated_model_quantizes_and_exports_it() {
     );
     // PsychRNN's own LSTM layout takes it; PyTorch has no `h = o·σ(c)` module.
     let npz = dir.path().join("g.npz");
-    let out = bin()
-        .args(["export", "psychrnn"])
-        .arg(&model)
-        .arg("-o")
-        .arg(&npz)
-        .output()
-        .unwrap();
+    let out = export("psychrnn", &model, &npz);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "export psychrnn: {err}");
     assert!(npz.exists(), "export psychrnn wrote no file");
     let torch = dir.path().join("t.npz");
-    let out = bin()
-        .args(["export", "torch"])
-        .arg(&model)
-        .arg("-o")
-        .arg(&torch)
-        .output()
-        .unwrap();
+    let out = export("torch", &model, &torch);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "export torch: {err}");
     assert!(
