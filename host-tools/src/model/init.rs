@@ -25,11 +25,20 @@
 //!   `2·spec_rad`: with `r ≈ σ(0) = 1/2` its linearisation at `h = 0`,
 //!   `h' ≈ (1 − α)·h + α·(r·W_hn·h + …)`, is the leaky cell's with `W_rec` at `spec_rad`
 //!   (without it the GRU forgets within ~50 steps and cannot learn delays of 100).
+//!   The LSTM gets the same linearisation: its input-gate bias gets `−ln((1 − α)/α)`
+//!   (`σ` of it is α; chrono's `b_i = −b_f`) and its candidate weights `W_hg` spectral
+//!   radius `2·spec_rad`. With `i ≈ α`, `f ≈ 1 − α` and `o ≈ σ(0) = 1/2`, at `h = c = 0`
+//!   `c' = (1 − α)·c + α·tanh(W_ig x + W_hg h + b_g)` and `h ≈ c/2`, so
+//!   `c' ≈ (1 − α)·c + α·(½W_hg·c + W_ig x + b_g)`: the leaky cell's step with `W_rec`
+//!   at `spec_rad`. (PyTorch's `i ≈ 1/2` instead adds `g/2` per step to a cell that keeps
+//!   `1 − α` of itself, a gain of `1/(2α)` = 5 from input to `c`, which saturates `tanh(c)`;
+//!   docs/cells.md has what it cost on the built-in tasks.)
 //!   `"pytorch"` keeps PyTorch's init exactly.
 //! * `lstm-psychrnn`: PsychRNN 1.0.0's `LSTM.__init__`: `W_f, W_i, W_c, W_o ~ N(0, 0.1²)`,
 //!   every gate bias 1, `h₀, c₀ ~ N(0, 0.1²)`.
 //!
-//! `init.initializer`, `spec_rad` and `identity_alpha` concern the leaky `W_rec` only.
+//! `init.initializer` and `identity_alpha` concern the leaky `W_rec` only; `spec_rad` also
+//! sets the radius of the gated cells' candidate weights (`2·spec_rad`, with `"tau"`).
 //!
 //! Dale balancing (`balance_dale_ratio`): column `j` of `W_rec` is scaled by `d_j / ‖row j
 //! of (M_rec·diag(d))‖`, `d = 1` for excitatory and `r/(1−r)` for inhibitory units.
@@ -80,9 +89,10 @@ pub enum RecInit {
 pub enum GatedBias {
     /// PyTorch's init plus `ln((1 − α)/α)` (α = dt/τ) on the GRU update gate `b_z` and the
     /// LSTM forget gate `b_f` (default): at the start the cell keeps about `1 − α` of its
-    /// state per step, the leaky cell's time constant τ; the GRU's `W_hn` is scaled to
-    /// spectral radius `2·spec_rad`, so that with `r ≈ 1/2` its linearisation at `h = 0` is
-    /// the leaky cell's.
+    /// state per step, the leaky cell's time constant τ. The LSTM input gate `b_i` gets
+    /// `−ln((1 − α)/α)` (it admits α of the candidate per step). The GRU's `W_hn` and the
+    /// LSTM's `W_hg` are scaled to spectral radius `2·spec_rad`, so that with `r ≈ 1/2`
+    /// (GRU) or `o ≈ 1/2` (LSTM) the linearisation at the zero state is the leaky cell's.
     #[default]
     Tau,
     /// PyTorch's `nn.GRU` / `nn.LSTM` init unchanged (every gate bias `U(±1/√n_rec)`).
@@ -270,23 +280,29 @@ fn init_gated<R: Rng>(arch: &Arch, cfg: &InitConfig, rng: &mut R) -> FloatModel 
     }
     if cfg.gated_bias == GatedBias::Tau {
         // GRU gates r, z, n: z is block 1; LSTM gates i, f, g, o: f is block 1.
-        let shift = memory_bias(arch.dt as f64 / arch.tau as f64);
-        m.b_rec[n..2 * n]
-            .iter_mut()
-            .for_each(|b| *b += shift as f32);
-        if cell == Cell::Gru {
-            // r ≈ σ(0) = 1/2 at the start: W_hn at 2·spec_rad makes r·W_hn the leaky
-            // cell's W_rec (spectral radius spec_rad).
-            let block = &mut m.w_rec[2 * n * n..3 * n * n];
-            let w: Vec<f64> = block.iter().map(|&x| x as f64).collect();
-            let rho = spectral_radius(&w, n);
-            if rho > 0.0 && rho.is_finite() {
-                let k = 2.0 * cfg.spec_rad / rho;
-                block.iter_mut().for_each(|x| *x = (*x as f64 * k) as f32);
-            }
+        let shift = memory_bias(arch.dt as f64 / arch.tau as f64) as f32;
+        m.b_rec[n..2 * n].iter_mut().for_each(|b| *b += shift);
+        if cell == Cell::Lstm {
+            // i ≈ α: c' = (1 − α)·c + α·g, the leaky cell's update of c.
+            m.b_rec[..n].iter_mut().for_each(|b| *b -= shift);
         }
+        // Block 2 is the candidate (GRU n, LSTM g). With r ≈ 1/2 (GRU) or h ≈ o·c ≈ c/2
+        // (LSTM) at the start, 2·spec_rad makes the loop through it the leaky cell's
+        // W_rec (spectral radius spec_rad).
+        scale_radius(&mut m.w_rec[2 * n * n..3 * n * n], n, 2.0 * cfg.spec_rad);
     }
     m
+}
+
+/// Scales the square row-major `n × n` block to spectral radius `rho` (unchanged if its
+/// radius is 0 or not finite).
+fn scale_radius(block: &mut [f32], n: usize, rho: f64) {
+    let w: Vec<f64> = block.iter().map(|&x| x as f64).collect();
+    let now = spectral_radius(&w, n);
+    if now > 0.0 && now.is_finite() {
+        let k = rho / now;
+        block.iter_mut().for_each(|x| *x = (*x as f64 * k) as f32);
+    }
 }
 
 /// `ln((1 − α)/α)`, the gate bias with `σ(b) = 1 − α`: the memory gate of a gated cell
@@ -411,7 +427,10 @@ mod tests {
     }
 
     /// The memory gate (GRU `z`, LSTM `f`: block 1 of `b_rec`) starts at `σ(b) ≈ 1 − α`
-    /// with `"tau"`, the other gates and `"pytorch"` keep PyTorch's `U(±2/√n)` sums.
+    /// with `"tau"`, the LSTM input gate (block 0) at `σ(b) ≈ α`, the candidate's
+    /// recurrent weights (block 2: GRU `W_hn`, LSTM `W_hg`) at spectral radius
+    /// `2·spec_rad`; the other gates and `"pytorch"` keep PyTorch's `U(±2/√n)` sums and
+    /// `U(±1/√n)` weights.
     #[test]
     fn gated_memory_bias_follows_tau() {
         use rand::SeedableRng;
@@ -453,20 +472,32 @@ mod tests {
                     "{cell:?} {bias:?} dt {dt}: memory-gate bias mean {} want {want}",
                     mean(1)
                 );
-                assert!(mean(0).abs() < 0.05, "{cell:?}: gate 0 untouched");
+                // The LSTM input gate i (block 0) opens to α; the GRU reset gate r stays.
+                let want0 = if cell == Cell::Lstm { -want } else { 0.0 };
+                assert!(
+                    (mean(0) as f64 - want0).abs() < 0.05,
+                    "{cell:?} {bias:?} dt {dt}: gate 0 bias mean {} want {want0}",
+                    mean(0)
+                );
                 let k = 2.0 / (n as f32).sqrt();
                 let shift = want as f32;
                 assert!(m.b_rec[n..2 * n].iter().all(|b| (b - shift).abs() <= k));
-                if cell == Cell::Gru {
-                    let w: Vec<f64> = m.w_rec[2 * n * n..].iter().map(|&x| x as f64).collect();
-                    let rho = spectral_radius(&w, n);
-                    // Scaled exactly to 2·spec_rad; PyTorch's U(±1/√n) has about 1/√3.
-                    let ok = if bias == GatedBias::Tau {
+                let (b0, s0) = (&m.b_rec[..n], want0 as f32);
+                assert!(b0.iter().all(|b| (b - s0).abs() <= k));
+                let radius = |g: usize| -> f64 {
+                    let w = &m.w_rec[g * n * n..(g + 1) * n * n];
+                    spectral_radius(&w.iter().map(|&x| x as f64).collect::<Vec<_>>(), n)
+                };
+                for g in 0..cell.gates() {
+                    let rho = radius(g);
+                    // The candidate (block 2) scaled exactly to 2·spec_rad; PyTorch's
+                    // U(±1/√n) has about 1/√3.
+                    let ok = if bias == GatedBias::Tau && g == 2 {
                         (rho - 2.2).abs() < 1e-3
                     } else {
                         (0.4..0.8).contains(&rho)
                     };
-                    assert!(ok, "{bias:?}: W_hn radius {rho}");
+                    assert!(ok, "{cell:?} {bias:?}: gate {g} recurrent radius {rho}");
                 }
                 m.validate().unwrap();
             }
