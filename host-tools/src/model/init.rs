@@ -31,8 +31,9 @@
 //!   `c' = (1 − α)·c + α·tanh(W_ig x + W_hg h + b_g)` and `h ≈ c/2`, so
 //!   `c' ≈ (1 − α)·c + α·(½W_hg·c + W_ig x + b_g)`: the leaky cell's step with `W_rec`
 //!   at `spec_rad`. (PyTorch's `i ≈ 1/2` instead adds `g/2` per step to a cell that keeps
-//!   `1 − α` of itself, a gain of `1/(2α)` = 5 from input to `c`, which saturates `tanh(c)`;
-//!   docs/cells.md has what it cost on the built-in tasks.)
+//!   `1 − α` of itself, a gain of `1/(2α)` = 5 from candidate to `c`, so `tanh(c)`
+//!   saturates once `|g|` exceeds about 0.2; docs/cells.md has the figures on the
+//!   built-in tasks.)
 //!   `"pytorch"` keeps PyTorch's init exactly.
 //! * `lstm-psychrnn`: PsychRNN 1.0.0's `LSTM.__init__`: `W_f, W_i, W_c, W_o ~ N(0, 0.1²)`,
 //!   every gate bias 1, `h₀, c₀ ~ N(0, 0.1²)`.
