@@ -28,9 +28,9 @@
 //!   reference for every input.
 //! - **The leaky row update** ([`aligned::leaky_rows_i32`], reference
 //!   [`super::leaky_rows_i32_ref`]): the cell's noise-free `i32` update of a row group
-//!   from its two dot products, about 37 instructions a row (`USAT` caps the row shift,
-//!   `QADD`/`QSUB` are the saturating adds, `SMLAL` the rounded α multiply, `SSAT` the
-//!   final rounding shift and clamp).
+//!   from its two `i64` dot products, 30 instructions a row: each shifted dot product is
+//!   a 32-bit window of the `i64` (`LSR`, `LSL`, `ORR`), `QADD`/`QSUB` are the saturating
+//!   adds, `SMMULR` the rounded α multiply, `SSAT` the final shift and clamp.
 //!
 //! # Exactness
 //! The `i16` kernels and the single-row `i8` kernel accumulate with `SMLALD` (two signed 16×16 products added to a 64-bit
@@ -96,12 +96,17 @@
 //!   `fr` and `fi` and 4 bytes of `b` (single `LDR`, any alignment) per row, and reads and
 //!   writes `x[k]`, for at most the rows every slice holds (the caller passes the end of
 //!   `x` cut to the shortest one); nothing else but its own stack frame is written.
-//! - Exactness: each instruction is the operation [`super::leaky_rows_i32_ref`] names
-//!   (`LSL` wraps like `wrapping_shl`, `USAT #5` is the clamp to 0..=31, `QADD`/`QSUB`
-//!   saturate like `saturating_add`/`_sub`, `SMLAL` forms the 64-bit `α·d + 2^14`, `SSAT
-//!   #16, …, ASR #1` is the last shift and the `i16` clamp); the firmware bench binary
-//!   checks it against the reference at boot, and the cell's proof
-//!   (`cell/leaky.rs`) that this is the definition is checked by host proptests.
+//! - Exactness: each instruction is the operation [`super::leaky_rows_i32_ref`] names:
+//!   for a row shift `c` in 0..=31, `(lo >> c) | (hi << (32 − c))` (logical shifts; a
+//!   register shift by 32 gives 0, so `c = 0` gives `lo`) is the low word of the `i64`
+//!   `v >> c`, which is the `low32(v >> c)` of the reference (`W_in`'s `lo` first
+//!   shifted left by `a_in`, `LSL` wrapping like `wrapping_shl`; the low byte of `f + (k_in
+//!   << 16 | k_rec & 0xFFFF)`, all a register shift reads, is that of `f + k_rec`); `QADD`/`QSUB` saturate like
+//!   `saturating_add`/`_sub`; `SMMULR d, α·2^17` is `(d·α·2^17 + 2^31) >> 32` (`α < 2^14`
+//!   keeps `α·2^17` an `i32`); `SSAT #16, …, ASR #8` is the last shift and the `i16`
+//!   clamp. The firmware bench binary checks it against the reference at boot, and the
+//!   cell's proof (`cell/leaky.rs`) that this is the definition is checked by host
+//!   proptests.
 
 use core::arch::asm;
 

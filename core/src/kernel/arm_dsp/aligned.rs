@@ -403,11 +403,13 @@ pub(in crate::kernel) fn prepare<'b>(
 
 // The leaky cell's `i32` row update ([`crate::kernel::leaky_rows_i32`], reference
 // [`crate::kernel::leaky_rows_i32_ref`]) for consecutive rows. r0 = `rec` (i64s), r1 = `inp`
-// (i64s), r2 = params `[fr ptr, fi ptr, b ptr, x end, k_rec, k_in, alpha, a_rec, a_in]`,
-// r3 = x (the first row's `i16`). Stops before the first row whose `rec` or `inp` does
-// not fit `i32`; returns (r0) the rows done. Registers in the loop: r0 `rec`, r1 `inp`,
-// r2 `fr`, r3 `fi`, r4 `b`, r5 `x`, r6 `x` end, r7 `k_rec`, r8 `k_in`, r9 α, r10–r12
-// and lr scratch; [sp] `a_rec`, [sp, #4] `a_in`, [sp, #8] the first `x`.
+// (i64s), r2 = params `[fr ptr, fi ptr, b ptr, x end, k_in << 16 | k_rec & 0xFFFF, a_in,
+// α·2^17]`, r3 = x (the first row's `i16`). Registers in the loop: r0 `rec`, r1 `inp`, r2
+// `fr`, r3 `fi`, r4 `b`, r5 `x`, r6 `x` end, r7 both `k`s (the low byte of `f + r7` is `f
+// + k_rec`: shifts by a register read its low byte only; `r7 ASR #16` is `k_in`), r8
+// `a_in`, r9 α·2^17, r10–r12 and lr scratch. Each row's shifted dot product is the 32-bit
+// window `(lo >> c) | (hi << (32 − c))` of its `i64` (`c = f + k` in 0..=31; a register
+// shift by 32 gives 0).
 global_asm!(
     ".section .text.neuroloop_core_dsp_leaky_rows,\"ax\",%progbits",
     ".p2align 2",
@@ -417,61 +419,43 @@ global_asm!(
     ".thumb_func",
     "neuroloop_core_dsp_leaky_rows:",
     "push {{r4, r5, r6, r7, r8, r9, r10, r11, lr}}",
-    "sub sp, sp, #12",
     "mov r5, r3",
-    "str r3, [sp, #8]",
-    "ldr r10, [r2, #28]",
-    "ldr r11, [r2, #32]",
-    "str r10, [sp]",
-    "str r11, [sp, #4]",
     "ldm r2, {{r2, r3, r4, r6, r7, r8, r9}}",
     "cmp r5, r6",
     "beq 9f",
     "1:",
     "ldm r0!, {{r10, r11}}",
-    "cmp r11, r10, asr #31",
-    "bne 9f",
-    "ldm r1!, {{r12, lr}}",
-    "cmp lr, r12, asr #31",
-    "bne 9f",
-    "ldr r11, [sp]",
-    "lsl r10, r10, r11",
-    "ldrb r11, [r2], #1",
-    "add r11, r11, r7",
-    "usat r11, #5, r11",
-    "asr r10, r10, r11",
-    "adds r10, r10, #1",
+    "ldrb r12, [r2], #1",
+    "add r12, r12, r7",
+    "lsr r10, r10, r12",
+    "rsb r12, r12, #32",
+    "lsl r11, r11, r12",
+    "orr r10, r10, r11",
+    "add r10, r10, #1",
     "asr r10, r10, #1",
-    "ldr r11, [sp, #4]",
-    "lsl r12, r12, r11",
-    "ldrb r11, [r3], #1",
-    "add r11, r11, r8",
-    "usat r11, #5, r11",
-    "asr r12, r12, r11",
-    "adds r12, r12, #1",
-    "add r10, r10, r12, asr #1",
+    "ldm r1!, {{r11, r12}}",
+    "ldrb lr, [r3], #1",
+    "add lr, lr, r7, asr #16",
+    "lsl r11, r11, r8",
+    "lsr r11, r11, lr",
+    "rsb lr, lr, #32",
+    "lsl r12, r12, lr",
+    "orr r11, r11, r12",
+    "add r11, r11, #1",
+    "add r10, r10, r11, asr #1",
     "ldr r11, [r4], #4",
     "qadd r10, r10, r11",
     "ldrsh r12, [r5]",
     "lsl r12, r12, #8",
     "qsub r10, r10, r12",
-    "mov r11, #16384",
-    "mov lr, #0",
-    "smlal r11, lr, r10, r9",
-    "lsr r11, r11, #15",
-    "orr r11, r11, lr, lsl #17",
-    "qadd r11, r12, r11",
-    "asr r11, r11, #7",
-    "adds r11, r11, #1",
-    "ssat r11, #16, r11, asr #1",
-    "strh r11, [r5], #2",
+    "smmulr r10, r10, r9",
+    "add r12, r12, #128",
+    "qadd r10, r12, r10",
+    "ssat r10, #16, r10, asr #8",
+    "strh r10, [r5], #2",
     "cmp r5, r6",
     "bne 1b",
     "9:",
-    "ldr r0, [sp, #8]",
-    "sub r0, r5, r0",
-    "lsr r0, r0, #1",
-    "add sp, sp, #12",
     "pop {{r4, r5, r6, r7, r8, r9, r10, r11, pc}}",
     ".size neuroloop_core_dsp_leaky_rows, . - neuroloop_core_dsp_leaky_rows",
 );
@@ -480,9 +464,9 @@ extern "C" {
     fn neuroloop_core_dsp_leaky_rows(
         rec: *const i64,
         inp: *const i64,
-        params: *const [u32; 9],
+        params: *const [u32; 7],
         x: *mut i16,
-    ) -> usize;
+    );
 }
 
 /// [`crate::kernel::leaky_rows_i32`] in assembly: the rows `x` (and every other slice) covers.
@@ -506,16 +490,15 @@ pub(in crate::kernel) fn leaky_rows_i32(
         fi.as_ptr() as u32,
         b.as_ptr() as u32,
         x.as_mut_ptr_range().end as u32,
-        p.k_rec as u32,
-        p.k_in as u32,
-        p.alpha as u32,
-        p.a_rec,
+        (p.k_in as u32) << 16 | (p.k_rec as u32 & 0xFFFF),
         p.a_in,
+        (p.alpha as u32).wrapping_shl(17),
     ];
     // SAFETY: see "The leaky row update" in the `arm_dsp` module docs: the routine reads `rec`,
     // `inp` (8-aligned `i64`s, `LDM` of 2 words), `fr`, `fi` (bytes), `b` (4 bytes a row,
-    // single `LDR`: no alignment needed) and reads/writes `x` for at most the `n` rows
+    // single `LDR`: no alignment needed) and reads/writes `x` for exactly the `n` rows
     // every slice holds (it stops when `x` reaches `x + n`, and does nothing for `n = 0`);
     // it writes nothing else but its own stack frame, and follows the AAPCS.
-    unsafe { neuroloop_core_dsp_leaky_rows(rec.as_ptr(), inp.as_ptr(), &params, x.as_mut_ptr()) }
+    unsafe { neuroloop_core_dsp_leaky_rows(rec.as_ptr(), inp.as_ptr(), &params, x.as_mut_ptr()) };
+    n
 }
