@@ -66,17 +66,20 @@
 //! # The assembly row update
 //! On the Cortex-M4/M7 DSP path, noise-free models with α < 2^14 run the `i32` update in
 //! assembly ([`kernel::leaky_rows_i32`], plain reference beside it) when both matrices
-//! pass [`window`] (checked once per step from the row-fraction range found at load):
+//! pass `window` (checked once per step from the row-fraction range found at load):
 //! with `c = frac_i + sh − 1` (the row shift minus one) in `0..=31` for every row and
 //! `dot_bits − min c ≤ 30`, every dot product `v` (`|v| < 2^dot_bits`) has `|v >> c| <
 //! 2^30`, so the low word of the `i64` `v >> c` is that value, `((v >> c) + 1) >> 1` is
-//! the rounding shift `rs(v, c + 1)` (the formula of [`Narrow`]) and it is within ±2^29:
+//! the rounding shift `rs(v, c + 1)` (the formula of `Narrow`) and it is within ±2^29:
 //! the "Dot products in `i32`" argument above applies to every row, with no row left
 //! over. `W_in` may also shift left (`c < 0`, few columns): with `a = −min c`,
 //! `dot_bits + a ≤ 30` makes every `v` an `i32` with `|v·2^a| < 2^30`, so shifting the low
-//! word left by `a` (the high word, `v`'s sign, unchanged) gives the `i64` `v·2^a`, read at
-//! `c + a ≥ 0`; for `c ≥ 0` it is the same formula, and for `c < 0` it is `(v·2^−c + 1)
-//! >> 1 = v·2^(−c−1) = rs(v, c + 1)` (`v·2^−c` is even). `W_rec` needs `a = 0`. The rest is `Fast::tail` without noise in cheaper instructions: `rs(α·d, 15) =
+//! word left by `a` (the high word, `v`'s sign, unchanged) gives the `i64` `v·2^a`, read
+//! at `c + a ≥ 0`; for `c ≥ 0` it is the same formula, and for `c < 0` it is
+//! `(v·2^−c + 1) >> 1 = v·2^(−c−1) = rs(v, c + 1)` (`v·2^−c` is even). `W_rec` needs
+//! `a = 0`.
+//!
+//! The rest is `Fast::tail` without noise in cheaper instructions: `rs(α·d, 15) =
 //! (d·α·2^17 + 2^31) >> 32` (one `SMMULR`), and with `E = x_t + rs(α·d, 15)` the last
 //! shift `((sat32(E) >> 7) + 1) >> 1 = (sat32(E) + 128) >> 8` is replaced by
 //! `sat32(x_t + 128 + rs(α·d, 15)) >> 8` (`|x_t| ≤ 2^23`, so `x_t + 128` is exact): the
@@ -577,7 +580,13 @@ mod tests {
     fn window_dot(c: i32) -> impl Strategy<Value = i64> {
         let hi = (1i64 << (30 + c)) - 1;
         let small = hi.min(1 << 20);
-        prop_oneof![-hi..=hi, Just(-hi), Just(hi), -small..=small, (0..=hi.min(3)).prop_map(move |k| hi - k)]
+        prop_oneof![
+            -hi..=hi,
+            Just(-hi),
+            Just(hi),
+            -small..=small,
+            (0..=hi.min(3)).prop_map(move |k| hi - k)
+        ]
     }
 
     /// The tiny test blob with other α, noise and per-row fractional bits.
