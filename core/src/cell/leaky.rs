@@ -381,49 +381,58 @@ fn step_with<'a>(
             })
         });
     kernel::with_acts(r, dtype, move |acts| {
-        let (mut rec, mut inp) = ([0i64; CHUNK], [0i64; CHUNK]);
-        let mut first = 0;
-        for xs in xm.chunks_mut(CHUNK) {
-            let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
-            let bytes = rec_bytes.get(first * cols * dtype.size()..).unwrap_or(&[]);
-            match dtype {
-                DType::I16 => kernel::dot_rows_s16_s16_s64_acts(bytes, cols, acts, rec),
-                _ => kernel::dot_rows_s8_s16_s64_acts(bytes, cols, acts, rec),
-            }
-            w_in.dot_rows(first, u, inp);
-            let n = xs.len();
-            // Rows `first..first + n` of the per-row scales and biases (the decoder checked
-            // their lengths; if one were short, the `i64` loop below reads it as 0).
-            let rows = (
-                fast,
-                w_rec.fracs().get(first..first + n),
-                w_in.fracs().get(first..first + n),
-                model.b_rec_bytes().get(4 * first..4 * (first + n)),
-            );
-            if let (Some(f), Some(fr), Some(fi), Some(b)) = rows {
-                // The DSP path's assembly form of `update_dots` does every row (0 elsewhere).
-                let done = asm_rows.map_or(0, |p| {
-                    kernel::leaky_rows_i32(&p, (rec, fr), (inp, fi), b, xs)
-                });
-                for k in done..n {
-                    let bk =
-                        i32::from_le_bytes([b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]]);
-                    let rec = (rec[k], fr[k] as i32 + sh_rec);
-                    let inp = (inp[k], fi[k] as i32 + sh_in);
-                    xs[k] = f.update_dots(rec, inp, bk, xs[k], rng);
+        kernel::with_zeroed_i64::<CHUNK, _>(|rec| {
+            kernel::with_zeroed_i64::<CHUNK, _>(|inp| {
+                let mut first = 0;
+                for xs in xm.chunks_mut(CHUNK) {
+                    let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
+                    let bytes = rec_bytes.get(first * cols * dtype.size()..).unwrap_or(&[]);
+                    match dtype {
+                        DType::I16 => kernel::dot_rows_s16_s16_s64_acts(bytes, cols, acts, rec),
+                        _ => kernel::dot_rows_s8_s16_s64_acts(bytes, cols, acts, rec),
+                    }
+                    w_in.dot_rows(first, u, inp);
+                    let n = xs.len();
+                    // Rows `first..first + n` of the per-row scales and biases (the decoder checked
+                    // their lengths; if one were short, the `i64` loop below reads it as 0).
+                    let rows = (
+                        fast,
+                        w_rec.fracs().get(first..first + n),
+                        w_in.fracs().get(first..first + n),
+                        model.b_rec_bytes().get(4 * first..4 * (first + n)),
+                    );
+                    if let (Some(f), Some(fr), Some(fi), Some(b)) = rows {
+                        // The DSP path's assembly form of `update_dots` does every row (0 elsewhere).
+                        let done = asm_rows.map_or(0, |p| {
+                            kernel::leaky_rows_i32(&p, (rec, fr), (inp, fi), b, xs)
+                        });
+                        for k in done..n {
+                            let bk = i32::from_le_bytes([
+                                b[4 * k],
+                                b[4 * k + 1],
+                                b[4 * k + 2],
+                                b[4 * k + 3],
+                            ]);
+                            let rec = (rec[k], fr[k] as i32 + sh_rec);
+                            let inp = (inp[k], fi[k] as i32 + sh_in);
+                            xs[k] = f.update_dots(rec, inp, bk, xs[k], rng);
+                        }
+                    } else {
+                        for (((xi, &rec), &inp), i) in
+                            xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..)
+                        {
+                            let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
+                            let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
+                            let pre = rec
+                                .saturating_add(inp)
+                                .saturating_add(model.b_rec(i) as i64);
+                            *xi = update_i64(pre, *xi, alpha, noise_mul, rng);
+                        }
+                    }
+                    first += xs.len();
                 }
-            } else {
-                for (((xi, &rec), &inp), i) in xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..) {
-                    let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
-                    let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
-                    let pre = rec
-                        .saturating_add(inp)
-                        .saturating_add(model.b_rec(i) as i64);
-                    *xi = update_i64(pre, *xi, alpha, noise_mul, rng);
-                }
-            }
-            first += xs.len();
-        }
+            })
+        })
     });
     rates(model, x, r);
     outputs(model, r, y);
@@ -456,17 +465,18 @@ pub fn outputs(model: &Model<'_>, r: &[i16], y: &mut [i16]) {
     let fy = model.output_frac() as i32;
     let w_out = model.w_out();
     let sh = fr - fy - g;
-    let mut acc = [0i64; CHUNK];
-    let mut first = 0;
-    for ys in y.chunks_mut(CHUNK) {
-        let acc = &mut acc[..ys.len()];
-        w_out.dot_rows(first, r, acc);
-        for ((yo, &a), o) in ys.iter_mut().zip(&*acc).zip(first..) {
-            let a = rs_dot(a, w_out.row_frac(o) as i32 + sh);
-            *yo = sat_i16(shift_round(a.saturating_add(model.b_out(o) as i64), g));
+    kernel::with_zeroed_i64::<CHUNK, _>(|acc| {
+        let mut first = 0;
+        for ys in y.chunks_mut(CHUNK) {
+            let acc = &mut acc[..ys.len()];
+            w_out.dot_rows(first, r, acc);
+            for ((yo, &a), o) in ys.iter_mut().zip(&*acc).zip(first..) {
+                let a = rs_dot(a, w_out.row_frac(o) as i32 + sh);
+                *yo = sat_i16(shift_round(a.saturating_add(model.b_out(o) as i64), g));
+            }
+            first += ys.len();
         }
-        first += ys.len();
-    }
+    });
 }
 
 #[cfg(test)]

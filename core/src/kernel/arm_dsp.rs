@@ -91,6 +91,14 @@
 //! - Exactness: `SMLALD` as above; the `i8` routine's `i32` sum covers at most 256
 //!   columns per call (≤ 256 products of magnitude ≤ 2^22), widened into the `i64`.
 //!
+//! # The zero fill ([`with_zeroed_i64`])
+//! - Memory: an `asm!` loop stores four zero registers (`STM`, which needs the 4-aligned
+//!   address an `i64` array has) `blocks = 2·N / 4` times from the array's start and
+//!   stops there (`SUBS`/`BNE` on the count, entered only for `blocks ≥ 1`); Rust writes
+//!   the remaining `2·N mod 4` words. That is every byte of the array once, nothing
+//!   outside it; the registers it changes are declared (`r0`–`r3` inputs, the pointer and
+//!   count `inout`), flags clobbered, no stack.
+//!
 //! # The leaky row update (`neuroloop_core_dsp_leaky_rows`)
 //! - Memory: it reads `rec`, `inp` (8-aligned `i64`s, `LDM` of two words), one byte of
 //!   `fr` and `fi` and 4 bytes of `b` (single `LDR`, any alignment) per row, and reads and
@@ -115,6 +123,41 @@ pub(super) use aligned::{leaky_rows_i32, prepare, rows_s16_aligned, rows_s8_alig
 
 /// Elements per assembly loop iteration.
 const BLOCK: usize = 8;
+
+/// [`super::with_zeroed_i64`]: `f` on a `[0i64; N]` on this frame, written with `STM` of
+/// four zero registers (`r0`–`r3`) per 16 bytes, then the odd words one by one.
+#[inline(always)]
+pub(super) fn with_zeroed_i64<const N: usize, R>(f: impl FnOnce(&mut [i64; N]) -> R) -> R {
+    let mut a = core::mem::MaybeUninit::<[i64; N]>::uninit();
+    let p = a.as_mut_ptr().cast::<u32>();
+    let blocks = 2 * N / 4;
+    // SAFETY: see "The zero fill" in the module docs: the loop writes `blocks` times 16
+    // bytes from `p` (4-aligned, `2·N` words long, `4·blocks ≤ 2·N`), the tail the other
+    // words, so every byte of the array is written (zero is a valid `i64`) before
+    // `assume_init_mut`.
+    let a = unsafe {
+        if blocks > 0 {
+            asm!(
+                "2:",
+                "stm {q}!, {{r0, r1, r2, r3}}",
+                "subs {n}, {n}, #1",
+                "bne 2b",
+                q = inout(reg) p => _,
+                n = inout(reg) blocks => _,
+                in("r0") 0u32,
+                in("r1") 0u32,
+                in("r2") 0u32,
+                in("r3") 0u32,
+                options(nostack),
+            );
+        }
+        for k in 4 * blocks..2 * N {
+            p.add(k).write(0);
+        }
+        a.assume_init_mut()
+    };
+    f(a)
+}
 
 /// Σ w[k]·x[k], `i16` little-endian weights: `SMLALD` over 8 elements per iteration.
 #[inline]

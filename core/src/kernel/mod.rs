@@ -196,6 +196,18 @@ impl<'a> Acts<'a> {
     }
 }
 
+/// Run `f` on a `[0i64; N]` (the cells' scratch rows of dot products): on the DSP path
+/// the array is filled with a multi-register store loop (`STM` of four zero registers, 16
+/// bytes an instruction; the compiler's `__aeabi_memclr8` stores about a word an
+/// instruction) in place, elsewhere it is the plain array.
+#[inline(always)]
+pub fn with_zeroed_i64<const N: usize, R>(f: impl FnOnce(&mut [i64; N]) -> R) -> R {
+    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+    return arm_dsp::with_zeroed_i64(f);
+    #[cfg(not(all(feature = "dsp", neuroloop_arm_dsp)))]
+    f(&mut [0; N])
+}
+
 /// Run `f` with `x` prepared for the `*_acts` multi-row kernels against weights of type
 /// `dtype` ([`dot_rows_s8_s16_s64_acts`], [`dot_rows_s16_s16_s64_acts`]).
 ///

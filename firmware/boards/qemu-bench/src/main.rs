@@ -186,7 +186,7 @@ fn check_kernels() -> Result<u32, (&'static str, usize, usize, usize)> {
                 2 => (v as i32 >> (v % 24)) as i64 % (hi + 1),
                 3 => ((v as i32 as i64) << (v % 31)) % (hi + 1),
                 _ => {
-                    (((v as i32 >> 1) as i64) << c.max(0)) % (hi + 1)
+                    ((((v as i32 >> 1) as i64) << c.max(0)) % (hi + 1))
                         | ((v >> 7) as i64 & ((1i64 << c.max(0)) - 1))
                 }
             }
