@@ -15,9 +15,9 @@ use core::mem::MaybeUninit;
 // [sp, #20] two zero words (the accumulator's start), [sp, #28] the end of `out`.
 // In the loop: r0 the weights, r1 the activations, r2:r3 the accumulator, r4–r7 four
 // activation words, r8–r10 and r12 four weight words, r11 the output pointer, lr the
-// iteration count. Rows of whole 32-column iterations, one after the other (`n8 = 0`,
-// `skip = 0`, `n32 ≥ 1`: every `N_rec` that is a multiple of 32) take the short row loop
-// at 7:, the others the general one at 1:.
+// iteration count. Rows of whole 64-column iterations, one after the other (`n8 = 0`,
+// `skip = 0`, `n32` even and ≥ 2: every `N_rec` that is a multiple of 64) take the short
+// row loop at 7: ([sp, #16] then holds `n32 / 2`), the others the general one at 1:.
 global_asm!(
     ".section .text.neuroloop_core_dsp_rows_s16,\"ax\",%progbits",
     ".p2align 2",
@@ -61,12 +61,20 @@ global_asm!(
     "bne 1f",
     "cmp r6, #0",
     "beq 1f",
+    "tst r6, #1",
+    "bne 1f",
+    "lsr r6, r6, #1",
+    "str r6, [sp, #16]",
     "7:",
     "ldr r1, [sp]",
     "ldrd r2, r3, [sp, #20]",
-    "ldr lr, [sp, #12]",
+    "ldr lr, [sp, #16]",
     "8:",
-    "nl_rows_s16_32cols",
+    ".rept 7",
+    "nl_rows_s16_8cols",
+    ".endr",
+    "subs lr, lr, #1",
+    "nl_rows_s16_8cols",
     "bne 8b",
     "strd r2, r3, [r11], #8",
     "ldr r4, [sp, #28]",
@@ -183,9 +191,9 @@ pub(in crate::kernel) fn rows_s16_aligned(
 // [sp, #16] n16, [sp, #20] add, [sp, #24] the end of `out`. In the loop: r0 the weights,
 // r1 the activations, r2 the `i32` sum, r3 the sign-extended weight pair, r4–r7 four
 // activation words, r8–r10 and r12 four weight words (16 weights), r11 the output
-// pointer, lr the count. Rows of whole 32-column iterations stored, one after the other
-// (`n16 = 0`, `skip = 0`, `add = 0`, `n32 ≥ 1`) take the short row loop at 7:, the others
-// the general one at 1:.
+// pointer, lr the count. Rows of whole 64-column iterations stored, one after the other
+// (`n16 = 0`, `skip = 0`, `add = 0`, `n32` even and ≥ 2) take the short row loop at 7:
+// ([sp, #16] then holds `n32 / 2`), the others the general one at 1:.
 global_asm!(
     ".section .text.neuroloop_core_dsp_rows_s8,\"ax\",%progbits",
     ".p2align 2",
@@ -230,12 +238,18 @@ global_asm!(
     "bne 1f",
     "cmp r6, #0",
     "beq 1f",
+    "tst r6, #1",
+    "bne 1f",
+    "lsr r6, r6, #1",
+    "str r6, [sp, #16]",
     "7:",
     "ldr r1, [sp]",
     "movs r2, #0",
-    "ldr lr, [sp, #12]",
+    "ldr lr, [sp, #16]",
     "8:",
+    ".rept 3",
     "nl_rows_s8_16cols",
+    ".endr",
     "subs lr, lr, #1",
     "nl_rows_s8_16cols",
     "bne 8b",
