@@ -128,29 +128,75 @@ pub const TANH_Q15: [i16; 257] = [
 /// interpolation between the two neighbouring entries, rounded (ties toward +∞), 32767
 /// past the table's end. Computed in `u32`/`i32` (the position is < 2^24 wherever the
 /// table is read, the interpolation product < 2^27), which is what a Cortex-M0 can do in
-/// single instructions; larger `frac` takes the general `i64` form ([`tanh_s16_i64`]),
-/// which equals this for every input.
+/// single instructions, with one load of the packed table (`tanh_mag`: an entry and the
+/// step to the next in one word); larger `frac` takes the general `i64` form
+/// ([`tanh_s16_i64`]), which equals this for every input (unit test).
 #[inline]
 pub fn tanh_s16(x: i16, frac: u8) -> i16 {
     if frac > 21 {
         return tanh_s16_i64(x, frac);
     }
-    let mag = (x as i32).unsigned_abs();
-    let sh = 21 - frac as u32;
-    let v = if mag >= 1 << (24 - sh) {
+    // |x| and the sign put back without branches: `s` is 0 or −1, `(v ^ s) − s` is `±v`.
+    let s = (x as i32) >> 31;
+    let v = tanh_mag(((x as i32 ^ s) - s) as u32, 21 - frac as u32);
+    ((v ^ s) - s) as i16
+}
+
+/// `tanh` of a magnitude `mag` through [`TANH_PACKED`] at position `mag·2^sh` (entry
+/// `pos >> 16`, `t = pos mod 2^16`; 32767 from `pos ≥ 2^24` on): [`tanh_s16`]'s
+/// interpolation (and the gated cells' `σ` at a given format). With the entry `e = T[k]·2^16
+/// + 2^15 + 16·d`, `e + d·(t − 16) = T[k]·2^16 + d·t + 2^15` (one multiply-add; below 2^31
+/// as `T[k] + d ≤ 32767`), whose top half is `T[k] + rs(d·t, 16)`.
+#[inline(always)]
+pub(crate) fn tanh_mag(mag: u32, sh: u32) -> i32 {
+    if mag >= 1 << (24 - sh) {
         i16::MAX as i32
     } else {
         let pos = mag << sh;
-        let idx = (pos >> 16) as usize;
-        match (TANH_Q15.get(idx), TANH_Q15.get(idx + 1)) {
-            (Some(&a), Some(&b)) => {
-                let t = (pos & 0xFFFF) as i32;
-                a as i32 + (((b as i32 - a as i32) * t + (1 << 15)) >> 16)
-            }
-            _ => i16::MAX as i32,
-        }
-    };
-    (if x < 0 { -v } else { v }) as i16
+        // `pos < 2^24`: the entry is `pos >> 16 ≤ 255` (the mask only spares a bound check).
+        let e = TANH_PACKED[((pos >> 16) & 0xFF) as usize];
+        let d = step(e);
+        (e.wrapping_add(d.wrapping_mul((pos & 0xFFFF).wrapping_sub(16))) >> 16) as i32
+    }
+}
+
+/// The step `d` of a [`TANH_PACKED`] entry (bits 4..15: `d ≤ 1024 < 2^11`).
+#[inline(always)]
+fn step(e: u32) -> u32 {
+    (e >> 4) & STEP_MAX
+}
+
+/// The largest step a [`TANH_PACKED`] entry holds.
+const STEP_MAX: u32 = 0x7FF;
+
+/// The tanh table packed for [`tanh_mag`] and [`interp`]: entry `k` is `T[k] << 16 | 2^15
+/// | d << 4` with `d = T[k+1] − T[k]` (0 ..= 1024), entry 256 has `d = 0`.
+static TANH_PACKED: [u32; 257] = {
+    let mut p = [0u32; 257];
+    let mut k = 0;
+    while k < 257 {
+        let next = if k < 256 {
+            TANH_Q15[k + 1]
+        } else {
+            TANH_Q15[k]
+        };
+        // Checked at compile time: the table rises, by less than 2^11 a step.
+        assert!(next >= TANH_Q15[k] && (next - TANH_Q15[k]) as u32 <= STEP_MAX);
+        p[k] = (TANH_Q15[k] as u32) << 16 | 1 << 15 | ((next - TANH_Q15[k]) as u32) << 4;
+        k += 1;
+    }
+    p
+};
+
+/// `T[k] + rs((T[k+1] − T[k])·t, bits)` for `k ≤ 256` (`t = 0` at 256), `t < 2^bits ≤
+/// 2^7`: one load of [`TANH_PACKED`], `T[k]·2^bits + d·t + 2^(bits−1)` shifted down:
+/// `T[k]·2^bits` is a multiple of `2^bits`, so this is the rounding shift of `d·t` plus
+/// `T[k]`.
+#[inline(always)]
+pub(crate) fn interp(k: u32, t: u32, bits: u32) -> i32 {
+    let e = TANH_PACKED[(k as usize).min(256)];
+    let d = step(e) as i32;
+    (e >> 16) as i32 + ((d * t as i32 + (1 << (bits - 1))) >> bits)
 }
 
 /// [`tanh_s16`] written in `i64` with the general rounding shift (any `frac`): the form

@@ -26,6 +26,8 @@ pub struct Model<'a> {
     /// Smallest per-row fractional bits of `w_in` and `w_rec`, found once at load (the
     /// precondition of the leaky cell's `i32` row update, see [`crate::cell::leaky`]).
     min_frac: (u8, u8),
+    /// Largest per-row fractional bits of `w_in` and `w_rec`, likewise.
+    max_frac: (u8, u8),
 }
 
 /// A weight matrix with per-row scales, borrowed from the blob.
@@ -152,13 +154,16 @@ impl<'a> Model<'a> {
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
         let (body, crc, kinds) = blob::decode(bytes)?;
         let min = |t: &Tensor<'_>| t.frac.iter().copied().min().unwrap_or(0);
+        let max = |t: &Tensor<'_>| t.frac.iter().copied().max().unwrap_or(0);
         let min_frac = (min(&body.tensors.w_in), min(&body.tensors.w_rec));
+        let max_frac = (max(&body.tensors.w_in), max(&body.tensors.w_rec));
         Ok(Model {
             body,
             crc,
             len: bytes.len(),
             kinds,
             min_frac,
+            max_frac,
         })
     }
 
@@ -237,6 +242,10 @@ impl<'a> Model<'a> {
     /// Smallest per-row fractional bits of `(w_in, w_rec)` (decoded once, at load).
     pub fn min_row_frac(&self) -> (u8, u8) {
         self.min_frac
+    }
+    /// Largest per-row fractional bits of `(w_in, w_rec)` (decoded once, at load).
+    pub fn max_row_frac(&self) -> (u8, u8) {
+        self.max_frac
     }
     /// Input weights.
     pub fn w_in(&self) -> Weights<'a> {

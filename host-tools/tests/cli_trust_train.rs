@@ -448,6 +448,49 @@ fn item16_print_config() {
     );
 }
 
+/// A config file without `train.trials` trains for the task's own length, as `--task`
+/// alone does (`gated_trials` for a gated cell); the file's `trials` and `--trials` win.
+#[test]
+fn config_without_trials_takes_the_task_length() {
+    let d = tempfile::tempdir().unwrap();
+    let resolved = |conf: &str, extra: &[&str]| -> u64 {
+        let p = d.path().join("c.toml");
+        std::fs::write(&p, conf).unwrap();
+        let o = bin()
+            .args(["train", "--config"])
+            .arg(&p)
+            .args(extra)
+            .arg("--print-config")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        TrainConfig::from_toml(&String::from_utf8(o.stdout).unwrap(), "stdout")
+            .unwrap()
+            .train
+            .trials
+    };
+    // anti-reach.toml: trials = 60000, gated_trials = 120000.
+    let task = ["--task", "anti-reach"];
+    assert_eq!(resolved("[model]\nn_rec = 9\n", &task), 60_000);
+    assert_eq!(resolved("[task]\nname = \"anti-reach\"\n", &[]), 60_000);
+    assert_eq!(resolved("[model]\ncell = \"gru\"\n", &task), 120_000);
+    assert_eq!(
+        resolved(
+            "[model]\nn_rec = 9\n",
+            &[&task[..], &["--cell", "lstm"]].concat()
+        ),
+        120_000
+    );
+    assert_eq!(resolved("[train]\ntrials = 777\n", &task), 777);
+    assert_eq!(
+        resolved(
+            "[model]\nn_rec = 9\n",
+            &[&task[..], &["--trials", "555"]].concat()
+        ),
+        555
+    );
+}
+
 /// quickstart (the README's first command) runs twice in a row in the same folder.
 #[test]
 fn quickstart_runs_twice() {

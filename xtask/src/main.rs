@@ -16,6 +16,7 @@ mod bench;
 mod elf;
 mod firmware;
 mod fuzz;
+mod profile;
 mod uf2;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,10 @@ const TASKS: &[(&str, &str)] = &[
     ("uf2", "the Pico firmware as a .uf2 (BOOTSEL drag-and-drop)"),
     ("bench-mcu", "[--json] instructions per step/MAC in QEMU"),
     (
+        "profile-mcu",
+        "JOB [--top N] instructions per step by function (a bench-mcu job file)",
+    ),
+    (
         "fuzz",
         "[--secs N] [--sanitizer S] [TARGET] run the fuzz targets N s each",
     ),
@@ -49,6 +54,7 @@ fn main() -> ExitCode {
         Some("size") => firmware::size(),
         Some("uf2") => uf2::uf2(),
         Some("bench-mcu") => bench::bench_mcu(std::env::args().any(|a| a == "--json")),
+        Some("profile-mcu") => profile::profile_mcu(&std::env::args().skip(2).collect::<Vec<_>>()),
         Some("fuzz") => fuzz::fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
             eprintln!("usage: cargo xtask <task>\n\ntasks:");

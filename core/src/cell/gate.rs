@@ -59,7 +59,7 @@
 //! for `CHUNK` = 48 units: 2 · 48 `i64` + 4 · 48 `i32` + 48 `i64` ≈ 1.9 KiB (a larger
 //! chunk means fewer kernel calls: 12 units cost 6 % more instructions per step at H 128).
 
-use crate::activation::TANH_Q15;
+use crate::activation::{interp, tanh_mag};
 use crate::blob::{DType, GUARD_BITS, MAX_WEIGHT_FRAC};
 use crate::fixed::{rs_dot, sat_i32};
 use crate::model::Weights;
@@ -437,32 +437,10 @@ pub(crate) fn tanh(p: i32) -> i32 {
 }
 
 /// [`crate::activation::tanh_s16`]`(x, frac)` for `frac ≤ 15` (the LSTM's `act(c)` at
-/// `fx`), through [`TANH_PACKED`]: `sh = 21 − frac`, position `|x|·2^sh` (below 2^24
-/// wherever the table is read), entry `pos >> 16`, `t = pos mod 2^16` (`d·t < 2^26`).
-/// Equal for every input (unit test).
+/// `fx`), as an `i32`.
 #[inline(always)]
 pub(crate) fn tanh_at(x: i16, frac: u8) -> i32 {
-    let v = tanh_mag((x as i32).unsigned_abs(), 21 - frac.min(15) as u32);
-    if x < 0 {
-        -v
-    } else {
-        v
-    }
-}
-
-/// `tanh` of a magnitude `mag` through [`TANH_PACKED`] at position `mag·2^sh` (entry
-/// `pos >> 16`, `t = pos mod 2^16`; 32767 from `pos ≥ 2^24` on): what [`tanh_at`] and
-/// [`sigmoid_at`] share.
-#[inline(always)]
-fn tanh_mag(mag: u32, sh: u32) -> i32 {
-    if mag >= 1 << (24 - sh) {
-        i16::MAX as i32
-    } else {
-        let pos = mag << sh;
-        let e = TANH_PACKED[((pos >> 16) as usize).min(256)];
-        let d = e as u16 as i16 as i32;
-        (e >> 16) as i32 + ((d * (pos & 0xFFFF) as i32 + (1 << 15)) >> 16)
-    }
+    crate::activation::tanh_s16(x, frac.min(15)) as i32
 }
 
 /// [`crate::activation::sigmoid_s16`]`(x, frac)` for `frac ≤ 15`: [`tanh_at`] one
@@ -473,34 +451,6 @@ pub(crate) fn sigmoid_at(x: i16, frac: u8) -> i32 {
     let v = tanh_mag((x as i32).unsigned_abs(), 20 - frac.min(15) as u32);
     let t = if x < 0 { -v } else { v };
     ((32768 + t + 1) >> 1).clamp(0, i16::MAX as i32)
-}
-
-/// The tanh table packed for [`interp`]: entry `k` is `T[k] << 16 | (T[k+1] − T[k])`
-/// (the step is 0 ..= 1024), entry 256 is `T[256] << 16`.
-static TANH_PACKED: [u32; 257] = {
-    let mut p = [0u32; 257];
-    let mut k = 0;
-    while k < 257 {
-        let next = if k < 256 {
-            TANH_Q15[k + 1]
-        } else {
-            TANH_Q15[k]
-        };
-        p[k] = (TANH_Q15[k] as u32) << 16 | (next - TANH_Q15[k]) as u16 as u32;
-        k += 1;
-    }
-    p
-};
-
-/// `T[k] + rs((T[k+1] − T[k])·t, bits)` for `k ≤ 256` (`t = 0` at 256), `t < 2^bits ≤
-/// 2^7`: one load of [`TANH_PACKED`], `T[k]·2^bits + d·t + 2^(bits−1)` (a 16×16 multiply-
-/// add, `SMLABB`) shifted down: `T[k]·2^bits` is a multiple of `2^bits`, so this is the
-/// rounding shift of `d·t` plus `T[k]`.
-#[inline(always)]
-fn interp(k: u32, t: u32, bits: u32) -> i32 {
-    let e = TANH_PACKED[(k as usize).min(256)];
-    let d = e as u16 as i16 as i32;
-    (e >> 16) as i32 + ((d * t as i32 + (1 << (bits - 1))) >> bits)
 }
 
 const _: () = assert!(

@@ -63,12 +63,32 @@
 //! nondecreasing function of `d`: both give the same saturated state. Rows that do not
 //! fit take the `i64` form above.
 //!
-//! On the Cortex-M4/M7 DSP path, noise-free models run this `i32` update in assembly
-//! ([`kernel::leaky_rows_i32`], which stops at a row that does not fit and leaves it to
-//! the Rust loop); a host proptest checks that its plain reference is this update, the
-//! firmware bench binary that the assembly is its reference. The step prepares the
-//! rates once for all of `W_rec`'s row groups ([`kernel::with_acts`]: the `i8` kernel's
-//! permutation, an aligned copy for the `i16` one).
+//! # The assembly row update
+//! On the Cortex-M4/M7 DSP path, noise-free models with α < 2^14 run the `i32` update in
+//! assembly ([`kernel::leaky_rows_i32`], plain reference beside it) when both matrices
+//! pass `window` (checked once per step from the row-fraction range found at load):
+//! with `c = frac_i + sh − 1` (the row shift minus one) in `0..=31` for every row and
+//! `dot_bits − min c ≤ 30`, every dot product `v` (`|v| < 2^dot_bits`) has `|v >> c| <
+//! 2^30`, so the low word of the `i64` `v >> c` is that value, `((v >> c) + 1) >> 1` is
+//! the rounding shift `rs(v, c + 1)` (the formula of `Narrow`) and it is within ±2^29:
+//! the "Dot products in `i32`" argument above applies to every row, with no row left
+//! over. `W_in` may also shift left (`c < 0`, few columns): with `a = −min c`,
+//! `dot_bits + a ≤ 30` makes every `v` an `i32` with `|v·2^a| < 2^30`, so shifting the low
+//! word left by `a` (the high word, `v`'s sign, unchanged) gives the `i64` `v·2^a`, read
+//! at `c + a ≥ 0`; for `c ≥ 0` it is the same formula, and for `c < 0` it is
+//! `(v·2^−c + 1) >> 1 = v·2^(−c−1) = rs(v, c + 1)` (`v·2^−c` is even). `W_rec` needs
+//! `a = 0`.
+//!
+//! The rest is `Fast::tail` without noise in cheaper instructions: `rs(α·d, 15) =
+//! (d·α·2^17 + 2^31) >> 32` (one `SMMULR`), and with `E = x_t + rs(α·d, 15)` the last
+//! shift `((sat32(E) >> 7) + 1) >> 1 = (sat32(E) + 128) >> 8` is replaced by
+//! `sat32(x_t + 128 + rs(α·d, 15)) >> 8` (`|x_t| ≤ 2^23`, so `x_t + 128` is exact): the
+//! two differ only where `E ≥ 2^31 − 128` or `E < −2^31`, where both are at least
+//! `2^23 − 1` or at most `−2^23` and the `i16` clamp gives 32767 or −32768 alike. A host
+//! proptest checks the reference against `update_i64`, the firmware bench binary the
+//! assembly against the reference. The step prepares the rates once for all of
+//! `W_rec`'s row groups ([`kernel::with_acts`]: the `i8` kernel's permutation, an aligned
+//! copy for the `i16` one).
 
 use crate::blob::{DType, GUARD_BITS};
 use crate::fixed::{rs_dot, sat_i16, sat_i32, shift_round};
@@ -152,6 +172,26 @@ impl Narrow {
         (v32 as i64 == v).then(|| (((v32 << self.a) >> (sh + self.a as i32 - 1).min(31)) + 1) >> 1)
     }
 }
+
+/// The window `(k, a)` of the assembly row update ([`kernel::leaky_rows_i32`]) for a
+/// matrix whose row shifts are `frac_i + sh`, if every row's shifted dot product can be
+/// read from a 32-bit window of its `i64` (low word first shifted left by `a`; see "The
+/// assembly row update" in the module docs): with `c_i = frac_i + sh − 1` and `a =
+/// max(0, −min c_i)`, every `c_i + a` in `0..=31` and `dot_bits − min c_i ≤ 30`; then
+/// `k = sh − 1 + a`.
+fn window(
+    w: &crate::model::Weights<'_>,
+    min_frac: u8,
+    max_frac: u8,
+    sh: i32,
+) -> Option<(i32, u32)> {
+    let (lo, hi) = (min_frac as i32 + sh - 1, max_frac as i32 + sh - 1);
+    let a = (-lo).max(0);
+    (hi + a <= 31 && dot_bits(w) - lo <= 30).then_some((sh - 1 + a, a as u32))
+}
+
+/// α (Q15) of the assembly row update stays below this: it multiplies by `α·2^17`, an `i32`.
+const ASM_ALPHA_END: i32 = 1 << 14;
 
 /// `rs(α·d, 15)` for `α` in `1..=2^15` and any `d`: the Cortex-M0 form
 /// ([`alpha_mul_split`], no 64-bit multiply there) or the 32×32→64 one elsewhere
@@ -323,69 +363,76 @@ fn step_with<'a>(
     debug_assert_eq!(r.len(), cols, "leaky::step: r has n_rec values");
     let xm = &mut *x;
     // The assembly row update ([`kernel::leaky_rows_i32`], DSP path only) where it
-    // applies: the `i32` update with both dot products in `i32` and no noise.
+    // applies: noise-free, α below 2^14 and every row's shifted dot products a 32-bit
+    // window of its `i64` ([`window`]).
     let asm_rows = fast
-        .filter(|f| kernel::PATH == "arm-dsp" && f.noise_mul == 0)
-        .and_then(|f| f.narrow.map(|n| (f, n)))
-        .map(|(f, (nr, ni))| kernel::LeakyRows {
-            alpha: f.alpha,
-            a_rec: nr.a,
-            k_rec: sh_rec + nr.a as i32 - 1,
-            a_in: ni.a,
-            k_in: sh_in + ni.a as i32 - 1,
+        .filter(|f| kernel::PATH == "arm-dsp" && f.noise_mul == 0 && f.alpha < ASM_ALPHA_END)
+        .and_then(|f| {
+            let ((lo_in, lo_rec), (hi_in, hi_rec)) = (model.min_row_frac(), model.max_row_frac());
+            let (k_rec, 0) = window(&w_rec, lo_rec, hi_rec, sh_rec)? else {
+                return None;
+            };
+            let (k_in, a_in) = window(&w_in, lo_in, hi_in, sh_in)?;
+            Some(kernel::LeakyRows {
+                alpha: f.alpha,
+                k_rec,
+                k_in,
+                a_in,
+            })
         });
     kernel::with_acts(r, dtype, move |acts| {
-        let (mut rec, mut inp) = ([0i64; CHUNK], [0i64; CHUNK]);
-        let mut first = 0;
-        for xs in xm.chunks_mut(CHUNK) {
-            let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
-            let bytes = rec_bytes.get(first * cols * dtype.size()..).unwrap_or(&[]);
-            match dtype {
-                DType::I16 => kernel::dot_rows_s16_s16_s64_acts(bytes, cols, acts, rec),
-                _ => kernel::dot_rows_s8_s16_s64_acts(bytes, cols, acts, rec),
-            }
-            w_in.dot_rows(first, u, inp);
-            let n = xs.len();
-            // Rows `first..first + n` of the per-row scales and biases (the decoder checked
-            // their lengths; if one were short, the `i64` loop below reads it as 0).
-            let rows = (
-                fast,
-                w_rec.fracs().get(first..first + n),
-                w_in.fracs().get(first..first + n),
-                model.b_rec_bytes().get(4 * first..4 * (first + n)),
-            );
-            if let (Some(f), Some(fr), Some(fi), Some(b)) = rows {
-                let mut k = 0;
-                while k < n {
-                    if let Some(p) = &asm_rows {
-                        // The DSP path's assembly form of `update_dots` (noise-free, both
-                        // dot products in `i32`): as many rows as fit, then one row below.
-                        let rec = (&rec[k..], &fr[k..]);
-                        let inp = (&inp[k..], &fi[k..]);
-                        k += kernel::leaky_rows_i32(p, rec, inp, &b[4 * k..], &mut xs[k..]);
-                        if k == n {
-                            break;
+        kernel::with_zeroed_i64::<CHUNK, _>(|rec| {
+            kernel::with_zeroed_i64::<CHUNK, _>(|inp| {
+                let mut first = 0;
+                for xs in xm.chunks_mut(CHUNK) {
+                    let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
+                    let bytes = rec_bytes.get(first * cols * dtype.size()..).unwrap_or(&[]);
+                    match dtype {
+                        DType::I16 => kernel::dot_rows_s16_s16_s64_acts(bytes, cols, acts, rec),
+                        _ => kernel::dot_rows_s8_s16_s64_acts(bytes, cols, acts, rec),
+                    }
+                    w_in.dot_rows(first, u, inp);
+                    let n = xs.len();
+                    // Rows `first..first + n` of the per-row scales and biases (the decoder checked
+                    // their lengths; if one were short, the `i64` loop below reads it as 0).
+                    let rows = (
+                        fast,
+                        w_rec.fracs().get(first..first + n),
+                        w_in.fracs().get(first..first + n),
+                        model.b_rec_bytes().get(4 * first..4 * (first + n)),
+                    );
+                    if let (Some(f), Some(fr), Some(fi), Some(b)) = rows {
+                        // The DSP path's assembly form of `update_dots` does every row (0 elsewhere).
+                        let done = asm_rows.map_or(0, |p| {
+                            kernel::leaky_rows_i32(&p, (rec, fr), (inp, fi), b, xs)
+                        });
+                        for k in done..n {
+                            let bk = i32::from_le_bytes([
+                                b[4 * k],
+                                b[4 * k + 1],
+                                b[4 * k + 2],
+                                b[4 * k + 3],
+                            ]);
+                            let rec = (rec[k], fr[k] as i32 + sh_rec);
+                            let inp = (inp[k], fi[k] as i32 + sh_in);
+                            xs[k] = f.update_dots(rec, inp, bk, xs[k], rng);
+                        }
+                    } else {
+                        for (((xi, &rec), &inp), i) in
+                            xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..)
+                        {
+                            let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
+                            let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
+                            let pre = rec
+                                .saturating_add(inp)
+                                .saturating_add(model.b_rec(i) as i64);
+                            *xi = update_i64(pre, *xi, alpha, noise_mul, rng);
                         }
                     }
-                    let bk =
-                        i32::from_le_bytes([b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]]);
-                    let rec = (rec[k], fr[k] as i32 + sh_rec);
-                    let inp = (inp[k], fi[k] as i32 + sh_in);
-                    xs[k] = f.update_dots(rec, inp, bk, xs[k], rng);
-                    k += 1;
+                    first += xs.len();
                 }
-            } else {
-                for (((xi, &rec), &inp), i) in xs.iter_mut().zip(&*rec).zip(&*inp).zip(first..) {
-                    let rec = rs_dot(rec, w_rec.row_frac(i) as i32 + sh_rec);
-                    let inp = rs_dot(inp, w_in.row_frac(i) as i32 + sh_in);
-                    let pre = rec
-                        .saturating_add(inp)
-                        .saturating_add(model.b_rec(i) as i64);
-                    *xi = update_i64(pre, *xi, alpha, noise_mul, rng);
-                }
-            }
-            first += xs.len();
-        }
+            })
+        })
     });
     rates(model, x, r);
     outputs(model, r, y);
@@ -418,17 +465,18 @@ pub fn outputs(model: &Model<'_>, r: &[i16], y: &mut [i16]) {
     let fy = model.output_frac() as i32;
     let w_out = model.w_out();
     let sh = fr - fy - g;
-    let mut acc = [0i64; CHUNK];
-    let mut first = 0;
-    for ys in y.chunks_mut(CHUNK) {
-        let acc = &mut acc[..ys.len()];
-        w_out.dot_rows(first, r, acc);
-        for ((yo, &a), o) in ys.iter_mut().zip(&*acc).zip(first..) {
-            let a = rs_dot(a, w_out.row_frac(o) as i32 + sh);
-            *yo = sat_i16(shift_round(a.saturating_add(model.b_out(o) as i64), g));
+    kernel::with_zeroed_i64::<CHUNK, _>(|acc| {
+        let mut first = 0;
+        for ys in y.chunks_mut(CHUNK) {
+            let acc = &mut acc[..ys.len()];
+            w_out.dot_rows(first, r, acc);
+            for ((yo, &a), o) in ys.iter_mut().zip(&*acc).zip(first..) {
+                let a = rs_dot(a, w_out.row_frac(o) as i32 + sh);
+                *yo = sat_i16(shift_round(a.saturating_add(model.b_out(o) as i64), g));
+            }
+            first += ys.len();
         }
-        first += ys.len();
-    }
+    });
 }
 
 #[cfg(test)]
@@ -512,43 +560,43 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
-        /// The arithmetic `kernel::leaky_rows_i32` implements (its plain reference) is
-        /// `Fast::update_dots` without noise, with the constants `step_with` gives it.
+        /// The arithmetic `kernel::leaky_rows_i32` implements (its plain reference) is the
+        /// definition `update_i64` without noise, wherever `window` and `ASM_ALPHA_END`
+        /// let `step_with` call it: row shifts `c + 1` with `|v·2^−c| < 2^30`, `c` in
+        /// 0..=31 for `W_rec` and in −31..=31 for `W_in` (pre-shift `a = max(0, −c)`).
         #[test]
-        fn kernel_row_update_is_the_i32_update(
-            rec in edgy_pre(),
-            inp in prop_oneof![edgy_pre(), -(1i64 << 24)..(1i64 << 24)],
+        fn kernel_row_update_is_the_definition(
+            (c_rec, rec) in (0i32..=31).prop_flat_map(|c| (Just(c), window_dot(c))),
+            (c_in, a_in, inp) in (-29i32..=31).prop_flat_map(|c| (Just(c), Just((-c).max(0) as u32), window_dot(c))),
             (fr, fi) in (0u8..=30, 0u8..=30),
-            (a_in, s_in) in (0u32..=2).prop_flat_map(|a| (Just(a), (if a == 0 { 2 } else { 1 - a as i32 })..=20)),
-            s_rec in 2i32..=20,
-            b in any::<i32>(),
+            b in prop_oneof![any::<i32>(), Just(i32::MAX), Just(i32::MIN)],
             xi in prop_oneof![any::<i16>(), Just(i16::MIN), Just(i16::MAX)],
-            alpha in prop_oneof![FAST_ALPHA_MIN..=32768, Just(FAST_ALPHA_MIN), Just(32768)],
+            alpha in prop_oneof![FAST_ALPHA_MIN..ASM_ALPHA_END, Just(FAST_ALPHA_MIN), Just(ASM_ALPHA_END - 1)],
         ) {
-            // Row shifts `frac + sh` as in `step_with`; `Narrow`'s promises hold for the
-            // row (`sh` ≥ 2 for a = 0, ≥ 1 − a otherwise, |inp|·2^(a−1) < 2^29).
-            let (sh_rec, sh_in) = (s_rec - fr as i32, s_in - fi as i32);
-            let inp = if a_in == 0 { inp } else { inp.clamp(-(1 << 29 >> a_in) + 1, (1 << 29 >> a_in) - 1) };
-            let (nr, ni) = (Narrow { a: 0 }, Narrow { a: a_in });
-            let fast = Fast { alpha, noise_mul: 0, narrow: Some((nr, ni)) };
-            let p = kernel::LeakyRows {
-                alpha,
-                a_rec: 0,
-                k_rec: sh_rec - 1,
-                a_in,
-                k_in: sh_in + a_in as i32 - 1,
-            };
+            let k_in = c_in + a_in as i32 - fi as i32;
+            let p = kernel::LeakyRows { alpha, k_rec: c_rec - fr as i32, k_in, a_in };
             let mut x = [xi];
             let done = kernel::leaky_rows_i32_ref(&p, (&[rec], &[fr]), (&[inp], &[fi]), &b.to_le_bytes(), &mut x);
-            let fits = i32::try_from(rec).is_ok() && i32::try_from(inp).is_ok();
-            prop_assert_eq!(done, fits as usize);
-            if fits {
-                let want = fast.update_dots((rec, fr as i32 + sh_rec), (inp, fi as i32 + sh_in), b, xi, &mut Rng::new(1));
-                prop_assert_eq!(x[0], want);
-            } else {
-                prop_assert_eq!(x[0], xi, "a row it stops at is left alone");
-            }
+            prop_assert_eq!(done, 1);
+            let pre = shift_round(rec, c_rec + 1)
+                .saturating_add(shift_round(inp, c_in + 1))
+                .saturating_add(b as i64);
+            prop_assert_eq!(x[0], update_i64(pre, xi, alpha as i64, 0, &mut Rng::new(1)));
         }
+    }
+
+    /// Dot products `v` with `|v·2^−c| < 2^30` (the window's promise: `|v| < 2^dot_bits`
+    /// with `dot_bits ≤ 30 + c`), edges included; `c ≥ −29`.
+    fn window_dot(c: i32) -> impl Strategy<Value = i64> {
+        let hi = (1i64 << (30 + c)) - 1;
+        let small = hi.min(1 << 20);
+        prop_oneof![
+            -hi..=hi,
+            Just(-hi),
+            Just(hi),
+            -small..=small,
+            (0..=hi.min(3)).prop_map(move |k| hi - k)
+        ]
     }
 
     /// The tiny test blob with other α, noise and per-row fractional bits.

@@ -28,9 +28,9 @@
 //!   reference for every input.
 //! - **The leaky row update** ([`aligned::leaky_rows_i32`], reference
 //!   [`super::leaky_rows_i32_ref`]): the cell's noise-free `i32` update of a row group
-//!   from its two dot products, about 37 instructions a row (`USAT` caps the row shift,
-//!   `QADD`/`QSUB` are the saturating adds, `SMLAL` the rounded α multiply, `SSAT` the
-//!   final rounding shift and clamp).
+//!   from its two `i64` dot products, 30 instructions a row: each shifted dot product is
+//!   a 32-bit window of the `i64` (`LSR`, `LSL`, `ORR`), `QADD`/`QSUB` are the saturating
+//!   adds, `SMMULR` the rounded α multiply, `SSAT` the final shift and clamp.
 //!
 //! # Exactness
 //! The `i16` kernels and the single-row `i8` kernel accumulate with `SMLALD` (two signed 16×16 products added to a 64-bit
@@ -91,17 +91,30 @@
 //! - Exactness: `SMLALD` as above; the `i8` routine's `i32` sum covers at most 256
 //!   columns per call (≤ 256 products of magnitude ≤ 2^22), widened into the `i64`.
 //!
+//! # The zero fill ([`with_zeroed_i64`])
+//! - Memory: an `asm!` loop stores four zero registers (`STM`, which needs the 4-aligned
+//!   address an `i64` array has) `blocks = 2·N / 4` times from the array's start and
+//!   stops there (`SUBS`/`BNE` on the count, entered only for `blocks ≥ 1`); Rust writes
+//!   the remaining `2·N mod 4` words. That is every byte of the array once, nothing
+//!   outside it; the registers it changes are declared (`r0`–`r3` inputs, the pointer and
+//!   count `inout`), flags clobbered, no stack.
+//!
 //! # The leaky row update (`neuroloop_core_dsp_leaky_rows`)
 //! - Memory: it reads `rec`, `inp` (8-aligned `i64`s, `LDM` of two words), one byte of
 //!   `fr` and `fi` and 4 bytes of `b` (single `LDR`, any alignment) per row, and reads and
 //!   writes `x[k]`, for at most the rows every slice holds (the caller passes the end of
 //!   `x` cut to the shortest one); nothing else but its own stack frame is written.
-//! - Exactness: each instruction is the operation [`super::leaky_rows_i32_ref`] names
-//!   (`LSL` wraps like `wrapping_shl`, `USAT #5` is the clamp to 0..=31, `QADD`/`QSUB`
-//!   saturate like `saturating_add`/`_sub`, `SMLAL` forms the 64-bit `α·d + 2^14`, `SSAT
-//!   #16, …, ASR #1` is the last shift and the `i16` clamp); the firmware bench binary
-//!   checks it against the reference at boot, and the cell's proof
-//!   (`cell/leaky.rs`) that this is the definition is checked by host proptests.
+//! - Exactness: each instruction is the operation [`super::leaky_rows_i32_ref`] names:
+//!   for a row shift `c` in 0..=31, `(lo >> c) | (hi << (32 − c))` (logical shifts; a
+//!   register shift by 32 gives 0, so `c = 0` gives `lo`) is the low word of the `i64`
+//!   `v >> c`, which is the `low32(v >> c)` of the reference (`W_in`'s `lo` first
+//!   shifted left by `a_in`, `LSL` wrapping like `wrapping_shl`; the low byte of `f + (k_in
+//!   << 16 | k_rec & 0xFFFF)`, all a register shift reads, is that of `f + k_rec`); `QADD`/`QSUB` saturate like
+//!   `saturating_add`/`_sub`; `SMMULR d, α·2^17` is `(d·α·2^17 + 2^31) >> 32` (`α < 2^14`
+//!   keeps `α·2^17` an `i32`); `SSAT #16, …, ASR #8` is the last shift and the `i16`
+//!   clamp. The firmware bench binary checks it against the reference at boot, and the
+//!   cell's proof (`cell/leaky.rs`) that this is the definition is checked by host
+//!   proptests.
 
 use core::arch::asm;
 
@@ -110,6 +123,41 @@ pub(super) use aligned::{leaky_rows_i32, prepare, rows_s16_aligned, rows_s8_alig
 
 /// Elements per assembly loop iteration.
 const BLOCK: usize = 8;
+
+/// [`super::with_zeroed_i64`]: `f` on a `[0i64; N]` on this frame, written with `STM` of
+/// four zero registers (`r0`–`r3`) per 16 bytes, then the odd words one by one.
+#[inline(always)]
+pub(super) fn with_zeroed_i64<const N: usize, R>(f: impl FnOnce(&mut [i64; N]) -> R) -> R {
+    let mut a = core::mem::MaybeUninit::<[i64; N]>::uninit();
+    let p = a.as_mut_ptr().cast::<u32>();
+    let blocks = 2 * N / 4;
+    // SAFETY: see "The zero fill" in the module docs: the loop writes `blocks` times 16
+    // bytes from `p` (4-aligned, `2·N` words long, `4·blocks ≤ 2·N`), the tail the other
+    // words, so every byte of the array is written (zero is a valid `i64`) before
+    // `assume_init_mut`.
+    let a = unsafe {
+        if blocks > 0 {
+            asm!(
+                "2:",
+                "stm {q}!, {{r0, r1, r2, r3}}",
+                "subs {n}, {n}, #1",
+                "bne 2b",
+                q = inout(reg) p => _,
+                n = inout(reg) blocks => _,
+                in("r0") 0u32,
+                in("r1") 0u32,
+                in("r2") 0u32,
+                in("r3") 0u32,
+                options(nostack),
+            );
+        }
+        for k in 4 * blocks..2 * N {
+            p.add(k).write(0);
+        }
+        a.assume_init_mut()
+    };
+    f(a)
+}
 
 /// Σ w[k]·x[k], `i16` little-endian weights: `SMLALD` over 8 elements per iteration.
 #[inline]

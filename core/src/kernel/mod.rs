@@ -196,6 +196,18 @@ impl<'a> Acts<'a> {
     }
 }
 
+/// Run `f` on a `[0i64; N]` (the cells' scratch rows of dot products): on the DSP path
+/// the array is filled with a multi-register store loop (`STM` of four zero registers, 16
+/// bytes an instruction; the compiler's `__aeabi_memclr8` stores about a word an
+/// instruction) in place, elsewhere it is the plain array.
+#[inline(always)]
+pub fn with_zeroed_i64<const N: usize, R>(f: impl FnOnce(&mut [i64; N]) -> R) -> R {
+    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+    return arm_dsp::with_zeroed_i64(f);
+    #[cfg(not(all(feature = "dsp", neuroloop_arm_dsp)))]
+    f(&mut [0; N])
+}
+
 /// Run `f` with `x` prepared for the `*_acts` multi-row kernels against weights of type
 /// `dtype` ([`dot_rows_s8_s16_s64_acts`], [`dot_rows_s16_s16_s64_acts`]).
 ///
@@ -240,39 +252,38 @@ pub fn dot_rows_s8_s16_s64_acts(w: &[u8], cols: usize, acts: &Acts<'_>, out: &mu
 }
 
 /// The constants of [`leaky_rows_i32`]: the leaky cell's noise-free `i32` row update
-/// (`cell/leaky.rs`, "Dot products in `i32`", which proves it equal to the definition).
+/// (`cell/leaky.rs`, "The assembly row update", which proves it equal to the definition).
 #[derive(Clone, Copy, Debug)]
 pub struct LeakyRows {
-    /// α in Q15 (`1..=2^15`).
+    /// α in Q15, below 2^14 (the routine multiplies by `α·2^17`, an `i32`).
     pub alpha: i32,
-    /// `W_rec`'s pre-shift `a` and shift offset `k = s_rec + a − 1` (row shift `frac + k`,
-    /// capped at 31, never negative).
-    pub a_rec: u32,
-    /// See [`LeakyRows::a_rec`].
+    /// Offset of `W_rec`'s row shifts: row `k` takes bits `fr[k] + k_rec ..` of its `i64`
+    /// dot product (`0 ≤ fr[k] + k_rec ≤ 31`, the caller's precondition).
     pub k_rec: i32,
-    /// `W_in`'s pre-shift and shift offset, as for `W_rec`.
-    pub a_in: u32,
-    /// See [`LeakyRows::a_in`].
+    /// The same for `W_in` (`fi[k] + k_in`), whose `i64`'s low word is first shifted left
+    /// by `a_in` (wrapping; `a_in ≤ 31`).
     pub k_in: i32,
+    /// See [`LeakyRows::k_in`].
+    pub a_in: u32,
 }
 
-/// The leaky cell's `i32` row update for consecutive rows `k` (noise-free; the caller
-/// checked its preconditions), on the DSP path in assembly: for each row, while `rec[k]`
-/// and `inp[k]` fit `i32`,
+/// The leaky cell's `i32` row update for the rows `x` (and every other slice) covers
+/// (noise-free; the caller checked its preconditions: [`LeakyRows`]), on the DSP path in
+/// assembly. For each row `k`:
 ///
 /// ```text
-/// s(v, a, k, f) = (((v << a) >> min(f + k, 31)) + 1) >> 1          (i32, wrapping <<)
-/// pre  = sat32(s(rec, a_rec, k_rec, fr[k]) + s(inp, a_in, k_in, fi[k]) + b[k])
-/// x_t  = x[k] << 8
-/// next = sat32(x_t + ((α·sat32(pre − x_t) + 2^14) >> 15))
-/// x[k] = sat16(((next >> 7) + 1) >> 1)
+/// w(v, a)  = v with its low word shifted left by a (wrapping, the high word unchanged)
+/// s(v, c)  = (low32(v >> c) + 1) >> 1              (i32, wrapping + 1)
+/// pre      = sat32(s(rec[k], fr[k] + k_rec) + s(w(inp[k], a_in), fi[k] + k_in) + b[k])
+/// x_t      = x[k] << 8
+/// ad       = (sat32(pre − x_t)·(α·2^17) + 2^31) >> 32        (= rs(α·d, 15))
+/// x[k]     = sat16(sat32(x_t + 128 + ad) >> 8)
 /// ```
 ///
-/// (`b` 4 LE bytes a row; the sum of the two shifts is a plain add and the others
-/// saturate, exactly as [`leaky_rows_i32_ref`] writes it.) Returns the rows done: it
-/// stops before the first row whose `rec` or `inp` does not fit `i32` (or at the end of
-/// the shortest slice). Elsewhere than the DSP path it does nothing and returns 0 (the
-/// cell's own loop is as fast there).
+/// (`b` 4 LE bytes a row; the sum of the two shifts is a plain add, the others saturate,
+/// as [`leaky_rows_i32_ref`] writes it.) Returns the rows it updated: all of them on the
+/// DSP path; elsewhere it does nothing and returns 0 (the cell's own loop is as fast
+/// there). Rows whose `c` is outside `0..=31` get an unspecified (but memory-safe) result.
 #[inline]
 pub fn leaky_rows_i32(
     p: &LeakyRows,
@@ -290,7 +301,7 @@ pub fn leaky_rows_i32(
     }
 }
 
-/// Plain reference for [`leaky_rows_i32`] (the same rows, the same stop).
+/// Plain reference for [`leaky_rows_i32`] (the same rows, where every `c` is in `0..=31`).
 pub fn leaky_rows_i32_ref(
     p: &LeakyRows,
     (rec, fr): (&[i64], &[u8]),
@@ -298,29 +309,20 @@ pub fn leaky_rows_i32_ref(
     b: &[u8],
     x: &mut [i16],
 ) -> usize {
-    let s = |v: i32, a: u32, k: i32, f: u8| {
-        let sh = (f as i32 + k).clamp(0, 31);
-        ((v.wrapping_shl(a) >> sh) + 1) >> 1
-    };
+    let s = |v: i64, c: i32| ((v >> c.clamp(0, 63)) as i32).wrapping_add(1) >> 1;
+    let w = |v: i64| v & !0xFFFF_FFFF | (v as u32).wrapping_shl(p.a_in) as i64;
+    let alpha17 = p.alpha.wrapping_shl(17) as i64;
     let rows = x.iter_mut().zip(rec.iter().zip(fr)).zip(inp.iter().zip(fi));
     let mut done = 0;
-    for ((xi, (&r, &f_r)), (&u, &f_i)) in rows.zip(b.chunks_exact(4)).map(|(r, _)| r) {
-        let (Ok(r), Ok(u)) = (i32::try_from(r), i32::try_from(u)) else {
-            break;
-        };
-        let bias = i32::from_le_bytes([
-            b[4 * done],
-            b[4 * done + 1],
-            b[4 * done + 2],
-            b[4 * done + 3],
-        ]);
-        let pre = s(r, p.a_rec, p.k_rec, f_r)
-            .wrapping_add(s(u, p.a_in, p.k_in, f_i))
+    for (((xi, (&r, &f_r)), (&u, &f_i)), b) in rows.zip(b.chunks_exact(4)) {
+        let bias = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let pre = s(r, f_r as i32 + p.k_rec)
+            .wrapping_add(s(w(u), f_i as i32 + p.k_in))
             .saturating_add(bias);
         let x_t = (*xi as i32) << 8;
         let d = pre.saturating_sub(x_t) as i64;
-        let next = x_t.saturating_add(((p.alpha as i64 * d + (1 << 14)) >> 15) as i32);
-        *xi = (((next >> 7) + 1) >> 1).clamp(i16::MIN as i32, i16::MAX as i32) as i16;
+        let ad = ((d * alpha17 + (1 << 31)) >> 32) as i32;
+        *xi = ((x_t + 128).saturating_add(ad) >> 8).clamp(i16::MIN as i32, i16::MAX as i32) as i16;
         done += 1;
     }
     done

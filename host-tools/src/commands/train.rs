@@ -91,10 +91,16 @@ impl TrainCmd {
     fn resolve(&self, ckpt: Option<&Checkpoint>) -> anyhow::Result<TrainConfig> {
         let spec = self.task.as_deref().map(TaskSpec::from_arg).transpose()?;
         let task = spec.as_ref().map(|s| s.name.as_str());
+        // Whether the config file sets `train.trials` (else the task's own length applies).
+        let mut file_trials = true;
         let mut cfg = match (&self.config, ckpt, task) {
             (Some(p), _, task) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("reading config {}", p.display()))?;
+                file_trials = toml::from_str::<toml::Table>(&text)
+                    .ok()
+                    .and_then(|t| t.get("train")?.as_table()?.get("trials").cloned())
+                    .is_some();
                 TrainConfig::from_toml_with_task(&text, &p.display().to_string(), task)?
             }
             (None, Some(k), _) => k.config.clone(),
@@ -117,6 +123,14 @@ impl TrainCmd {
         if let Some(s) = spec {
             cfg.task.name = s.name;
             cfg.task.file = s.file;
+        }
+        // A config file without `train.trials` trains for the task's own length (`trials`,
+        // or `gated_trials` for a gated cell), as `--task` alone does; --trials overrides.
+        if !file_trials && self.trials.is_none() {
+            let cell = self.cell.unwrap_or(cfg.model.cell);
+            if let Some(n) = crate::task::builtin::default_trials(&cfg.task, cell) {
+                cfg.train.trials = n;
+            }
         }
         let c = &mut cfg;
         set(&mut c.model.n_rec, self.n_rec);

@@ -168,37 +168,51 @@ fn check_kernels() -> Result<u32, (&'static str, usize, usize, usize)> {
         }
     }
     // The assembly row update against its reference (DSP path only: elsewhere
-    // `leaky_rows_i32` does nothing): rows with dot products at and beyond the `i32`
-    // edges (it stops there), saturating biases and states, shifts of every size, α from
-    // its smallest allowed value to 1.
+    // `leaky_rows_i32` does nothing): dot products at the edges of the window each row
+    // shift allows (`|v >> c| < 2^30`), saturating biases and states, shifts of every size
+    // 0..=31, α from its smallest allowed value to its largest.
     #[cfg(not(bench_m0))]
     for case in 0..400u32 {
         let mut next = || {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             seed
         };
-        let wide = |v: u32, k: u32| -> i64 {
+        // A dot product for window `c` (−29..=31): |v·2^−c| < 2^30, edges and small values.
+        let dot = |v: u32, k: u32, c: i32| -> i64 {
+            let hi = (1i64 << (30 + c)) - 1;
             match k % 5 {
-                0 => (v as i32 >> (v % 24)) as i64,
-                1 => i32::MAX as i64 - (v % 3) as i64,
-                2 => i32::MIN as i64 + (v % 3) as i64,
-                3 => (v as i32 >> 3) as i64,
-                _ => ((v as i32 as i64) << 2) | 1,
+                0 => hi - (v % 3) as i64,
+                1 => -hi + (v % 3) as i64,
+                2 => (v as i32 >> (v % 24)) as i64 % (hi + 1),
+                3 => ((v as i32 as i64) << (v % 31)) % (hi + 1),
+                _ => {
+                    ((((v as i32 >> 1) as i64) << c.max(0)) % (hi + 1))
+                        | ((v >> 7) as i64 & ((1i64 << c.max(0)) - 1))
+                }
             }
         };
-        let rec: [i64; 6] = core::array::from_fn(|_| wide(next(), next()));
-        let inp: [i64; 6] = core::array::from_fn(|_| (next() as i32 >> (3 + next() % 28)) as i64);
         let fr: [u8; 6] = core::array::from_fn(|_| (next() % 31) as u8);
         let fi: [u8; 6] = core::array::from_fn(|_| (next() % 31) as u8);
+        // Row shifts c = f + k: `W_rec` in 0..=31 (k in −min f ..= 31 − max f); `W_in` from
+        // −a on with a pre-shift a ≤ 29 (c + a in 0..=31).
+        let k_of = |f: &[u8; 6], v: u32| {
+            let lo = -(f.iter().copied().min().unwrap_or(0) as i32);
+            let hi = 31 - f.iter().copied().max().unwrap_or(0) as i32;
+            lo + (v % (hi - lo + 1) as u32) as i32
+        };
+        let k_rec = k_of(&fr, next());
+        let a_in = [0, 0, 1 + next() % 8, next() % 30][case as usize % 4];
+        let k_in = k_of(&fi, next());
+        let rec: [i64; 6] = core::array::from_fn(|i| dot(next(), next(), fr[i] as i32 + k_rec));
+        let inp: [i64; 6] =
+            core::array::from_fn(|i| dot(next(), next(), fi[i] as i32 + k_in - a_in as i32));
         let b: [u8; 24] = core::array::from_fn(|_| next() as u8);
         let x0: [i16; 6] = core::array::from_fn(|_| next() as i16);
-        let (a_rec, a_in) = (next() % 2, next() % 3);
         let p = neuroloop_core::kernel::LeakyRows {
-            alpha: [512, 32768, 3277, 1 + (next() % 32768) as i32][case as usize % 4],
-            a_rec,
-            k_rec: (next() % 12) as i32 - 6,
+            alpha: [512, 16383, 3277, 512 + (next() % 15872) as i32][case as usize % 4],
+            k_rec,
+            k_in,
             a_in,
-            k_in: (next() % 12) as i32 - 6,
         };
         let (mut got, mut want) = (x0, x0);
         let n = neuroloop_core::kernel::leaky_rows_i32(&p, (&rec, &fr), (&inp, &fi), &b, &mut got);
