@@ -9,15 +9,15 @@ use core::mem::MaybeUninit;
 // Aligned multi-row `i16` kernel (`global_asm!`: all of r0–r12 and lr are free).
 //
 // r0 = row 0 of the group (4-aligned), r1 = x (4-aligned), r2 = out (`rows` i64s),
-// r3 = params `[rows ≥ 1, skip, n32, n8]`: per row `n32` iterations of 32 columns then
-// `n8` of 8 columns (`4·n32 + n8 ≥ 1` blocks), then `skip` bytes to the next row start.
+// r3 = params `[rows ≥ 1, skip, n32, n8, n64]`: per row `n32` iterations of 32 columns
+// then `n8` of 8 columns (`4·n32 + n8 ≥ 1` blocks), then `skip` bytes to the next row
+// start; or, with `n64 ≥ 1` (rows of whole 64-column iterations one after the other, see
+// [`rows_s16_aligned`]), `n64` iterations of 64 columns in the short row loop at 7:.
 // Frame: [sp] x, [sp, #4] rows left, [sp, #8] skip, [sp, #12] n32, [sp, #16] n8,
-// [sp, #20] two zero words (the accumulator's start), [sp, #28] the end of `out`.
-// In the loop: r0 the weights, r1 the activations, r2:r3 the accumulator, r4–r7 four
-// activation words, r8–r10 and r12 four weight words, r11 the output pointer, lr the
-// iteration count. Rows of whole 64-column iterations, one after the other (`n8 = 0`,
-// `skip = 0`, `n32` even and ≥ 2: every `N_rec` that is a multiple of 64) take the short
-// row loop at 7: ([sp, #16] then holds `n32 / 2`), the others the general one at 1:.
+// [sp, #20] n64, [sp, #24] two zero words (the accumulator's start), [sp, #32] the end of
+// `out`. In the loop: r0 the weights, r1 the activations, r2:r3 the accumulator, r4–r7
+// four activation words, r8–r10 and r12 four weight words, r11 the output pointer, lr the
+// iteration count.
 global_asm!(
     ".section .text.neuroloop_core_dsp_rows_s16,\"ax\",%progbits",
     ".p2align 2",
@@ -44,31 +44,26 @@ global_asm!(
     ".endm",
     "neuroloop_core_dsp_rows_s16:",
     "push {{r4, r5, r6, r7, r8, r9, r10, r11, lr}}",
-    "sub sp, sp, #32",
-    "ldm r3, {{r4, r5, r6, r7}}",
+    "sub sp, sp, #40",
+    "ldm r3, {{r4, r5, r6, r7, r8}}",
     "str r1, [sp]",
     "str r4, [sp, #4]",
     "str r5, [sp, #8]",
     "str r6, [sp, #12]",
     "str r7, [sp, #16]",
-    "movs r8, #0",
+    "str r8, [sp, #20]",
     "movs r9, #0",
-    "strd r8, r9, [sp, #20]",
-    "add r8, r2, r4, lsl #3",
-    "str r8, [sp, #28]",
+    "movs r10, #0",
+    "strd r9, r10, [sp, #24]",
+    "add r9, r2, r4, lsl #3",
+    "str r9, [sp, #32]",
     "mov r11, r2",
-    "orrs r5, r5, r7",
-    "bne 1f",
-    "cmp r6, #0",
+    "cmp r8, #0",
     "beq 1f",
-    "tst r6, #1",
-    "bne 1f",
-    "lsr r6, r6, #1",
-    "str r6, [sp, #16]",
     "7:",
     "ldr r1, [sp]",
-    "ldrd r2, r3, [sp, #20]",
-    "ldr lr, [sp, #16]",
+    "ldrd r2, r3, [sp, #24]",
+    "ldr lr, [sp, #20]",
     "8:",
     ".rept 7",
     "nl_rows_s16_8cols",
@@ -77,13 +72,13 @@ global_asm!(
     "nl_rows_s16_8cols",
     "bne 8b",
     "strd r2, r3, [r11], #8",
-    "ldr r4, [sp, #28]",
+    "ldr r4, [sp, #32]",
     "cmp r11, r4",
     "bne 7b",
     "b 9f",
     "1:",
     "ldr r1, [sp]",
-    "ldrd r2, r3, [sp, #20]",
+    "ldrd r2, r3, [sp, #24]",
     "ldr lr, [sp, #12]",
     "cmp lr, #0",
     "beq 3f",
@@ -107,7 +102,7 @@ global_asm!(
     "str r4, [sp, #4]",
     "bne 1b",
     "9:",
-    "add sp, sp, #32",
+    "add sp, sp, #40",
     "pop {{r4, r5, r6, r7, r8, r9, r10, r11, pc}}",
     ".purgem nl_rows_s16_32cols",
     ".purgem nl_rows_s16_8cols",
@@ -119,12 +114,25 @@ extern "C" {
         w: *const u8,
         x: *const i16,
         out: *mut i64,
-        params: *const [u32; 4],
+        params: *const [u32; 5],
     );
 }
 
 /// Columns per iteration of the aligned kernels' short loop.
 const ABLOCK: usize = 8;
+
+/// The `n64` parameter of the aligned kernels: rows that are whole 64-column iterations,
+/// one after the other (`plain`: no partial block, no gap between rows, nothing added to
+/// `out`, and an even number `n32` of 32-column iterations) take the short row loop, `n32
+/// / 2` iterations of 64 columns with 8 instructions of row overhead; 0 selects the
+/// general loop.
+fn short_loop(plain: bool, n32: usize) -> u32 {
+    if plain && n32 % 2 == 0 {
+        (n32 / 2) as u32
+    } else {
+        0
+    }
+}
 
 /// The aligned fast path of [`crate::kernel::dot_rows_s16_s16_s64`] (`x` already cut to `cols`):
 /// rows whose weights and activations can be read with `LDM` (4-aligned, after peeling
@@ -150,11 +158,13 @@ pub(in crate::kernel) fn rows_s16_aligned(
     }
     let blocks = (cols - peel) / ABLOCK;
     let done = peel + ABLOCK * blocks;
+    let (skip, n32, n8) = (stride - 2 * ABLOCK * blocks, blocks / 4, blocks % 4);
     let params = [
         rows as u32,
-        (stride - 2 * ABLOCK * blocks) as u32,
-        (blocks / 4) as u32,
-        (blocks % 4) as u32,
+        skip as u32,
+        n32 as u32,
+        n8 as u32,
+        short_loop(skip == 0 && n8 == 0, n32),
     ];
     // SAFETY: see "Aligned kernels" in the `arm_dsp` module docs: row r is read at
     // `w + r·stride + 2·peel` for `16·blocks ≤ stride − 2·peel` bytes, inside
@@ -184,16 +194,16 @@ pub(in crate::kernel) fn rows_s16_aligned(
 //
 // r0 = row 0 of the group at the span's first column (4-aligned), r1 = the permuted
 // activations of the span (4-aligned), r2 = out (`rows` i64s), r3 = params
-// `[rows ≥ 1, skip, n32, n16, add]`: per row `n32` iterations of 32 columns then `n16`
-// of 16 (`2·n32 + n16 ≥ 1`, at most 256 columns: the `i32` sum is exact), then `skip`
-// bytes to the next row; the row's `i32` sum is stored (`add = 0`) or added (`add = 1`)
-// to its `i64`. Frame: [sp] x, [sp, #4] rows left, [sp, #8] skip, [sp, #12] n32,
-// [sp, #16] n16, [sp, #20] add, [sp, #24] the end of `out`. In the loop: r0 the weights,
-// r1 the activations, r2 the `i32` sum, r3 the sign-extended weight pair, r4–r7 four
-// activation words, r8–r10 and r12 four weight words (16 weights), r11 the output
-// pointer, lr the count. Rows of whole 64-column iterations stored, one after the other
-// (`n16 = 0`, `skip = 0`, `add = 0`, `n32` even and ≥ 2) take the short row loop at 7:
-// ([sp, #16] then holds `n32 / 2`), the others the general one at 1:.
+// `[rows ≥ 1, skip, n32, n16, add, n64]`: per row `n32` iterations of 32 columns then
+// `n16` of 16 (`2·n32 + n16 ≥ 1`, at most 256 columns: the `i32` sum is exact), then
+// `skip` bytes to the next row; the row's `i32` sum is stored (`add = 0`) or added (`add =
+// 1`) to its `i64`; or, with `n64 ≥ 1` (rows of whole 64-column iterations one after the
+// other, stored, see [`rows_s8_aligned`]), `n64` iterations of 64 columns in the short row
+// loop at 7:. Frame: [sp] x, [sp, #4] rows left, [sp, #8] skip, [sp, #12] n32, [sp, #16]
+// n16, [sp, #20] add, [sp, #24] n64, [sp, #28] the end of `out`. In the loop: r0 the
+// weights, r1 the activations, r2 the `i32` sum, r3 the sign-extended weight pair, r4–r7
+// four activation words, r8–r10 and r12 four weight words (16 weights), r11 the output
+// pointer, lr the count.
 global_asm!(
     ".section .text.neuroloop_core_dsp_rows_s8,\"ax\",%progbits",
     ".p2align 2",
@@ -223,29 +233,23 @@ global_asm!(
     "neuroloop_core_dsp_rows_s8:",
     "push {{r4, r5, r6, r7, r8, r9, r10, r11, lr}}",
     "sub sp, sp, #32",
-    "ldm r3, {{r4, r5, r6, r7, r8}}",
+    "ldm r3, {{r4, r5, r6, r7, r8, r9}}",
     "str r1, [sp]",
     "str r4, [sp, #4]",
     "str r5, [sp, #8]",
     "str r6, [sp, #12]",
     "str r7, [sp, #16]",
     "str r8, [sp, #20]",
-    "add r9, r2, r4, lsl #3",
     "str r9, [sp, #24]",
+    "add r10, r2, r4, lsl #3",
+    "str r10, [sp, #28]",
     "mov r11, r2",
-    "orrs r5, r5, r7",
-    "orrs r5, r5, r8",
-    "bne 1f",
-    "cmp r6, #0",
+    "cmp r9, #0",
     "beq 1f",
-    "tst r6, #1",
-    "bne 1f",
-    "lsr r6, r6, #1",
-    "str r6, [sp, #16]",
     "7:",
     "ldr r1, [sp]",
     "movs r2, #0",
-    "ldr lr, [sp, #16]",
+    "ldr lr, [sp, #24]",
     "8:",
     ".rept 3",
     "nl_rows_s8_16cols",
@@ -255,7 +259,7 @@ global_asm!(
     "bne 8b",
     "asr r3, r2, #31",
     "strd r2, r3, [r11], #8",
-    "ldr r4, [sp, #24]",
+    "ldr r4, [sp, #28]",
     "cmp r11, r4",
     "bne 7b",
     "b 9f",
@@ -306,7 +310,7 @@ extern "C" {
         w: *const u8,
         x: *const u32,
         out: *mut i64,
-        params: *const [u32; 5],
+        params: *const [u32; 6],
     );
 }
 
@@ -360,12 +364,14 @@ pub(in crate::kernel) fn rows_s8_aligned(
     let mut start = 0;
     while start < blocks {
         let n = (blocks - start).min(super::S8_SPAN / ABLOCK_S8);
+        let (skip, n32, n16, add) = (cols - ABLOCK_S8 * n, n / 2, n % 2, start > 0);
         let params = [
             rows as u32,
-            (cols - ABLOCK_S8 * n) as u32,
-            (n / 2) as u32,
-            (n % 2) as u32,
-            (start > 0) as u32,
+            skip as u32,
+            n32 as u32,
+            n16 as u32,
+            add as u32,
+            short_loop(skip == 0 && n16 == 0 && !add, n32),
         ];
         let c0 = ABLOCK_S8 * start;
         // SAFETY: see "Aligned kernels" in the `arm_dsp` module docs: row r is read at
