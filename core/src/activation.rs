@@ -171,7 +171,7 @@ const STEP_MAX: u32 = 0x7FF;
 
 /// The tanh table packed for [`tanh_mag`] and [`interp`]: entry `k` is `T[k] << 16 | 2^15
 /// | d << 4` with `d = T[k+1] − T[k]` (0 ..= 1024), entry 256 has `d = 0`.
-static TANH_PACKED: [u32; 257] = {
+pub(crate) static TANH_PACKED: [u32; 257] = {
     let mut p = [0u32; 257];
     let mut k = 0;
     while k < 257 {

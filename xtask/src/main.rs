@@ -37,7 +37,7 @@ const TASKS: &[(&str, &str)] = &[
     ("bench-mcu", "[--json] instructions per step/MAC in QEMU"),
     (
         "profile-mcu",
-        "JOB [--top N] instructions per step by function (a bench-mcu job file)",
+        "JOB [--top N] [--blocks] instructions per step by function or block (a bench-mcu job file)",
     ),
     (
         "fuzz",

@@ -1,5 +1,6 @@
-//! `cargo xtask profile-mcu JOB [--top N]`: where a QEMU bench step's instructions go,
-//! per function, exactly.
+//! `cargo xtask profile-mcu JOB [--top N] [--blocks]`: where a QEMU bench step's
+//! instructions go, per function (or, with `--blocks`, per translated block: the function
+//! and the block's start address, to read beside `llvm-objdump -d`), exactly.
 //!
 //! `JOB` is a job file the MCU benchmark keeps (`cargo xtask bench-mcu` writes
 //! `/tmp/neuroloop-bench-mcu-PID/job-ARCH-TAG.bin`, e.g. `job-m4-128-i16.bin`; the
@@ -35,6 +36,7 @@ fn machine(arch: &str) -> Option<(&'static str, &'static str, usize, u32)> {
 pub fn profile_mcu(args: &[String]) -> Result<(), String> {
     let mut job = None;
     let mut top = 30usize;
+    let mut blocks = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -44,6 +46,7 @@ pub fn profile_mcu(args: &[String]) -> Result<(), String> {
                     .parse()
                     .map_err(|_| format!("--top: `{v}` is not a count"))?;
             }
+            "--blocks" => blocks = true,
             s if s.starts_with('-') => return Err(format!("unknown flag `{s}`")),
             s => job = Some(PathBuf::from(s)),
         }
@@ -69,17 +72,18 @@ pub fn profile_mcu(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let long = dir.join("job-doubled.bin");
     std::fs::write(&long, doubled).map_err(|e| format!("writing {}: {e}", long.display()))?;
-    let run = |j: &Path| qemu_counts(&elf, j, mach, cpu, addr, &dir);
+    let run = |j: &Path| qemu_counts(&elf, j, (mach, cpu, addr), blocks, &dir);
     let (short, long) = (run(&job)?, run(&long)?);
     let _ = std::fs::remove_dir_all(&dir);
     let mut per: Vec<(f64, String)> = long
         .iter()
         .map(|(f, &n)| {
             let d = n as f64 - short.get(f).copied().unwrap_or(0) as f64;
-            (
-                d / steps as f64,
-                format!("{:#}", rustc_demangle::demangle(f)),
-            )
+            let name = match f.split_once(' ') {
+                Some((sym, at)) => format!("{:#} {at}", rustc_demangle::demangle(sym)),
+                None => format!("{:#}", rustc_demangle::demangle(f)),
+            };
+            (d / steps as f64, name)
         })
         .filter(|(d, _)| d.abs() >= 0.5)
         .collect();
@@ -143,9 +147,8 @@ fn double_job(b: &[u8]) -> Result<(u32, Vec<u8>), String> {
 fn qemu_counts(
     elf: &Path,
     job: &Path,
-    mach: &str,
-    cpu: &str,
-    addr: u32,
+    (mach, cpu, addr): (&str, &str, u32),
+    blocks: bool,
     dir: &Path,
 ) -> Result<HashMap<String, u64>, String> {
     let log = dir.join("qemu.log");
@@ -204,8 +207,13 @@ fn qemu_counts(
                 .next()
                 .and_then(|f| f.split('/').nth(1))
                 .and_then(|h| u32::from_str_radix(h, 16).ok());
-            if let Some(n) = pc.and_then(|pc| block.get(&pc)) {
-                *counts.entry(sym.trim().to_string()).or_default() += n;
+            if let Some((pc, n)) = pc.and_then(|pc| Some((pc, block.get(&pc)?))) {
+                let key = if blocks {
+                    format!("{} @{pc:#x}", sym.trim())
+                } else {
+                    sym.trim().to_string()
+                };
+                *counts.entry(key).or_default() += n;
             }
         }
     }

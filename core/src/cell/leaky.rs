@@ -101,9 +101,13 @@ use crate::Transfer;
 const D_CLAMP: i64 = 1 << 46;
 /// Rows whose dot products are computed together (by the multi-row kernels, see
 /// [`crate::kernel`]) before their per-row update: a multiple of every kernel's row group
-/// (2, 3, 4), small enough for the stack (`2 · 48` `i64`, 768 bytes) and large enough
-/// that the per-group call overheads are a few instructions per row.
-const CHUNK: usize = 48;
+/// (2, 3, 4) and of the aligned kernels' 64-column rows, small enough for the stack and
+/// large enough that the per-chunk call overheads (about 500 instructions on the M4: the
+/// kernels' wrappers, the row update's set-up) are a few instructions per row. On the
+/// Cortex-M4/M7 DSP path (boards with ≥ 64 KiB of RAM) 192 rows, `2 · 192` `i64` (3 KiB):
+/// one chunk up to `N_rec` 192; elsewhere (the 16 KiB Cortex-M0 micro:bit) 48 rows, 768
+/// bytes.
+const CHUNK: usize = if kernel::PATH_IS_DSP { 192 } else { 48 };
 
 /// [`shift_round`] of a dot product (`|v| < 2^41`) by `sh ≤ 37` (the blob limits:
 /// `w ≤ 30`, `fr, fu ≤ 15`), for `|v|·2^−sh < 2^61` when `sh < 0` (the `i32` row
@@ -381,8 +385,9 @@ fn step_with<'a>(
             })
         });
     kernel::with_acts(r, dtype, move |acts| {
-        kernel::with_zeroed_i64::<CHUNK, _>(|rec| {
-            kernel::with_zeroed_i64::<CHUNK, _>(|inp| {
+        let len = xm.len().min(CHUNK);
+        kernel::with_zeroed_i64::<CHUNK, _>(len, |rec| {
+            kernel::with_zeroed_i64::<CHUNK, _>(len, |inp| {
                 let mut first = 0;
                 for xs in xm.chunks_mut(CHUNK) {
                     let (rec, inp) = (&mut rec[..xs.len()], &mut inp[..xs.len()]);
@@ -451,7 +456,7 @@ pub fn rates(model: &Model<'_>, x: &[i16], r: &mut [i16]) {
         }
     }
     match f {
-        Transfer::Tanh => each(x, r, |xi| crate::activation::tanh_s16(xi, fx)),
+        Transfer::Tanh => kernel::tanh_rows_s16(x, r, fx),
         _ => each(x, r, |xi| f.apply_s16(xi, fx)),
     }
 }
@@ -465,7 +470,7 @@ pub fn outputs(model: &Model<'_>, r: &[i16], y: &mut [i16]) {
     let fy = model.output_frac() as i32;
     let w_out = model.w_out();
     let sh = fr - fy - g;
-    kernel::with_zeroed_i64::<CHUNK, _>(|acc| {
+    kernel::with_zeroed_i64::<CHUNK, _>(y.len(), |acc| {
         let mut first = 0;
         for ys in y.chunks_mut(CHUNK) {
             let acc = &mut acc[..ys.len()];

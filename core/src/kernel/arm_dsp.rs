@@ -26,6 +26,15 @@
 //!   single-register `LDR` only. Every function hands its tail (any length mismatch
 //!   already trimmed) to the plain reference, so the result is the same `i64` as the
 //!   reference for every input.
+//! - **Narrow kernels** ([`narrow::narrow_rows`], `global_asm!`): matrices of 1–7 columns
+//!   (`W_in`), one routine per column count and weight type, the activations loaded
+//!   into registers once for all rows: `LDR` + `SMLALD` per weight pair (`i16`, an odd
+//!   last column `LDRSH` + `SMLALBB`) or `LDRSB` + `SMLABB` per weight (`i8`, an `i32`
+//!   sum of at most 7 products of magnitude ≤ 2^22, sign-extended), 7–8 instructions a
+//!   row for 2 columns.
+//! - **The tanh rows** ([`tanh::tanh_rows`], reference [`super::tanh_rows_s16_ref`]): the
+//!   leaky cell's rates, two values per word, about 14.5 instructions a value
+//!   (`kernel/arm_dsp/tanh.rs` derives it from [`crate::activation::tanh_s16`]).
 //! - **The leaky row update** ([`aligned::leaky_rows_i32`], reference
 //!   [`super::leaky_rows_i32_ref`]): the cell's noise-free `i32` update of a row group
 //!   from its two `i64` dot products, 30 instructions a row: each shifted dot product is
@@ -91,12 +100,39 @@
 //! - Exactness: `SMLALD` as above; the `i8` routine's `i32` sum covers at most 256
 //!   columns per call (≤ 256 products of magnitude ≤ 2^22), widened into the `i64`.
 //!
+//! # Narrow kernels (`neuroloop_core_dsp_narrow_*`)
+//! - Memory: the routine reads the `cols` activations (`LDR`/`LDRSH` at fixed offsets
+//!   below `2·cols` bytes) once, then row after row the row's `size·cols` weight bytes
+//!   from the weight pointer on (post-indexed single-register loads), writing each row's
+//!   `i64` with `STRD` until the output pointer reaches the end the caller passed: the
+//!   Rust wrapper passes `rows ≥ 1` rows that `w` holds in full (`rows ≤ w.len() /
+//!   (size·cols)`), `x.len() ≥ cols` and `out[..rows]`, so every byte read or written
+//!   lies in the argument slices or the routine's stack frame.
+//! - Alignment: single-register loads at any alignment (as for the unaligned kernels);
+//!   `STRD` on the caller's 8-aligned `i64`s.
+//! - Registers: AAPCS, `r4`–`r11` saved and restored.
+//! - Exactness: `SMLALD`/`SMLALBB` add 16×16 products into the 64-bit accumulator (no
+//!   32-bit intermediate); the `i8` sum of at most 7 products of magnitude ≤ 2^22 is below
+//!   2^25, so `SMULBB`/`SMLABB` never overflow; `ASR #31` widens it.
+//!
+//! # The tanh rows (`neuroloop_core_dsp_tanh_rows*`)
+//! - Memory: the routine reads `x` a word (two values) at a time and writes `out` the
+//!   same way, `pairs ≥ 1` words each, stopping when the input pointer reaches the end
+//!   the caller passed (`x + n`, `n` even and at most both lengths); it reads the
+//!   257-entry `TANH_PACKED` at `p >> 16` with `p ≤ 2^24` (the clamp or the format
+//!   guarantees it, see `kernel/arm_dsp/tanh.rs`), so at most entry 256.
+//! - Alignment: single-register `LDR`/`STR` at any alignment.
+//! - Registers: AAPCS, `r4`–`r11` saved and restored.
+//! - Exactness: `kernel/arm_dsp/tanh.rs` shows it is `tanh_s16`; the firmware kernel
+//!   self-test compares every `i16` value at ten formats.
+//!
 //! # The zero fill ([`with_zeroed_i64`])
-//! - Memory: an `asm!` loop stores four zero registers (`STM`, which needs the 4-aligned
-//!   address an `i64` array has) `blocks = 2·N / 4` times from the array's start and
-//!   stops there (`SUBS`/`BNE` on the count, entered only for `blocks ≥ 1`); Rust writes
-//!   the remaining `2·N mod 4` words. That is every byte of the array once, nothing
-//!   outside it; the registers it changes are declared (`r0`–`r3` inputs, the pointer and
+//! - Memory: `asm!` loops store four zero registers (`STM`, which needs the 4-aligned
+//!   address an `i64` array has) `blocks = 2·len / 4` times from the array's start (four
+//!   `STM` per iteration `⌊blocks / 4⌋` times, then one per iteration `blocks mod 4`
+//!   times, each loop skipped when its count is 0) and stop there; Rust writes
+//!   the remaining `2·len mod 4` words. That is every byte of the first `len ≤ N`
+//!   elements once, nothing outside them (the slice handed on covers exactly those); the registers it changes are declared (`r0`–`r3` inputs, the pointer and
 //!   count `inout`), flags clobbered, no stack.
 //!
 //! # The leaky row update (`neuroloop_core_dsp_leaky_rows`)
@@ -119,31 +155,51 @@
 use core::arch::asm;
 
 mod aligned;
+mod narrow;
+mod tanh;
 pub(super) use aligned::{leaky_rows_i32, prepare, rows_s16_aligned, rows_s8_aligned};
+pub(super) use narrow::narrow_rows;
+pub(super) use tanh::tanh_rows;
 
 /// Elements per assembly loop iteration.
 const BLOCK: usize = 8;
 
-/// [`super::with_zeroed_i64`]: `f` on a `[0i64; N]` on this frame, written with `STM` of
-/// four zero registers (`r0`–`r3`) per 16 bytes, then the odd words one by one.
+/// [`super::with_zeroed_i64`]: `f` on the first `len.min(N)` elements of an `[i64; N]` on
+/// this frame, written with `STM` of four zero registers (`r0`–`r3`) per 16 bytes, then
+/// the odd words one by one; the rest of the array is never read.
 #[inline(always)]
-pub(super) fn with_zeroed_i64<const N: usize, R>(f: impl FnOnce(&mut [i64; N]) -> R) -> R {
+pub(super) fn with_zeroed_i64<const N: usize, R>(len: usize, f: impl FnOnce(&mut [i64]) -> R) -> R {
     let mut a = core::mem::MaybeUninit::<[i64; N]>::uninit();
+    let len = len.min(N);
     let p = a.as_mut_ptr().cast::<u32>();
-    let blocks = 2 * N / 4;
-    // SAFETY: see "The zero fill" in the module docs: the loop writes `blocks` times 16
-    // bytes from `p` (4-aligned, `2·N` words long, `4·blocks ≤ 2·N`), the tail the other
-    // words, so every byte of the array is written (zero is a valid `i64`) before
-    // `assume_init_mut`.
+    let blocks = 2 * len / 4;
+    // SAFETY: see "The zero fill" in the module docs: the loops write `blocks` times 16
+    // bytes from `p` (4-aligned, `2·len ≤ 2·N` words long, `4·blocks ≤ 2·len`), the tail
+    // the other words, so every byte of the first `len` elements is written (zero is a
+    // valid `i64`) before the slice over exactly those is made.
     let a = unsafe {
         if blocks > 0 {
             asm!(
+                "lsrs {big}, {n}, #2",
+                "beq 3f",
                 "2:",
                 "stm {q}!, {{r0, r1, r2, r3}}",
-                "subs {n}, {n}, #1",
+                "stm {q}!, {{r0, r1, r2, r3}}",
+                "stm {q}!, {{r0, r1, r2, r3}}",
+                "stm {q}!, {{r0, r1, r2, r3}}",
+                "subs {big}, {big}, #1",
                 "bne 2b",
+                "3:",
+                "ands {n}, {n}, #3",
+                "beq 5f",
+                "4:",
+                "stm {q}!, {{r0, r1, r2, r3}}",
+                "subs {n}, {n}, #1",
+                "bne 4b",
+                "5:",
                 q = inout(reg) p => _,
                 n = inout(reg) blocks => _,
+                big = out(reg) _,
                 in("r0") 0u32,
                 in("r1") 0u32,
                 in("r2") 0u32,
@@ -151,10 +207,10 @@ pub(super) fn with_zeroed_i64<const N: usize, R>(f: impl FnOnce(&mut [i64; N]) -
                 options(nostack),
             );
         }
-        for k in 4 * blocks..2 * N {
+        for k in 4 * blocks..2 * len {
             p.add(k).write(0);
         }
-        a.assume_init_mut()
+        core::slice::from_raw_parts_mut(a.as_mut_ptr().cast::<i64>(), len)
     };
     f(a)
 }

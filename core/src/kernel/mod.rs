@@ -18,8 +18,10 @@
 //! permuted once per step), checked at run time per call; the table's kernels take
 //! whatever is not aligned. The `*_acts` forms ([`with_acts`]) take the activations
 //! prepared once for many calls (the `i8` permutation, an aligned copy of misaligned
-//! `i16` rates); [`leaky_rows_i32`] is the leaky cell's row update in assembly on the DSP
-//! path. All of them have plain references here (`*_ref`).
+//! `i16` rates); matrices of fewer than 8 columns take the narrow kernels of
+//! `kernel/arm_dsp/narrow.rs` there; [`leaky_rows_i32`] is the leaky cell's row update
+//! and [`tanh_rows_s16`] its `tanh` rates in assembly on the DSP path. All of them have
+//! plain references here (`*_ref`).
 //!
 //! The public functions dispatch at compile time: with feature `dsp` on a target with the
 //! Armv7E-M DSP extension (`cfg(neuroloop_arm_dsp)`, set by `core/build.rs`) they run the
@@ -85,6 +87,9 @@ mod imp {
 )]
 mod portable;
 
+/// Whether this build runs the Cortex-M4/M7 DSP path ([`PATH`] is `"arm-dsp"`).
+pub const PATH_IS_DSP: bool = cfg!(all(feature = "dsp", neuroloop_arm_dsp));
+
 /// Which implementation the public kernels run in this build: `"arm-dsp"` (feature `dsp`
 /// on a Cortex-M4/M7 target), `"arm-v6m"` (Cortex-M0/M0+) or `"portable"`.
 pub const PATH: &str = if cfg!(all(feature = "dsp", neuroloop_arm_dsp)) {
@@ -112,8 +117,9 @@ pub fn dot_s16_s16_s64(w: &[u8], x: &[i16]) -> i64 {
     imp::dot_s16_s16_s64(w, x)
 }
 
-/// Matrices narrower than this (e.g. `W_in` with a few inputs) go row by row through the
-/// plain references, which are cheapest there.
+/// Matrices narrower than this (e.g. `W_in` with a few inputs) go row by row: on the DSP
+/// path through the narrow kernels of `kernel/arm_dsp/narrow.rs` (activations kept in
+/// registers), elsewhere through [`small_rows_s16`] / [`small_rows_s8`].
 const SMALL: usize = 8;
 
 /// `out[r] = Σ_k W[r, k]·x[k]` for the `out.len()` consecutive rows of a row-major weight
@@ -130,6 +136,11 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     let x = &x[..cols.min(x.len())];
     let stride = 2 * cols;
     if cols < SMALL {
+        #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+        let (w, out) = {
+            let done = arm_dsp::narrow_rows(w, cols, 2, x, out);
+            (w.get(done * stride..).unwrap_or(&[]), &mut out[done..])
+        };
         return small_rows_s16(w, cols, x, out);
     }
     #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
@@ -157,6 +168,11 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
 pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
     let x = &x[..cols.min(x.len())];
     if cols < SMALL {
+        #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+        let (w, out) = {
+            let done = arm_dsp::narrow_rows(w, cols, 1, x, out);
+            (w.get(done * cols..).unwrap_or(&[]), &mut out[done..])
+        };
         return small_rows_s8(w, cols, x, out);
     }
     let mut groups = out.chunks_exact_mut(imp::ROWS_S8);
@@ -196,16 +212,18 @@ impl<'a> Acts<'a> {
     }
 }
 
-/// Run `f` on a `[0i64; N]` (the cells' scratch rows of dot products): on the DSP path
-/// the array is filled with a multi-register store loop (`STM` of four zero registers, 16
-/// bytes an instruction; the compiler's `__aeabi_memclr8` stores about a word an
-/// instruction) in place, elsewhere it is the plain array.
+/// Run `f` on the first `len.min(N)` elements of a `[0i64; N]` on this frame (the cells'
+/// scratch rows of dot products), zeroing only those: a chunk sized for the largest
+/// model costs a step only the rows it uses. On the DSP path they are filled with a
+/// multi-register store loop (`STM` of four zero registers, 16 bytes an instruction; the
+/// compiler's `__aeabi_memclr8` stores about a word an instruction) in place, elsewhere
+/// the plain array is zeroed.
 #[inline(always)]
-pub fn with_zeroed_i64<const N: usize, R>(f: impl FnOnce(&mut [i64; N]) -> R) -> R {
+pub fn with_zeroed_i64<const N: usize, R>(len: usize, f: impl FnOnce(&mut [i64]) -> R) -> R {
     #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
-    return arm_dsp::with_zeroed_i64(f);
+    return arm_dsp::with_zeroed_i64::<N, R>(len, f);
     #[cfg(not(all(feature = "dsp", neuroloop_arm_dsp)))]
-    f(&mut [0; N])
+    f(&mut [0; N][..len.min(N)])
 }
 
 /// Run `f` with `x` prepared for the `*_acts` multi-row kernels against weights of type
@@ -249,6 +267,30 @@ pub fn dot_rows_s8_s16_s64_acts(w: &[u8], cols: usize, acts: &Acts<'_>, out: &mu
         (w.get(done * cols..).unwrap_or(&[]), &mut out[done..])
     };
     dot_rows_s8_s16_s64(w, cols, acts.x, out)
+}
+
+/// `out[k] = tanh_s16(x[k], frac)` ([`crate::activation::tanh_s16`]) for the values both
+/// slices hold: on the DSP path two values per word in assembly (`kernel/arm_dsp/tanh.rs`,
+/// for `frac ≤ 21`), elsewhere (and for an odd last value) the plain loop
+/// [`tanh_rows_s16_ref`]. Bit-identical to it on every path.
+#[inline]
+pub fn tanh_rows_s16(x: &[i16], out: &mut [i16], frac: u8) {
+    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+    let done = arm_dsp::tanh_rows(x, out, frac);
+    #[cfg(not(all(feature = "dsp", neuroloop_arm_dsp)))]
+    let done = 0;
+    tanh_rows_s16_ref(
+        x.get(done..).unwrap_or(&[]),
+        out.get_mut(done..).unwrap_or(&mut []),
+        frac,
+    );
+}
+
+/// Plain reference for [`tanh_rows_s16`]: [`crate::activation::tanh_s16`] value by value.
+pub fn tanh_rows_s16_ref(x: &[i16], out: &mut [i16], frac: u8) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = crate::activation::tanh_s16(v, frac);
+    }
 }
 
 /// The constants of [`leaky_rows_i32`]: the leaky cell's noise-free `i32` row update

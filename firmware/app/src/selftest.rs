@@ -17,11 +17,13 @@
 //! Cortex-M0/M0+ — full `i16` products with an overflow fix-up on 2-aligned weights,
 //! byte-split weights on odd addresses —, the 2-row groups of the portable path) get
 //! the same patterns and alignments over 1–9 rows and the column counts around their block
-//! and span boundaries ([`rows_cases`]).
+//! and span boundaries ([`rows_cases`]). The `tanh` rates kernel gets every `i16` value
+//! at ten state formats, both alignments, odd and even counts ([`tanh_cases`]).
 
 use neuroloop_core::kernel::{
     dot_rows_s16_s16_s64, dot_rows_s16_s16_s64_ref, dot_rows_s8_s16_s64, dot_rows_s8_s16_s64_ref,
-    dot_s16_s16_s64, dot_s16_s16_s64_ref, dot_s8_s16_s64, dot_s8_s16_s64_ref,
+    dot_s16_s16_s64, dot_s16_s16_s64_ref, dot_s8_s16_s64, dot_s8_s16_s64_ref, tanh_rows_s16,
+    tanh_rows_s16_ref,
 };
 
 /// Longest vector tested.
@@ -143,6 +145,45 @@ pub fn kernels() -> Result<u32, Mismatch> {
             }
             for x_offset in 0..2 {
                 cases += rows_cases(pattern, w_offset, x_offset, &w8, &w16, &x)?;
+            }
+        }
+    }
+    Ok(cases + tanh_cases()?)
+}
+
+/// State formats of the `tanh` cases: around the clamp's cut (12), the table's reach
+/// and the kernels' limit (21).
+const TANH_FRACS: [u8; 10] = [0, 3, 6, 9, 11, 12, 13, 15, 21, 22];
+
+/// [`tanh_rows_s16`] against its reference for every `i16` value at each of
+/// [`TANH_FRACS`], in runs of 1023 and 1024 values (odd and even counts) at both
+/// alignments of the input and the output; `pattern` in a [`Mismatch`] is the `frac`,
+/// `n_w` the run's first value (as `u16`).
+fn tanh_cases() -> Result<u32, Mismatch> {
+    let mut cases = 0;
+    let (mut x, mut got, mut want) = ([0i16; 1026], [0i16; 1026], [0i16; 1026]);
+    for frac in TANH_FRACS {
+        for start in (i16::MIN as i32..=i16::MAX as i32).step_by(1024) {
+            for (k, v) in x.iter_mut().enumerate() {
+                *v = (start + k as i32).min(i16::MAX as i32) as i16;
+            }
+            for (offset, n) in [(0, 1024), (1, 1024), (0, 1023), (1, 1023)] {
+                let xs = &x[offset..offset + n];
+                tanh_rows_s16(xs, &mut got[1 - offset..1 - offset + n], frac);
+                tanh_rows_s16_ref(xs, &mut want[..n], frac);
+                if let Some(k) = (0..n).find(|&k| got[1 - offset + k] != want[k]) {
+                    return Err(Mismatch {
+                        kernel: "tanh_rows_s16",
+                        pattern: frac,
+                        n_w: start as u16 as usize,
+                        n_x: n,
+                        w_offset: k,
+                        x_offset: offset,
+                        got: got[1 - offset + k] as i64,
+                        want: want[k] as i64,
+                    });
+                }
+                cases += 1;
             }
         }
     }
