@@ -117,8 +117,8 @@
 //!
 //! # The tanh rows (`neuroloop_core_dsp_tanh_rows*`)
 //! - Memory: the routine reads `x` a word (two values) at a time and writes `out` the
-//!   same way, `pairs ≥ 1` words each, stopping when the input pointer reaches the end
-//!   the caller passed (`x + n`, `n` even and at most both lengths); it reads the
+//!   same way, two words per iteration, stopping when the input pointer reaches the end
+//!   the caller passed (`x + n`, `n ≥ 4` a multiple of 4 and at most both lengths); it reads the
 //!   257-entry `TANH_PACKED` at `p >> 16` with `p ≤ 2^24` (the clamp or the format
 //!   guarantees it, see `kernel/arm_dsp/tanh.rs`), so at most entry 256.
 //! - Alignment: single-register `LDR`/`STR` at any alignment.
@@ -127,12 +127,13 @@
 //!   self-test compares every `i16` value at ten formats.
 //!
 //! # The zero fill ([`with_zeroed_i64`])
-//! - Memory: `asm!` loops store four zero registers (`STM`, which needs the 4-aligned
-//!   address an `i64` array has) `blocks = 2·len / 4` times from the array's start (four
+//! - Memory: `asm!` loops store eight zero registers (`STM`, which needs the 4-aligned
+//!   address an `i64` array has) `blocks = 2·len / 8` times from the array's start (four
 //!   `STM` per iteration `⌊blocks / 4⌋` times, then one per iteration `blocks mod 4`
 //!   times, each loop skipped when its count is 0) and stop there; Rust writes
-//!   the remaining `2·len mod 4` words. That is every byte of the first `len ≤ N`
-//!   elements once, nothing outside them (the slice handed on covers exactly those); the registers it changes are declared (`r0`–`r3` inputs, the pointer and
+//!   the remaining `2·len mod 8` words. That is every byte of the first `len ≤ N`
+//!   elements once, nothing outside them (the slice handed on covers exactly those); the
+//!   registers it changes are declared (the eight zero registers inputs, the pointer and
 //!   count `inout`), flags clobbered, no stack.
 //!
 //! # The leaky row update (`neuroloop_core_dsp_leaky_rows`)
@@ -165,16 +166,16 @@ pub(super) use tanh::tanh_rows;
 const BLOCK: usize = 8;
 
 /// [`super::with_zeroed_i64`]: `f` on the first `len.min(N)` elements of an `[i64; N]` on
-/// this frame, written with `STM` of four zero registers (`r0`–`r3`) per 16 bytes, then
-/// the odd words one by one; the rest of the array is never read.
+/// this frame, written with `STM` of eight zero registers per 32 bytes, then the odd
+/// words one by one; the rest of the array is never read.
 #[inline(always)]
 pub(super) fn with_zeroed_i64<const N: usize, R>(len: usize, f: impl FnOnce(&mut [i64]) -> R) -> R {
     let mut a = core::mem::MaybeUninit::<[i64; N]>::uninit();
     let len = len.min(N);
     let p = a.as_mut_ptr().cast::<u32>();
-    let blocks = 2 * len / 4;
-    // SAFETY: see "The zero fill" in the module docs: the loops write `blocks` times 16
-    // bytes from `p` (4-aligned, `2·len ≤ 2·N` words long, `4·blocks ≤ 2·len`), the tail
+    let blocks = 2 * len / 8;
+    // SAFETY: see "The zero fill" in the module docs: the loops write `blocks` times 32
+    // bytes from `p` (4-aligned, `2·len ≤ 2·N` words long, `8·blocks ≤ 2·len`), the tail
     // the other words, so every byte of the first `len` elements is written (zero is a
     // valid `i64`) before the slice over exactly those is made.
     let a = unsafe {
@@ -183,17 +184,17 @@ pub(super) fn with_zeroed_i64<const N: usize, R>(len: usize, f: impl FnOnce(&mut
                 "lsrs {big}, {n}, #2",
                 "beq 3f",
                 "2:",
-                "stm {q}!, {{r0, r1, r2, r3}}",
-                "stm {q}!, {{r0, r1, r2, r3}}",
-                "stm {q}!, {{r0, r1, r2, r3}}",
-                "stm {q}!, {{r0, r1, r2, r3}}",
+                "stm {q}!, {{r0, r1, r2, r3, r4, r5, r8, r10}}",
+                "stm {q}!, {{r0, r1, r2, r3, r4, r5, r8, r10}}",
+                "stm {q}!, {{r0, r1, r2, r3, r4, r5, r8, r10}}",
+                "stm {q}!, {{r0, r1, r2, r3, r4, r5, r8, r10}}",
                 "subs {big}, {big}, #1",
                 "bne 2b",
                 "3:",
                 "ands {n}, {n}, #3",
                 "beq 5f",
                 "4:",
-                "stm {q}!, {{r0, r1, r2, r3}}",
+                "stm {q}!, {{r0, r1, r2, r3, r4, r5, r8, r10}}",
                 "subs {n}, {n}, #1",
                 "bne 4b",
                 "5:",
@@ -204,10 +205,14 @@ pub(super) fn with_zeroed_i64<const N: usize, R>(len: usize, f: impl FnOnce(&mut
                 in("r1") 0u32,
                 in("r2") 0u32,
                 in("r3") 0u32,
+                in("r4") 0u32,
+                in("r5") 0u32,
+                in("r8") 0u32,
+                in("r10") 0u32,
                 options(nostack),
             );
         }
-        for k in 4 * blocks..2 * len {
+        for k in 8 * blocks..2 * len {
             p.add(k).write(0);
         }
         core::slice::from_raw_parts_mut(a.as_mut_ptr().cast::<i64>(), len)
@@ -318,6 +323,80 @@ pub(super) const ROWS_S8: usize = 4;
 /// Columns per assembly call of [`dot4_s8_s16_s64`]: its `i32` accumulators sum at most
 /// this many products of magnitude ≤ 2^22, so they stay ≤ 2^30 (see the module docs).
 const S8_SPAN: usize = 256;
+
+/// Two rows of `i16` weights against `x` (the remainder of [`dot3_s16_s16_s64`]'s
+/// groups, e.g. `W_out` with 2 outputs): each activation word loaded once for both rows,
+/// 8 columns per iteration (22 instructions per 16 products, against 28 for two
+/// single-row calls).
+///
+/// `w` must hold `2·cols` weights and `x` at least `cols` values; otherwise this falls
+/// back to two single-row calls (same results).
+#[inline]
+pub(super) fn dot2_s16_s16_s64(w: &[u8], cols: usize, x: &[i16]) -> [i64; 2] {
+    let stride = 2 * cols;
+    if w.len() < 2 * stride || x.len() < cols {
+        return core::array::from_fn(|r| {
+            let row = w.get(r * stride..).unwrap_or(&[]);
+            dot_s16_s16_s64(&row[..stride.min(row.len())], x)
+        });
+    }
+    let blocks = cols / BLOCK;
+    let (mut l0, mut h0, mut l1, mut h1) = (0u32, 0u32, 0u32, 0u32);
+    if blocks > 0 {
+        // SAFETY: see the module docs. Row 1 is read through `p0 + stride` (`[p0, s]`)
+        // while `p0` walks row 0: `16·blocks ≤ stride` bytes from each row start, all
+        // inside `w[..2·stride]` (checked above); `x` is read for `8·blocks ≤ cols ≤
+        // x.len()` elements. No memory is written, `blocks ≥ 1`.
+        unsafe {
+            asm!(
+                "2:",
+                "ldr {x}, [{px}], #4",
+                "ldr {w}, [{p0}, {s}]",
+                "smlald {l1}, {h1}, {w}, {x}",
+                "ldr {w}, [{p0}], #4",
+                "smlald {l0}, {h0}, {w}, {x}",
+                "ldr {x}, [{px}], #4",
+                "ldr {w}, [{p0}, {s}]",
+                "smlald {l1}, {h1}, {w}, {x}",
+                "ldr {w}, [{p0}], #4",
+                "smlald {l0}, {h0}, {w}, {x}",
+                "ldr {x}, [{px}], #4",
+                "ldr {w}, [{p0}, {s}]",
+                "smlald {l1}, {h1}, {w}, {x}",
+                "ldr {w}, [{p0}], #4",
+                "smlald {l0}, {h0}, {w}, {x}",
+                "ldr {x}, [{px}], #4",
+                "ldr {w}, [{p0}, {s}]",
+                "smlald {l1}, {h1}, {w}, {x}",
+                "ldr {w}, [{p0}], #4",
+                "subs {cnt}, {cnt}, #1",
+                "smlald {l0}, {h0}, {w}, {x}",
+                "bne 2b",
+                p0 = inout(reg) w.as_ptr() => _,
+                px = inout(reg) x.as_ptr() => _,
+                s = in(reg) stride,
+                cnt = inout(reg) blocks => _,
+                l0 = inout(reg) l0,
+                h0 = inout(reg) h0,
+                l1 = inout(reg) l1,
+                h1 = inout(reg) h1,
+                w = out(reg) _,
+                x = out(reg) _,
+                options(nostack, readonly),
+            );
+        }
+    }
+    let done = BLOCK * blocks;
+    let join = |lo: u32, hi: u32| (((hi as u64) << 32) | lo as u64) as i64;
+    let heads = [join(l0, h0), join(l1, h1)];
+    if done == cols {
+        return heads;
+    }
+    core::array::from_fn(|r| {
+        let row = &w[r * stride..(r + 1) * stride];
+        heads[r] + super::dot_s16_s16_s64_ref(&row[2 * done..], &x[done..cols])
+    })
+}
 
 /// Three consecutive rows (row stride `cols` elements) of `i16` weights against `x`:
 /// `SMLALD` into three 64-bit accumulators, every activation word loaded once for the

@@ -155,7 +155,13 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
         g.copy_from_slice(&sums);
         rest = rest.get(imp::ROWS_S16 * stride..).unwrap_or(&[]);
     }
-    for o in groups.into_remainder() {
+    let last = groups.into_remainder();
+    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+    if last.len() == 2 {
+        last.copy_from_slice(&arm_dsp::dot2_s16_s16_s64(rest, cols, x));
+        return;
+    }
+    for o in last {
         *o = imp::dot_s16_s16_s64(&rest[..stride.min(rest.len())], x);
         rest = rest.get(stride..).unwrap_or(&[]);
     }

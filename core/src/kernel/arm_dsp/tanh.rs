@@ -1,5 +1,6 @@
 //! `tanh` over a vector of `i16` states on the Cortex-M4/M7 DSP path (the leaky cell's
-//! rates), in `global_asm!`, two values per word load and store, with the Rust wrapper.
+//! rates), in `global_asm!`, two values per word load and store and four per loop
+//! iteration, with the Rust wrapper.
 //! The safety argument is in the parent module's docs (`kernel/arm_dsp.rs`: "The tanh
 //! rows"); the reference is [`crate::activation::tanh_s16`], value by value.
 //!
@@ -30,8 +31,8 @@
 
 use core::arch::global_asm;
 
-// r0 = x (the values, 2-aligned), r1 = out (2-aligned), r2 = the end of x (`x + 2·pairs`,
-// `pairs ≥ 1`), r3 = params `[sh, lim, T]`. Registers in the loop: r4 `sh`, r5 `lim`, r6
+// r0 = x (the values, 2-aligned), r1 = out (2-aligned), r2 = the end of x (`x + 4·quads`
+// values, `quads ≥ 1`: two words per iteration), r3 = params `[sh, lim, T]`. Registers in the loop: r4 `sh`, r5 `lim`, r6
 // `T`, r7 the input word, r8 −16, r9–r11 and r12, lr scratch (r12 and lr the two results).
 global_asm!(
     // One value: the sign-extended `x` in `\a`, the result (low half) in `\v`.
@@ -64,6 +65,7 @@ global_asm!(
     "ldm r3, {{r4, r5, r6}}",
     "mvn r8, #15",
     "1:",
+    ".rept 2",
     "ldr r7, [r0], #4",
     "sxth r3, r7",
     "nl_tanh_one r3, r12, \\clamp",
@@ -71,6 +73,7 @@ global_asm!(
     "nl_tanh_one r3, lr, \\clamp",
     "pkhbt r12, r12, lr, lsl #16",
     "str r12, [r1], #4",
+    ".endr",
     "cmp r0, r2",
     "bne 1b",
     "pop {{r4, r5, r6, r7, r8, r9, r10, r11, pc}}",
@@ -97,14 +100,14 @@ extern "C" {
     );
 }
 
-/// `out[k] = tanh_s16(x[k], frac)` for the first `2·⌊n/2⌋` values (`n` the shorter
+/// `out[k] = tanh_s16(x[k], frac)` for the first `4·⌊n/4⌋` values (`n` the shorter
 /// length) when `frac ≤ 21`; returns how many it wrote (0 for `frac > 21`: the caller's
-/// loop takes them all, and the odd last value).
+/// loop takes them all, and the last `n mod 4` values).
 pub(in crate::kernel) fn tanh_rows(x: &[i16], out: &mut [i16], frac: u8) -> usize {
     if frac > 21 {
         return 0;
     }
-    let n = x.len().min(out.len()) / 2 * 2;
+    let n = x.len().min(out.len()) / 4 * 4;
     if n == 0 {
         return 0;
     }
@@ -121,10 +124,10 @@ pub(in crate::kernel) fn tanh_rows(x: &[i16], out: &mut [i16], frac: u8) -> usiz
         neuroloop_core_dsp_tanh_rows
     };
     // SAFETY: see "The tanh rows" in the `arm_dsp` module docs: the routine reads the
-    // words of `x[..n]` and writes those of `out[..n]` (`n ≥ 2` even, `n ≤` both lengths;
-    // single-register `LDR`/`STR`, any alignment), stopping at `x + n`, and reads the
-    // 257-entry table at indices `p >> 16 ≤ 256` (`p ≤ 2^24`); nothing else but its stack
-    // frame; AAPCS.
+    // words of `x[..n]` and writes those of `out[..n]` (`n ≥ 4` a multiple of 4, `n ≤`
+    // both lengths; single-register `LDR`/`STR`, any alignment), stopping at `x + n`, and
+    // reads the 257-entry table at indices `p >> 16 ≤ 256` (`p ≤ 2^24`); nothing else but
+    // its stack frame; AAPCS.
     unsafe { f(x.as_ptr(), out.as_mut_ptr(), x.as_ptr().add(n), &params) };
     n
 }

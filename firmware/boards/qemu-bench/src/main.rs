@@ -170,7 +170,7 @@ fn check_kernels() -> Result<u32, (&'static str, usize, usize, usize)> {
     // The assembly row update against its reference (DSP path only: elsewhere
     // `leaky_rows_i32` does nothing): dot products at the edges of the window each row
     // shift allows (`|v >> c| < 2^30`), saturating biases and states, shifts of every size
-    // 0..=31, α from its smallest allowed value to its largest.
+    // 0..=31, α from its smallest allowed value to its largest, 0 to 6 rows.
     #[cfg(not(bench_m0))]
     for case in 0..400u32 {
         let mut next = || {
@@ -214,10 +214,23 @@ fn check_kernels() -> Result<u32, (&'static str, usize, usize, usize)> {
             k_in,
             a_in,
         };
+        // 0 to 6 rows: the routine's odd-count entry and its two-row loop.
+        let rows = case as usize % 7;
         let (mut got, mut want) = (x0, x0);
-        let n = neuroloop_core::kernel::leaky_rows_i32(&p, (&rec, &fr), (&inp, &fi), &b, &mut got);
-        let m =
-            neuroloop_core::kernel::leaky_rows_i32_ref(&p, (&rec, &fr), (&inp, &fi), &b, &mut want);
+        let n = neuroloop_core::kernel::leaky_rows_i32(
+            &p,
+            (&rec, &fr),
+            (&inp, &fi),
+            &b,
+            &mut got[..rows],
+        );
+        let m = neuroloop_core::kernel::leaky_rows_i32_ref(
+            &p,
+            (&rec, &fr),
+            (&inp, &fi),
+            &b,
+            &mut want[..rows],
+        );
         if (n, got) != (m, want) {
             return Err(("leaky_rows_i32", case as usize, n, m));
         }
