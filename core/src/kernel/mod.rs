@@ -141,7 +141,10 @@ pub fn dot_rows_s16_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
             let done = arm_dsp::narrow_rows(w, cols, 2, x, out);
             (w.get(done * stride..).unwrap_or(&[]), &mut out[done..])
         };
-        return small_rows_s16(w, cols, x, out);
+        if !out.is_empty() {
+            small_rows_s16(w, cols, x, out);
+        }
+        return;
     }
     #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
     let (w, out) = {
@@ -179,7 +182,10 @@ pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
             let done = arm_dsp::narrow_rows(w, cols, 1, x, out);
             (w.get(done * cols..).unwrap_or(&[]), &mut out[done..])
         };
-        return small_rows_s8(w, cols, x, out);
+        if !out.is_empty() {
+            small_rows_s8(w, cols, x, out);
+        }
+        return;
     }
     let mut groups = out.chunks_exact_mut(imp::ROWS_S8);
     let mut rest = w;
@@ -188,7 +194,17 @@ pub fn dot_rows_s8_s16_s64(w: &[u8], cols: usize, x: &[i16], out: &mut [i64]) {
         g.copy_from_slice(&sums);
         rest = rest.get(imp::ROWS_S8 * cols..).unwrap_or(&[]);
     }
-    for o in groups.into_remainder() {
+    let last = groups.into_remainder();
+    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
+    let last = if last.len() >= 2 {
+        let (two, one) = last.split_at_mut(2);
+        two.copy_from_slice(&arm_dsp::dot2_s8_s16_s64(rest, cols, x));
+        rest = rest.get(2 * cols..).unwrap_or(&[]);
+        one
+    } else {
+        last
+    };
+    for o in last {
         *o = imp::dot_s8_s16_s64(&rest[..cols.min(rest.len())], x);
         rest = rest.get(cols..).unwrap_or(&[]);
     }

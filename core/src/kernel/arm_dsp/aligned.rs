@@ -325,7 +325,54 @@ pub(in crate::kernel) fn permute_s8<'b>(x: &[i16], buf: &'b mut [MaybeUninit<u32
     let Some(buf) = buf.get_mut(..n) else {
         return &[];
     };
-    for (b, q) in buf.chunks_exact_mut(2).zip(x.chunks_exact(4)) {
+    // 16 values (8 words) per iteration with `LDM`/`STM` where `x` is 4-aligned (`buf`, of
+    // `u32`s, always is): 14 instructions where the compiler's loop takes 38.
+    let blocks = if x.as_ptr() as usize & 3 == 0 {
+        n / 8
+    } else {
+        0
+    };
+    if blocks > 0 {
+        // SAFETY: see "Aligned kernels" in the `arm_dsp` module docs: the loop reads
+        // `blocks` times 8 words from `x` (4-aligned, checked; `16·blocks ≤ x.len()`
+        // values) and writes as many to `buf` (`8·blocks ≤ n` words, 4-aligned), with
+        // `LDM`/`STM` of four registers in ascending order (each `STM` writes the words
+        // `(x0, x2), (x1, x3), (x4, x6), (x5, x7)` of its 8 values); nothing else;
+        // `blocks ≥ 1`.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "ldm r0!, {{r2, r3, r4, r5}}",
+                "pkhbt r8, r2, r3, lsl #16",
+                "pkhtb r10, r3, r2, asr #16",
+                "pkhbt r11, r4, r5, lsl #16",
+                "pkhtb lr, r5, r4, asr #16",
+                "stm r1!, {{r8, r10, r11, lr}}",
+                "ldm r0!, {{r2, r3, r4, r5}}",
+                "pkhbt r8, r2, r3, lsl #16",
+                "pkhtb r10, r3, r2, asr #16",
+                "pkhbt r11, r4, r5, lsl #16",
+                "pkhtb lr, r5, r4, asr #16",
+                "subs r12, r12, #1",
+                "stm r1!, {{r8, r10, r11, lr}}",
+                "bne 2b",
+                inout("r0") x.as_ptr() => _,
+                inout("r1") buf.as_mut_ptr() => _,
+                inout("r12") blocks => _,
+                out("r2") _,
+                out("r3") _,
+                out("r4") _,
+                out("r5") _,
+                out("r8") _,
+                out("r10") _,
+                out("r11") _,
+                out("lr") _,
+                options(nostack),
+            );
+        }
+    }
+    let tail = buf[8 * blocks..].chunks_exact_mut(2);
+    for (b, q) in tail.zip(x[16 * blocks..].chunks_exact(4)) {
         b[0].write(q[0] as u16 as u32 | (q[2] as u16 as u32) << 16);
         b[1].write(q[1] as u16 as u32 | (q[3] as u16 as u32) << 16);
     }
