@@ -60,6 +60,7 @@ fn full_config() -> TrainConfig {
             init_minval: -0.2,
             init_maxval: 0.2,
             gated_bias: GatedBias::Pytorch,
+            chrono_tmax: 5.0,
         },
         train: TrainParams {
             batch: 8,

@@ -25,15 +25,19 @@
 //!   `2·spec_rad`: with `r ≈ σ(0) = 1/2` its linearisation at `h = 0`,
 //!   `h' ≈ (1 − α)·h + α·(r·W_hn·h + …)`, is the leaky cell's with `W_rec` at `spec_rad`
 //!   (without it the GRU forgets within ~50 steps and cannot learn delays of 100).
-//!   The LSTM gets the same linearisation: its input-gate bias gets `−ln((1 − α)/α)`
-//!   (`σ` of it is α; chrono's `b_i = −b_f`) and its candidate weights `W_hg` spectral
-//!   radius `2·spec_rad`. With `i ≈ α`, `f ≈ 1 − α` and `o ≈ σ(0) = 1/2`, at `h = c = 0`
-//!   `c' = (1 − α)·c + α·tanh(W_ig x + W_hg h + b_g)` and `h ≈ c/2`, so
-//!   `c' ≈ (1 − α)·c + α·(½W_hg·c + W_ig x + b_g)`: the leaky cell's step with `W_rec`
-//!   at `spec_rad`. (PyTorch's `i ≈ 1/2` instead adds `g/2` per step to a cell that keeps
-//!   `1 − α` of itself, a gain of `1/(2α)` = 5 from candidate to `c`, so `tanh(c)`
-//!   saturates once `|g|` exceeds about 0.2; docs/cells.md has the figures on the
-//!   built-in tasks.)
+//!   The LSTM gets the same linearisation: its forget-gate bias gets `+ln T` and its
+//!   input-gate bias `−ln T` (chrono's `b_i = −b_f`), `T = (1 − α)/α` (τ) for every
+//!   unit by default, or per unit `T_j ~ U(1, chrono_tmax·τ/dt − 1)` as chrono proper
+//!   draws it where [`InitConfig::chrono_tmax`] is set (opt-in; default 0), and its
+//!   candidate weights `W_hg` spectral radius `2·spec_rad`. With `f = T/(1 + T)`,
+//!   `i = 1 − f` and `o ≈ σ(0) = 1/2`, at `h = c = 0`
+//!   `c' = f·c + (1 − f)·tanh(W_ig x + W_hg h + b_g)` and `h ≈ c/2`, so
+//!   `c' ≈ f·c + (1 − f)·(½W_hg·c + W_ig x + b_g)`: the leaky cell's step with `W_rec`
+//!   at `spec_rad` (and, with `chrono_tmax`, time constants from 2 steps to
+//!   `chrono_tmax·τ`). (PyTorch's `i ≈ 1/2` instead adds `g/2` per step to a cell
+//!   that keeps `1 − α` of itself, a gain of `1/(2α)` = 5 from candidate to `c`, so
+//!   `tanh(c)` saturates once `|g|` exceeds about 0.2; docs/cells.md has the figures on
+//!   the built-in tasks.)
 //!   `"pytorch"` keeps PyTorch's init exactly.
 //! * `lstm-psychrnn`: PsychRNN 1.0.0's `LSTM.__init__`: `W_f, W_i, W_c, W_o ~ N(0, 0.1²)`,
 //!   every gate bias 1, `h₀, c₀ ~ N(0, 0.1²)`.
@@ -90,8 +94,9 @@ pub enum RecInit {
 pub enum GatedBias {
     /// PyTorch's init plus `ln((1 − α)/α)` (α = dt/τ) on the GRU update gate `b_z` and the
     /// LSTM forget gate `b_f` (default): at the start the cell keeps about `1 − α` of its
-    /// state per step, the leaky cell's time constant τ. The LSTM input gate `b_i` gets
-    /// `−ln((1 − α)/α)` (it admits α of the candidate per step). The GRU's `W_hn` and the
+    /// state per step, the leaky cell's time constant τ (the LSTM: one time constant per
+    /// unit instead where [`InitConfig::chrono_tmax`] is set). The LSTM input gate `b_i`
+    /// gets the opposite (it admits `1 − f` of the candidate per step). The GRU's `W_hn` and the
     /// LSTM's `W_hg` are scaled to spectral radius `2·spec_rad`, so that with `r ≈ 1/2`
     /// (GRU) or `o ≈ 1/2` (LSTM) the linearisation at the zero state is the leaky cell's.
     #[default]
@@ -128,10 +133,19 @@ pub struct InitConfig {
     /// Memory-gate bias of the `gru` and `lstm` cells (`lstm-psychrnn` keeps PsychRNN's).
     #[serde(default)]
     pub gated_bias: GatedBias,
+    /// With `gated_bias = "tau"`: the `lstm` cell's longest initial time constant, in
+    /// units of τ (0 = off, the default: every unit at τ). Where set, each unit's
+    /// forget/input-gate biases are `±ln T` with `T` drawn from
+    /// `U(1, chrono_tmax·τ/dt − 1)` (chrono init).
+    #[serde(default = "d_chrono_tmax")]
+    pub chrono_tmax: f64,
 }
 
 fn d_spec_rad() -> f64 {
     1.1
+}
+fn d_chrono_tmax() -> f64 {
+    0.0
 }
 fn d_identity() -> f64 {
     1.0
@@ -154,6 +168,7 @@ impl Default for InitConfig {
             init_minval: d_min(),
             init_maxval: d_max(),
             gated_bias: GatedBias::default(),
+            chrono_tmax: d_chrono_tmax(),
         }
     }
 }
@@ -281,11 +296,23 @@ fn init_gated<R: Rng>(arch: &Arch, cfg: &InitConfig, rng: &mut R) -> FloatModel 
     }
     if cfg.gated_bias == GatedBias::Tau {
         // GRU gates r, z, n: z is block 1; LSTM gates i, f, g, o: f is block 1.
-        let shift = memory_bias(arch.dt as f64 / arch.tau as f64) as f32;
-        m.b_rec[n..2 * n].iter_mut().for_each(|b| *b += shift);
+        let alpha = arch.dt as f64 / arch.tau as f64;
+        let shift = memory_bias(alpha) as f32;
         if cell == Cell::Lstm {
-            // i ≈ α: c' = (1 − α)·c + α·g, the leaky cell's update of c.
-            m.b_rec[..n].iter_mut().for_each(|b| *b -= shift);
+            // Forget gate f = T/(1 + T), input gate i = 1 − f: c' = f·c + (1 − f)·g, a
+            // leaky update with time constant 1 + T steps (T = (1 − α)/α: the leaky cell's).
+            let t_max = cfg.chrono_tmax / alpha.clamp(1e-4, 0.5);
+            for j in 0..n {
+                let b = if cfg.chrono_tmax > 0.0 && t_max - 1.0 > 1.0 {
+                    rng.gen_range(1.0..t_max - 1.0).ln() as f32
+                } else {
+                    shift
+                };
+                m.b_rec[n + j] += b;
+                m.b_rec[j] -= b;
+            }
+        } else {
+            m.b_rec[n..2 * n].iter_mut().for_each(|b| *b += shift);
         }
         // Block 2 is the candidate (GRU n, LSTM g). With r ≈ 1/2 (GRU) or h ≈ o·c ≈ c/2
         // (LSTM) at the start, 2·spec_rad makes the loop through it the leaky cell's
@@ -454,8 +481,11 @@ mod tests {
                     cell,
                     constraints: Constraints::default(),
                 };
+                // One time constant for every unit (chrono_tmax = 0, the default): the
+                // LSTM's spread is tested in `lstm_chrono_spreads_time_constants`.
                 let cfg = InitConfig {
                     gated_bias: bias,
+                    chrono_tmax: 0.0,
                     ..InitConfig::default()
                 };
                 let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
@@ -503,5 +533,61 @@ mod tests {
                 m.validate().unwrap();
             }
         }
+    }
+
+    /// With `chrono_tmax = 20` each LSTM unit's forget-gate bias is `ln T`, `T` from
+    /// `U(1, 20·τ/dt − 1)`, and its input-gate bias `−ln T` (plus PyTorch's `U(±2/√n)`
+    /// sums): the units start with time constants from 2 steps to 20·τ instead of all
+    /// at τ (`ln 9` at α = 0.1; docs/cells.md has what it does on the built-in tasks).
+    #[test]
+    fn lstm_chrono_spreads_time_constants() {
+        use rand::SeedableRng;
+        let n = 64;
+        let arch = Arch {
+            name: "t".into(),
+            n_in: 3,
+            n_rec: n,
+            n_out: 3,
+            dt: 10.0,
+            tau: 100.0,
+            rec_noise: 0.0,
+            transfer: Transfer::Tanh,
+            cell: Cell::Lstm,
+            constraints: Constraints::default(),
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let cfg = InitConfig {
+            chrono_tmax: 20.0,
+            ..InitConfig::default()
+        };
+        let m = init_model(&arch, &cfg, &mut rng);
+        let k = 2.0 / (n as f32).sqrt();
+        let (b_i, b_f) = (&m.b_rec[..n], &m.b_rec[n..2 * n]);
+        for j in 0..n {
+            // b_i = −ln T + noise, b_f = ln T + noise: the sum is two noise terms.
+            assert!(
+                (b_i[j] + b_f[j]).abs() <= 2.0 * k,
+                "unit {j}: b_i {} b_f {}",
+                b_i[j],
+                b_f[j]
+            );
+            assert!(
+                (-k..=199f32.ln() + k).contains(&b_f[j]),
+                "unit {j}: b_f {} outside ln U(1, 199) ± {k}",
+                b_f[j]
+            );
+        }
+        // T ~ U(1, 199): half the units above T = 100, a tenth below 20 (all at ln 9 ± k
+        // without the spread).
+        let above = b_f.iter().filter(|&&b| b > 100f32.ln()).count();
+        let below = b_f.iter().filter(|&&b| b < 20f32.ln()).count();
+        assert!(
+            above >= n / 4 && below >= n / 20,
+            "{above} above ln 100, {below} below ln 20"
+        );
+        // The mean of ln T over U(1, 199) is (199 ln 199 − 198)/198 = 4.320.
+        let mean = b_f.iter().sum::<f32>() / n as f32;
+        assert!((mean - 4.320).abs() < 0.3, "mean b_f {mean}");
+        m.validate().unwrap();
     }
 }

@@ -205,6 +205,12 @@ impl TrainConfig {
         if !(i.spec_rad.is_finite() && i.spec_rad > 0.0) {
             return bad("init.spec_rad", format!("is {}, must be > 0", i.spec_rad));
         }
+        if !(i.chrono_tmax.is_finite() && i.chrono_tmax >= 0.0) {
+            return bad(
+                "init.chrono_tmax",
+                format!("is {}, must be >= 0", i.chrono_tmax),
+            );
+        }
         for (k, v) in [
             ("init.identity_alpha", i.identity_alpha),
             ("init.init_minval", i.init_minval),
