@@ -491,6 +491,47 @@ fn config_without_trials_takes_the_task_length() {
     );
 }
 
+/// A task file's `lstm_chrono_tmax` is the `lstm` cell's default `init.chrono_tmax`
+/// (perceptual-dm-delay-response sets 20), for `--task` alone and for a config file that
+/// does not set the key; other cells, and a config file or run that sets it, keep theirs.
+#[test]
+fn task_chrono_tmax_is_the_lstm_default() {
+    let d = tempfile::tempdir().unwrap();
+    let resolved = |conf: Option<&str>, extra: &[&str]| -> f64 {
+        let mut c = bin();
+        c.arg("train");
+        if let Some(conf) = conf {
+            let p = d.path().join("c.toml");
+            std::fs::write(&p, conf).unwrap();
+            c.arg("--config").arg(p);
+        }
+        let o = c.args(extra).arg("--print-config").output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        TrainConfig::from_toml(&String::from_utf8(o.stdout).unwrap(), "stdout")
+            .unwrap()
+            .init
+            .chrono_tmax
+    };
+    let task = ["--task", "perceptual-dm-delay-response"];
+    let lstm = [&task[..], &["--cell", "lstm"]].concat();
+    assert_eq!(resolved(None, &lstm), 20.0);
+    assert_eq!(resolved(Some("[model]\nn_rec = 9\n"), &lstm), 20.0);
+    assert_eq!(resolved(Some("[model]\ncell = \"lstm\"\n"), &task), 20.0);
+    assert_eq!(resolved(Some("[init]\nchrono_tmax = 0.0\n"), &lstm), 0.0);
+    assert_eq!(resolved(Some("[init]\nchrono_tmax = 5.0\n"), &lstm), 5.0);
+    for cell in ["gru", "leaky", "lstm-psychrnn"] {
+        assert_eq!(
+            resolved(None, &[&task[..], &["--cell", cell]].concat()),
+            0.0
+        );
+    }
+    // A task without the key.
+    assert_eq!(
+        resolved(None, &["--task", "context-dependent-dm", "--cell", "lstm"]),
+        0.0
+    );
+}
+
 /// quickstart (the README's first command) runs twice in a row in the same folder.
 #[test]
 fn quickstart_runs_twice() {

@@ -51,6 +51,13 @@ const BAD: &[(&str, &str, &str, &str, &str)] = &[
     ),
     ("t = 1000", "t = 300", "`t`", "t = 300", "600"),
     (
+        "t = 1000",
+        "t = 1000\nlstm_chrono_tmax = -2",
+        "`lstm_chrono_tmax`",
+        "lstm_chrono_tmax",
+        "-2",
+    ),
+    (
         "go = { choice = [0, 1] }",
         "go = { choice = [] }",
         "`vars.go.choice`",

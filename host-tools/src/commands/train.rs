@@ -91,16 +91,22 @@ impl TrainCmd {
     fn resolve(&self, ckpt: Option<&Checkpoint>) -> anyhow::Result<TrainConfig> {
         let spec = self.task.as_deref().map(TaskSpec::from_arg).transpose()?;
         let task = spec.as_ref().map(|s| s.name.as_str());
-        // Whether the config file sets `train.trials` (else the task's own length applies).
-        let mut file_trials = true;
+        // Whether the config file sets `train.trials` (else the task's own length applies)
+        // and `init.chrono_tmax` (else the task's `lstm_chrono_tmax` applies).
+        let (mut file_trials, mut file_chrono) = (true, true);
         let mut cfg = match (&self.config, ckpt, task) {
             (Some(p), _, task) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("reading config {}", p.display()))?;
-                file_trials = toml::from_str::<toml::Table>(&text)
-                    .ok()
-                    .and_then(|t| t.get("train")?.as_table()?.get("trials").cloned())
-                    .is_some();
+                let table = toml::from_str::<toml::Table>(&text).ok();
+                let has = |section: &str, key: &str| {
+                    table
+                        .as_ref()
+                        .and_then(|t| t.get(section)?.as_table()?.get(key))
+                        .is_some()
+                };
+                file_trials = has("train", "trials");
+                file_chrono = has("init", "chrono_tmax");
                 TrainConfig::from_toml_with_task(&text, &p.display().to_string(), task)?
             }
             (None, Some(k), _) => k.config.clone(),
@@ -113,6 +119,7 @@ impl TrainCmd {
                 if let Some(n) = crate::task::builtin::default_trials(&s, cell) {
                     c.train.trials = n;
                 }
+                file_chrono = false;
                 c
             }
             (None, None, None) => anyhow::bail!(
@@ -130,6 +137,14 @@ impl TrainCmd {
             let cell = self.cell.unwrap_or(cfg.model.cell);
             if let Some(n) = crate::task::builtin::default_trials(&cfg.task, cell) {
                 cfg.train.trials = n;
+            }
+        }
+        // Likewise a task file's `lstm_chrono_tmax` for the `lstm` cell, unless the config
+        // file sets `init.chrono_tmax` (a resumed run keeps its checkpoint's config).
+        if !file_chrono {
+            let cell = self.cell.unwrap_or(cfg.model.cell);
+            if let Some(t) = crate::task::builtin::default_chrono_tmax(&cfg.task, cell) {
+                cfg.init.chrono_tmax = t;
             }
         }
         let c = &mut cfg;

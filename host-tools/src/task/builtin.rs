@@ -83,6 +83,19 @@ pub fn default_trials(spec: &super::TaskSpec, cell: crate::model::Cell) -> Optio
     })
 }
 
+/// The default `init.chrono_tmax` of a task file or built-in task file for `cell`: its
+/// `lstm_chrono_tmax` for the `lstm` cell where the file sets one.
+pub fn default_chrono_tmax(spec: &super::TaskSpec, cell: crate::model::Cell) -> Option<f64> {
+    if cell != crate::model::Cell::Lstm {
+        return None;
+    }
+    let text = spec
+        .file
+        .as_deref()
+        .or_else(|| find(&spec.name).map(|b| b.text))?;
+    super::file::parse(text, &spec.name).ok()?.lstm_chrono_tmax
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

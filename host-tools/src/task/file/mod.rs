@@ -247,6 +247,9 @@ pub struct TaskFile {
     /// Default number of training trials for the gated cells (`gru`, `lstm`,
     /// `lstm-psychrnn`), where they need more than `trials`.
     pub gated_trials: Option<u64>,
+    /// Default `init.chrono_tmax` for the `lstm` cell (its initial time constants spread
+    /// up to this many τ), where the task needs memory longer than τ from the start.
+    pub lstm_chrono_tmax: Option<f64>,
     /// Variable names by slot (vars, then each epoch's duration as `<epoch>_ms`).
     pub var_names: Vec<String>,
     /// Variable definitions in file order.

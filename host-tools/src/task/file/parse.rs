@@ -17,6 +17,7 @@ const TOP: &[&str] = &[
     "timing",
     "trials",
     "gated_trials",
+    "lstm_chrono_tmax",
     "vars",
     "epoch",
     "accuracy",
@@ -107,6 +108,10 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
         .map(|i| cx.uint(i, "gated_trials", 1, 100_000_000))
         .transpose()?
         .map(|n| n as u64);
+    let lstm_chrono_tmax = root
+        .get("lstm_chrono_tmax")
+        .map(|i| cx.nonneg(i, "lstm_chrono_tmax"))
+        .transpose()?;
 
     let mut var_names: Vec<String> = Vec::new();
     let mut vars = Vec::new();
@@ -277,6 +282,7 @@ pub fn parse(text: &str, file: &str) -> Result<TaskFile, FileError> {
         timing,
         trials,
         gated_trials,
+        lstm_chrono_tmax,
         var_names,
         vars,
         epochs,
