@@ -324,6 +324,38 @@ pub(super) const ROWS_S8: usize = 4;
 /// this many products of magnitude ≤ 2^22, so they stay ≤ 2^30 (see the module docs).
 const S8_SPAN: usize = 256;
 
+/// The `R` consecutive `i16` rows (`stride` bytes apart) of a group `w` does not hold in
+/// full (or `x` too short), each through the single-row kernel: the multi-row kernels'
+/// fallback, with the same results.
+fn rows_one_by_one_s16<const R: usize>(w: &[u8], stride: usize, x: &[i16]) -> [i64; R] {
+    core::array::from_fn(|r| {
+        let row = w.get(r * stride..).unwrap_or(&[]);
+        dot_s16_s16_s64(&row[..stride.min(row.len())], x)
+    })
+}
+
+/// The multi-row `i16` kernels' results: each row's 64-bit accumulator (`(lo, hi)`, the
+/// first `done` columns) plus its columns `done..cols` through the reference. `w` holds
+/// the `R` rows in full and `x` at least `cols` values (the callers checked).
+fn rows_with_tails_s16<const R: usize>(
+    acc: [(u32, u32); R],
+    w: &[u8],
+    cols: usize,
+    x: &[i16],
+    done: usize,
+) -> [i64; R] {
+    let stride = 2 * cols;
+    core::array::from_fn(|r| {
+        let (lo, hi) = acc[r];
+        let head = (((hi as u64) << 32) | lo as u64) as i64;
+        if done == cols {
+            return head;
+        }
+        let row = &w[r * stride..(r + 1) * stride];
+        head + super::dot_s16_s16_s64_ref(&row[2 * done..], &x[done..cols])
+    })
+}
+
 /// Two rows of `i16` weights against `x` (the remainder of [`dot3_s16_s16_s64`]'s
 /// groups, e.g. `W_out` with 2 outputs): each activation word loaded once for both rows,
 /// 8 columns per iteration (22 instructions per 16 products, against 28 for two
@@ -335,10 +367,7 @@ const S8_SPAN: usize = 256;
 pub(super) fn dot2_s16_s16_s64(w: &[u8], cols: usize, x: &[i16]) -> [i64; 2] {
     let stride = 2 * cols;
     if w.len() < 2 * stride || x.len() < cols {
-        return core::array::from_fn(|r| {
-            let row = w.get(r * stride..).unwrap_or(&[]);
-            dot_s16_s16_s64(&row[..stride.min(row.len())], x)
-        });
+        return rows_one_by_one_s16(w, stride, x);
     }
     let blocks = cols / BLOCK;
     let (mut l0, mut h0, mut l1, mut h1) = (0u32, 0u32, 0u32, 0u32);
@@ -373,16 +402,7 @@ pub(super) fn dot2_s16_s16_s64(w: &[u8], cols: usize, x: &[i16]) -> [i64; 2] {
             );
         }
     }
-    let done = BLOCK * blocks;
-    let join = |lo: u32, hi: u32| (((hi as u64) << 32) | lo as u64) as i64;
-    let heads = [join(l0, h0), join(l1, h1)];
-    if done == cols {
-        return heads;
-    }
-    core::array::from_fn(|r| {
-        let row = &w[r * stride..(r + 1) * stride];
-        heads[r] + super::dot_s16_s16_s64_ref(&row[2 * done..], &x[done..cols])
-    })
+    rows_with_tails_s16([(l0, h0), (l1, h1)], w, cols, x, BLOCK * blocks)
 }
 
 /// Three consecutive rows (row stride `cols` elements) of `i16` weights against `x`:
@@ -395,10 +415,7 @@ pub(super) fn dot2_s16_s16_s64(w: &[u8], cols: usize, x: &[i16]) -> [i64; 2] {
 pub(super) fn dot3_s16_s16_s64(w: &[u8], cols: usize, x: &[i16]) -> [i64; ROWS_S16] {
     let stride = 2 * cols;
     if w.len() < ROWS_S16 * stride || x.len() < cols {
-        return core::array::from_fn(|r| {
-            let row = w.get(r * stride..).unwrap_or(&[]);
-            dot_s16_s16_s64(&row[..stride.min(row.len())], x)
-        });
+        return rows_one_by_one_s16(w, stride, x);
     }
     let blocks = cols / BLOCK;
     let (mut l0, mut h0, mut l1, mut h1, mut l2, mut h2) = (0u32, 0u32, 0u32, 0u32, 0u32, 0u32);
@@ -437,16 +454,7 @@ pub(super) fn dot3_s16_s16_s64(w: &[u8], cols: usize, x: &[i16]) -> [i64; ROWS_S
             );
         }
     }
-    let done = BLOCK * blocks;
-    let join = |lo: u32, hi: u32| (((hi as u64) << 32) | lo as u64) as i64;
-    let heads = [join(l0, h0), join(l1, h1), join(l2, h2)];
-    if done == cols {
-        return heads;
-    }
-    core::array::from_fn(|r| {
-        let row = &w[r * stride..(r + 1) * stride];
-        heads[r] + super::dot_s16_s16_s64_ref(&row[2 * done..], &x[done..cols])
-    })
+    rows_with_tails_s16([(l0, h0), (l1, h1), (l2, h2)], w, cols, x, BLOCK * blocks)
 }
 
 /// Four consecutive rows (row stride `cols` bytes) of `i8` weights against `x`: per 4
