@@ -370,7 +370,7 @@ fn step_with<'a>(
     // applies: noise-free, α below 2^14 and every row's shifted dot products a 32-bit
     // window of its `i64` ([`window`]).
     let asm_rows = fast
-        .filter(|f| kernel::PATH == "arm-dsp" && f.noise_mul == 0 && f.alpha < ASM_ALPHA_END)
+        .filter(|f| kernel::PATH_IS_DSP && f.noise_mul == 0 && f.alpha < ASM_ALPHA_END)
         .and_then(|f| {
             let ((lo_in, lo_rec), (hi_in, hi_rec)) = (model.min_row_frac(), model.max_row_frac());
             let (k_rec, 0) = window(&w_rec, lo_rec, hi_rec, sh_rec)? else {

@@ -92,7 +92,7 @@ pub const PATH_IS_DSP: bool = cfg!(all(feature = "dsp", neuroloop_arm_dsp));
 
 /// Which implementation the public kernels run in this build: `"arm-dsp"` (feature `dsp`
 /// on a Cortex-M4/M7 target), `"arm-v6m"` (Cortex-M0/M0+) or `"portable"`.
-pub const PATH: &str = if cfg!(all(feature = "dsp", neuroloop_arm_dsp)) {
+pub const PATH: &str = if PATH_IS_DSP {
     "arm-dsp"
 } else if cfg!(neuroloop_arm_v6m) {
     "arm-v6m"

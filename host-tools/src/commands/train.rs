@@ -110,17 +110,10 @@ impl TrainCmd {
                 TrainConfig::from_toml_with_task(&text, &p.display().to_string(), task)?
             }
             (None, Some(k), _) => k.config.clone(),
-            (None, None, Some(_)) => {
-                let s = spec.clone().unwrap_or_else(|| TaskSpec::named(""));
-                let mut c = TrainConfig::for_task(&s.name);
-                // a task file's own training length (`trials`, or `gated_trials` for a
-                // gated cell), unless --trials
-                let cell = self.cell.unwrap_or(c.model.cell);
-                if let Some(n) = crate::task::builtin::default_trials(&s, cell) {
-                    c.train.trials = n;
-                }
-                file_chrono = false;
-                c
+            (None, None, Some(name)) => {
+                // The task file's defaults apply below.
+                (file_trials, file_chrono) = (false, false);
+                TrainConfig::for_task(name)
             }
             (None, None, None) => anyhow::bail!(
                 "give --task NAME or --config FILE (tasks: {})",
@@ -131,15 +124,15 @@ impl TrainCmd {
             cfg.task.name = s.name;
             cfg.task.file = s.file;
         }
-        // A config file without `train.trials` trains for the task's own length (`trials`,
-        // or `gated_trials` for a gated cell), as `--task` alone does; --trials overrides.
+        // `--task` alone, or a config file without `train.trials`, trains for the task's own
+        // length (`trials`, or `gated_trials` for a gated cell); --trials overrides.
         if !file_trials && self.trials.is_none() {
             let cell = self.cell.unwrap_or(cfg.model.cell);
             if let Some(n) = crate::task::builtin::default_trials(&cfg.task, cell) {
                 cfg.train.trials = n;
             }
         }
-        // Likewise a task file's `lstm_chrono_tmax` for the `lstm` cell, unless the config
+        // Likewise the task file's `lstm_chrono_tmax` for the `lstm` cell, unless the config
         // file sets `init.chrono_tmax` (a resumed run keeps its checkpoint's config).
         if !file_chrono {
             let cell = self.cell.unwrap_or(cfg.model.cell);

@@ -69,14 +69,19 @@ pub fn find(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
 }
 
-/// The default training trial count of a task file or built-in task file for `cell`:
-/// `gated_trials` for a gated cell where the file sets it, else `trials`.
-pub fn default_trials(spec: &super::TaskSpec, cell: crate::model::Cell) -> Option<u64> {
+/// The parsed task file (a user file or a built-in one) `spec` names, if any.
+fn task_file(spec: &super::TaskSpec) -> Option<super::file::TaskFile> {
     let text = spec
         .file
         .as_deref()
         .or_else(|| find(&spec.name).map(|b| b.text))?;
-    let f = super::file::parse(text, &spec.name).ok()?;
+    super::file::parse(text, &spec.name).ok()
+}
+
+/// The default training trial count of a task file or built-in task file for `cell`:
+/// `gated_trials` for a gated cell where the file sets it, else `trials`.
+pub fn default_trials(spec: &super::TaskSpec, cell: crate::model::Cell) -> Option<u64> {
+    let f = task_file(spec)?;
     Some(match f.gated_trials {
         Some(n) if !cell.is_leaky() => n,
         _ => f.trials,
@@ -86,14 +91,9 @@ pub fn default_trials(spec: &super::TaskSpec, cell: crate::model::Cell) -> Optio
 /// The default `init.chrono_tmax` of a task file or built-in task file for `cell`: its
 /// `lstm_chrono_tmax` for the `lstm` cell where the file sets one.
 pub fn default_chrono_tmax(spec: &super::TaskSpec, cell: crate::model::Cell) -> Option<f64> {
-    if cell != crate::model::Cell::Lstm {
-        return None;
-    }
-    let text = spec
-        .file
-        .as_deref()
-        .or_else(|| find(&spec.name).map(|b| b.text))?;
-    super::file::parse(text, &spec.name).ok()?.lstm_chrono_tmax
+    (cell == crate::model::Cell::Lstm)
+        .then(|| task_file(spec)?.lstm_chrono_tmax)
+        .flatten()
 }
 
 #[cfg(test)]
