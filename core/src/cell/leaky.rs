@@ -365,25 +365,23 @@ fn step_with<'a>(
     // `move` closure: the per-step constants live in registers, not behind references).
     let (rec_bytes, cols, dtype) = (model.body().tensors.w_rec.data, w_rec.cols(), w_rec.dtype());
     debug_assert_eq!(r.len(), cols, "leaky::step: r has n_rec values");
-    let xm = &mut *x;
-    // The assembly row update ([`kernel::leaky_rows_i32`], DSP path only) where it
-    // applies: noise-free, α below 2^14 and every row's shifted dot products a 32-bit
-    // window of its `i64` ([`window`]).
+    // The assembly row update ([`kernel::leaky_rows_i32`]) on the DSP path, where it
+    // applies ([`asm_rows`]).
     let asm_rows = fast
-        .filter(|f| kernel::PATH_IS_DSP && f.noise_mul == 0 && f.alpha < ASM_ALPHA_END)
-        .and_then(|f| {
-            let ((lo_in, lo_rec), (hi_in, hi_rec)) = (model.min_row_frac(), model.max_row_frac());
-            let (k_rec, 0) = window(&w_rec, lo_rec, hi_rec, sh_rec)? else {
-                return None;
-            };
-            let (k_in, a_in) = window(&w_in, lo_in, hi_in, sh_in)?;
-            Some(kernel::LeakyRows {
-                alpha: f.alpha,
-                k_rec,
-                k_in,
-                a_in,
-            })
-        });
+        .filter(|_| kernel::PATH_IS_DSP)
+        .and_then(|f| asm_rows(model, f));
+    // There, the fused row loop: the whole step's rows in one pass, where its shapes allow.
+    if let Some(p) = asm_rows {
+        let fits = kernel::leaky_fused_fits(dtype, cols, rec_bytes);
+        if fits && step_fused(model, p, u, x, r, kernel::leaky_fused) {
+            if model.transfer() != Transfer::Tanh {
+                rates(model, x, r);
+            }
+            outputs(model, r, y);
+            return;
+        }
+    }
+    let xm = &mut *x;
     kernel::with_acts(r, dtype, move |acts| {
         let len = xm.len().min(CHUNK);
         kernel::with_zeroed_i64::<CHUNK, _>(len, |rec| {
@@ -441,6 +439,76 @@ fn step_with<'a>(
     });
     rates(model, x, r);
     outputs(model, r, y);
+}
+
+/// The constants of the assembly row update ([`kernel::leaky_rows_i32`]) and the fused
+/// row loop ([`kernel::leaky_fused`]) for a model on the `i32` path (`f`), if they apply:
+/// noise-free, α below 2^14 and every row's shifted dot products a 32-bit window of its
+/// `i64` ([`window`]).
+fn asm_rows(model: &Model<'_>, f: Fast) -> Option<kernel::LeakyRows> {
+    if f.noise_mul != 0 || f.alpha >= ASM_ALPHA_END {
+        return None;
+    }
+    let t = model.state_frac() as i32 + GUARD_BITS as i32;
+    let ((lo_in, lo_rec), (hi_in, hi_rec)) = (model.min_row_frac(), model.max_row_frac());
+    let sh_rec = model.rate_frac() as i32 - t;
+    let (k_rec, 0) = window(&model.w_rec(), lo_rec, hi_rec, sh_rec)? else {
+        return None;
+    };
+    let sh_in = model.input_frac() as i32 - t;
+    let (k_in, a_in) = window(&model.w_in(), lo_in, hi_in, sh_in)?;
+    Some(kernel::LeakyRows {
+        alpha: f.alpha,
+        k_rec,
+        k_in,
+        a_in,
+    })
+}
+
+/// The rows of a step through `fused` ([`kernel::leaky_fused`], or its reference in
+/// tests) with the row constants `p` ([`asm_rows`]): `W_in` summed in the row when it
+/// has 2 columns of `W_rec`'s type (and `fused` takes them), else from the narrow
+/// kernels' pass; the `tanh` rates written with the state. Returns whether it ran (then
+/// `x` is the new state, and `r` the new rates if the transfer is `tanh`); false leaves
+/// both untouched.
+fn step_fused(
+    model: &Model<'_>,
+    p: kernel::LeakyRows,
+    u: &[i16],
+    x: &mut [i16],
+    r: &mut [i16],
+    fused: fn(&kernel::LeakyFused<'_>, &mut [i16], &mut [i16]) -> usize,
+) -> bool {
+    let (w_rec, w_in, t) = (model.w_rec(), model.w_in(), &model.body().tensors);
+    let rate = match model.transfer() {
+        Transfer::Tanh => kernel::FusedRate::Tanh(model.state_frac()),
+        _ => kernel::FusedRate::None,
+    };
+    let run = |w_in_dots: kernel::FusedIn<'_>, x: &mut [i16], r: &mut [i16]| {
+        let f = kernel::LeakyFused {
+            w_rec: t.w_rec.data,
+            dtype: w_rec.dtype(),
+            cols: w_rec.cols(),
+            fr: w_rec.fracs(),
+            w_in: w_in_dots,
+            fi: w_in.fracs(),
+            b: model.b_rec_bytes(),
+            rows: p,
+            rate,
+        };
+        fused(&f, x, r) == x.len()
+    };
+    if let ([u0, u1], 2, true) = (u, w_in.cols(), w_in.dtype() == w_rec.dtype()) {
+        if run(kernel::FusedIn::Pair(t.w_in.data, [*u0, *u1]), x, r) {
+            return true;
+        }
+    }
+    kernel::with_zeroed_i64::<{ kernel::FUSED_COLS_MAX }, _>(x.len(), |inp| {
+        inp.len() == x.len() && {
+            w_in.dot_rows(0, u, inp);
+            run(kernel::FusedIn::Dots(inp), x, r)
+        }
+    })
 }
 
 /// `r = f(x)` elementwise.
@@ -587,6 +655,121 @@ mod tests {
                 .saturating_add(shift_round(inp, c_in + 1))
                 .saturating_add(b as i64);
             prop_assert_eq!(x[0], update_i64(pre, xi, alpha as i64, 0, &mut Rng::new(1)));
+        }
+    }
+
+    /// A 16-unit leaky blob with `n_in` inputs, random weights (scaled down by a random
+    /// shift, so some nets saturate and others stay in range), per-row fractional bits
+    /// where the assembly row update's windows usually hold, random biases and state.
+    fn fused_net(
+        n_in: usize,
+        i8w: bool,
+        tanh: bool,
+        state_frac: u8,
+        alpha: u16,
+        seed: u64,
+    ) -> Vec<u8> {
+        use crate::blob::{encode_to_vec, Body, Meta, QuantParams, Tensor, Tensors, Topology};
+        const N: usize = 16;
+        let mut rng = Rng::new(seed as u32);
+        let mut next = move || rng.next_u32();
+        let shift = next() % 8;
+        let mut weights = |n: usize| -> Vec<u8> {
+            (0..n)
+                .flat_map(|_| {
+                    let w = (next() as i16) >> shift;
+                    if i8w {
+                        vec![(w >> 8) as u8]
+                    } else {
+                        w.to_le_bytes().to_vec()
+                    }
+                })
+                .collect()
+        };
+        let (w_in, w_rec, w_out) = (weights(N * n_in), weights(N * N), weights(2 * N));
+        let base = if i8w { 9 } else { 14 };
+        let fracs: Vec<u8> = (0..3 * N)
+            .map(|k| base + (k as u8 * 7 + shift as u8) % 6)
+            .collect();
+        let b_rec: Vec<u8> = (0..N)
+            .flat_map(|_| ((next() as i32) >> (8 + shift)).to_le_bytes())
+            .collect();
+        let init: Vec<u8> = (0..N).flat_map(|_| (next() as i16).to_le_bytes()).collect();
+        let dtype = if i8w { 1 } else { 2 };
+        let tensor = |rows: usize, cols: usize, dtype: u8, frac, data| Tensor {
+            dtype,
+            rows: rows as u16,
+            cols: cols as u16,
+            frac,
+            data,
+        };
+        let body = Body {
+            meta: Meta {
+                name: "fused",
+                task: "none",
+                dt: 10.0,
+                tau: 100.0,
+                summary: "",
+            },
+            topology: Topology {
+                cell: 0,
+                transfer: tanh as u8,
+                n_in: n_in as u16,
+                n_rec: N as u16,
+                n_out: 2,
+            },
+            quant: QuantParams {
+                state_frac,
+                input_frac: 12,
+                output_frac: 12,
+                alpha_q15: alpha,
+                noise_mul: 0,
+                seed: 1,
+            },
+            tensors: Tensors {
+                w_in: tensor(N, n_in, dtype, &fracs[..N], &w_in),
+                w_rec: tensor(N, N, dtype, &fracs[N..2 * N], &w_rec),
+                w_out: tensor(2, N, dtype, &fracs[2 * N..2 * N + 2], &w_out),
+                b_rec: tensor(N, 1, 3, &[], &b_rec),
+                b_out: tensor(2, 1, 3, &[], &[0; 8]),
+                init_state: tensor(N, 1, 2, &[], &init),
+            },
+        };
+        encode_to_vec(&body).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4_000, ..ProptestConfig::default() })]
+        /// The fused row loop's arithmetic (`kernel::leaky_fused_ref`, which the DSP
+        /// routine matches bit for bit in the firmware's boot check) steps like the `i64`
+        /// definition wherever `asm_rows` lets `step_with` call it: `W_in` summed in the
+        /// row (2 inputs) or given (3), `tanh` rates written with the state or relu ones
+        /// after, inputs at the extremes too.
+        #[test]
+        fn fused_rows_step_like_the_definition(
+            n_in in 2usize..=3,
+            (i8w, tanh) in (any::<bool>(), any::<bool>()),
+            state_frac in 6u8..=14,
+            alpha in prop_oneof![FAST_ALPHA_MIN as u16..ASM_ALPHA_END as u16, Just(FAST_ALPHA_MIN as u16)],
+            u in prop::collection::vec(prop_oneof![any::<i16>(), Just(i16::MIN), Just(i16::MAX)], 3),
+            seed in any::<u64>(),
+        ) {
+            let bytes = fused_net(n_in, i8w, tanh, state_frac, alpha, seed);
+            let model = Model::from_bytes(&bytes).unwrap();
+            let p = Fast::new(&model).and_then(|f| asm_rows(&model, f));
+            prop_assume!(p.is_some(), "the windows do not hold");
+            let u = &u[..n_in];
+            let x0: Vec<i16> = (0..model.n_rec()).map(|i| model.init_state(i)).collect();
+            let r0: Vec<i16> = x0.iter().map(|&v| v.wrapping_mul(7)).collect();
+            let (mut xa, mut ra) = (x0.clone(), r0.clone());
+            let ran = step_fused(&model, p.unwrap(), u, &mut xa, &mut ra, kernel::leaky_fused_ref);
+            prop_assert!(ran);
+            if !tanh {
+                rates(&model, &xa, &mut ra);
+            }
+            let (mut xb, mut rb, mut yb) = (x0, r0, [0i16; 2]);
+            step_with(&model, u, &mut xb, &mut rb, &mut yb, &mut Rng::new(1), None);
+            prop_assert_eq!((xa, ra), (xb, rb));
         }
     }
 

@@ -156,9 +156,11 @@
 use core::arch::asm;
 
 mod aligned;
+mod fused;
 mod narrow;
 mod tanh;
 pub(super) use aligned::{leaky_rows_i32, prepare, rows_s16_aligned, rows_s8_aligned};
+pub(super) use fused::leaky_fused;
 pub(super) use narrow::narrow_rows;
 pub(super) use tanh::tanh_rows;
 

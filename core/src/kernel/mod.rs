@@ -87,6 +87,12 @@ mod imp {
 )]
 mod portable;
 
+mod leaky_rows;
+pub use leaky_rows::{
+    leaky_fused, leaky_fused_fits, leaky_fused_ref, leaky_rows_i32, leaky_rows_i32_ref, FusedIn,
+    FusedRate, LeakyFused, LeakyRows, FUSED_COLS_MAX,
+};
+
 /// Whether this build runs the Cortex-M4/M7 DSP path ([`PATH`] is `"arm-dsp"`).
 pub const PATH_IS_DSP: bool = cfg!(all(feature = "dsp", neuroloop_arm_dsp));
 
@@ -313,83 +319,6 @@ pub fn tanh_rows_s16_ref(x: &[i16], out: &mut [i16], frac: u8) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = crate::activation::tanh_s16(v, frac);
     }
-}
-
-/// The constants of [`leaky_rows_i32`]: the leaky cell's noise-free `i32` row update
-/// (`cell/leaky.rs`, "The assembly row update", which proves it equal to the definition).
-#[derive(Clone, Copy, Debug)]
-pub struct LeakyRows {
-    /// α in Q15, below 2^14 (the routine multiplies by `α·2^17`, an `i32`).
-    pub alpha: i32,
-    /// Offset of `W_rec`'s row shifts: row `k` takes bits `fr[k] + k_rec ..` of its `i64`
-    /// dot product (`0 ≤ fr[k] + k_rec ≤ 31`, the caller's precondition).
-    pub k_rec: i32,
-    /// The same for `W_in` (`fi[k] + k_in`), whose `i64`'s low word is first shifted left
-    /// by `a_in` (wrapping; `a_in ≤ 31`).
-    pub k_in: i32,
-    /// See [`LeakyRows::k_in`].
-    pub a_in: u32,
-}
-
-/// The leaky cell's `i32` row update for the rows `x` (and every other slice) covers
-/// (noise-free; the caller checked its preconditions: [`LeakyRows`]), on the DSP path in
-/// assembly. For each row `k`:
-///
-/// ```text
-/// w(v, a)  = v with its low word shifted left by a (wrapping, the high word unchanged)
-/// s(v, c)  = (low32(v >> c) + 1) >> 1              (i32, wrapping + 1)
-/// pre      = sat32(s(rec[k], fr[k] + k_rec) + s(w(inp[k], a_in), fi[k] + k_in) + b[k])
-/// x_t      = x[k] << 8
-/// ad       = (sat32(pre − x_t)·(α·2^17) + 2^31) >> 32        (= rs(α·d, 15))
-/// x[k]     = sat16(sat32(x_t + 128 + ad) >> 8)
-/// ```
-///
-/// (`b` 4 LE bytes a row; the sum of the two shifts is a plain add, the others saturate,
-/// as [`leaky_rows_i32_ref`] writes it.) Returns the rows it updated: all of them on the
-/// DSP path; elsewhere it does nothing and returns 0 (the cell's own loop is as fast
-/// there). Rows whose `c` is outside `0..=31` get an unspecified (but memory-safe) result.
-#[inline]
-pub fn leaky_rows_i32(
-    p: &LeakyRows,
-    rec: (&[i64], &[u8]),
-    inp: (&[i64], &[u8]),
-    b: &[u8],
-    x: &mut [i16],
-) -> usize {
-    #[cfg(all(feature = "dsp", neuroloop_arm_dsp))]
-    return arm_dsp::leaky_rows_i32(p, rec, inp, b, x);
-    #[cfg(not(all(feature = "dsp", neuroloop_arm_dsp)))]
-    {
-        let _ = (p, rec, inp, b, x);
-        0
-    }
-}
-
-/// Plain reference for [`leaky_rows_i32`] (the same rows, where every `c` is in `0..=31`).
-pub fn leaky_rows_i32_ref(
-    p: &LeakyRows,
-    (rec, fr): (&[i64], &[u8]),
-    (inp, fi): (&[i64], &[u8]),
-    b: &[u8],
-    x: &mut [i16],
-) -> usize {
-    let s = |v: i64, c: i32| ((v >> c.clamp(0, 63)) as i32).wrapping_add(1) >> 1;
-    let w = |v: i64| v & !0xFFFF_FFFF | (v as u32).wrapping_shl(p.a_in) as i64;
-    let alpha17 = p.alpha.wrapping_shl(17) as i64;
-    let rows = x.iter_mut().zip(rec.iter().zip(fr)).zip(inp.iter().zip(fi));
-    let mut done = 0;
-    for (((xi, (&r, &f_r)), (&u, &f_i)), b) in rows.zip(b.chunks_exact(4)) {
-        let bias = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        let pre = s(r, f_r as i32 + p.k_rec)
-            .wrapping_add(s(w(u), f_i as i32 + p.k_in))
-            .saturating_add(bias);
-        let x_t = (*xi as i32) << 8;
-        let d = pre.saturating_sub(x_t) as i64;
-        let ad = ((d * alpha17 + (1 << 31)) >> 32) as i32;
-        *xi = ((x_t + 128).saturating_add(ad) >> 8).clamp(i16::MIN as i32, i16::MAX as i32) as i16;
-        done += 1;
-    }
-    done
 }
 
 /// Narrow `i16` matrices (fewer than [`SMALL`] columns, `x` already cut to `cols`), row

@@ -39,6 +39,8 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use neuroloop_core::{Model, Network};
 
+#[cfg(not(bench_m0))]
+mod check_fused;
 mod fault;
 
 /// Where QEMU loads the job: above the code (96 KiB on the microbit's 256 KiB flash,
@@ -235,6 +237,11 @@ fn check_kernels() -> Result<u32, (&'static str, usize, usize, usize)> {
             return Err(("leaky_rows_i32", case as usize, n, m));
         }
         cases += 1;
+    }
+    // The fused leaky row loop (DSP path only).
+    #[cfg(not(bench_m0))]
+    {
+        cases += check_fused::run(&mut seed)?;
     }
     Ok(cases)
 }
