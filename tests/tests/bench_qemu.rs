@@ -263,23 +263,27 @@ fn bench_binary_is_bit_exact_on_every_machine() {
     let dir = tmp_dir("exact");
     let mut cases: Vec<(String, Vec<u8>, Vec<Vec<i16>>)> = Vec::new();
     // Leaky nets, each as the plain encoder writes it and with `W_rec` 4-aligned in the
-    // blob (the DSP path's `LDM` kernels; the other blobs take their fallbacks): odd sizes,
-    // column counts with kernel tails (68: `i8` 16 + 4, `i16` 8 + 4) and `i8` rows longer
-    // than one `i32` span (260 > 256).
+    // blob (the DSP path's `LDM` kernels and its fused row loop; the other blobs take
+    // their fallbacks): odd sizes, column counts with kernel tails (68: `i8` 16 + 4, `i16`
+    // 8 + 4), `i8` rows longer than one `i32` span (260 > 256), the fused loop with `W_in`
+    // in the row (2 inputs, 64) and from the narrow kernels (3 inputs, 96).
     let sizes = [
         (3usize, 37usize, 2usize),
         (2, 64, 3),
         (4, 68, 2),
+        (3, 96, 2),
         (5, 131, 4),
         (2, 260, 2),
     ];
     for (n_in, n_rec, n_out) in sizes {
         for (wbytes, dt) in [(1usize, "i8"), (2, "i16")] {
             let mut leaky = Vec::new();
-            for transfer in [0u8, 1] {
-                let spec = NetSpec::new(n_in, n_rec, n_out, wbytes, transfer, 7 + n_rec as u64);
+            // relu and tanh at fx 12, tanh at fx 9 (the clamped table lookup).
+            for (transfer, fx) in [(0u8, 12u8), (1, 12), (1, 9)] {
+                let mut spec = NetSpec::new(n_in, n_rec, n_out, wbytes, transfer, 7 + n_rec as u64);
+                spec.state_frac = fx;
                 leaky.push((
-                    format!("random {dt} {n_in}x{n_rec}x{n_out} f{transfer}"),
+                    format!("random {dt} {n_in}x{n_rec}x{n_out} f{transfer} fx{fx}"),
                     random_blob(&spec),
                     discrimination_inputs(30, n_in, 5),
                 ));

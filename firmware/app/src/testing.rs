@@ -56,6 +56,8 @@ pub struct NetSpec {
     pub seed: u64,
     /// Recurrent cell (GRU and LSTM blobs: [`NetSpec::gated`]).
     pub cell: CellKind,
+    /// Fractional bits of a leaky net's state ([`random_blob`]; 12 from [`NetSpec::new`]).
+    pub state_frac: u8,
 }
 
 impl NetSpec {
@@ -77,6 +79,7 @@ impl NetSpec {
             transfer,
             seed,
             cell: CellKind::Leaky,
+            state_frac: 12,
         }
     }
 
@@ -136,7 +139,7 @@ fn quantize_rows(w: &[f64], rows: usize, cols: usize, wbytes: usize) -> (Vec<u8>
 }
 
 /// A valid random leaky-RNN blob: recurrent gain ~1.2/√n_rec, small biases and initial
-/// state; fx = fu = fy = 12, α = 0.1 (3277 in Q15), no noise.
+/// state; fx = `spec.state_frac`, fu = fy = 12, α = 0.1 (3277 in Q15), no noise.
 ///
 /// A GRU or LSTM `spec` ([`NetSpec::gated`]) gets [`gated::random_blob`] instead.
 pub fn random_blob(spec: &NetSpec) -> Vec<u8> {
@@ -175,9 +178,9 @@ pub fn random_blob(spec: &NetSpec) -> Vec<u8> {
     )
 }
 
-/// Encode a leaky net (fx = fu = fy = 12, no noise) from quantized tensors:
-/// `w` = (per-row fractional bits, data) of `w_in`, `w_rec`, `w_out`; biases and initial
-/// state as little-endian bytes.
+/// Encode a leaky net (fx = `spec.state_frac`, fu = fy = 12, no noise) from quantized
+/// tensors: `w` = (per-row fractional bits, data) of `w_in`, `w_rec`, `w_out`; biases and
+/// initial state as little-endian bytes.
 fn encode_leaky(
     spec: &NetSpec,
     alpha_q15: u16,
@@ -186,7 +189,7 @@ fn encode_leaky(
     b_out: &[u8],
     init: &[u8],
 ) -> Vec<u8> {
-    encode_net(spec, 12, alpha_q15, w, b_rec, b_out, init)
+    encode_net(spec, spec.state_frac, alpha_q15, w, b_rec, b_out, init)
 }
 
 /// Encode a net of `spec.cell` (fu = fy = 12, state at `state_frac`, no noise): `w_in`
