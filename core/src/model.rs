@@ -73,7 +73,7 @@ impl<'a> Weights<'a> {
         self.frac
     }
 
-    /// Σ_k W[row, k]·x[k] with the row's own scale (fractional bits `row_frac + x_frac`).
+    /// `Σ_k W[row, k]·x[k]` with the row's own scale (fractional bits `row_frac + x_frac`).
     ///
     /// `x` must have one value per column and `row` be in range (debug builds assert it;
     /// release builds compute a partial or empty sum, never a panic). This is where the

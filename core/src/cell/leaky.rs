@@ -89,6 +89,17 @@
 //! assembly against the reference. The step prepares the rates once for all of
 //! `W_rec`'s row groups ([`kernel::with_acts`]: the `i8` kernel's permutation, an aligned
 //! copy for the `i16` one).
+//!
+//! # The fused row loop
+//! Where the assembly row update applies and `W_rec` has the shape of the unrolled DSP
+//! dot products (4-aligned in the blob, `N_rec` a multiple of 8 for `i16` or 16 for `i8`,
+//! at most [`kernel::FUSED_COLS_MAX`]), the whole row loop is one routine
+//! ([`kernel::leaky_fused`], `step_fused` here): per row, both dot products, the same
+//! update, and with `tanh` the new rate, with no `i64` stored. It computes exactly what
+//! the chunked loop below does: the update of row `i` reads only the old rates (which the
+//! routine reads from a copy) and its own `x_i`, and the rate of row `i` only the new
+//! `x_i`. A host proptest checks its reference against the `i64` definition on whole
+//! steps, the firmware bench binary the assembly against the reference.
 
 use crate::blob::{DType, GUARD_BITS};
 use crate::fixed::{rs_dot, sat_i16, sat_i32, shift_round};

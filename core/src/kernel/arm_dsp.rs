@@ -35,6 +35,11 @@
 //! - **The tanh rows** ([`tanh::tanh_rows`], reference [`super::tanh_rows_s16_ref`]): the
 //!   leaky cell's rates, two values per word, about 14.5 instructions a value
 //!   (`kernel/arm_dsp/tanh.rs` derives it from [`crate::activation::tanh_s16`]).
+//! - **The fused leaky rows** ([`fused::leaky_fused`], reference
+//!   [`super::leaky_fused_ref`]): the leaky step's whole row loop, `W_rec`'s dot product
+//!   (a jump into a fully unrolled body), `W_in`'s, the row update and the `tanh` rate in
+//!   one routine per row, with no `i64` stored: about 45 instructions a row besides the
+//!   dot product's loads and multiply-adds (`kernel/arm_dsp/fused.rs`).
 //! - **The leaky row update** ([`aligned::leaky_rows_i32`], reference
 //!   [`super::leaky_rows_i32_ref`]): the cell's noise-free `i32` update of a row group
 //!   from its two `i64` dot products, 30 instructions a row: each shifted dot product is
@@ -152,6 +157,32 @@
 //!   clamp. The firmware bench binary checks it against the reference at boot, and the
 //!   cell's proof (`cell/leaky.rs`) that this is the definition is checked by host
 //!   proptests.
+//!
+//! # The fused leaky rows (`neuroloop_core_dsp_fused_*`)
+//! - Memory: for each row `k < n` (the index register runs from `−n` up to 0, `n ≥ 1`)
+//!   the routine reads `W_rec`'s row `k` (`cols·size` bytes from the caller's 4-aligned
+//!   `W_rec`, which holds `n·cols·size` bytes: the dot body is entered `cols / 8` or
+//!   `cols / 16` blocks before its end, each block `LDM`s 16 bytes of weights, and the
+//!   Rust wrapper computes the entry from the body's two symbols), the `cols / 2` words of
+//!   prepared activations and the 14 constant words after them (the wrapper's stack
+//!   buffer, written before the call), `fr[k]`, `fi[k]`, `b[4k..4k + 4]`, the `W_in` row's
+//!   `2·size` bytes (`pair`) or `dots[k]` (`dots`, an 8-aligned `LDRD`), reads and writes
+//!   `x[k]`, writes `r[k]` (rates only), and reads `TANH_PACKED` at `p >> 16 ≤ 256` (as
+//!   the tanh rows). Every "end" the wrapper passes is the slice's address plus `n`
+//!   elements, and it checked that every slice holds `n` rows (`r` holds `cols ≥ n`), so
+//!   every address is inside an argument slice, the buffer or the routine's frame.
+//! - Alignment: `LDM` on 4-aligned addresses (`W_rec` rows: a 4-aligned start and a row
+//!   size that is a multiple of 16 bytes; the buffer of `u32`s); `LDRD` on the `i64`s;
+//!   everything else single-register loads and stores.
+//! - Registers: AAPCS, `r4`–`r11` and `lr` saved and restored; the dot body, called with
+//!   `BLX`, clobbers only r1–r10, r12 and advances r0.
+//! - Exactness: the dot bodies are the aligned kernels' `SMLALD` (`i16`, `i64`) and
+//!   `SXTB16` + `SMLAD` (`i8`: at most 256 columns, so the `i32` sum is exact, and its
+//!   `ASR` by `c` in 0..=31 is the low word of the `i64` `v >> c`); the `i16` pair's
+//!   `SMUAD` is exact because the wrapper refuses an input of −32768 (two products of
+//!   magnitude below 2^30), the `i8` pair's `SMULBB` + `SMLABT` are (≤ 2^23); the rest is
+//!   the leaky row update's and the tanh rows' instructions above. The firmware bench
+//!   binary checks all twelve routines against [`super::leaky_fused_ref`] at boot.
 
 use core::arch::asm;
 

@@ -19,9 +19,10 @@
 //! whatever is not aligned. The `*_acts` forms ([`with_acts`]) take the activations
 //! prepared once for many calls (the `i8` permutation, an aligned copy of misaligned
 //! `i16` rates); matrices of fewer than 8 columns take the narrow kernels of
-//! `kernel/arm_dsp/narrow.rs` there; [`leaky_rows_i32`] is the leaky cell's row update
-//! and [`tanh_rows_s16`] its `tanh` rates in assembly on the DSP path. All of them have
-//! plain references here (`*_ref`).
+//! `kernel/arm_dsp/narrow.rs` there; [`leaky_rows_i32`] is the leaky cell's row update,
+//! [`tanh_rows_s16`] its `tanh` rates and [`leaky_fused`] its whole row loop in one pass
+//! (both dot products, the update and the rate; `kernel/leaky_rows.rs`) in assembly on
+//! the DSP path. All of them have plain references (`*_ref`).
 //!
 //! The public functions dispatch at compile time: with feature `dsp` on a target with the
 //! Armv7E-M DSP extension (`cfg(neuroloop_arm_dsp)`, set by `core/build.rs`) they run the

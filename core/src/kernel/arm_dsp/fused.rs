@@ -7,24 +7,26 @@
 //!
 //! Written by hand for measured speed: the separate passes (`aligned.rs`'s row loop,
 //! `narrow.rs`, `leaky_rows_i32`, `tanh.rs`) store each row's two `i64` sums and reload
-//! them, and pay their own loop and set-up: about 59 instructions a row around the dot
-//! product at `N_rec` 128. Here a row is about 45:
+//! them, and pay their own loops and set-up: about 59 instructions a row besides the dot
+//! product's loads and multiply-adds at `N_rec` 128. Here a row is 44 (`i16`, `W_in` of 2
+//! columns, `tanh`; 43 for `i8`):
 //!
-//! - the dot product is a jump into a fully unrolled 256-column body
-//!   (`neuroloop_core_dsp_fused_dot_s16` / `_s8`, entered `cols / 8` or `cols / 16` blocks
-//!   before its end and left with `BX LR`): no loop counter;
+//! - the dot product is a call into a fully unrolled 256-column body
+//!   (`neuroloop_core_dsp_fused_dot_s16` / `_s8`), entered `cols / 8` or `cols / 16`
+//!   blocks before its end and left with `BX LR`: no loop counter;
 //! - every per-row address is `end + k·size` with one index register counting up from
-//!   `−n` to 0 (`[Rn, Rm, LSL #s]`), so nothing is stored back between rows, and the
-//!   constants come back after the dot product in two `LDM`s from the frame;
-//! - `W_in` with 2 columns of the same type is summed in the row (`SMUAD`, exact when no
-//!   input is −32768, which the wrapper checks; `i8`: `SMULBB` + `SMLABT`); other widths
-//!   read the `i64` sums a narrow-kernel pass wrote;
+//!   `−n` to 0 (`[Rn, Rm, LSL #s]`), so nothing is stored back between rows; the
+//!   constants sit in memory right after the activations, where the dot product's last
+//!   `LDM` leaves its pointer, and come back with two `LDM`s;
+//! - `W_in` with 2 columns of `W_rec`'s type is summed in the row (`SMUAD`, exact when
+//!   no input is −32768, which the wrapper checks; `i8`: `SMULBB` + `SMLABT`); other
+//!   widths read the `i64` sums of a narrow-kernel pass (9 instructions more a row);
 //! - the `tanh` rate is `tanh.rs`'s instruction sequence on the new state, still in a
 //!   register.
 //!
 //! The window of each dot product, the bias, the α update and the final clamp are
-//! `leaky_rows_i32`'s instructions (`aligned.rs`), the `i8` sum (`i32`, at most 256
-//! columns) read with one `ASR`.
+//! `leaky_rows_i32`'s instructions (`aligned.rs`); the `i8` sum (`i32`, at most 256
+//! columns) is read with one `ASR`.
 
 use crate::kernel::FUSED_COLS_MAX;
 use core::arch::global_asm;
@@ -96,15 +98,15 @@ global_asm!(
 );
 
 // The row loop, one routine per (weights, `W_in` form, rate form):
-// `neuroloop_core_dsp_fused_<s16|s8>_<pair|dots>_<none|tanh|tanhc>`. r0 = the parameter
-// block `P` (20 words, copied into the frame): [0] activations, [1] 0, [2] 0, [3] the
-// dot entry (Thumb bit set), [4] `fr` end, [5] `fi` end, [6] `b` end, [7] `x` end, [8]
+// `neuroloop_core_dsp_fused_<s16|s8>_<pair|dots>_<none|tanh|tanhc>`. r0 = `[activations,
+// 0, 0, the dot entry (Thumb bit set), W_rec (row 0, 4-aligned), −n (n ≥ 1 rows)]`; the
+// activations (`cols / 2` words) are followed in memory by the row constants, which the
+// dot product's last `LDM` leaves r1 pointing at: `B` = [`fr` end, `b` end, `x` end,
 // `W_in` end (`pair`: the weights, 4 or 2 bytes a row) or the `i64` sums' end (`dots`),
-// [9] `k_in << 16 | k_rec & 0xFFFF`, [10] `a_in`, [11] the two inputs (`u0 | u1 << 16`),
-// [12] α·2^17, [13] `r` end, [14] the tanh table, [15] `sh`, [16] −16, [17] `lim`, [18]
-// `W_rec` (row 0, 4-aligned), [19] `−n` (`n ≥ 1` rows). Every "end" is the array's
-// address past row `n − 1`; r11 = `k − n` for row `k` indexes them all. Frame: P[0..18]
-// at sp.
+// `k_in << 16 | k_rec & 0xFFFF`, `a_in`, the two inputs (`u0 | u1 << 16`), `fi` end], then
+// `C` = [α·2^17, `r` end, the tanh table, `sh`, −16, `lim`]. Every "end" is the array's
+// address past row `n − 1`; r11 = `k − n` for row `k` indexes them all. The frame holds
+// the first four words (reloaded with one `LDM` before each row's dot product).
 global_asm!(
     ".macro nl_fused_fn name, s8, pair, rate",
     ".section .text.\\name,\"ax\",%progbits",
@@ -115,24 +117,18 @@ global_asm!(
     ".thumb_func",
     "\\name:",
     "push {{r4, r5, r6, r7, r8, r9, r10, r11, lr}}",
-    "sub sp, sp, #76",
-    "ldm r0!, {{r1, r2, r3, r4, r5, r6, r7, r8}}",
-    "stm sp, {{r1, r2, r3, r4, r5, r6, r7, r8}}",
-    "ldm r0!, {{r1, r2, r3, r4, r5, r6, r7, r8}}",
-    "add r9, sp, #32",
-    "stm r9!, {{r1, r2, r3, r4, r5, r6, r7, r8}}",
-    "ldm r0, {{r1, r2, r3, r4}}",
-    "stm r9, {{r1, r2}}",
-    "mov r0, r3",
-    "mov r11, r4",
+    "sub sp, sp, #20",
+    "ldm r0, {{r1, r2, r3, r4, r5, r6}}",
+    "stm sp, {{r1, r2, r3, r4}}",
+    "mov r0, r5",
+    "mov r11, r6",
     "1:",
-    // The dot product of row k into r2:r3 (`i16`) or r2 (`i8`).
+    // The dot product of row k into r2:r3 (`i16`) or r2 (`i8`); r1 ends at `B`.
     "ldm sp, {{r1, r2, r3, r12}}",
     "blx r12",
-    "add lr, sp, #16",
-    "ldm lr!, {{r1, r4, r5, r6, r7, r8, r9, r10}}",
-    // r2 = s(rec, fr[k] + k_rec) · 2 − 1 ... as `leaky_rows_i32`: the window plus one.
-    "ldrb r12, [r1, r11]",
+    "ldm r1!, {{r4, r5, r6, r7, r8, r9, r10, lr}}",
+    // r2 = `W_rec`'s window plus one (as `leaky_rows_i32`).
+    "ldrb r12, [r4, r11]",
     "add r12, r12, r8",
     ".if \\s8",
     "asr r2, r2, r12",
@@ -155,14 +151,14 @@ global_asm!(
     "ldr r3, [r7, r11, lsl #2]",
     "smuad r3, r3, r10",
     ".endif",
-    "ldrb r12, [r4, r11]",
+    "ldrb r12, [lr, r11]",
     "add r12, r12, r8, asr #16",
     "lsl r3, r3, r9",
     "asr r3, r3, r12",
     ".else",
     "add r10, r7, r11, lsl #3",
     "ldrd r3, r12, [r10]",
-    "ldrb r10, [r4, r11]",
+    "ldrb r10, [lr, r11]",
     "add r10, r10, r8, asr #16",
     "lsl r3, r3, r9",
     "lsr r3, r3, r10",
@@ -179,7 +175,7 @@ global_asm!(
     "ldrsh r3, [r6, r11, lsl #1]",
     "lsl r3, r3, #8",
     "qsub r2, r2, r3",
-    "ldm lr, {{r1, r4, r7, r8, r9, r10}}",
+    "ldm r1, {{r1, r4, r7, r8, r9, r10}}",
     "smmulr r2, r2, r1",
     "add r3, r3, #128",
     "qadd r2, r3, r2",
@@ -206,7 +202,7 @@ global_asm!(
     ".endif",
     "adds r11, r11, #1",
     "bne 1b",
-    "add sp, sp, #76",
+    "add sp, sp, #20",
     "pop {{r4, r5, r6, r7, r8, r9, r10, r11, pc}}",
     ".size \\name, . - \\name",
     ".endm",
@@ -226,25 +222,25 @@ global_asm!(
 );
 
 /// A row-loop routine: the parameter block.
-type Fused = unsafe extern "C" fn(*const [u32; 20]);
+type Fused = unsafe extern "C" fn(*const [u32; 6]);
 
 extern "C" {
     fn neuroloop_core_dsp_fused_dot_s16();
     fn neuroloop_core_dsp_fused_dot_s16_end();
     fn neuroloop_core_dsp_fused_dot_s8();
     fn neuroloop_core_dsp_fused_dot_s8_end();
-    fn neuroloop_core_dsp_fused_s16_pair_none(p: *const [u32; 20]);
-    fn neuroloop_core_dsp_fused_s16_pair_tanh(p: *const [u32; 20]);
-    fn neuroloop_core_dsp_fused_s16_pair_tanhc(p: *const [u32; 20]);
-    fn neuroloop_core_dsp_fused_s16_dots_none(p: *const [u32; 20]);
-    fn neuroloop_core_dsp_fused_s16_dots_tanh(p: *const [u32; 20]);
-    fn neuroloop_core_dsp_fused_s16_dots_tanhc(p: *const [u32; 20]);
-    fn neuroloop_core_dsp_fused_s8_pair_none(p: *const [u32; 20]);
-    fn neuroloop_core_dsp_fused_s8_pair_tanh(p: *const [u32; 20]);
-    fn neuroloop_core_dsp_fused_s8_pair_tanhc(p: *const [u32; 20]);
-    fn neuroloop_core_dsp_fused_s8_dots_none(p: *const [u32; 20]);
-    fn neuroloop_core_dsp_fused_s8_dots_tanh(p: *const [u32; 20]);
-    fn neuroloop_core_dsp_fused_s8_dots_tanhc(p: *const [u32; 20]);
+    fn neuroloop_core_dsp_fused_s16_pair_none(p: *const [u32; 6]);
+    fn neuroloop_core_dsp_fused_s16_pair_tanh(p: *const [u32; 6]);
+    fn neuroloop_core_dsp_fused_s16_pair_tanhc(p: *const [u32; 6]);
+    fn neuroloop_core_dsp_fused_s16_dots_none(p: *const [u32; 6]);
+    fn neuroloop_core_dsp_fused_s16_dots_tanh(p: *const [u32; 6]);
+    fn neuroloop_core_dsp_fused_s16_dots_tanhc(p: *const [u32; 6]);
+    fn neuroloop_core_dsp_fused_s8_pair_none(p: *const [u32; 6]);
+    fn neuroloop_core_dsp_fused_s8_pair_tanh(p: *const [u32; 6]);
+    fn neuroloop_core_dsp_fused_s8_pair_tanhc(p: *const [u32; 6]);
+    fn neuroloop_core_dsp_fused_s8_dots_none(p: *const [u32; 6]);
+    fn neuroloop_core_dsp_fused_s8_dots_tanh(p: *const [u32; 6]);
+    fn neuroloop_core_dsp_fused_s8_dots_tanhc(p: *const [u32; 6]);
 }
 
 /// [`crate::kernel::leaky_fused`] in assembly: all `n = x.len()` rows, or 0 where a
@@ -294,8 +290,8 @@ pub(in crate::kernel) fn leaky_fused(
         FusedRate::Tanh(_) => return 0,
     };
     // The old rates, prepared where the routine reads them (never `r` itself: it writes
-    // the new ones there row by row).
-    let mut buf = [const { MaybeUninit::<u32>::uninit() }; FUSED_COLS_MAX / 2];
+    // the new ones there row by row), followed by the row constants `B` and `C`.
+    let mut buf = [const { MaybeUninit::<u32>::uninit() }; FUSED_COLS_MAX / 2 + CONSTS];
     let acts = if s8 {
         super::aligned::permute_s8(r, &mut buf)
     } else {
@@ -304,6 +300,7 @@ pub(in crate::kernel) fn leaky_fused(
     if acts.len() != cols / 2 {
         return 0;
     }
+    let acts = acts.as_ptr() as u32;
     let (start, end) = if s8 {
         (
             neuroloop_core_dsp_fused_dot_s8 as *const () as usize,
@@ -333,31 +330,37 @@ pub(in crate::kernel) fn leaky_fused(
         (true, false, _) => neuroloop_core_dsp_fused_s8_dots_tanhc,
     };
     let q = &p.rows;
-    let params: [u32; 20] = [
-        acts.as_ptr() as u32,
-        0,
-        0,
-        entry as u32,
+    let consts: [u32; CONSTS] = [
         p.fr.as_ptr() as u32 + n as u32,
-        p.fi.as_ptr() as u32 + n as u32,
         p.b.as_ptr() as u32 + 4 * n as u32,
         x.as_mut_ptr_range().end as u32,
         win_end,
         (q.k_in as u32) << 16 | (q.k_rec as u32 & 0xFFFF),
         q.a_in,
         u01,
+        p.fi.as_ptr() as u32 + n as u32,
         (q.alpha as u32).wrapping_shl(17),
         r.as_mut_ptr() as u32 + 2 * n as u32,
         crate::activation::TANH_PACKED.as_ptr() as u32,
         sh,
         -16i32 as u32,
         if rate == 2 { 1 << (24 - sh) } else { 1 << 15 },
+    ];
+    for (b, &c) in buf[cols / 2..].iter_mut().zip(&consts) {
+        b.write(c);
+    }
+    let params: [u32; 6] = [
+        acts,
+        0,
+        0,
+        entry as u32,
         p.w_rec.as_ptr() as u32,
         (n as u32).wrapping_neg(),
     ];
     // SAFETY: see "The fused leaky rows" in the `arm_dsp` module docs: for rows k < n
     // the routine reads `W_rec` row k (4-aligned `LDM`s, `cols·size` bytes, all within
-    // `p.w_rec`), the `cols / 2` prepared words `acts` (4-aligned), `fr[k]`, `fi[k]`,
+    // `p.w_rec`), the `cols / 2` prepared words `acts` (4-aligned) and the `CONSTS`
+    // words after them in `buf` (written above), `fr[k]`, `fi[k]`,
     // 4 bytes of `b`, the `W_in` row's `2·size` bytes (`pair`) or `dots[k]` (8-aligned
     // `LDRD`), reads and writes `x[k]` and writes `r[k]` (rates only; `r` is not `acts`),
     // and reads the 257-entry tanh table at `p >> 16 ≤ 256`; it runs the `n ≥ 1` rows and
@@ -365,6 +368,9 @@ pub(in crate::kernel) fn leaky_fused(
     unsafe { f(&params) };
     n
 }
+
+/// Row-constant words after the activations (`B` and `C` of the routine's comment).
+const CONSTS: usize = 14;
 
 /// `x` as little-endian word pairs in `buf` (4-aligned), with `LDM`/`STM` 8 words at a
 /// time where `x` is 4-aligned; the filled prefix (`x.len() / 2` words; empty if `buf`
