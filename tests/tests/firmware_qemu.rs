@@ -27,11 +27,13 @@ fn outputs(t: &[neuroloop_core::protocol::Telemetry]) -> Vec<Vec<i16>> {
 }
 
 /// Must-show 1: three uploaded blobs (i16 and i8, different sizes, odd N_rec so the DSP
-/// kernels' block tails and unaligned rows run), 200 lockstep steps of task inputs each,
-/// telemetry bit-identical to the host core.
+/// kernels' block tails and unaligned rows run), then two with `W_rec` 4-aligned in the
+/// blob as `neuroloop quantize` writes it (the DSP path's fused row loop: `i8` with
+/// `W_in` summed in the row, `i16` with 3 inputs from the narrow kernels), 200 lockstep
+/// steps of task inputs each, telemetry bit-identical to the host core.
 #[test]
 #[ignore = "needs the QEMU firmware: cargo xtask qemu-test"]
-fn firmware_lockstep_bit_exact_three_blobs() {
+fn firmware_lockstep_bit_exact_five_blobs() {
     let _ = IGNORE;
     let mut fw = Firmware::start();
     assert_eq!(
@@ -43,9 +45,17 @@ fn firmware_lockstep_bit_exact_three_blobs() {
         NetSpec::new(2, 47, 2, 2, 1, 11),
         NetSpec::new(2, 101, 3, 1, 0, 12),
         NetSpec::new(3, 128, 2, 2, 0, 13),
+        NetSpec::new(2, 64, 2, 1, 1, 14),
+        NetSpec::new(3, 96, 2, 2, 1, 15),
     ];
     for (k, spec) in specs.iter().enumerate() {
         let blob = random_blob(spec);
+        let blob = if k >= 3 {
+            let model = Model::from_bytes(&blob).unwrap();
+            neuroloop_core::blob::encode_to_vec_aligned(model.body()).unwrap()
+        } else {
+            blob
+        };
         fw.upload(&blob);
         let (crc, dims) = fw.hello(|i| (i.model_crc, (i.n_in, i.n_rec, i.n_out)));
         assert_eq!(crc, Model::from_bytes(&blob).unwrap().crc());
