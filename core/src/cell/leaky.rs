@@ -700,7 +700,7 @@ mod tests {
         let (w_in, w_rec, w_out) = (weights(N * n_in), weights(N * N), weights(2 * N));
         let base = if i8w { 9 } else { 14 };
         let fracs: Vec<u8> = (0..3 * N)
-            .map(|k| base + (k as u8 * 7 + shift as u8) % 6)
+            .map(|k| base + ((k * 7 + shift as usize) % 6) as u8)
             .collect();
         let b_rec: Vec<u8> = (0..N)
             .flat_map(|_| ((next() as i32) >> (8 + shift)).to_le_bytes())

@@ -460,19 +460,69 @@ pub(in crate::kernel) fn prepare<'b>(
     if x.as_ptr() as usize & 3 == 0 {
         return (x, &[]);
     }
-    let words = x.len().div_ceil(2);
-    let Some(buf) = buf.get_mut(..words) else {
-        return (x, &[]);
-    };
-    for (b, p) in buf.iter_mut().zip(x.chunks(2)) {
-        b.write(p[0] as u16 as u32 | (p.get(1).copied().unwrap_or(0) as u16 as u32) << 16);
+    let pairs = x.len() / 2;
+    // An odd last value: the word after the pairs.
+    match (x.len() % 2, buf.get_mut(pairs)) {
+        (0, _) => {}
+        (_, Some(b)) => {
+            b.write(x[x.len() - 1] as u16 as u32);
+        }
+        _ => return (x, &[]),
     }
-    // SAFETY: the first `words ≥ x.len() / 2` elements of `buf` were written just above
-    // (one per chunk of 2 of `x`); they hold `2·words ≥ x.len()` little-endian `i16`s, the
-    // first `x.len()` of which are `x`'s values; `u32` is 4-aligned, so the `i16` view is
-    // aligned too.
+    if copy_words(x, buf).len() != pairs {
+        return (x, &[]);
+    }
+    // SAFETY: the first `x.len().div_ceil(2)` elements of `buf` were written just above
+    // (`copy_words` the pairs, and the odd last value); they hold at least `x.len()`
+    // little-endian `i16`s, the first `x.len()` of which are `x`'s values; `u32` is
+    // 4-aligned, so the `i16` view is aligned too.
     let copy = unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<i16>(), x.len()) };
     (copy, &[])
+}
+
+/// `x` as little-endian word pairs in `buf` (4-aligned), with `LDM`/`STM` 8 words at a
+/// time where `x` is 4-aligned; the filled prefix (`x.len() / 2` words; empty if `buf`
+/// is too short).
+pub(in crate::kernel) fn copy_words<'b>(x: &[i16], buf: &'b mut [MaybeUninit<u32>]) -> &'b [u32] {
+    let n = x.len() / 2;
+    let Some(buf) = buf.get_mut(..n) else {
+        return &[];
+    };
+    let blocks = if x.as_ptr() as usize & 3 == 0 {
+        n / 8
+    } else {
+        0
+    };
+    if blocks > 0 {
+        // SAFETY: see "Aligned kernels" in the `arm_dsp` module docs: the loop reads
+        // `blocks ≥ 1` times 8 words from `x` (4-aligned, checked; `16·blocks ≤ 2n ≤
+        // x.len()` values) and writes as many to `buf` (`8·blocks ≤ n` words, 4-aligned),
+        // with `LDM`/`STM` of r0–r3; nothing else.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "ldm {s}!, {{r0, r1, r2, r3}}",
+                "stm {t}!, {{r0, r1, r2, r3}}",
+                "ldm {s}!, {{r0, r1, r2, r3}}",
+                "stm {t}!, {{r0, r1, r2, r3}}",
+                "subs {k}, {k}, #1",
+                "bne 2b",
+                s = inout(reg) x.as_ptr() => _,
+                t = inout(reg) buf.as_mut_ptr() => _,
+                k = inout(reg) blocks => _,
+                out("r0") _,
+                out("r1") _,
+                out("r2") _,
+                out("r3") _,
+                options(nostack),
+            );
+        }
+    }
+    for (k, b) in buf.iter_mut().enumerate().skip(8 * blocks) {
+        b.write(x[2 * k] as u16 as u32 | (x[2 * k + 1] as u16 as u32) << 16);
+    }
+    // SAFETY: every element of `buf` (the first `n`) was written above.
+    unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u32>(), n) }
 }
 
 // The leaky cell's `i32` row update ([`crate::kernel::leaky_rows_i32`], reference

@@ -295,7 +295,7 @@ pub(in crate::kernel) fn leaky_fused(
     let acts = if s8 {
         super::aligned::permute_s8(r, &mut buf)
     } else {
-        copy_words(r, &mut buf)
+        super::aligned::copy_words(r, &mut buf)
     };
     if acts.len() != cols / 2 {
         return 0;
@@ -371,46 +371,3 @@ pub(in crate::kernel) fn leaky_fused(
 
 /// Row-constant words after the activations (`B` and `C` of the routine's comment).
 const CONSTS: usize = 14;
-
-/// `x` as little-endian word pairs in `buf` (4-aligned), with `LDM`/`STM` 8 words at a
-/// time where `x` is 4-aligned; the filled prefix (`x.len() / 2` words; empty if `buf`
-/// is too short).
-fn copy_words<'b>(x: &[i16], buf: &'b mut [MaybeUninit<u32>]) -> &'b [u32] {
-    let n = x.len() / 2;
-    let Some(buf) = buf.get_mut(..n) else {
-        return &[];
-    };
-    let blocks = if x.as_ptr() as usize & 3 == 0 {
-        n / 8
-    } else {
-        0
-    };
-    if blocks > 0 {
-        // SAFETY: reads `8·blocks ≤ n` words from `x` (4-aligned, `2n ≤ x.len()` values)
-        // and writes as many to `buf` (`n` words), nothing else.
-        unsafe {
-            core::arch::asm!(
-                "2:",
-                "ldm {s}!, {{r0, r1, r2, r3}}",
-                "stm {t}!, {{r0, r1, r2, r3}}",
-                "ldm {s}!, {{r0, r1, r2, r3}}",
-                "stm {t}!, {{r0, r1, r2, r3}}",
-                "subs {k}, {k}, #1",
-                "bne 2b",
-                s = inout(reg) x.as_ptr() => _,
-                t = inout(reg) buf.as_mut_ptr() => _,
-                k = inout(reg) blocks => _,
-                out("r0") _,
-                out("r1") _,
-                out("r2") _,
-                out("r3") _,
-                options(nostack),
-            );
-        }
-    }
-    for (k, b) in buf.iter_mut().enumerate().skip(8 * blocks) {
-        b.write(x[2 * k] as u16 as u32 | (x[2 * k + 1] as u16 as u32) << 16);
-    }
-    // SAFETY: every element of `buf` (the first `n`) was written above.
-    unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u32>(), n) }
-}
