@@ -438,6 +438,28 @@ mod tests {
         );
     }
 
+    #[test]
+    fn cobs_final_code_byte_is_redundant() {
+        // 3 + 1 + 5 + 2 + 497 = 508 zero-free bytes: two full 254-byte COBS blocks, then
+        // the final code byte 0x01; the frame without it is the same packet.
+        let bytes = [0xA5u8; 497];
+        let mut buf = [0u8; MAX_FRAME];
+        let p = Packet {
+            seq: 16384,
+            msg: HostMsg::UploadChunk {
+                offset: 1 << 28,
+                bytes: &bytes,
+            },
+        };
+        let wire = encode(&p, &mut buf).unwrap();
+        let body = &wire[..wire.len() - 1];
+        assert_eq!(body[body.len() - 1], 0x01);
+        let mut short = body[..body.len() - 1].to_vec();
+        assert_eq!(decode::<HostMsg<'_>>(&mut short).unwrap(), p);
+        let mut shorter = body[..body.len() - 2].to_vec();
+        assert!(decode::<HostMsg<'_>>(&mut shorter).is_err());
+    }
+
     proptest! {
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
@@ -488,6 +510,9 @@ mod tests {
         }
 
         /// Every truncation of a valid frame is an error, never a panic or a wrong message.
+        /// One truncation is not: a frame whose data after its last zero is a multiple of
+        /// 254 bytes ends in a COBS code byte `0x01` that adds nothing, and without it the
+        /// frame decodes to the same packet (`cobs_final_code_byte_is_redundant`).
         #[test]
         fn truncated_frames_are_errors(seq in any::<u16>(), offset in any::<u32>(), n in 0usize..MAX_CHUNK, cut in 0usize..600) {
             let bytes = vec![0xA5u8; n];
@@ -497,7 +522,13 @@ mod tests {
             let body = &wire[..wire.len() - 1];
             let cut = cut % body.len();
             let mut short = body[..cut].to_vec();
-            prop_assert!(decode::<HostMsg<'_>>(&mut short).is_err());
+            match decode::<HostMsg<'_>>(&mut short) {
+                Err(_) => {}
+                Ok(got) => {
+                    prop_assert_eq!(&got, &p);
+                    prop_assert!(cut == body.len() - 1 && body[cut] == 0x01, "cut {} of {}", cut, body.len());
+                }
+            }
         }
 
         #[test]
