@@ -8,8 +8,8 @@
 //! Written by hand for measured speed: the separate passes (`aligned.rs`'s row loop,
 //! `narrow.rs`, `leaky_rows_i32`, `tanh.rs`) store each row's two `i64` sums and reload
 //! them, and pay their own loops and set-up: about 59 instructions a row besides the dot
-//! product's loads and multiply-adds at `N_rec` 128. Here a row is 44 (`i16`, `W_in` of 2
-//! columns, `tanh`; 43 for `i8`):
+//! product's loads and multiply-adds at `N_rec` 128. Here a row is 45 (`W_in` of 2
+//! columns, `tanh`, `i16` or `i8`; the call into the dot body and its return included):
 //!
 //! - the dot product is a call into a fully unrolled 256-column body
 //!   (`neuroloop_core_dsp_fused_dot_s16` / `_s8`), entered `cols / 8` or `cols / 16`
