@@ -81,6 +81,8 @@ struct Run {
     ticks: u64,
     calib_ticks: u64,
     hash: u64,
+    /// Bytes of stack the steps used (the bench binary's `stack=`).
+    stack: u64,
 }
 
 impl Run {
@@ -196,6 +198,7 @@ fn run(m: &Machine, tag: &str, blob: &[u8], inputs: &[Vec<i16>], dir: &Path) -> 
         ticks: field("ticks").parse().unwrap(),
         calib_ticks: field("calib_ticks").parse().unwrap(),
         hash: u64::from_str_radix(field("hash"), 16).unwrap(),
+        stack: field("stack").parse().unwrap(),
     }
 }
 
@@ -347,7 +350,7 @@ fn bench_binary_is_bit_exact_on_every_machine() {
 fn bench_mcu() {
     let dir = tmp_dir("mcu");
     let mut rows = String::from(
-        "arch\tmachine\tn_rec\tweights\tn_in\tn_out\tblob_bytes\tmacs\tinstr_per_step\tinstr_per_tick\n",
+        "arch\tmachine\tn_rec\tweights\tn_in\tn_out\tblob_bytes\tmacs\tinstr_per_step\tinstr_per_tick\tstep_stack_bytes\n",
     );
     let archs = std::env::var("NEUROLOOP_BENCH_ARCHS").unwrap_or_else(|_| "m0,m4,m7".into());
     for m in MACHINES
@@ -390,13 +393,14 @@ fn bench_mcu() {
                     r.path
                 );
                 rows.push_str(&format!(
-                    "{}\t{}\t{n_rec}\t{name}\t{}\t{}\t{}\t{macs}\t{instr:.0}\t{:.3}\n",
+                    "{}\t{}\t{n_rec}\t{name}\t{}\t{}\t{}\t{macs}\t{instr:.0}\t{:.3}\t{}\n",
                     m.arch,
                     m.machine,
                     spec.n_in,
                     spec.n_out,
                     blob.len(),
-                    CALIB_INSTR / r.calib_ticks as f64
+                    CALIB_INSTR / r.calib_ticks as f64,
+                    r.stack
                 ));
             }
         }

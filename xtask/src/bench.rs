@@ -101,6 +101,8 @@ struct Row {
     blob_bytes: u64,
     macs: u64,
     instr: f64,
+    /// Bytes of stack the steps used (measured by the bench binary).
+    stack: u64,
 }
 
 impl Row {
@@ -220,6 +222,7 @@ pub fn bench_mcu(json: bool) -> Result<(), String> {
             blob_bytes: f[6].parse().unwrap_or(0),
             macs: f[7].parse().unwrap_or(0),
             instr: f[8].parse().unwrap_or(f64::NAN),
+            stack: f.get(10).and_then(|v| v.parse().ok()).unwrap_or(0),
         })
         .collect();
     // The M7 runs the M4 build.
@@ -251,7 +254,7 @@ pub fn bench_mcu(json: bool) -> Result<(), String> {
 fn print_text(rows: &[Row], fits: &[(String, String, f64, f64)], code_of: &dyn Fn(&str) -> u64) {
     println!("MCU benchmark: QEMU -icount shift=0 (instructions, not cycles); leaky RNN n_in 2, n_out 2, tanh, whole step (W_rec, W_in, epilogue, rates, W_out)");
     println!(
-        "{:<4} {:<11} {:>6} {:>4} {:>11} {:>9} {:>9} {:>10} {:>9} {:>11}",
+        "{:<4} {:<11} {:>6} {:>4} {:>11} {:>9} {:>9} {:>10} {:>9} {:>9} {:>11}",
         "arch",
         "machine",
         "N_rec",
@@ -261,11 +264,12 @@ fn print_text(rows: &[Row], fits: &[(String, String, f64, f64)], code_of: &dyn F
         "CMSIS mv",
         "flash B",
         "state B",
+        "stack B",
         "code B"
     );
     for r in rows {
         println!(
-            "{:<4} {:<11} {:>6} {:>4} {:>11.0} {:>9.2} {:>9.2} {:>10} {:>9} {:>11}",
+            "{:<4} {:<11} {:>6} {:>4} {:>11.0} {:>9.2} {:>9.2} {:>10} {:>9} {:>9} {:>11}",
             r.arch,
             r.machine,
             r.n_rec,
@@ -275,6 +279,7 @@ fn print_text(rows: &[Row], fits: &[(String, String, f64, f64)], code_of: &dyn F
             cmsis_matvec(&r.weights),
             code_of(&r.arch) + r.blob_bytes,
             r.state_ram(),
+            r.stack,
             code_of(&r.arch)
         );
     }
@@ -316,7 +321,7 @@ fn print_json(rows: &[Row], fits: &[(String, String, f64, f64)], code_of: &dyn F
         .iter()
         .map(|r| {
             format!(
-                "    {{\"arch\": \"{}\", \"machine\": \"{}\", \"n_rec\": {}, \"weights\": \"{}\", \"macs\": {}, \"instr_per_step\": {:.0}, \"instr_per_mac\": {:.3}, \"cmsis_nn_matvec_instr_per_mac\": {:.2}, \"code_flash_bytes\": {}, \"blob_bytes\": {}, \"flash_bytes\": {}, \"state_ram_bytes\": {}}}",
+                "    {{\"arch\": \"{}\", \"machine\": \"{}\", \"n_rec\": {}, \"weights\": \"{}\", \"macs\": {}, \"instr_per_step\": {:.0}, \"instr_per_mac\": {:.3}, \"cmsis_nn_matvec_instr_per_mac\": {:.2}, \"code_flash_bytes\": {}, \"blob_bytes\": {}, \"flash_bytes\": {}, \"state_ram_bytes\": {}, \"step_stack_bytes\": {}}}",
                 r.arch,
                 r.machine,
                 r.n_rec,
@@ -328,7 +333,8 @@ fn print_json(rows: &[Row], fits: &[(String, String, f64, f64)], code_of: &dyn F
                 code_of(&r.arch),
                 r.blob_bytes,
                 code_of(&r.arch) + r.blob_bytes,
-                r.state_ram()
+                r.state_ram(),
+                r.stack
             )
         })
         .collect();

@@ -25,11 +25,16 @@
 //! `y` after every step, FNV-1a 64) so the host can check it bit for bit against its own
 //! core run. It prints one line on semihosting and exits 0:
 //!
-//! `bench path=<kernel path> checked=K steps=S ticks=T calib_ticks=C hash=H`
+//! `bench path=<kernel path> checked=K steps=S ticks=T calib_ticks=C hash=H stack=B`
+//!
+//! `stack` is the deepest the stack went below the loop's frame while stepping (bytes,
+//! [`StackPaint`]): what [`Network::step`] needs, plus the few words of the loop's own
+//! calls (the SysTick reads and the hash).
 //!
 //! A failed check, bad job, panic or HardFault prints a line and exits 1. `unsafe` is used
 //! only to read the job QEMU placed at [`JOB_ADDR`], to view the check's word buffers as
-//! bytes and `i16`s, and for the `HardFault` signature cortex-m-rt requires (`fault.rs`).
+//! bytes and `i16`s, to paint and scan the free stack ([`StackPaint`]), and for the
+//! `HardFault` signature cortex-m-rt requires (`fault.rs`).
 #![no_std]
 #![no_main]
 
@@ -88,6 +93,55 @@ fn fail(what: &str) -> ! {
     debug::exit(debug::EXIT_FAILURE);
     #[allow(clippy::empty_loop)]
     loop {}
+}
+
+/// The free stack between the end of the static data (cortex-m-rt's `__sheap`) and a
+/// margin below the caller's stack pointer, painted with [`StackPaint::WORD`], to find
+/// later how deep the stack went ([`StackPaint::used`]). Nothing else runs meanwhile (no
+/// interrupt is enabled), so only the caller's calls write there.
+struct StackPaint {
+    /// The lowest painted word.
+    low: usize,
+    /// The caller's stack pointer when painted.
+    top: usize,
+}
+
+impl StackPaint {
+    /// The paint.
+    const WORD: u32 = 0xA5C3_5A3C;
+    /// Bytes below the stack pointer left alone (this function's own frame).
+    const MARGIN: usize = 256;
+
+    /// Paint from `__sheap` up to [`StackPaint::MARGIN`] bytes below the stack pointer.
+    #[inline(always)]
+    fn below_here() -> StackPaint {
+        extern "C" {
+            static __sheap: u32;
+        }
+        let top = cortex_m::register::msp::read() as usize;
+        let low = core::ptr::addr_of!(__sheap) as usize;
+        let end = top.saturating_sub(Self::MARGIN) & !3;
+        let mut p = low;
+        while p < end {
+            // SAFETY: `low..end` is RAM above the static data and below the stack in use
+            // (cortex-m-rt places the stack at the top of RAM, growing down to `__sheap`);
+            // nothing lives there, and the words are 4-aligned.
+            unsafe { core::ptr::write_volatile(p as *mut u32, Self::WORD) };
+            p += 4;
+        }
+        StackPaint { low, top }
+    }
+
+    /// Bytes from the painting caller's stack pointer down to the deepest word written
+    /// since (the lowest word no longer holding the paint).
+    fn used(&self) -> usize {
+        let mut p = self.low;
+        // SAFETY: as in `below_here`: reads of the painted, 4-aligned RAM words.
+        while p < self.top && unsafe { core::ptr::read_volatile(p as *const u32) } == Self::WORD {
+            p += 4;
+        }
+        self.top - p
+    }
 }
 
 /// Largest column count of the kernel check.
@@ -315,6 +369,7 @@ fn main() -> ! {
     let mut hash = Fnv(0xCBF2_9CE4_8422_2325);
     let mut u = [0i16; 256];
     let mut ticks = 0u64;
+    let paint = StackPaint::below_here();
     for k in 0..steps {
         for (i, ui) in u[..n_in].iter_mut().enumerate() {
             let at = 2 * (k * n_in + i);
@@ -331,14 +386,16 @@ fn main() -> ! {
         hash.add(net.rates());
         hash.add(net.outputs());
     }
+    let stack = paint.used();
     hprintln!(
-        "bench path={} checked={} steps={} ticks={} calib_ticks={} hash={:016x}",
+        "bench path={} checked={} steps={} ticks={} calib_ticks={} hash={:016x} stack={}",
         neuroloop_core::kernel::PATH,
         checked,
         steps,
         ticks,
         calib,
-        hash.0
+        hash.0,
+        stack
     );
     debug::exit(debug::EXIT_SUCCESS);
     #[allow(clippy::empty_loop)]
