@@ -13,7 +13,10 @@
 
 use crate::blob::{self, Body, DType, Error, Kinds, Tensor};
 use crate::fixed::dequantize;
-use crate::kernel::{dot_rows_s16_s16_s64, dot_rows_s8_s16_s64, dot_s16_s16_s64, dot_s8_s16_s64};
+use crate::kernel::{
+    dot_rows_s16_s16_s64, dot_rows_s16_s16_s64_acts, dot_rows_s8_s16_s64, dot_rows_s8_s16_s64_acts,
+    dot_s16_s16_s64, dot_s8_s16_s64, Acts,
+};
 use crate::{CellKind, Transfer};
 
 /// A validated model borrowing the blob bytes.
@@ -120,6 +123,30 @@ impl<'a> Weights<'a> {
         match self.dtype {
             DType::I16 => dot_rows_s16_s16_s64(bytes, self.cols, x, out),
             _ => dot_rows_s8_s16_s64(bytes, self.cols, x, out),
+        }
+    }
+
+    /// [`Weights::dot_rows`] against activations prepared once for many calls
+    /// ([`crate::kernel::with_acts`]: on the DSP path the `i8` permutation that lets 4-aligned
+    /// rows take the `LDM` kernels): the same values.
+    #[inline]
+    pub fn dot_rows_acts(&self, first: usize, acts: &Acts<'_>, out: &mut [i64]) {
+        debug_assert_eq!(
+            acts.x().len(),
+            self.cols,
+            "dot_rows_acts: one value per column"
+        );
+        debug_assert!(
+            first + out.len() <= self.frac.len(),
+            "dot_rows_acts: rows {first}..{} of {}",
+            first + out.len(),
+            self.frac.len()
+        );
+        let size = self.dtype.size();
+        let bytes = self.data.get(first * self.cols * size..).unwrap_or(&[]);
+        match self.dtype {
+            DType::I16 => dot_rows_s16_s16_s64_acts(bytes, self.cols, acts, out),
+            _ => dot_rows_s8_s16_s64_acts(bytes, self.cols, acts, out),
         }
     }
 

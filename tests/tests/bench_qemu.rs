@@ -307,9 +307,23 @@ fn bench_binary_is_bit_exact_on_every_machine() {
             }
         }
     }
-    // GRU and LSTM (issue 12): random and saturating, i8 and i16, odd N_rec.
+    // GRU and LSTM (issue 12): random and saturating, i8 and i16, odd N_rec; and N_rec 64
+    // with `W_rec` 4-aligned (the DSP path's `LDM` kernels against the old `h` prepared
+    // once per step).
     for cell in [CellKind::Gru, CellKind::Lstm] {
         for wbytes in [1usize, 2] {
+            let spec = NetSpec::gated(cell, 2, 64, 2, wbytes, 19 + wbytes as u64);
+            let name = format!("{} W_rec aligned", spec.name);
+            cases.push((
+                name.clone(),
+                aligned(&random_blob(&spec)),
+                discrimination_inputs(30, 2, 5),
+            ));
+            cases.push((
+                format!("saturated {name}"),
+                aligned(&saturated_blob(&spec)),
+                extreme_inputs(30, 2, 9),
+            ));
             let spec = NetSpec::gated(cell, 3, 37, 2, wbytes, 17 + wbytes as u64);
             let inputs = discrimination_inputs(30, 3, 5);
             cases.push((spec.name.clone(), random_blob(&spec), inputs));

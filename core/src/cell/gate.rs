@@ -62,6 +62,7 @@
 use crate::activation::{interp, tanh_mag};
 use crate::blob::{DType, GUARD_BITS, MAX_WEIGHT_FRAC};
 use crate::fixed::{rs_dot, sat_i32};
+use crate::kernel::Acts;
 use crate::model::Weights;
 use crate::Model;
 
@@ -259,7 +260,8 @@ impl<'a> Gates<'a> {
 
     /// [`Gates::s`] (and for the GRU, `split` = `Some(2)`, [`Gates::xn`]) of gates
     /// `0..gates` for units `first .. first + len` (`len ≤ CHUNK`), from the old hidden
-    /// state `h` (Q15) and inputs `u` (at `fu`).
+    /// state `h` (Q15, prepared once per step: [`crate::kernel::with_acts`]) and inputs `u`
+    /// (at `fu`).
     pub fn fill(
         &mut self,
         gates: usize,
@@ -267,12 +269,12 @@ impl<'a> Gates<'a> {
         first: usize,
         len: usize,
         u: &[i16],
-        h: &[i16],
+        h: &Acts<'_>,
     ) {
         let len = len.min(CHUNK);
         for k in 0..gates.min(4) {
             let row0 = k * self.n + first;
-            self.w_rec.dot_rows(row0, h, &mut self.dots.rec[..len]);
+            self.w_rec.dot_rows_acts(row0, h, &mut self.dots.rec[..len]);
             self.w_in.dot_rows(row0, u, &mut self.dots.inp[..len]);
             let fr = self.w_rec.fracs().get(row0..row0 + len).unwrap_or(&ZEROS);
             let fi = self.w_in.fracs().get(row0..row0 + len).unwrap_or(&ZEROS);

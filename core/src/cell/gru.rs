@@ -41,6 +41,7 @@
 //! into the "state" half; the rates are copied from it after the last unit.
 
 use super::gate::{self, Gates, CHUNK};
+use crate::kernel;
 use crate::Model;
 
 /// One step: the new hidden state into `x` from the old one in `r` and inputs `u`, then
@@ -48,28 +49,35 @@ use crate::Model;
 ///
 /// Slices must have the model's lengths (`n_in`, `n_rec`, `n_rec`, `n_out`): debug builds
 /// assert it; release builds process other lengths as far as they go (never a panic).
+// Not inlined into `Network::step`: its stack frame (scratch rows, prepared rates) is
+// then only there while this cell steps, not added to every other cell's.
+#[inline(never)]
 pub fn step(model: &Model<'_>, u: &[i16], x: &mut [i16], r: &mut [i16], y: &mut [i16]) {
     debug_assert_eq!(u.len(), model.n_in(), "gru::step: u has n_in values");
     debug_assert_eq!(x.len(), model.n_rec(), "gru::step: x has n_rec values");
     debug_assert_eq!(r.len(), model.n_rec(), "gru::step: r has n_rec values");
     let mut g = Gates::new(model);
     let mut first = 0;
-    for xs in x.chunks_mut(CHUNK) {
-        let len = xs.len();
-        g.fill(3, Some(2), first, len, u, r);
-        let h_old = r.get(first..first + len).unwrap_or(&[]);
-        let gates = g.s[0].iter().zip(&g.s[1]).zip(g.s[2].iter().zip(&g.xn));
-        for ((xi, &h), ((&sr, &sz), (&hn, &xn))) in xs.iter_mut().zip(h_old).zip(gates) {
-            let rg = gate::sigmoid(gate::rs_g(sr));
-            let zg = gate::sigmoid(gate::rs_g(sz));
-            // |r·hn| < 2^46: rs(·, 15) is within ±2^31; |xn| ≤ 2^34 (`gate::XN_CLAMP`).
-            let rhn = (rg as i64 * hn as i64 + (1 << 14)) >> 15;
-            let ng = gate::tanh(gate::rs_g_wide(xn + rhn));
-            let h = h as i32;
-            *xi = (ng + ((zg * (h - ng) + (1 << 14)) >> 15)).clamp(-32768, 32767) as i16;
+    // The old `h` prepared once for every gate's row groups (the DSP path's `i8` permutation).
+    let xm = &mut *x;
+    kernel::with_acts(r, model.w_rec().dtype(), |acts| {
+        for xs in xm.chunks_mut(CHUNK) {
+            let len = xs.len();
+            g.fill(3, Some(2), first, len, u, acts);
+            let h_old = acts.x().get(first..first + len).unwrap_or(&[]);
+            let gates = g.s[0].iter().zip(&g.s[1]).zip(g.s[2].iter().zip(&g.xn));
+            for ((xi, &h), ((&sr, &sz), (&hn, &xn))) in xs.iter_mut().zip(h_old).zip(gates) {
+                let rg = gate::sigmoid(gate::rs_g(sr));
+                let zg = gate::sigmoid(gate::rs_g(sz));
+                // |r·hn| < 2^46: rs(·, 15) is within ±2^31; |xn| ≤ 2^34 (`gate::XN_CLAMP`).
+                let rhn = (rg as i64 * hn as i64 + (1 << 14)) >> 15;
+                let ng = gate::tanh(gate::rs_g_wide(xn + rhn));
+                let h = h as i32;
+                *xi = (ng + ((zg * (h - ng) + (1 << 14)) >> 15)).clamp(-32768, 32767) as i16;
+            }
+            first += len;
         }
-        first += len;
-    }
+    });
     rates(x, r);
     super::leaky::outputs(model, r, y);
 }

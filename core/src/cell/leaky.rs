@@ -339,6 +339,9 @@ fn update_i64(pre: i64, xi: i16, alpha: i64, noise_mul: i64, rng: &mut Rng) -> i
 ///
 /// Slices must have the model's lengths (`n_in`, `n_rec`, `n_rec`, `n_out`): debug builds
 /// assert it; release builds process other lengths as far as they go (never a panic).
+// Not inlined into `Network::step`: its stack frame (scratch rows, prepared rates) is
+// then only there while this cell steps, not added to every other cell's.
+#[inline(never)]
 pub fn step(
     model: &Model<'_>,
     u: &[i16],

@@ -40,6 +40,7 @@
 //! `0 ≤ b/2^k < 1` cannot change that floor; `|N| < 2^31`.
 
 use super::gate::{self, Gates, CHUNK};
+use crate::kernel;
 use crate::{Model, Transfer};
 
 /// One step: cell state `c` updated in place, the new hidden state written to `h_new`
@@ -48,6 +49,9 @@ use crate::{Model, Transfer};
 /// Slices must have the model's lengths (`n_in`, `n_rec`, `n_rec`, `n_out`, `n_rec`):
 /// debug builds assert it; release builds process other lengths as far as they go (never
 /// a panic).
+// Not inlined into `Network::step`: its stack frame (scratch rows, prepared rates) is
+// then only there while this cell steps, not added to every other cell's.
+#[inline(never)]
 pub fn step(
     model: &Model<'_>,
     u: &[i16],
@@ -69,27 +73,32 @@ pub fn step(
     let act = model.transfer();
     let mut g = Gates::new(model);
     let mut first = 0;
-    for (cs, hs) in c.chunks_mut(CHUNK).zip(h_new.chunks_mut(CHUNK)) {
-        let len = cs.len().min(hs.len());
-        g.fill(4, None, first, len, u, h);
-        let gates = g.s[0].iter().zip(&g.s[1]).zip(g.s[2].iter().zip(&g.s[3]));
-        for ((ci, hi), ((&si, &sf), (&sg, &so))) in cs.iter_mut().zip(hs.iter_mut()).zip(gates) {
-            let ig = gate::sigmoid(gate::rs_g(si));
-            let fg = gate::sigmoid(gate::rs_g(sf));
-            let gg = gate::tanh(gate::rs_g(sg));
-            let og = gate::sigmoid(gate::rs_g(so));
-            let sum = fg * *ci as i32 + ((ig * gg) >> k) + (1 << 14);
-            *ci = (sum >> 15).clamp(-32768, 32767) as i16;
-            let a = match act {
-                Transfer::Tanh => gate::tanh_at(*ci, fx),
-                Transfer::Sigmoid => gate::sigmoid_at(*ci, fx),
-                // Not a valid LSTM blob (the decoder allows tanh and sigmoid only).
-                other => other.apply_s16(*ci, fx) as i32,
-            };
-            *hi = ((og * a + (1 << 14)) >> 15) as i16;
+    // The old `h` prepared once for every gate's row groups (the DSP path's `i8` permutation).
+    let (cm, hm) = (&mut *c, &mut *h_new);
+    kernel::with_acts(h, model.w_rec().dtype(), |acts| {
+        for (cs, hs) in cm.chunks_mut(CHUNK).zip(hm.chunks_mut(CHUNK)) {
+            let len = cs.len().min(hs.len());
+            g.fill(4, None, first, len, u, acts);
+            let gates = g.s[0].iter().zip(&g.s[1]).zip(g.s[2].iter().zip(&g.s[3]));
+            for ((ci, hi), ((&si, &sf), (&sg, &so))) in cs.iter_mut().zip(hs.iter_mut()).zip(gates)
+            {
+                let ig = gate::sigmoid(gate::rs_g(si));
+                let fg = gate::sigmoid(gate::rs_g(sf));
+                let gg = gate::tanh(gate::rs_g(sg));
+                let og = gate::sigmoid(gate::rs_g(so));
+                let sum = fg * *ci as i32 + ((ig * gg) >> k) + (1 << 14);
+                *ci = (sum >> 15).clamp(-32768, 32767) as i16;
+                let a = match act {
+                    Transfer::Tanh => gate::tanh_at(*ci, fx),
+                    Transfer::Sigmoid => gate::sigmoid_at(*ci, fx),
+                    // Not a valid LSTM blob (the decoder allows tanh and sigmoid only).
+                    other => other.apply_s16(*ci, fx) as i32,
+                };
+                *hi = ((og * a + (1 << 14)) >> 15) as i16;
+            }
+            first += len;
         }
-        first += len;
-    }
+    });
     for (hi, &v) in h.iter_mut().zip(&*h_new) {
         *hi = v;
     }
