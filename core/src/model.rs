@@ -111,15 +111,7 @@ impl<'a> Weights<'a> {
     /// it; release builds compute partial or empty sums, never a panic).
     #[inline]
     pub fn dot_rows(&self, first: usize, x: &[i16], out: &mut [i64]) {
-        debug_assert_eq!(x.len(), self.cols, "dot_rows: one value per column");
-        debug_assert!(
-            first + out.len() <= self.frac.len(),
-            "dot_rows: rows {first}..{} of {}",
-            first + out.len(),
-            self.frac.len()
-        );
-        let size = self.dtype.size();
-        let bytes = self.data.get(first * self.cols * size..).unwrap_or(&[]);
+        let bytes = self.rows_from(first, out.len(), x.len());
         match self.dtype {
             DType::I16 => dot_rows_s16_s16_s64(bytes, self.cols, x, out),
             _ => dot_rows_s8_s16_s64(bytes, self.cols, x, out),
@@ -131,23 +123,27 @@ impl<'a> Weights<'a> {
     /// rows take the `LDM` kernels): the same values.
     #[inline]
     pub fn dot_rows_acts(&self, first: usize, acts: &Acts<'_>, out: &mut [i64]) {
-        debug_assert_eq!(
-            acts.x().len(),
-            self.cols,
-            "dot_rows_acts: one value per column"
-        );
-        debug_assert!(
-            first + out.len() <= self.frac.len(),
-            "dot_rows_acts: rows {first}..{} of {}",
-            first + out.len(),
-            self.frac.len()
-        );
-        let size = self.dtype.size();
-        let bytes = self.data.get(first * self.cols * size..).unwrap_or(&[]);
+        let bytes = self.rows_from(first, out.len(), acts.x().len());
         match self.dtype {
             DType::I16 => dot_rows_s16_s16_s64_acts(bytes, self.cols, acts, out),
             _ => dot_rows_s8_s16_s64_acts(bytes, self.cols, acts, out),
         }
+    }
+
+    /// The weight bytes from row `first` on (empty past the end), for the multi-row dot
+    /// products of `rows` rows against `cols` values: debug builds assert one value per
+    /// column and the rows in range.
+    #[inline(always)]
+    fn rows_from(&self, first: usize, rows: usize, cols: usize) -> &'a [u8] {
+        debug_assert_eq!(cols, self.cols, "dot_rows: one value per column");
+        debug_assert!(
+            first + rows <= self.frac.len(),
+            "dot_rows: rows {first}..{} of {}",
+            first + rows,
+            self.frac.len()
+        );
+        let size = self.dtype.size();
+        self.data.get(first * self.cols * size..).unwrap_or(&[])
     }
 
     /// Element `(row, col)` as an integer (0 if out of range).

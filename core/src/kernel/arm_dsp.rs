@@ -186,6 +186,32 @@
 
 use core::arch::asm;
 
+/// `global_asm!` text opening a routine `$name` (a symbol, or `"\\name"` inside an
+/// assembler `.macro`): its own section, word alignment, a global but hidden Thumb
+/// function symbol, and the label. The routines of `aligned.rs`, `fused.rs`, `narrow.rs`
+/// and `tanh.rs` start with it and end with `asm_fn_end!`.
+#[rustfmt::skip]
+macro_rules! asm_fn_begin {
+    ($name:literal) => {
+        concat!(
+            ".section .text.", $name, ",\"ax\",%progbits\n",
+            ".p2align 2\n",
+            ".global ", $name, "\n",
+            ".hidden ", $name, "\n",
+            ".type ", $name, ",%function\n",
+            ".thumb_func\n",
+            $name, ":\n",
+        )
+    };
+}
+
+/// `global_asm!` text closing a routine opened with `asm_fn_begin!`: its symbol size.
+macro_rules! asm_fn_end {
+    ($name:literal) => {
+        concat!(".size ", $name, ", . - ", $name, "\n")
+    };
+}
+
 mod aligned;
 mod fused;
 mod narrow;

@@ -19,12 +19,6 @@ use core::mem::MaybeUninit;
 // four activation words, r8–r10 and r12 four weight words, r11 the output pointer, lr the
 // iteration count.
 global_asm!(
-    ".section .text.neuroloop_core_dsp_rows_s16,\"ax\",%progbits",
-    ".p2align 2",
-    ".global neuroloop_core_dsp_rows_s16",
-    ".hidden neuroloop_core_dsp_rows_s16",
-    ".type neuroloop_core_dsp_rows_s16,%function",
-    ".thumb_func",
     // 8 columns: 8 activations and 8 weights (two `LDM`s), four `SMLALD`.
     ".macro nl_rows_s16_8cols",
     "ldm r1!, {{r4, r5, r6, r7}}",
@@ -42,7 +36,7 @@ global_asm!(
     "subs lr, lr, #1",
     "nl_rows_s16_8cols",
     ".endm",
-    "neuroloop_core_dsp_rows_s16:",
+    asm_fn_begin!("neuroloop_core_dsp_rows_s16"),
     "push {{r4, r5, r6, r7, r8, r9, r10, r11, lr}}",
     "sub sp, sp, #40",
     "ldm r3, {{r4, r5, r6, r7, r8}}",
@@ -106,7 +100,7 @@ global_asm!(
     "pop {{r4, r5, r6, r7, r8, r9, r10, r11, pc}}",
     ".purgem nl_rows_s16_32cols",
     ".purgem nl_rows_s16_8cols",
-    ".size neuroloop_core_dsp_rows_s16, . - neuroloop_core_dsp_rows_s16",
+    asm_fn_end!("neuroloop_core_dsp_rows_s16"),
 );
 
 extern "C" {
@@ -205,12 +199,6 @@ pub(in crate::kernel) fn rows_s16_aligned(
 // four activation words, r8–r10 and r12 four weight words (16 weights), r11 the output
 // pointer, lr the count.
 global_asm!(
-    ".section .text.neuroloop_core_dsp_rows_s8,\"ax\",%progbits",
-    ".p2align 2",
-    ".global neuroloop_core_dsp_rows_s8",
-    ".hidden neuroloop_core_dsp_rows_s8",
-    ".type neuroloop_core_dsp_rows_s8,%function",
-    ".thumb_func",
     // 8 columns of the weight word pair `wa`, `wb` against activation words `x0`–`x3`.
     ".macro nl_rows_s8_8cols wa, wb, x0, x1, x2, x3",
     "sxtb16 r3, \\wa",
@@ -230,7 +218,7 @@ global_asm!(
     "ldm r1!, {{r4, r5, r6, r7}}",
     "nl_rows_s8_8cols r10, r12, r4, r5, r6, r7",
     ".endm",
-    "neuroloop_core_dsp_rows_s8:",
+    asm_fn_begin!("neuroloop_core_dsp_rows_s8"),
     "push {{r4, r5, r6, r7, r8, r9, r10, r11, lr}}",
     "sub sp, sp, #32",
     "ldm r3, {{r4, r5, r6, r7, r8, r9}}",
@@ -302,7 +290,7 @@ global_asm!(
     "pop {{r4, r5, r6, r7, r8, r9, r10, r11, pc}}",
     ".purgem nl_rows_s8_16cols",
     ".purgem nl_rows_s8_8cols",
-    ".size neuroloop_core_dsp_rows_s8, . - neuroloop_core_dsp_rows_s8",
+    asm_fn_end!("neuroloop_core_dsp_rows_s8"),
 );
 
 extern "C" {
@@ -535,12 +523,6 @@ pub(in crate::kernel) fn copy_words<'b>(x: &[i16], buf: &'b mut [MaybeUninit<u32
 // window `(lo >> c) | (hi << (32 − c))` of its `i64` (`c = f + k` in 0..=31; a register
 // shift by 32 gives 0).
 global_asm!(
-    ".section .text.neuroloop_core_dsp_leaky_rows,\"ax\",%progbits",
-    ".p2align 2",
-    ".global neuroloop_core_dsp_leaky_rows",
-    ".hidden neuroloop_core_dsp_leaky_rows",
-    ".type neuroloop_core_dsp_leaky_rows,%function",
-    ".thumb_func",
     // One row: its two windows, the bias, the α update and the clamp; `x` advances.
     ".macro nl_leaky_row",
     "ldm r0!, {{r10, r11}}",
@@ -573,7 +555,7 @@ global_asm!(
     "ssat r10, #16, r10, asr #8",
     "strh r10, [r5], #2",
     ".endm",
-    "neuroloop_core_dsp_leaky_rows:",
+    asm_fn_begin!("neuroloop_core_dsp_leaky_rows"),
     "push {{r4, r5, r6, r7, r8, r9, r10, r11, lr}}",
     "mov r5, r3",
     "ldm r2, {{r2, r3, r4, r6, r7, r8, r9}}",
@@ -595,7 +577,7 @@ global_asm!(
     "9:",
     "pop {{r4, r5, r6, r7, r8, r9, r10, r11, pc}}",
     ".purgem nl_leaky_row",
-    ".size neuroloop_core_dsp_leaky_rows, . - neuroloop_core_dsp_leaky_rows",
+    asm_fn_end!("neuroloop_core_dsp_leaky_rows"),
 );
 
 extern "C" {
